@@ -1,0 +1,135 @@
+"""Provides safe checkpoint loading and atomic saving.
+
+Every load goes through :func:`load_checkpoint`, which calls ``torch.load(..., weights_only=True)``
+explicitly (so ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` cannot turn it off): a crafted pickle is
+refused, never run. Every save goes through :class:`SafeCheckpointIO`: write ``.last.ckpt.<random>.tmp``
+in the same folder, flush and fsync it, then rename it over ``last.ckpt``; a process killed at any
+moment leaves the previous checkpoint whole.
+"""
+
+from __future__ import annotations
+
+import os
+import pickle
+import tempfile
+import zipfile
+from pathlib import Path
+from typing import Any
+
+import torch
+from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
+
+from digitnet.errors import CheckpointError
+
+TMP_SUFFIX = ".tmp"
+
+
+def load_checkpoint(path: Any) -> dict[str, Any]:
+    """Load a checkpoint dict on the CPU with ``weights_only=True``, or raise :class:`CheckpointError`."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist; 'digitnet runs' lists the runs and their checkpoints.")
+    try:
+        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    except pickle.UnpicklingError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        raise CheckpointError(
+            f"{path} was refused as unsafe: it holds pickled objects beyond plain weights ({first[:160]}); "
+            "only load checkpoints you trust through code you control."
+        ) from None
+    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, IndexError) as error:
+        raise CheckpointError(
+            f"{path} is not a readable checkpoint (corrupt or truncated: {str(error).splitlines()[0][:120]}); "
+            "use another checkpoint of the run, such as best.ckpt."
+        ) from None
+    if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
+        raise CheckpointError(f"{path} is not a digitnet checkpoint (it has no state_dict).")
+    return checkpoint
+
+
+def check_weights(checkpoint: dict[str, Any], model: torch.nn.Module, name: str) -> None:
+    """Raise :class:`CheckpointError` naming mismatched keys and shapes between a checkpoint and a model."""
+    saved = checkpoint["state_dict"]
+    expected = model.state_dict()
+    problems = [f"{k} is {tuple(saved[k].shape)} in the file but {tuple(v.shape)} in the model"
+                for k, v in expected.items() if k in saved and tuple(saved[k].shape) != tuple(v.shape)]
+    missing = [k for k in expected if k not in saved]
+    extra = [k for k in saved if k not in expected]
+    if missing:
+        problems.append("missing " + ", ".join(missing[:6]))
+    if extra:
+        problems.append("unexpected " + ", ".join(extra[:6]))
+    if problems:
+        raise CheckpointError(
+            f"{name} holds another architecture: " + "; ".join(problems[:6])
+            + "; resume it with its own settings (drop the --model overrides) or start a new run."
+        )
+
+
+def model_from_checkpoint(checkpoint: dict[str, Any], name: str, cls: type, **overrides: Any) -> Any:
+    """Rebuild ``cls(**hyper_parameters)`` from ``checkpoint`` and load its weights."""
+    hparams = dict(checkpoint.get("hyper_parameters") or {})
+    hparams.update(overrides)
+    try:
+        model = cls(**hparams)
+    except TypeError as error:
+        raise CheckpointError(f"{name} was not written by digitnet's DigitClassifier ({error}).") from None
+    check_weights(checkpoint, model, name)
+    model.load_state_dict(checkpoint["state_dict"])
+    return model
+
+
+def all_finite(checkpoint: dict[str, Any]) -> bool:
+    """True if every floating-point tensor in the checkpoint's weights is finite."""
+    return all(bool(torch.isfinite(t).all()) for t in checkpoint.get("state_dict", {}).values()
+               if torch.is_tensor(t) and t.is_floating_point())
+
+
+def atomic_save(obj: Any, path: Path) -> None:
+    """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            torch.save(obj, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    try:  # make the rename itself durable
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+    except OSError:
+        pass
+
+
+def remove_stale_temporaries(folder: Path) -> list[Path]:
+    """Delete the ``.*.tmp`` files a killed save left in ``folder``; return what was removed."""
+    removed = []
+    for tmp in Path(folder).glob(f".*{TMP_SUFFIX}"):
+        tmp.unlink(missing_ok=True)
+        removed.append(tmp)
+    return removed
+
+
+class SafeCheckpointIO(TorchCheckpointIO):
+    """Lightning's checkpoint I/O with atomic saves, refused non-finite weights and safe loads."""
+
+    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+        if not all_finite(checkpoint):
+            return  # never replace a good checkpoint with NaN weights; the divergence guard stops the run
+        try:
+            atomic_save(checkpoint, Path(path))
+        except OSError as error:
+            raise CheckpointError(
+                f"could not save checkpoint {path} ({error.strerror or error}); the previous checkpoint is intact. "
+                "Free some disk space and resume with --ckpt_path last."
+            ) from None
+
+    def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
+        return load_checkpoint(path)

@@ -1,0 +1,136 @@
+"""Provides :class:`DigitClassifier`, the LightningModule that wires a network to its cost and optimizer.
+
+The network itself is a plain ``nn.Module`` (:mod:`digitnet.model`); this class only adds the
+cost, the metrics and the optimizer, and saves its arguments with ``save_hyperparameters()``, so
+``DigitClassifier.load_from_checkpoint("checkpoints/run/last.ckpt")`` rebuilds the model alone.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+import torch
+from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
+
+from digitnet import settings
+from digitnet.model import CNN, COSTS, MLP, init_gaussian, probabilities
+
+PIXEL_STATS = {"mnist": (0.1307, 0.3081), "fashion_mnist": (0.2860, 0.3530)}
+
+
+class DigitClassifier(L.LightningModule):
+    """A digit (or clothing) classifier.
+
+    Args:
+        layers: MLP layer sizes, input first: ``[784, 512, 512, 10]`` is the slides' network.
+        activation: ``relu`` or ``sigmoid``, between layers.
+        loss: ``cross_entropy`` (softmax), ``mse`` (the quadratic cost, see
+            :func:`digitnet.model.quadratic_cost`) or ``sigmoid_cross_entropy`` (textbook ch. 3).
+        optimizer: ``sgd`` (mini-batch), ``gd`` (full-batch gradient descent: one update per epoch
+            from the gradient over the whole training split) or ``adam``.
+        lr: learning rate (the textbook's eta).
+        momentum: SGD momentum (0 is plain SGD).
+        weight_decay: L2 penalty on weights, not biases; the textbook's lambda is ``lambda / n``.
+        init: ``default`` (PyTorch's), ``gaussian`` (all N(0, 1), textbook ch. 1) or
+            ``scaled_gaussian`` (weights N(0, 1/n_in), biases N(0, 1), textbook ch. 3).
+        arch: ``mlp`` or ``cnn`` (textbook ch. 6; ``layers`` is then ignored).
+        normalize: scale pixels to zero mean, unit variance (else to [0, 1], as ``ToTensor``).
+        dataset: the data set the statistics for ``normalize`` come from.
+    """
+
+    def __init__(self, layers: list[int] | None = None, activation: str = "relu", loss: str = "cross_entropy",
+                 optimizer: str = "sgd", lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 0.0,
+                 init: str = "default", arch: str = "mlp", normalize: bool = True,
+                 dataset: str = "mnist") -> None:
+        super().__init__()
+        layers = settings.parse_layers(layers if layers is not None else [784, 512, 512, 10])
+        settings.check_choice("activation", activation, settings.ACTIVATIONS)
+        settings.check_choice("loss", loss, settings.LOSSES)
+        settings.check_choice("optimizer", optimizer, settings.OPTIMIZERS)
+        settings.check_choice("init", init, settings.INITS)
+        settings.check_choice("arch", arch, settings.ARCHS)
+        settings.check_choice("dataset", dataset, settings.DATASETS)
+        lr = settings.check_lr(lr)
+        momentum = settings.check_non_negative("momentum", momentum)
+        weight_decay = settings.check_non_negative("weight_decay", weight_decay)
+        self.save_hyperparameters(dict(layers=layers, activation=activation, loss=loss, optimizer=optimizer, lr=lr,
+                                       momentum=momentum, weight_decay=weight_decay, init=init, arch=arch,
+                                       normalize=normalize, dataset=dataset))
+        self.network = MLP(layers, activation) if arch == "mlp" else CNN(activation=activation)
+        if init != "default":
+            init_gaussian(self.network, scaled=init == "scaled_gaussian")
+        self.cost = COSTS[loss]
+        mean, std = PIXEL_STATS[dataset] if normalize else (0.0, 1.0)
+        self.register_buffer("pixel_mean", torch.tensor(mean * 255.0), persistent=False)
+        self.register_buffer("pixel_scale", torch.tensor(1.0 / (std * 255.0)), persistent=False)
+        self.val_acc = MulticlassAccuracy(num_classes=10, average="micro")
+        self.test_acc = MulticlassAccuracy(num_classes=10, average="micro")
+        self.val_confusion = MulticlassConfusionMatrix(num_classes=10)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Scores ``[B, 10]`` for float pixels ``x`` already scaled (see :meth:`scale`)."""
+        return self.network(x)
+
+    def scale(self, pixels: torch.Tensor) -> torch.Tensor:
+        """uint8 pixels 0..255 -> floats: (p - 255·mean) / (255·std), or p / 255 without ``normalize``."""
+        return (pixels.float() - self.pixel_mean) * self.pixel_scale
+
+    def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
+        pixels, labels = batch
+        return (self.scale(pixels) if pixels.dtype == torch.uint8 else pixels), labels
+
+    def setup(self, stage: str) -> None:
+        datamodule = getattr(self.trainer, "datamodule", None)
+        if self.hparams.optimizer == "gd" and hasattr(datamodule, "full_batch"):
+            datamodule.full_batch = True  # gradient descent: the whole training split is one batch
+
+    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+        x, y = batch
+        loss = self.cost(self(x), y)
+        self.log("train_loss", loss, on_step=True, on_epoch=False)
+        return loss
+
+    def validation_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        z = self(x)
+        self.val_acc.update(z, y)
+        self.val_confusion.update(z, y)
+        self.log("val_loss", self.cost(z, y), on_epoch=True, batch_size=len(y))
+        self.log("val_acc", self.val_acc, on_epoch=True)
+
+    def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
+        x, y = batch
+        z = self(x)
+        self.test_acc.update(z, y)
+        self.log("test_loss", self.cost(z, y), on_epoch=True, batch_size=len(y))
+        self.log("test_acc", self.test_acc, on_epoch=True)
+
+    def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
+        x = batch[0] if isinstance(batch, (tuple, list)) else batch
+        return probabilities(self(x), self.hparams.loss)
+
+    def on_validation_epoch_end(self) -> None:
+        self.last_confusion = self.val_confusion.compute().cpu()
+        self.val_confusion.reset()
+
+    def configure_optimizers(self) -> torch.optim.Optimizer:
+        hp = self.hparams
+        weights = [p for p in self.network.parameters() if p.ndim > 1]
+        biases = [p for p in self.network.parameters() if p.ndim <= 1]
+        groups = [{"params": weights, "weight_decay": hp.weight_decay}, {"params": biases, "weight_decay": 0.0}]
+        if hp.optimizer == "adam":
+            return torch.optim.Adam(groups, lr=hp.lr)
+        momentum = hp.momentum if hp.optimizer == "sgd" else 0.0
+        return torch.optim.SGD(groups, lr=hp.lr, momentum=momentum)
+
+    @classmethod
+    def load_from_checkpoint(cls, checkpoint_path: Any, map_location: Any = None, hparams_file: Any = None,
+                             strict: bool | None = None, **kwargs: Any) -> "DigitClassifier":
+        """Rebuild a classifier from a checkpoint, loaded with ``weights_only=True`` (never runs pickled code).
+
+        A missing, corrupt, unsafe or foreign file raises :class:`digitnet.errors.CheckpointError`.
+        """
+        from digitnet.checkpoints import load_checkpoint, model_from_checkpoint
+
+        return model_from_checkpoint(load_checkpoint(checkpoint_path), str(checkpoint_path), cls, **kwargs)

@@ -1,0 +1,1 @@
+"""Provides the ``digitnet`` command line; see :mod:`digitnet.cli.main`."""

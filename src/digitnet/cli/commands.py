@@ -1,0 +1,67 @@
+"""Provides the small subcommands: ``digitnet runs``, ``digitnet data fetch`` and ``digitnet predict``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+from digitnet import runs
+from digitnet.errors import BadSetting
+
+
+def _parser(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=f"digitnet {prog}", description=description)
+    parser.error = lambda message: (_ for _ in ()).throw(BadSetting(f"{message}; see 'digitnet {prog} --help'."))
+    return parser
+
+
+def run_runs(argv: list[str]) -> int:
+    parser = _parser("runs", "List runs with status, epochs and best validation accuracy.")
+    parser.add_argument("--checkpoints_dir", default=str(runs.default_root()))
+    options = parser.parse_args(argv)
+    found = runs.list_runs(Path(options.checkpoints_dir))
+    if not found:
+        print(f"no runs in {options.checkpoints_dir}/ yet; start one with 'digitnet fit'.")
+        return 0
+    now = time.time()
+    print(f"{'run':36} {'status':9} {'dataset':13} {'model':22} {'epochs':>7} {'best acc':>8} {'age':>5}")
+    for run in found:
+        epochs = f"{run.epoch}/{run.max_epochs}" if run.max_epochs else str(run.epoch)
+        best = f"{100 * run.best_val_acc:.2f}%" if run.best_val_acc is not None else "-"
+        print(f"{run.name:36} {run.status:9} {run.dataset:13} {run.summary[:22]:22} {epochs:>7} {best:>8} "
+              f"{runs.format_age(now - run.updated):>5}")
+    return 0
+
+
+def run_data(argv: list[str]) -> int:
+    parser = _parser("data", "Fetch and verify data sets.")
+    parser.add_argument("action", choices=["fetch"])
+    parser.add_argument("dataset", nargs="?", default="all", choices=["mnist", "fashion_mnist", "all"])
+    parser.add_argument("--data_dir", default=None, help="default: $DIGITNET_DATA or data/")
+    options = parser.parse_args(argv)
+    from digitnet.data.sources import fetch
+
+    names = ["mnist", "fashion_mnist"] if options.dataset == "all" else [options.dataset]
+    for name in names:
+        fetch(name, options.data_dir)
+    return 0
+
+
+def run_predict(argv: list[str]) -> int:
+    parser = _parser("predict", "Classify images with a trained run: prints the class and the 10 probabilities.")
+    parser.add_argument("--ckpt_path", required=True, help="last, a run name, or a checkpoint file")
+    parser.add_argument("--background", choices=["auto", "black", "white"], default="auto",
+                        help="black: white digit on black, as MNIST; white: dark ink on white paper; "
+                             "auto: decide from the image's border (default)")
+    parser.add_argument("--checkpoints_dir", default=str(runs.default_root()))
+    parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...; any size)")
+    options = parser.parse_args(argv)
+    from digitnet.predict import predict_files
+
+    path, _ = runs.resolve_checkpoint(options.ckpt_path, Path(options.checkpoints_dir))
+    for name, classes, probs in predict_files(path, options.images, options.background):
+        best = max(range(len(probs)), key=probs.__getitem__)
+        table = "  ".join(f"{classes[i]}:{p:.3f}" for i, p in enumerate(probs))
+        print(f"{name}: {classes[best]} ({probs[best]:.1%})  [{table}]")
+    return 0

@@ -1,0 +1,155 @@
+"""Provides ``digitnet fit|validate|test``: LightningCLI with run folders, safe resume and clear errors.
+
+``--ckpt_path`` takes ``last`` (the newest run), a run name, or a file. Before LightningCLI parses
+anything, the checkpoint is loaded safely and its run's ``config.yaml`` (or, for a loose file, the
+hyper-parameters stored in the checkpoint) becomes the base config, so the model is rebuilt with the
+architecture it was trained with; options given on the command line still win.
+"""
+
+from __future__ import annotations
+
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import yaml
+from jsonargparse import ArgumentError
+from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+
+from digitnet import runs
+from digitnet.checkpoints import SafeCheckpointIO, load_checkpoint
+from digitnet.classifier import DigitClassifier
+from digitnet.csvlog import AppendingCSVLogger
+from digitnet.data.module import DigitDataModule
+from digitnet.errors import BadSetting, DigitnetError, RunError
+from digitnet.recorder import RunRecorder
+
+
+def _option(argv: list[str], name: str) -> tuple[int, str | None]:
+    """Find ``--name value`` or ``--name=value``; return (index of the flag or -1, value)."""
+    for i, arg in enumerate(argv):
+        if arg == name and i + 1 < len(argv):
+            return i, argv[i + 1]
+        if arg.startswith(name + "="):
+            return i, arg.split("=", 1)[1]
+    return -1, None
+
+
+class DigitCLI(LightningCLI):
+    """LightningCLI for :class:`DigitClassifier` and :class:`DigitDataModule` with run folders."""
+
+    def __init__(self, args: list[str], resume_dir: Path | None) -> None:
+        self.resume_dir = resume_dir
+        self.run_dir: Path | None = None
+        self.recorder: RunRecorder | None = None
+        super().__init__(
+            DigitClassifier, DigitDataModule, args=args, seed_everything_default=0,
+            save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
+            trainer_defaults={"max_epochs": 10, "num_sanity_val_steps": 0},
+            parser_kwargs={"exit_on_error": False},
+            save_config_callback=SaveConfigCallback if args[0] == "fit" else None,
+        )
+
+    def add_arguments_to_parser(self, parser: Any) -> None:
+        parser.add_argument("--run_name", type=str | None, default=None, help="name of the new run's folder")
+        parser.add_argument("--checkpoints_dir", type=str, default=str(runs.default_root()),
+                            help="where run folders live")
+        parser.add_argument("--test_after_fit", type=bool, default=True,
+                            help="after fit, test the best checkpoint on the 10,000 test images")
+        parser.link_arguments("data.dataset", "model.dataset")
+        parser.link_arguments("seed_everything", "data.seed")
+
+    def instantiate_trainer(self, **kwargs: Any) -> Any:
+        config = self.config[self.subcommand]
+        kwargs.setdefault("plugins", [])
+        kwargs["plugins"] = [*kwargs["plugins"], SafeCheckpointIO()]
+        if self.subcommand != "fit":
+            kwargs["logger"] = False
+            kwargs["enable_checkpointing"] = False
+            return super().instantiate_trainer(**kwargs)
+        root = Path(config.checkpoints_dir)
+        if self.resume_dir is not None:
+            self.run_dir = self.resume_dir
+        elif config.run_name:
+            self.run_dir = root / runs.check_name(config.run_name)
+            try:
+                self.run_dir.mkdir(parents=True)
+            except FileExistsError:
+                raise RunError(f"run {config.run_name} already exists; resume it with --ckpt_path "
+                               f"{config.run_name} or pick another --run_name.") from None
+        else:
+            model = config.model
+            self.run_dir = runs.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
+        self.recorder = RunRecorder(self.run_dir, log_every_n_steps=config.trainer.log_every_n_steps or 50)
+        kwargs["callbacks"] = [*kwargs.get("callbacks", []), self.recorder, ModelCheckpoint(
+            dirpath=self.run_dir, filename="best", monitor="val_acc", mode="max", save_last=True,
+            enable_version_counter=False)]
+        kwargs["logger"] = AppendingCSVLogger(save_dir=str(self.run_dir.parent), name=self.run_dir.name, version="")
+        kwargs["default_root_dir"] = str(self.run_dir)
+        return super().instantiate_trainer(**kwargs)
+
+    def after_fit(self) -> None:
+        status = self.recorder.final_status if self.recorder else None
+        if status == "diverged":
+            raise RunError(f"run {self.run_dir.name} diverged: the loss became NaN or infinite; lower --model.lr. "
+                           "Its last good checkpoint is kept.")
+        if status == "cancelled":
+            raise RunError(f"run {self.run_dir.name} was cancelled; resume it with "
+                           f"'digitnet fit --ckpt_path {self.run_dir.name}'.")
+        if self.config.fit.test_after_fit and self.trainer.is_global_zero is not None:
+            best = self.run_dir / "best.ckpt"
+            self.trainer.test(self.model, datamodule=self.datamodule,
+                              ckpt_path=str(best) if best.is_file() else None)
+
+
+def _resolve_resume(argv: list[str]) -> tuple[list[str], Path | None]:
+    """Resolve ``--ckpt_path`` and put the checkpoint's own config first; return (args, run folder)."""
+    index, spec = _option(argv, "--ckpt_path")
+    if spec is None or spec in ("null", "None", ""):
+        return argv, None
+    _, root = _option(argv, "--checkpoints_dir")
+    path, run_dir = runs.resolve_checkpoint(spec, Path(root) if root else None)
+    checkpoint = load_checkpoint(path)  # refuses unsafe, corrupt and truncated files before any work
+    args = [a for i, a in enumerate(argv) if i not in (index, index + 1)] if argv[index] == "--ckpt_path" \
+        else [a for i, a in enumerate(argv) if i != index]
+    args += ["--ckpt_path", str(path)]
+    user_config = _option(argv, "--config")[1] is not None
+    base: list[str] = []
+    if not user_config:
+        if run_dir is not None and (run_dir / "config.yaml").is_file():
+            base = ["--config", str(run_dir / "config.yaml")]
+        else:
+            saved = {"model": dict(checkpoint.get("hyper_parameters") or {}),
+                     "data": dict(checkpoint.get("datamodule_hyper_parameters") or {})}
+            saved["model"].pop("dataset", None)  # linked from data.dataset
+            handle = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+            yaml.safe_dump(saved, handle)
+            handle.close()
+            base = ["--config", handle.name]
+    command = args[0]
+    return [command, *base, *args[1:]], (run_dir if command == "fit" else None)
+
+
+def run_lightning(argv: list[str]) -> int:
+    args, resume_dir = _resolve_resume(argv)
+    for i, arg in enumerate(args):  # the config of a resumed run must not resume itself again
+        if arg == "--ckpt_path" and i + 1 < len(args):
+            args[i + 1] = str(Path(args[i + 1]))
+    try:
+        cli = DigitCLI(args, resume_dir)
+    except ArgumentError as error:
+        message = " ".join(str(error).split())
+        raise BadSetting(f"{message}; run 'digitnet {argv[0]} --help' for the options.") from None
+    except (ValueError, TypeError) as error:
+        cause = error.__cause__ or error.__context__
+        if isinstance(cause, DigitnetError):
+            raise cause from None
+        raise
+    del cli
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(run_lightning(sys.argv[1:]))

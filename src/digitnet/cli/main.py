@@ -1,0 +1,66 @@
+"""Provides ``main()``, the ``digitnet`` entry point, which dispatches without importing torch.
+
+``digitnet --help`` and ``digitnet runs`` stay fast because torch and Lightning are imported only
+by the subcommands that train or load a model. Every :class:`~digitnet.errors.DigitnetError` ends
+as one sentence on stderr and exit status 2, with no traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from digitnet.errors import DigitnetError
+
+USAGE = """\
+usage: digitnet [COMMAND] [OPTIONS]
+
+Train and watch neural networks on MNIST and FashionMNIST.
+
+commands:
+  dashboard            open the terminal dashboard (also: digitnet with no command)
+  fit                  train a network (LightningCLI: --config, --print_config, --model.*, --data.*, --trainer.*)
+  validate, test       evaluate a saved run: digitnet test --ckpt_path last|RUN|FILE
+  predict              classify images: digitnet predict --ckpt_path RUN IMAGE.png ...
+  runs                 list the runs in checkpoints/ with status, epochs and best accuracy
+  data fetch [NAME]    get mnist, fashion_mnist or all (default) into data/ and verify them
+
+Run 'digitnet COMMAND --help' for a command's options. Examples:
+  digitnet fit --data.dataset fashion_mnist --model.activation sigmoid --trainer.max_epochs 30
+  digitnet fit --ckpt_path last --trainer.max_epochs 20     (resume the newest run, in place)
+"""
+
+LIGHTNING_COMMANDS = ("fit", "validate", "test")
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    command = argv[0] if argv else "dashboard"
+    try:
+        if command in ("-h", "--help", "help"):
+            print(USAGE, end="")
+            return 0
+        if command == "--version":
+            from importlib.metadata import version
+
+            print(f"digitnet {version('digitnet')}")
+            return 0
+        if command in LIGHTNING_COMMANDS:
+            from digitnet.cli.lightning_cli import run_lightning
+
+            return run_lightning(argv)
+        if command in ("runs", "data", "predict"):
+            from digitnet.cli import commands
+
+            return getattr(commands, f"run_{command}")(argv[1:])
+        if command == "dashboard":
+            from digitnet.dashboard import run_dashboard
+
+            return run_dashboard(argv[1:])
+        print(f"digitnet: error: unknown command {command!r}; run 'digitnet --help' for the list.", file=sys.stderr)
+        return 2
+    except DigitnetError as error:
+        print(f"digitnet: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("digitnet: interrupted.", file=sys.stderr)
+        return 130

@@ -1,0 +1,1 @@
+"""Provides the data layer: IDX files, their sources, and the LightningDataModule."""

