@@ -15,8 +15,8 @@ import torch
 from digitnet import settings
 from digitnet.data.idx import check_pair, parse_idx
 from digitnet.data.loader import TensorBatches
-from digitnet.data.sources import CATALOG, SPLITS, default_data_dir, fetch, raw_dir, sha256_of
-from digitnet.errors import DataError
+from digitnet.data.sources import CATALOG, SPLITS, default_data_dir, fetch, raw_dir, verify
+from digitnet.errors import BadSetting, DataError
 
 SPLIT_SEED = 12345  # fixed, so every run of a data set validates on the same 10,000 images
 
@@ -31,11 +31,7 @@ def load_split(dataset: str, split: str, data_dir: Path) -> tuple[torch.Tensor, 
         if not path.is_file():
             raise DataError(f"{path} is missing; run 'digitnet data fetch {dataset}'.")
         raw = path.read_bytes()
-        if sha256_of(raw) != info.sha256[name]:
-            raise DataError(
-                f"{path} fails its SHA-256 check (corrupt or not the official file); "
-                f"delete it and run 'digitnet data fetch {dataset}'."
-            )
+        verify(info, name, raw, str(path))
         tensors.append(parse_idx(raw, str(path), ndim))
     images, labels = tensors
     check_pair(images, labels, f"{dataset} {split}")
@@ -78,6 +74,9 @@ class DigitDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if stage in (None, "fit", "validate") and self.train_set is None:
             images, labels = load_split(self.dataset, "train", self.data_dir)
+            if self.val_size >= len(labels):
+                raise BadSetting(f"val_size {self.val_size} leaves no training images out of {len(labels)}; "
+                                 f"use a smaller --data.val_size.")
             order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
             train, val = order[self.val_size :], order[: self.val_size]
             self.train_set = self._on_device(images[train], labels[train])

