@@ -7,6 +7,7 @@ cost, the metrics and the optimizer, and saves its arguments with ``save_hyperpa
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import lightning as L
@@ -15,6 +16,11 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from digitnet import settings
 from digitnet.model import CNN, COSTS, MLP, init_gaussian, probabilities
+
+def cosine_factor(step: int, total: int) -> float:
+    """½(1 + cos(π·step/total)), held at 0 past ``total``: 1.0 at the start, 0.5 halfway, 0.0 at the end."""
+    return 0.5 * (1.0 + math.cos(math.pi * min(step / total, 1.0)))
+
 
 PIXEL_STATS = {"mnist": (0.1307, 0.3081), "fashion_mnist": (0.2860, 0.3530)}
 
@@ -37,12 +43,14 @@ class DigitClassifier(L.LightningModule):
         arch: ``mlp`` or ``cnn`` (textbook ch. 6; ``layers`` is then ignored).
         normalize: scale pixels to zero mean, unit variance (else to [0, 1], as ``ToTensor``).
         dataset: the data set the statistics for ``normalize`` come from.
+        schedule: ``constant`` learning rate, or ``cosine``: lr · ½(1 + cos(π · t/T)) after t of the
+            run's T updates, falling smoothly from ``lr`` to 0 by the last epoch.
     """
 
     def __init__(self, layers: list[int] | None = None, activation: str = "relu", loss: str = "cross_entropy",
-                 optimizer: str = "sgd", lr: float = 0.1, momentum: float = 0.9, weight_decay: float = 0.0,
+                 optimizer: str = "sgd", lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 0.0,
                  init: str = "default", arch: str = "mlp", normalize: bool = True,
-                 dataset: str = "mnist") -> None:
+                 dataset: str = "mnist", schedule: str = "cosine") -> None:
         super().__init__()
         layers = settings.parse_layers(layers if layers is not None else [784, 512, 512, 10])
         settings.check_choice("activation", activation, settings.ACTIVATIONS)
@@ -50,13 +58,14 @@ class DigitClassifier(L.LightningModule):
         settings.check_choice("optimizer", optimizer, settings.OPTIMIZERS)
         settings.check_choice("init", init, settings.INITS)
         settings.check_choice("arch", arch, settings.ARCHS)
+        settings.check_choice("schedule", schedule, settings.SCHEDULES)
         settings.check_choice("dataset", dataset, settings.DATASETS)
         lr = settings.check_lr(lr)
         momentum = settings.check_non_negative("momentum", momentum)
         weight_decay = settings.check_non_negative("weight_decay", weight_decay)
         self.save_hyperparameters(dict(layers=layers, activation=activation, loss=loss, optimizer=optimizer, lr=lr,
                                        momentum=momentum, weight_decay=weight_decay, init=init, arch=arch,
-                                       normalize=normalize, dataset=dataset))
+                                       normalize=normalize, dataset=dataset, schedule=schedule))
         self.network = MLP(layers, activation) if arch == "mlp" else CNN(activation=activation)
         if init != "default":
             init_gaussian(self.network, scaled=init == "scaled_gaussian")
@@ -111,18 +120,23 @@ class DigitClassifier(L.LightningModule):
         return probabilities(self(x), self.hparams.loss)
 
     def on_validation_epoch_end(self) -> None:
-        self.last_confusion = self.val_confusion.compute().cpu()
-        self.val_confusion.reset()
+        self.val_confusion.reset()  # callbacks (RunRecorder) read it first: their hooks run before this one
 
-    def configure_optimizers(self) -> torch.optim.Optimizer:
+    def configure_optimizers(self) -> Any:
         hp = self.hparams
         weights = [p for p in self.network.parameters() if p.ndim > 1]
         biases = [p for p in self.network.parameters() if p.ndim <= 1]
         groups = [{"params": weights, "weight_decay": hp.weight_decay}, {"params": biases, "weight_decay": 0.0}]
         if hp.optimizer == "adam":
-            return torch.optim.Adam(groups, lr=hp.lr)
-        momentum = hp.momentum if hp.optimizer == "sgd" else 0.0
-        return torch.optim.SGD(groups, lr=hp.lr, momentum=momentum)
+            optimizer = torch.optim.Adam(groups, lr=hp.lr)
+        else:
+            momentum = hp.momentum if hp.optimizer == "sgd" else 0.0
+            optimizer = torch.optim.SGD(groups, lr=hp.lr, momentum=momentum)
+        if hp.get("schedule", "constant") == "constant" or self._trainer is None:
+            return optimizer
+        total = max(1, int(self.trainer.estimated_stepping_batches))
+        scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: cosine_factor(t, total))
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     @classmethod
     def load_from_checkpoint(cls, checkpoint_path: Any, map_location: Any = None, hparams_file: Any = None,

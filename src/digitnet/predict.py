@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
@@ -20,7 +21,7 @@ from digitnet.errors import BadSetting
 
 def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
     """A uint8 tensor ``[28, 28]``, white digit on black, from any PIL image."""
-    gray = torch.tensor(list(image.convert("L").getdata()), dtype=torch.uint8).reshape(image.height, image.width)
+    gray = torch.from_numpy(np.array(image.convert("L"), dtype=np.uint8))
     if background == "auto":
         border = torch.cat([gray[0], gray[-1], gray[:, 0], gray[:, -1]]).float().mean()
         background = "white" if border > 127 else "black"
@@ -36,7 +37,7 @@ def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
     crop = Image.fromarray(gray[top:bottom, left:right].numpy())
     scale = 20 / max(crop.width, crop.height)
     crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.LANCZOS)
-    digit = torch.tensor(list(crop.getdata()), dtype=torch.float32).reshape(crop.height, crop.width)
+    digit = torch.from_numpy(np.array(crop, dtype=np.float32))
     total = digit.sum().clamp_min(1e-6)
     cy = (digit.sum(1) * torch.arange(crop.height)).sum() / total
     cx = (digit.sum(0) * torch.arange(crop.width)).sum() / total

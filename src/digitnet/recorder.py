@@ -77,7 +77,7 @@ class RunRecorder(L.Callback):
                      max_epochs=trainer.max_epochs, epoch=trainer.current_epoch)
         self._event(trainer, "start", config={"model": hp, "data": data_hp}, max_epochs=trainer.max_epochs,
                     steps_per_epoch=_as_int(trainer.num_training_batches),
-                    batch_size=data_hp.get("batch_size"), resumed=trainer.current_epoch > 0 or trainer.global_step > 0,
+                    batch_size=data_hp.get("batch_size"), resumed=trainer.ckpt_path is not None,
                     epoch=trainer.current_epoch, pid=os.getpid())
         if self.handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
@@ -123,9 +123,10 @@ class RunRecorder(L.Callback):
         if trainer.sanity_checking or trainer.state.fn != "fit":
             return
         metrics = _metrics(trainer, ("val_loss", "val_acc"))
-        confusion = getattr(pl_module, "last_confusion", None)
+        confusion = getattr(pl_module, "val_confusion", None)
+        matrix = confusion.compute().cpu().tolist() if confusion is not None and confusion.update_count else None
         self._event(trainer, "val", epoch=trainer.current_epoch, step=trainer.global_step, **metrics,
-                    confusion=confusion.tolist() if confusion is not None else None)
+                    confusion=matrix)
         if "val_acc" in metrics and (self.best_val_acc is None or metrics["val_acc"] > self.best_val_acc):
             self.best_val_acc = metrics["val_acc"]
         self._samples(trainer, pl_module)

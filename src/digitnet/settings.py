@@ -27,6 +27,7 @@ LOSSES = ("cross_entropy", "mse", "sigmoid_cross_entropy")
 OPTIMIZERS = ("sgd", "gd", "adam")
 INITS = ("default", "gaussian", "scaled_gaussian")
 ARCHS = ("mlp", "cnn")
+SCHEDULES = ("constant", "cosine")
 TRAIN_SIZE = 60_000  # images in the official training file of both data sets
 
 

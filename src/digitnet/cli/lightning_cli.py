@@ -8,18 +8,24 @@ architecture it was trained with; options given on the command line still win.
 
 from __future__ import annotations
 
+import logging
+import os
 import sys
 import tempfile
+import warnings
 from pathlib import Path
 from typing import Any
 
 import yaml
+
+os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's own calls, not ours
+
 from jsonargparse import ArgumentError
 from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
 from digitnet import runs
-from digitnet.checkpoints import SafeCheckpointIO, load_checkpoint
+from digitnet.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
 from digitnet.classifier import DigitClassifier
 from digitnet.csvlog import AppendingCSVLogger
 from digitnet.data.module import DigitDataModule
@@ -40,8 +46,10 @@ def _option(argv: list[str], name: str) -> tuple[int, str | None]:
 class DigitCLI(LightningCLI):
     """LightningCLI for :class:`DigitClassifier` and :class:`DigitDataModule` with run folders."""
 
-    def __init__(self, args: list[str], resume_dir: Path | None) -> None:
+    def __init__(self, args: list[str], resume_dir: Path | None, checkpoint: dict | None = None,
+                 checkpoint_name: str = "") -> None:
         self.resume_dir = resume_dir
+        self.checkpoint, self.checkpoint_name = checkpoint, checkpoint_name
         self.run_dir: Path | None = None
         self.recorder: RunRecorder | None = None
         super().__init__(
@@ -90,6 +98,13 @@ class DigitCLI(LightningCLI):
         kwargs["default_root_dir"] = str(self.run_dir)
         return super().instantiate_trainer(**kwargs)
 
+    def _check_checkpoint_fits_model(self) -> None:
+        """Name mismatched keys and shapes before Lightning tries to load them (it would only raise a traceback)."""
+        if self.checkpoint is not None:
+            check_weights(self.checkpoint, self.model, self.checkpoint_name)
+
+    before_fit = before_validate = before_test = _check_checkpoint_fits_model
+
     def after_fit(self) -> None:
         status = self.recorder.final_status if self.recorder else None
         if status == "diverged":
@@ -104,11 +119,16 @@ class DigitCLI(LightningCLI):
                               ckpt_path=str(best) if best.is_file() else None)
 
 
-def _resolve_resume(argv: list[str]) -> tuple[list[str], Path | None]:
-    """Resolve ``--ckpt_path`` and put the checkpoint's own config first; return (args, run folder)."""
+def _resolve_resume(argv: list[str]) -> tuple[list[str], Path | None, dict | None, str]:
+    """Resolve ``--ckpt_path`` and put the checkpoint's own config first.
+
+    Returns (args, run folder to resume in or None, the loaded checkpoint or None, its path).
+    Lightning then also applies the checkpoint's model hyper-parameters over the command line, so a
+    resumed model always has the architecture it was trained with.
+    """
     index, spec = _option(argv, "--ckpt_path")
     if spec is None or spec in ("null", "None", ""):
-        return argv, None
+        return argv, None, None, ""
     _, root = _option(argv, "--checkpoints_dir")
     path, run_dir = runs.resolve_checkpoint(spec, Path(root) if root else None)
     checkpoint = load_checkpoint(path)  # refuses unsafe, corrupt and truncated files before any work
@@ -124,21 +144,37 @@ def _resolve_resume(argv: list[str]) -> tuple[list[str], Path | None]:
             saved = {"model": dict(checkpoint.get("hyper_parameters") or {}),
                      "data": dict(checkpoint.get("datamodule_hyper_parameters") or {})}
             saved["model"].pop("dataset", None)  # linked from data.dataset
+            for section in saved.values():
+                section.pop("_instantiator", None)  # Lightning's bookkeeping, not a setting
             handle = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
             yaml.safe_dump(saved, handle)
             handle.close()
             base = ["--config", handle.name]
     command = args[0]
-    return [command, *base, *args[1:]], (run_dir if command == "fit" else None)
+    return [command, *base, *args[1:]], (run_dir if command == "fit" else None), checkpoint, str(path)
+
+
+NOISE = ("Tip:", "to estimate number of stepping batches", "Seed set to")
+
+
+def quiet_known_noise() -> None:
+    """Drop Lightning's advertisements and warnings that do not apply to digitnet's own set-up."""
+    for pattern in (r".*isinstance\(treespec, LeafSpec\)", r"You have overridden `on_after_batch_transfer`",
+                    r"Checkpoint directory .* exists and is not empty", r".*does not have many workers",
+                    r"Experiment logs directory .* exists", r"LightningCLI's args parameter is intended",
+                    r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint"):
+        warnings.filterwarnings("ignore", message=pattern)
+    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
+        logging.getLogger(name).addFilter(
+            lambda record: not any(text in record.getMessage() for text in NOISE))
+    logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)  # "Seed set to 0"
 
 
 def run_lightning(argv: list[str]) -> int:
-    args, resume_dir = _resolve_resume(argv)
-    for i, arg in enumerate(args):  # the config of a resumed run must not resume itself again
-        if arg == "--ckpt_path" and i + 1 < len(args):
-            args[i + 1] = str(Path(args[i + 1]))
+    quiet_known_noise()
+    args, resume_dir, checkpoint, name = _resolve_resume(argv)
     try:
-        cli = DigitCLI(args, resume_dir)
+        cli = DigitCLI(args, resume_dir, checkpoint, name)
     except ArgumentError as error:
         message = " ".join(str(error).split())
         raise BadSetting(f"{message}; run 'digitnet {argv[0]} --help' for the options.") from None

@@ -1,0 +1,227 @@
+"""The command line as a user meets it, on tiny generated data (in-process, for speed)."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digitnet.cli.main import main
+
+FAST = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+        "--data.val_size", "100", "--model.layers", "[784, 32, 10]", "--trainer.log_every_n_steps", "2"]
+
+
+def fit(*args: str) -> int:
+    return main(["fit", *FAST, *args])
+
+
+def folder_digest(folder: Path) -> dict[str, str]:
+    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+
+
+def epochs_in_metrics(run: Path) -> list[int]:
+    with open(run / "metrics.csv") as handle:
+        return sorted({int(row["epoch"]) for row in csv.DictReader(handle) if row.get("val_acc")})
+
+
+def test_fit_writes_a_complete_run_folder_and_tests_the_best_checkpoint(tiny_env, capsys):
+    assert fit("--run_name", "first", "--trainer.max_epochs", "3") == 0
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "first"
+    for name in ("config.yaml", "hparams.yaml", "metrics.csv", "events.jsonl", "status.json", "last.ckpt", "best.ckpt"):
+        assert (run / name).is_file(), name
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "finished" and status["epoch"] == 3
+    assert status["best_val_acc"] > 0.9  # the tiny digits are easy
+    assert "test_acc" in capsys.readouterr().out
+    events = [json.loads(line)["event"] for line in (run / "events.jsonl").read_text().splitlines()]
+    assert events[0] == "start" and events.count("epoch") == 3 and "test" in events
+
+
+def test_resume_continues_the_same_run_in_place(tiny_env):
+    assert fit("--run_name", "r", "--trainer.max_epochs", "2") == 0
+    assert fit("--ckpt_path", "r", "--trainer.max_epochs", "4") == 0
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    assert [p.name for p in root.iterdir()] == ["r"]
+    assert epochs_in_metrics(root / "r") == [0, 1, 2, 3]
+    status = json.loads((root / "r" / "status.json").read_text())
+    assert status["epoch"] == 4 and status["status"] == "finished"
+    starts = [json.loads(l) for l in (root / "r" / "events.jsonl").read_text().splitlines() if '"start"' in l]
+    assert [s["resumed"] for s in starts] == [False, True]
+
+
+def test_resume_last_picks_the_newest_run(tiny_env):
+    assert fit("--run_name", "old", "--trainer.max_epochs", "1") == 0
+    assert fit("--run_name", "new", "--trainer.max_epochs", "1") == 0
+    assert fit("--ckpt_path", "last", "--trainer.max_epochs", "2") == 0
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    assert epochs_in_metrics(root / "new") == [0, 1]
+    assert epochs_in_metrics(root / "old") == [0]
+
+
+def test_resume_rebuilds_the_runs_own_architecture(tiny_env):
+    assert fit("--run_name", "sig", "--trainer.max_epochs", "1", "--model.activation", "sigmoid",
+               "--model.layers", "[784, 16, 10]") == 0
+    assert main(["fit", "--ckpt_path", "sig", "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false"]) == 0
+    status = json.loads((Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "sig" / "status.json").read_text())
+    assert status["summary"] == "784-16-10 sigmoid" and status["epoch"] == 2
+
+
+def test_test_and_validate_evaluate_a_saved_run(tiny_env, capsys):
+    assert fit("--run_name", "t", "--trainer.max_epochs", "1") == 0
+    capsys.readouterr()
+    assert main(["test", "--ckpt_path", "t", "--trainer.enable_progress_bar", "false"]) == 0
+    assert "test_acc" in capsys.readouterr().out
+    assert main(["validate", "--ckpt_path", "last", "--trainer.enable_progress_bar", "false"]) == 0
+    assert "val_acc" in capsys.readouterr().out
+
+
+def test_runs_lists_status_epochs_and_best_accuracy(tiny_env, capsys):
+    assert fit("--run_name", "listed", "--trainer.max_epochs", "1") == 0
+    capsys.readouterr()
+    assert main(["runs"]) == 0
+    line = [l for l in capsys.readouterr().out.splitlines() if l.startswith("listed")][0]
+    assert "finished" in line and "mnist" in line and "1/1" in line and "%" in line
+
+
+def test_predict_prints_class_and_ten_probabilities(tiny_env, tmp_path, capsys):
+    from PIL import Image
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny import digits
+
+    assert fit("--run_name", "p", "--trainer.max_epochs", "3") == 0
+    images, labels = digits(4, seed=9)
+    files = []
+    for i, image in enumerate(images):
+        path = tmp_path / f"digit{i}.png"
+        Image.fromarray(image).resize((56, 56)).save(path)  # another size: it is brought to 28x28
+        files.append(str(path))
+    capsys.readouterr()
+    assert main(["predict", "--ckpt_path", "p", "--background", "black", *files]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 4
+    for line in lines:
+        assert line.count(":") >= 11  # name, then 10 class:probability pairs
+    assert all(f"digit{i}.png: " in lines[i] for i in range(4))
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--data.dataset", "cifar"], "dataset must be one of"),
+    (["--model.lr", "0"], "lr must be a positive"),
+    (["--model.lr", "nan"], "model.lr"),
+    (["--data.batch_size", "0"], "batch_size must be a whole number"),
+    (["--model.layers", "[]"], "layers"),
+    (["--model.layers", "[784, 0, 10]"], "at least 1 neuron"),
+    (["--model.activation", "tanh"], "activation must be one of"),
+    (["--model.bogus", "1"], "bogus"),
+    (["--ckpt_path", "no-such-run"], "neither 'last', a run"),
+])
+def test_bad_input_gives_one_sentence_and_exit_2(tiny_env, capsys, args, words):
+    assert main(["fit", *args]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]  # in-process, earlier log lines may precede it
+    assert err.startswith("digitnet: error: ") and words in err
+    assert not Path(tiny_env["DIGITNET_CHECKPOINTS"]).exists() or not any(Path(tiny_env["DIGITNET_CHECKPOINTS"]).iterdir())
+
+
+def test_a_corrupt_idx_file_is_named_and_the_file_left_alone(tiny_env, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "bad-data"
+    shutil.copytree(tiny_env["DIGITNET_DATA"], data)
+    victim = data / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    victim.write_bytes(victim.read_bytes()[:-7])
+    before = victim.read_bytes()
+    assert main(["fit", *FAST, "--data.data_dir", str(data)]) == 2
+    err = capsys.readouterr().err
+    assert "train-labels-idx1-ubyte" in err and "SHA-256" in err
+    assert victim.read_bytes() == before
+
+
+def test_a_missing_data_set_lists_the_sources_tried(tiny_env, tmp_path, capsys, monkeypatch):
+    import dataclasses
+
+    from digitnet.data import sources
+
+    info = dataclasses.replace(sources.CATALOG["fashion_mnist"], system_dirs=(str(tmp_path / "nowhere"),))
+    monkeypatch.setitem(sources.CATALOG, "fashion_mnist", info)
+    assert main(["fit", *FAST, "--data.dataset", "fashion_mnist", "--data.data_dir", str(tmp_path / "empty")]) == 2
+    err = capsys.readouterr().err
+    assert "could not be found or fetched" in err and "system copy" in err and "DIGITNET_OFFLINE" in err
+    assert "apt-get install dataset-fashion-mnist" in err
+
+
+def _run_with_checkpoint(tiny_env) -> Path:
+    assert fit("--run_name", "good", "--trainer.max_epochs", "1") == 0
+    return Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "good"
+
+
+def test_truncated_and_foreign_checkpoints_are_refused_and_nothing_is_touched(tiny_env, tmp_path, capsys):
+    run = _run_with_checkpoint(tiny_env)
+    before = folder_digest(run)
+    truncated = tmp_path / "truncated.ckpt"
+    truncated.write_bytes((run / "last.ckpt").read_bytes()[:5000])
+    not_a_checkpoint = tmp_path / "notes.ckpt"
+    not_a_checkpoint.write_text("hello")
+    for path in (truncated, not_a_checkpoint):
+        capsys.readouterr()
+        assert main(["fit", "--ckpt_path", str(path)]) == 2
+        err = capsys.readouterr().err
+        assert str(path) in err and "not a readable checkpoint" in err
+    import torch
+
+    foreign = tmp_path / "foreign.ckpt"  # settings say 99 hidden neurons, the weights hold 32
+    checkpoint = torch.load(run / "last.ckpt", weights_only=True)
+    checkpoint["hyper_parameters"]["layers"] = [784, 99, 10]
+    torch.save(checkpoint, foreign)
+    for command in ("fit", "test"):
+        assert main([command, "--ckpt_path", str(foreign)]) == 2
+        err = capsys.readouterr().err
+        assert "another architecture" in err and "network.stack.0.weight" in err and "(99, 784)" in err
+    assert folder_digest(run) == before
+
+
+class Payload:
+    def __reduce__(self):
+        return (open, (os.environ["PAYLOAD_MARK"], "w"))
+
+
+def test_a_crafted_pickle_never_runs_even_with_the_force_variable(tiny_env, tmp_path, capsys, monkeypatch):
+    import torch
+
+    mark = tmp_path / "pwned"
+    monkeypatch.setenv("PAYLOAD_MARK", str(mark))
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    evil = tmp_path / "evil.ckpt"
+    torch.save({"state_dict": {}, "hyper_parameters": {}, "x": Payload()}, evil)
+    for command in (["fit", "--ckpt_path", str(evil)], ["test", "--ckpt_path", str(evil)],
+                    ["predict", "--ckpt_path", str(evil), str(evil)]):
+        assert main(command) == 2
+        assert "refused as unsafe" in capsys.readouterr().err
+    from digitnet import DigitClassifier
+    from digitnet.errors import CheckpointError
+
+    with pytest.raises(CheckpointError, match="unsafe"):
+        DigitClassifier.load_from_checkpoint(evil)
+    assert not mark.exists()
+
+
+def test_the_installed_command_exits_2_without_a_traceback(tiny_env):
+    result = subprocess.run([sys.executable, "-m", "digitnet", "fit", "--model.lr", "-1"],
+                            capture_output=True, text=True, env=tiny_env, timeout=120)
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        "digitnet: error: lr must be a positive, finite number, got -1.0; try 0.01."]
+
+
+def test_help_does_not_import_torch():
+    code = "import sys; from digitnet.cli.main import main; main(['--help']); print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip().endswith("False")
+    assert "usage: digitnet" in result.stdout
