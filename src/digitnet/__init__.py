@@ -3,7 +3,7 @@
 The public names load lazily, so ``import digitnet`` (and ``digitnet --help``) stays fast and does
 not import torch until a model or data module is used::
 
-    from digitnet import DigitClassifier, DigitDataModule, RunRecorder
+    from digitnet import DigitClassifier, DigitDataModule, RunRecorder, run_folder
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ _LAZY = {
     "DigitClassifier": "digitnet.classifier",
     "DigitDataModule": "digitnet.data.module",
     "RunRecorder": "digitnet.recorder",
+    "run_folder": "digitnet.training",
     "DigitnetError": "digitnet.errors",
 }
 

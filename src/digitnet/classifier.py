@@ -105,14 +105,14 @@ class DigitClassifier(L.LightningModule):
         z = self(x)
         self.val_acc.update(z, y)
         self.val_confusion.update(z, y)
-        self.log("val_loss", self.cost(z, y), on_epoch=True, batch_size=len(y))
+        self.log("val_loss", self.cost(z, y), on_epoch=True, batch_size=len(y), sync_dist=True)
         self.log("val_acc", self.val_acc, on_epoch=True)
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
         z = self(x)
         self.test_acc.update(z, y)
-        self.log("test_loss", self.cost(z, y), on_epoch=True, batch_size=len(y))
+        self.log("test_loss", self.cost(z, y), on_epoch=True, batch_size=len(y), sync_dist=True)
         self.log("test_acc", self.test_acc, on_epoch=True)
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:

@@ -21,16 +21,15 @@ import yaml
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's own calls, not ours
 
 from jsonargparse import ArgumentError
-from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
 from digitnet import runs
 from digitnet.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
 from digitnet.classifier import DigitClassifier
-from digitnet.csvlog import AppendingCSVLogger
 from digitnet.data.module import DigitDataModule
 from digitnet.errors import BadSetting, DigitnetError, RunError
 from digitnet.recorder import RunRecorder
+from digitnet.training import run_folder
 
 
 def _option(argv: list[str], name: str) -> tuple[int, str | None]:
@@ -78,7 +77,9 @@ class DigitCLI(LightningCLI):
             kwargs["enable_checkpointing"] = False
             return super().instantiate_trainer(**kwargs)
         root = Path(config.checkpoints_dir)
-        if self.resume_dir is not None:
+        if int(os.environ.get("LOCAL_RANK", "0")) > 0 and os.environ.get("DIGITNET_RUN_DIR"):
+            self.run_dir = Path(os.environ["DIGITNET_RUN_DIR"])  # a DDP worker joins rank 0's run
+        elif self.resume_dir is not None:
             self.run_dir = self.resume_dir
         elif config.run_name:
             self.run_dir = root / runs.check_name(config.run_name)
@@ -90,12 +91,12 @@ class DigitCLI(LightningCLI):
         else:
             model = config.model
             self.run_dir = runs.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
-        self.recorder = RunRecorder(self.run_dir, log_every_n_steps=config.trainer.log_every_n_steps or 50)
-        kwargs["callbacks"] = [*kwargs.get("callbacks", []), self.recorder, ModelCheckpoint(
-            dirpath=self.run_dir, filename="best", monitor="val_acc", mode="max", save_last=True,
-            enable_version_counter=False)]
-        kwargs["logger"] = AppendingCSVLogger(save_dir=str(self.run_dir.parent), name=self.run_dir.name, version="")
-        kwargs["default_root_dir"] = str(self.run_dir)
+        os.environ["DIGITNET_RUN_DIR"] = str(self.run_dir)  # inherited by the DDP workers Lightning starts
+        configured = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
+        parts = run_folder(self.run_dir, config.trainer.log_every_n_steps or 50, list(configured))
+        self.recorder = next(c for c in parts["callbacks"] if isinstance(c, RunRecorder))
+        parts["plugins"] = kwargs["plugins"]
+        kwargs.update(parts)
         return super().instantiate_trainer(**kwargs)
 
     def _check_checkpoint_fits_model(self) -> None:

@@ -1,0 +1,29 @@
+"""Multi-process training through Lightning's DDP strategy on 2 CPU processes (gloo)."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp_path):
+    probe = tmp_path / "probe"
+    probe.mkdir()
+    env = {**tiny_env, "PROBE_DIR": str(probe),
+           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), tiny_env.get("PYTHONPATH", "")])}
+    result = subprocess.run(
+        [sys.executable, "-m", "digitnet", "fit", "--trainer.strategy", "ddp", "--trainer.devices", "2",
+         "--trainer.accelerator", "cpu", "--trainer.max_epochs", "2", "--data.val_size", "100",
+         "--model.layers", "[784, 32, 10]", "--trainer.enable_progress_bar", "false",
+         "--trainer.callbacks+=rank_probe.RankProbe", "--test_after_fit", "false"],
+        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    ranks = sorted(p.read_text() for p in probe.iterdir())
+    assert len(ranks) == 2 and ranks[0] == ranks[1] and ranks[0].startswith("2 ")
+    runs = list(Path(tiny_env["DIGITNET_CHECKPOINTS"]).iterdir())
+    assert len(runs) == 1
+    status = json.loads((runs[0] / "status.json").read_text())
+    assert status["status"] == "finished" and status["pid"] != os.getpid()
+    starts = [line for line in (runs[0] / "events.jsonl").read_text().splitlines() if '"start"' in line]
+    assert len(starts) == 1  # rank 1 wrote nothing
