@@ -8,6 +8,7 @@ This is the contract between a training process and anything that watches it (th
     metrics.csv     train_loss per logged step, val_loss/val_acc per epoch (CSVLogger; appended on resume)
     events.jsonl    one JSON object per line, appended; the dashboard's only input (see below)
     status.json     the latest state: {"status": "running", "pid": 4242, "epoch": 3, ...}
+    launcher.json   {"pid": 4242, "args": [...]} for a run the dashboard started
     last.ckpt       saved at every epoch end (and on cancel); resume from it
     best.ckpt       the checkpoint with the best val_acc
     output.log      stdout and stderr of a run the dashboard launched
@@ -159,10 +160,14 @@ class RunInfo:
 
 def read_run(path: Path) -> RunInfo:
     status = read_json(path / "status.json")
+    if not status:  # launched, but training has not started (or died before it could)
+        launcher = read_json(path / "launcher.json")
+        status = {"status": "running", "pid": launcher.get("pid"), "updated": launcher.get("time", 0)}
     state = status.get("status", "failed")
     error = status.get("error", "")
     if state == "running" and not process_alive(status.get("pid"), status.get("host")):
-        state, error = "failed", error or "the training process ended without a word (killed?)"
+        state = "failed"
+        error = error or last_error_line(path) or "the training process ended without a word (killed?)"
     return RunInfo(
         name=path.name, path=path, status=state if state in STATUSES else "failed",
         dataset=status.get("dataset", "?"), summary=status.get("summary", ""),
@@ -172,12 +177,34 @@ def read_run(path: Path) -> RunInfo:
     )
 
 
+def output_tail(run_dir: Path, lines: int = 20) -> list[str]:
+    """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process printed)."""
+    try:
+        with open(Path(run_dir) / "output.log", "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(0, handle.tell() - 16384))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+def last_error_line(run_dir: Path) -> str:
+    """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log``, if any."""
+    tail = [line for line in output_tail(run_dir, 50) if line.strip()]
+    for line in reversed(tail):
+        if line.startswith("digitnet: error:") or re.match(r"^[A-Za-z_.]+(Error|Exception)\b", line):
+            return line
+    return tail[-1] if tail else ""
+
+
 def list_runs(root: Path | None = None) -> list[RunInfo]:
-    """Every run folder under ``root`` (those with a status.json), newest first."""
+    """Every run folder under ``root`` (with a status.json or launcher.json), newest first."""
     root = Path(root) if root is not None else default_root()
     if not root.is_dir():
         return []
-    runs = [read_run(p) for p in root.iterdir() if (p / "status.json").is_file()]
+    runs = [read_run(p) for p in root.iterdir()
+            if (p / "status.json").is_file() or (p / "launcher.json").is_file()]
     return sorted(runs, key=lambda r: r.updated, reverse=True)
 
 

@@ -86,8 +86,9 @@ class DigitCLI(LightningCLI):
             try:
                 self.run_dir.mkdir(parents=True)
             except FileExistsError:
-                raise RunError(f"run {config.run_name} already exists; resume it with --ckpt_path "
-                               f"{config.run_name} or pick another --run_name.") from None
+                if (self.run_dir / "status.json").exists():  # a folder the dashboard made for us is fine
+                    raise RunError(f"run {config.run_name} already exists; resume it with --ckpt_path "
+                                   f"{config.run_name} or pick another --run_name.") from None
         else:
             model = config.model
             self.run_dir = runs.create_run_dir(root, f"{config.data.dataset}-{model.arch}")

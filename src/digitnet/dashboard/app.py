@@ -1,0 +1,240 @@
+"""Provides :class:`DashboardApp`: the run list on the left, the selected run's live view on the right.
+
+Everything shown comes from run folders (:mod:`digitnet.runs`); the app never imports torch. It
+polls the folders twice a second, reads only new event lines, and redraws a widget only when its
+data changed, so a long run costs it no more than a short one.
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Callable
+
+from rich.text import Text
+from textual import on
+from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
+from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static, TabbedContent, TabPane
+
+from digitnet import launch, runs
+from digitnet.dashboard.screens.help import HelpScreen
+from digitnet.dashboard.state import RunTail
+from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
+from digitnet.dashboard.widgets.confusion import ConfusionMatrix
+from digitnet.dashboard.widgets.launch_form import LaunchForm
+from digitnet.dashboard.widgets.run_list import STATUS_STYLE, RunList
+from digitnet.dashboard.widgets.samples import SampleGrid
+from digitnet.errors import DigitnetError
+
+TABS = ("live", "epochs", "confusion", "samples", "details", "launch")
+
+
+class DashboardApp(App):
+    """The digitnet terminal dashboard over the run folders in ``root``."""
+
+    TITLE = "digitnet"
+    CSS = """
+    #left { width: 30%; min-width: 24; max-width: 50; border-right: solid $primary; }
+    #tabs { width: 1fr; }
+    #left Label { padding: 0 1; text-style: bold; }
+    #progress { height: 1; padding: 0 1; }
+    #bar { padding: 0 1; height: 1; }
+    #alert { color: $error; padding: 0 1; height: auto; max-height: 8; display: none; }
+    #alert.shown { display: block; }
+    LossChart, AccuracyChart { height: 1fr; min-height: 6; }
+    #details { padding: 0 1; }
+    """
+    BINDINGS = [
+        Binding("n", "new_run", "New run"),
+        Binding("c", "cancel_run", "Cancel"),
+        Binding("r", "resume_run", "Resume"),
+        Binding("m", "compare", "Compare"),
+        Binding("question_mark", "help", "Help", key_display="?"),
+        Binding("q", "quit", "Quit"),
+        Binding("escape", "focus_runs", "Runs", show=False),
+        *[Binding(str(i + 1), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS)],
+    ]
+
+    def __init__(self, root: Path | None = None, clock: Callable[[], float] = time.time,
+                 poll_seconds: float = 0.5) -> None:
+        super().__init__()
+        self.root = Path(root) if root is not None else runs.default_root()
+        self.clock, self.poll_seconds = clock, poll_seconds
+        self.tails: dict[str, RunTail] = {}
+        self.infos: dict[str, runs.RunInfo] = {}
+        self.current: str | None = None
+        self.processes: list = []
+        self._drawn: tuple = ()
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="left"):
+                yield Label("Runs")
+                yield RunList(clock=self.clock, id="runs")
+            with TabbedContent(initial="live", id="tabs"):
+                with TabPane("Live", id="live"):
+                    yield Static("no run selected: press n to start one", id="progress")
+                    yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, id="bar")
+                    yield Static("", id="alert")
+                    yield LossChart(id="loss")
+                    yield AccuracyChart(id="acc")
+                with TabPane("Epochs", id="epochs"):
+                    yield DataTable(id="epoch-table", cursor_type="row")
+                with TabPane("Confusion", id="confusion"):
+                    with ScrollableContainer():
+                        yield ConfusionMatrix("no validation pass yet", id="matrix", expand=False)
+                with TabPane("Samples", id="samples"):
+                    yield SampleGrid(id="sample-grid")
+                with TabPane("Details", id="details-pane"):
+                    with VerticalScroll():
+                        yield Static("", id="details")
+                with TabPane("New run", id="launch"):
+                    yield LaunchForm(id="form")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.query_one("#epoch-table", DataTable).add_columns("epoch", "train loss", "val loss", "val acc", "seconds")
+        self.poll()
+        self.set_interval(self.poll_seconds, self.poll)
+        self.query_one(RunList).focus()
+
+    # -- polling -------------------------------------------------------------------------------
+    def poll(self) -> None:
+        found = runs.list_runs(self.root)
+        self.infos = {run.name: run for run in found}
+        run_list = self.query_one(RunList)
+        run_list.show(found)
+        selected = run_list.selected
+        names = [n for n in [selected, *sorted(run_list.compared)] if n in self.infos]
+        names = list(dict.fromkeys(names))
+        for name in names:
+            self.tails.setdefault(name, RunTail(self.root / name)).poll()
+        self.current = selected
+        state = tuple((n, self.tails[n].view.version) for n in names)
+        info = self.infos.get(selected) if selected else None
+        if state != self._drawn or info is not None:
+            self.draw(names, info, redraw_charts=state != self._drawn)
+            self._drawn = state
+
+    def draw(self, names: list[str], info: runs.RunInfo | None, redraw_charts: bool) -> None:
+        progress = self.query_one("#progress", Static)
+        alert = self.query_one("#alert", Static)
+        if info is None:
+            progress.update("no run selected: press n to start one")
+            alert.remove_class("shown")
+            return
+        view = self.tails[info.name].view
+        progress.update(Text.assemble((info.name, "bold"), "  ", (info.status, STATUS_STYLE.get(info.status, "")),
+                                      "  ", view.progress_text()))
+        self.query_one("#bar", ProgressBar).update(progress=view.fraction_done())
+        if info.status in ("failed", "diverged"):
+            tail = "\n".join(runs.output_tail(info.path, 5))
+            alert.update(f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))
+            alert.add_class("shown")
+        else:
+            alert.remove_class("shown")
+        self.query_one("#details", Static).update(self._details(info, view))
+        if not redraw_charts:
+            return
+        shown = [(name, self.tails[name].view) for name in names]
+        self.query_one(LossChart).show_runs(shown)
+        self.query_one(AccuracyChart).show_runs(shown)
+        table = self.query_one("#epoch-table", DataTable)
+        table.clear()
+        for row in view.epoch_rows:
+            table.add_row(row.get("epoch", 0) + 1, _fmt(row.get("train_loss")), _fmt(row.get("val_loss")),
+                          _fmt(row.get("val_acc"), percent=True), _fmt(row.get("seconds"), digits=1))
+        classes = (view.samples or {}).get("classes")
+        self.query_one(ConfusionMatrix).show(view.confusion, classes)
+        self.query_one(SampleGrid).show(view.samples)
+
+    def _details(self, info: runs.RunInfo, view) -> str:
+        lines = [f"[b]{info.name}[/b]  {info.status}", f"folder: {info.path}"]
+        if info.error:
+            lines.append(f"[red]error: {info.error}[/red]")
+        if view.test:
+            lines.append(f"test: loss {_fmt(view.test.get('test_loss'))}, accuracy {_fmt(view.test.get('test_acc'), True)}")
+        for section, values in view.config.items():
+            if isinstance(values, dict):
+                shown = ", ".join(f"{k}={v}" for k, v in values.items() if not k.startswith("_"))
+                lines.append(f"{section}: {shown}")
+        tail = runs.output_tail(info.path, 15)
+        if tail:
+            lines += ["", "[b]output.log[/b] (last lines)", *[line.replace("[", "\\[") for line in tail]]
+        return "\n".join(lines)
+
+    # -- events and actions --------------------------------------------------------------------
+    @on(DataTable.RowHighlighted, "#runs")
+    def _selected(self) -> None:
+        self.poll()
+
+    @on(LaunchForm.Start)
+    def _start(self, message: LaunchForm.Start) -> None:
+        try:
+            name, process = launch.launch(message.spec, self.root)
+        except (DigitnetError, OSError) as error:
+            self.notify(str(error), title="could not start", severity="error")
+            return
+        self.processes.append(process)
+        self.notify(f"started {name}")
+        self.poll()
+        self.query_one(RunList).select(name)
+        self.action_show_tab("live")
+        self.query_one(RunList).focus()
+
+    def _selected_info(self) -> runs.RunInfo | None:
+        name = self.query_one(RunList).selected
+        return self.infos.get(name) if name else None
+
+    def action_new_run(self) -> None:
+        self.action_show_tab("launch")
+        self.query_one("#form").query_one("#dataset").focus()
+
+    def action_cancel_run(self) -> None:
+        info = self._selected_info()
+        if info is None or info.status != "running":
+            self.notify("select a running run to cancel", severity="warning")
+            return
+        launch.cancel(info.path)
+        self.notify(f"cancelling {info.name}: it stops after its current step")
+
+    def action_resume_run(self) -> None:
+        info = self._selected_info()
+        if info is None or info.status == "running":
+            self.notify("select a stopped run to resume", severity="warning")
+            return
+        try:
+            self.processes.append(launch.resume(info.path))
+        except (DigitnetError, OSError) as error:
+            self.notify(str(error), title="could not resume", severity="error")
+            return
+        self.notify(f"resuming {info.name}")
+        self.action_show_tab("live")
+
+    def action_compare(self) -> None:
+        run_list = self.query_one(RunList)
+        name = run_list.selected
+        if name is None:
+            return
+        run_list.compared.symmetric_difference_update({name})
+        run_list._shown = []  # redraw the marks
+        self._drawn = ()
+        self.poll()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def action_focus_runs(self) -> None:
+        self.query_one(RunList).focus()
+
+    def action_help(self) -> None:
+        self.push_screen(HelpScreen())
+
+
+def _fmt(value, percent: bool = False, digits: int = 4) -> str:
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f}%" if percent else f"{value:.{digits}f}"

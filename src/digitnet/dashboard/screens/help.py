@@ -1,0 +1,39 @@
+"""Provides :class:`HelpScreen`, the keys and what the dashboard shows, over the main screen."""
+
+from __future__ import annotations
+
+from textual.app import ComposeResult
+from textual.containers import VerticalScroll
+from textual.screen import ModalScreen
+from textual.widgets import Markdown
+
+HELP = """\
+# digitnet dashboard
+
+| key | what it does |
+| --- | --- |
+| `n` | new run: the form (Tab moves between fields, Enter or Start launches) |
+| `c` | cancel the selected run: it stops after its current step and saves `last.ckpt` |
+| `r` | resume the selected run from its `last.ckpt`, in place |
+| `m` | mark or unmark the selected run for comparison: marked runs' curves overlay the charts |
+| `1`-`6` | tabs: live, epochs, confusion, samples, details, new run |
+| `↑` `↓` | choose a run in the list |
+| `?` | this help; `Esc` closes it |
+| `q` | quit (runs keep training: they are processes of their own) |
+
+Runs live in `checkpoints/`. A run started anywhere (`digitnet fit`, or Python with
+`digitnet.run_folder`) shows up here and updates live. The charts plot training loss per logged
+step and validation loss and accuracy per epoch; the x axis counts epochs.
+"""
+
+
+class HelpScreen(ModalScreen):
+    BINDINGS = [("escape", "dismiss", "Close"), ("question_mark", "dismiss", "Close"), ("q", "dismiss", "Close")]
+    DEFAULT_CSS = """
+    HelpScreen { align: center middle; }
+    HelpScreen VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent; background: $panel; }
+    """
+
+    def compose(self) -> ComposeResult:
+        with VerticalScroll():
+            yield Markdown(HELP)

@@ -1,0 +1,124 @@
+"""Provides :class:`RunView`, what the dashboard knows of one run, folded from its ``events.jsonl``.
+
+Per-step events replace each other's effect (the latest progress wins), so however far behind the
+dashboard falls, one refresh shows the newest state. Imports neither torch nor textual.
+
+    >>> view = RunView()
+    >>> view.apply({"event": "start", "max_epochs": 2, "steps_per_epoch": 100, "batch_size": 64, "epoch": 0})
+    >>> view.apply({"event": "step", "epoch": 0, "step": 50, "batch": 49, "train_loss": 0.4, "samples_per_s": 6400.0})
+    >>> view.progress_text()
+    'epoch 1/2  batch 50/100  6,400 samples/s  ~2s left'
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from digitnet.runs import EventReader
+
+
+@dataclass
+class RunView:
+    """The chart series, tables and progress of a run."""
+
+    config: dict[str, Any] = field(default_factory=dict)
+    max_epochs: int | None = None
+    steps_per_epoch: int | None = None
+    batch_size: int | None = None
+    train_steps: list[float] = field(default_factory=list)
+    train_losses: list[float] = field(default_factory=list)
+    val_epochs: list[float] = field(default_factory=list)
+    val_losses: list[float] = field(default_factory=list)
+    val_accs: list[float] = field(default_factory=list)
+    epoch_rows: list[dict[str, Any]] = field(default_factory=list)
+    confusion: list[list[int]] | None = None
+    samples: dict[str, Any] | None = None
+    test: dict[str, Any] | None = None
+    epoch: int = 0
+    batch: int = 0
+    samples_per_s: float = 0.0
+    ended: str | None = None
+    error: str = ""
+    version: int = 0  # bumps on every applied event, so widgets redraw only on change
+
+    def apply(self, event: dict[str, Any]) -> None:
+        kind = event.get("event")
+        if kind == "start":
+            self.config = event.get("config", self.config)
+            self.max_epochs = event.get("max_epochs", self.max_epochs)
+            self.steps_per_epoch = event.get("steps_per_epoch", self.steps_per_epoch)
+            self.batch_size = event.get("batch_size", self.batch_size)
+            self.epoch, self.batch, self.ended = event.get("epoch", self.epoch), 0, None
+        elif kind == "step":
+            if "train_loss" in event:
+                self.train_steps.append(float(event["step"]))
+                self.train_losses.append(float(event["train_loss"]))
+            self.epoch, self.batch = event.get("epoch", self.epoch), event.get("batch", 0) + 1
+            self.samples_per_s = float(event.get("samples_per_s") or self.samples_per_s)
+        elif kind == "val":
+            if "val_acc" in event:
+                self.val_epochs.append(float(event.get("epoch", 0)) + 1)
+                self.val_losses.append(float(event.get("val_loss", float("nan"))))
+                self.val_accs.append(float(event["val_acc"]))
+            self.confusion = event.get("confusion") or self.confusion
+        elif kind == "epoch":
+            self.epoch_rows = [row for row in self.epoch_rows if row.get("epoch") != event.get("epoch")] + [event]
+            self.epoch, self.batch = event.get("epoch", self.epoch) + 1, 0
+        elif kind == "samples":
+            self.samples = event
+        elif kind == "test":
+            self.test = event
+        elif kind == "end":
+            self.ended, self.error = event.get("status"), event.get("error", "")
+        self.version += 1
+
+    def progress_text(self) -> str:
+        """``epoch 3/10  batch 120/782  9,800 samples/s  ~41s left``: where the run is and how long it needs."""
+        if self.max_epochs is None:
+            return "waiting for the run to start..."
+        if self.ended:
+            done = f"{len(self.epoch_rows)} epochs"
+            if self.test:
+                done += f", test accuracy {100 * self.test.get('test_acc', 0):.2f}%"
+            return done
+        shown_epoch = min(self.epoch + 1, self.max_epochs)
+        text = f"epoch {shown_epoch}/{self.max_epochs}"
+        if self.steps_per_epoch:
+            text += f"  batch {self.batch}/{self.steps_per_epoch}"
+        if self.samples_per_s and self.steps_per_epoch and self.batch_size and not self.ended:
+            remaining_batches = (self.max_epochs - self.epoch) * self.steps_per_epoch - self.batch
+            seconds = max(0, remaining_batches) * self.batch_size / self.samples_per_s
+            text += f"  {self.samples_per_s:,.0f} samples/s  ~{_duration(seconds)} left"
+        return text
+
+    def fraction_done(self) -> float:
+        if not self.max_epochs or not self.steps_per_epoch:
+            return 0.0
+        done = self.epoch * self.steps_per_epoch + self.batch
+        return min(1.0, done / (self.max_epochs * self.steps_per_epoch))
+
+
+def _duration(seconds: float) -> str:
+    seconds = int(round(seconds))
+    if seconds >= 3600:
+        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
+    if seconds >= 60:
+        return f"{seconds // 60}m{seconds % 60:02d}s"
+    return f"{seconds}s"
+
+
+class RunTail:
+    """A :class:`RunView` kept current from a run folder by reading only the new event lines."""
+
+    def __init__(self, run_dir) -> None:
+        self.run_dir = run_dir
+        self.view = RunView()
+        self.reader = EventReader(run_dir / "events.jsonl")
+
+    def poll(self) -> bool:
+        """Apply new events; return True if there were any."""
+        events = self.reader.read()
+        for event in events:
+            self.view.apply(event)
+        return bool(events)

@@ -1,0 +1,1 @@
+"""Provides the dashboard's widgets, one module each."""

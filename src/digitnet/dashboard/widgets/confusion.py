@@ -1,0 +1,32 @@
+"""Provides :class:`ConfusionMatrix`: rows are true classes, columns predicted, from the latest validation pass."""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.widgets import Static
+
+
+def short(name: str) -> str:
+    """A class name cut to 4 letters for a column head: ``T-shirt/top`` -> ``T-sh``, ``Ankle boot`` -> ``Boot``."""
+    return "Boot" if name == "Ankle boot" else name[:4]
+
+
+class ConfusionMatrix(Static):
+    def show(self, matrix: list[list[int]] | None, classes: list[str] | None = None) -> None:
+        if not matrix:
+            self.update("no validation pass yet")
+            return
+        classes = [short(c) for c in (classes or [str(i) for i in range(len(matrix))])]
+        table = Table(title="rows: true class, columns: predicted", box=None, padding=(0, 0, 0, 1), show_edge=False)
+        table.add_column("", style="bold")
+        for name in classes:
+            table.add_column(name, justify="right")
+        for i, row in enumerate(matrix):
+            total = sum(row) or 1
+            cells = []
+            for j, count in enumerate(row):
+                style = "bold green" if i == j else ("red" if count / total > 0.02 else "dim")
+                cells.append(Text(str(count), style=style if count else "dim"))
+            table.add_row(classes[i], *cells)
+        self.update(table)

@@ -1,0 +1,86 @@
+"""Provides :class:`LaunchForm`: a run's settings, checked as you type, and the Start button.
+
+A bad value is explained right under its field and Start stays disabled until every field is good;
+the checks are those of :class:`digitnet.launch.LaunchSpec`, the same the command line applies.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from textual import on
+from textual.app import ComposeResult
+from textual.containers import Horizontal, VerticalScroll
+from textual.message import Message
+from textual.widgets import Button, Input, Label, Select
+
+from digitnet import settings
+from digitnet.launch import DEVICES, LaunchSpec
+
+CHOICES = {
+    "dataset": settings.DATASETS, "arch": settings.ARCHS, "activation": settings.ACTIVATIONS,
+    "loss": settings.LOSSES, "optimizer": settings.OPTIMIZERS, "device": DEVICES,
+}
+LABELS = {"lr": "learning rate", "batch_size": "batch size", "layers": "layer sizes"}
+
+
+class LaunchForm(VerticalScroll):
+    """Every field of a :class:`LaunchSpec`; posts :class:`LaunchForm.Start` with a valid spec."""
+
+    @dataclass
+    class Start(Message):
+        """The user asked to start a run with these settings."""
+
+        spec: LaunchSpec
+
+    DEFAULT_CSS = """
+    LaunchForm { padding: 0 1; }
+    LaunchForm .row { height: auto; }
+    LaunchForm .row { margin-top: 1; }
+    LaunchForm .name { width: 16; padding: 0 1 0 0; }
+    LaunchForm Input, LaunchForm Select { width: 1fr; }
+    LaunchForm .problem { color: $error; padding-left: 16; height: auto; }
+    LaunchForm #start { margin: 1 0 0 16; }
+    """
+
+    def compose(self) -> ComposeResult:
+        spec = LaunchSpec()
+        for name, value in spec.as_dict().items():
+            with Horizontal(classes="row"):
+                yield Label(LABELS.get(name, name), classes="name")
+                if name in CHOICES:
+                    yield Select([(c, c) for c in CHOICES[name]], value=value, allow_blank=False, id=name, compact=True)
+                else:
+                    yield Input(value, id=name, compact=True)
+            yield Label("", id=f"{name}-problem", classes="problem")
+        yield Button("Start", id="start", variant="success")
+
+    def spec(self) -> LaunchSpec:
+        values = {}
+        for name in LaunchSpec.field_names():
+            widget = self.query_one(f"#{name}")
+            values[name] = str(widget.value)
+        return LaunchSpec(**values)
+
+    def check(self) -> dict[str, str]:
+        problems = self.spec().errors()
+        for name in LaunchSpec.field_names():
+            label = self.query_one(f"#{name}-problem", Label)
+            label.update(problems.get(name, ""))
+            label.display = name in problems
+        self.query_one("#start", Button).disabled = bool(problems)
+        return problems
+
+    def on_mount(self) -> None:
+        self.check()
+
+    @on(Input.Changed)
+    @on(Select.Changed)
+    def _changed(self) -> None:
+        self.check()
+
+    @on(Button.Pressed, "#start")
+    @on(Input.Submitted)
+    def _start(self) -> None:
+        if not self.check():
+            self.post_message(self.Start(self.spec()))

@@ -1,0 +1,136 @@
+"""Provides :class:`LaunchSpec`, one run's settings as the dashboard form edits them, and how to start it.
+
+The form, the tests and the command line meet here: a spec validates each field with the rules of
+:mod:`digitnet.settings` and turns into the ``digitnet fit`` arguments that the training process
+runs with, so a run launched from the dashboard is the same code path as one typed in a shell::
+
+    >>> LaunchSpec(dataset="fashion_mnist", epochs="3").to_args("f-run")[:6]
+    ['fit', '--run_name', 'f-run', '--data.dataset', 'fashion_mnist', '--model.layers']
+
+Imports neither torch nor textual.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+
+from digitnet import runs, settings
+from digitnet.errors import BadSetting
+
+DEVICES = ("auto", "cpu", "cuda")
+
+
+@dataclass
+class LaunchSpec:
+    """The dashboard form's fields, as text, pre-filled with the defaults of ``digitnet fit``."""
+
+    dataset: str = "mnist"
+    arch: str = "mlp"
+    layers: str = "784, 512, 512, 10"
+    activation: str = "relu"
+    loss: str = "cross_entropy"
+    optimizer: str = "sgd"
+    lr: str = "0.05"
+    batch_size: str = "64"
+    epochs: str = "10"
+    seed: str = "0"
+    device: str = "auto"
+
+    def errors(self) -> dict[str, str]:
+        """Map each bad field to its one-sentence problem; empty when the spec can start."""
+        checks = {
+            "dataset": lambda v: settings.check_choice("dataset", v, settings.DATASETS),
+            "arch": lambda v: settings.check_choice("arch", v, settings.ARCHS),
+            "layers": settings.parse_layers,
+            "activation": lambda v: settings.check_choice("activation", v, settings.ACTIVATIONS),
+            "loss": lambda v: settings.check_choice("loss", v, settings.LOSSES),
+            "optimizer": lambda v: settings.check_choice("optimizer", v, settings.OPTIMIZERS),
+            "lr": settings.check_lr,
+            "batch_size": lambda v: settings.check_positive_int("batch_size", v),
+            "epochs": lambda v: settings.check_positive_int("epochs", v),
+            "seed": _check_seed,
+            "device": lambda v: settings.check_choice("device", v, DEVICES),
+        }
+        problems = {}
+        for name, check in checks.items():
+            try:
+                check(getattr(self, name))
+            except BadSetting as error:
+                problems[name] = str(error)
+        return problems
+
+    def to_args(self, run_name: str) -> list[str]:
+        """The ``digitnet fit`` arguments for this spec (raises BadSetting if a field is bad)."""
+        problems = self.errors()
+        if problems:
+            raise BadSetting(next(iter(problems.values())))
+        return [
+            "fit", "--run_name", run_name,
+            "--data.dataset", self.dataset, "--model.layers", json.dumps(settings.parse_layers(self.layers)),
+            "--model.arch", self.arch, "--model.activation", self.activation, "--model.loss", self.loss,
+            "--model.optimizer", self.optimizer, "--model.lr", str(settings.check_lr(self.lr)),
+            "--data.batch_size", str(int(self.batch_size)), "--trainer.max_epochs", str(int(self.epochs)),
+            "--seed_everything", str(int(self.seed)), "--trainer.accelerator", self.device,
+            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+        ]
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        return [f.name for f in fields(cls)]
+
+    def as_dict(self) -> dict[str, str]:
+        return asdict(self)
+
+
+def _check_seed(value: str) -> int:
+    try:
+        seed = int(str(value).strip())
+    except ValueError:
+        raise BadSetting(f"seed must be a whole number, got {value!r}.") from None
+    if not 0 <= seed < 2**32:
+        raise BadSetting(f"seed must lie between 0 and {2**32 - 1}, got {seed}.")
+    return seed
+
+
+def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
+    """Start ``digitnet <args>`` as its own process, its output appended to ``run_dir/output.log``.
+
+    ``launcher.json`` records the process id, so a run that dies before it writes its status (bad
+    data, say) is still reported, with the end of its output.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = open(run_dir / "output.log", "ab")
+    try:
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        process = subprocess.Popen([sys.executable, "-m", "digitnet", *args], stdout=log, stderr=subprocess.STDOUT,
+                                   stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+    finally:
+        log.close()
+    (run_dir / "launcher.json").write_text(json.dumps({"pid": process.pid, "args": args, "time": time.time()}))
+    return process
+
+
+def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
+    """Start a new run of ``spec`` under ``root``; return its name and process."""
+    run_dir = runs.create_run_dir(root, f"{spec.dataset}-{spec.arch}")
+    return run_dir.name, start_process([*spec.to_args(run_dir.name), "--checkpoints_dir", str(root)], run_dir)
+
+
+def resume(run_dir: Path) -> subprocess.Popen:
+    """Continue a stopped run from its ``last.ckpt``, in place."""
+    if not (run_dir / "last.ckpt").is_file():
+        raise BadSetting(f"run {run_dir.name} has no last.ckpt to resume from.")
+    return start_process(["fit", "--ckpt_path", run_dir.name, "--checkpoints_dir", str(run_dir.parent),
+                          "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"],
+                         run_dir)
+
+
+def cancel(run_dir: Path) -> None:
+    """Ask a run to stop after its current step and save a resumable checkpoint."""
+    (run_dir / "cancel").write_text("cancel requested by the dashboard\n")
