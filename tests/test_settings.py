@@ -38,7 +38,7 @@ def test_any_float_learning_rate_is_accepted_exactly_when_positive_and_finite(va
 def test_batch_size_accepts_only_whole_numbers_from_one(value):
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
     ok = ok or (isinstance(value, float) and value.is_integer() and value >= 1)
-    ok = ok or (isinstance(value, str) and value.strip().isdigit() and int(value) >= 1)
+    ok = ok or (isinstance(value, str) and value.strip().isdecimal() and int(value.strip()) >= 1)
     if ok:
         assert settings.check_positive_int("batch_size", value) == int(value)
     else:

@@ -75,16 +75,24 @@ class RunRecorder(L.Callback):
         self._status(trainer, status="running", pid=os.getpid(), host=socket.gethostname(), error="",
                      started=previous.get("started", time.time()), dataset=dataset, summary=summary.strip(),
                      max_epochs=trainer.max_epochs, epoch=trainer.current_epoch)
-        self._event(trainer, "start", config={"model": hp, "data": data_hp}, max_epochs=trainer.max_epochs,
-                    steps_per_epoch=_as_int(trainer.num_training_batches),
-                    batch_size=data_hp.get("batch_size"), resumed=trainer.ckpt_path is not None,
-                    epoch=trainer.current_epoch, pid=os.getpid())
         if self.handle_signals:
             for signum in (signal.SIGTERM, signal.SIGINT):
                 try:
                     self._old_handlers[signum] = signal.signal(signum, self._request_stop)
                 except ValueError:  # not the main thread
                     pass
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """After a checkpoint is restored, so the epoch is the one training resumes at."""
+        datamodule = trainer.datamodule
+        data_hp = {k: v for k, v in (datamodule.hparams if datamodule is not None else {}).items()
+                   if not k.startswith("_")}
+        hp = dict(pl_module.hparams)
+        self._status(trainer, epoch=trainer.current_epoch)
+        self._event(trainer, "start", config={"model": hp, "data": data_hp}, max_epochs=trainer.max_epochs,
+                    steps_per_epoch=_as_int(trainer.num_training_batches),
+                    batch_size=data_hp.get("batch_size"), resumed=trainer.ckpt_path is not None,
+                    epoch=trainer.current_epoch, pid=os.getpid())
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = self._window_start = time.perf_counter()
@@ -116,6 +124,8 @@ class RunRecorder(L.Callback):
         self.final_status = self.stop_reason
         if self.stop_reason == "cancelled":
             trainer.save_checkpoint(self.run_dir / "last.ckpt")
+            if trainer.is_global_zero:
+                (self.run_dir / "cancel").unlink(missing_ok=True)  # honoured
             for callback in trainer.checkpoint_callbacks:  # the epoch-end save must not overwrite it
                 callback._last_global_step_saved = trainer.global_step
 

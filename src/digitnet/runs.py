@@ -190,12 +190,12 @@ def output_tail(run_dir: Path, lines: int = 20) -> list[str]:
 
 
 def last_error_line(run_dir: Path) -> str:
-    """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log``, if any."""
+    """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log``, else ``""``."""
     tail = [line for line in output_tail(run_dir, 50) if line.strip()]
     for line in reversed(tail):
         if line.startswith("digitnet: error:") or re.match(r"^[A-Za-z_.]+(Error|Exception)\b", line):
             return line
-    return tail[-1] if tail else ""
+    return ""
 
 
 def list_runs(root: Path | None = None) -> list[RunInfo]:

@@ -28,7 +28,7 @@ from digitnet.dashboard.widgets.run_list import STATUS_STYLE, RunList
 from digitnet.dashboard.widgets.samples import SampleGrid
 from digitnet.errors import DigitnetError
 
-TABS = ("live", "epochs", "confusion", "samples", "details", "launch")
+TABS = ("live", "epochs", "confusion", "samples", "details", "launch")  # TabPane ids are "tab-<name>"
 
 
 class DashboardApp(App):
@@ -74,38 +74,41 @@ class DashboardApp(App):
             with Vertical(id="left"):
                 yield Label("Runs")
                 yield RunList(clock=self.clock, id="runs")
-            with TabbedContent(initial="live", id="tabs"):
-                with TabPane("Live", id="live"):
+            with TabbedContent(initial="tab-live", id="tabs"):
+                with TabPane("Live", id="tab-live"):
                     yield Static("no run selected: press n to start one", id="progress")
                     yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, id="bar")
                     yield Static("", id="alert")
                     yield LossChart(id="loss")
                     yield AccuracyChart(id="acc")
-                with TabPane("Epochs", id="epochs"):
+                with TabPane("Epochs", id="tab-epochs"):
                     yield DataTable(id="epoch-table", cursor_type="row")
-                with TabPane("Confusion", id="confusion"):
+                with TabPane("Confusion", id="tab-confusion"):
                     with ScrollableContainer():
                         yield ConfusionMatrix("no validation pass yet", id="matrix", expand=False)
-                with TabPane("Samples", id="samples"):
+                with TabPane("Samples", id="tab-samples"):
                     yield SampleGrid(id="sample-grid")
-                with TabPane("Details", id="details-pane"):
+                with TabPane("Details", id="tab-details"):
                     with VerticalScroll():
                         yield Static("", id="details")
-                with TabPane("New run", id="launch"):
+                with TabPane("New run", id="tab-launch"):
                     yield LaunchForm(id="form")
         yield Footer()
 
     def on_mount(self) -> None:
-        self.query_one("#epoch-table", DataTable).add_columns("epoch", "train loss", "val loss", "val acc", "seconds")
+        self.main = self.screen  # widgets are looked up here even while the help screen is on top
+        self.main.query_one("#epoch-table", DataTable).add_columns("epoch", "train loss", "val loss", "val acc", "seconds")
         self.poll()
         self.set_interval(self.poll_seconds, self.poll)
-        self.query_one(RunList).focus()
+        self.main.query_one(RunList).focus()
 
     # -- polling -------------------------------------------------------------------------------
     def poll(self) -> None:
+        if not self.main.is_attached:
+            return  # shutting down
         found = runs.list_runs(self.root)
         self.infos = {run.name: run for run in found}
-        run_list = self.query_one(RunList)
+        run_list = self.main.query_one(RunList)
         run_list.show(found)
         selected = run_list.selected
         names = [n for n in [selected, *sorted(run_list.compared)] if n in self.infos]
@@ -120,8 +123,8 @@ class DashboardApp(App):
             self._drawn = state
 
     def draw(self, names: list[str], info: runs.RunInfo | None, redraw_charts: bool) -> None:
-        progress = self.query_one("#progress", Static)
-        alert = self.query_one("#alert", Static)
+        progress = self.main.query_one("#progress", Static)
+        alert = self.main.query_one("#alert", Static)
         if info is None:
             progress.update("no run selected: press n to start one")
             alert.remove_class("shown")
@@ -129,27 +132,27 @@ class DashboardApp(App):
         view = self.tails[info.name].view
         progress.update(Text.assemble((info.name, "bold"), "  ", (info.status, STATUS_STYLE.get(info.status, "")),
                                       "  ", view.progress_text()))
-        self.query_one("#bar", ProgressBar).update(progress=view.fraction_done())
+        self.main.query_one("#bar", ProgressBar).update(progress=view.fraction_done())
         if info.status in ("failed", "diverged"):
             tail = "\n".join(runs.output_tail(info.path, 5))
             alert.update(f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))
             alert.add_class("shown")
         else:
             alert.remove_class("shown")
-        self.query_one("#details", Static).update(self._details(info, view))
+        self.main.query_one("#details", Static).update(self._details(info, view))
         if not redraw_charts:
             return
         shown = [(name, self.tails[name].view) for name in names]
-        self.query_one(LossChart).show_runs(shown)
-        self.query_one(AccuracyChart).show_runs(shown)
-        table = self.query_one("#epoch-table", DataTable)
+        self.main.query_one(LossChart).show_runs(shown)
+        self.main.query_one(AccuracyChart).show_runs(shown)
+        table = self.main.query_one("#epoch-table", DataTable)
         table.clear()
         for row in view.epoch_rows:
             table.add_row(row.get("epoch", 0) + 1, _fmt(row.get("train_loss")), _fmt(row.get("val_loss")),
                           _fmt(row.get("val_acc"), percent=True), _fmt(row.get("seconds"), digits=1))
         classes = (view.samples or {}).get("classes")
-        self.query_one(ConfusionMatrix).show(view.confusion, classes)
-        self.query_one(SampleGrid).show(view.samples)
+        self.main.query_one(ConfusionMatrix).show(view.confusion, classes)
+        self.main.query_one(SampleGrid).show(view.samples)
 
     def _details(self, info: runs.RunInfo, view) -> str:
         lines = [f"[b]{info.name}[/b]  {info.status}", f"folder: {info.path}"]
@@ -181,17 +184,17 @@ class DashboardApp(App):
         self.processes.append(process)
         self.notify(f"started {name}")
         self.poll()
-        self.query_one(RunList).select(name)
+        self.main.query_one(RunList).select(name)
         self.action_show_tab("live")
-        self.query_one(RunList).focus()
+        self.main.query_one(RunList).focus()
 
     def _selected_info(self) -> runs.RunInfo | None:
-        name = self.query_one(RunList).selected
+        name = self.main.query_one(RunList).selected
         return self.infos.get(name) if name else None
 
     def action_new_run(self) -> None:
         self.action_show_tab("launch")
-        self.query_one("#form").query_one("#dataset").focus()
+        self.main.query_one("#form").query_one("#dataset").focus()
 
     def action_cancel_run(self) -> None:
         info = self._selected_info()
@@ -215,7 +218,7 @@ class DashboardApp(App):
         self.action_show_tab("live")
 
     def action_compare(self) -> None:
-        run_list = self.query_one(RunList)
+        run_list = self.main.query_one(RunList)
         name = run_list.selected
         if name is None:
             return
@@ -225,10 +228,10 @@ class DashboardApp(App):
         self.poll()
 
     def action_show_tab(self, tab: str) -> None:
-        self.query_one(TabbedContent).active = tab
+        self.main.query_one(TabbedContent).active = f"tab-{tab}"
 
     def action_focus_runs(self) -> None:
-        self.query_one(RunList).focus()
+        self.main.query_one(RunList).focus()
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

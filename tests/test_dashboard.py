@@ -1,0 +1,183 @@
+"""The dashboard driven as a person would, with Textual's Pilot, over real training processes on tiny data."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from textual.widgets import Button, DataTable, Input, Label, Static
+
+from digitnet.dashboard.app import DashboardApp
+from digitnet.dashboard.screens.help import HelpScreen
+from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
+from digitnet.dashboard.widgets.run_list import RunList
+from fake_runs import T0, make_run
+
+SIZE = (100, 32)
+
+
+async def wait_for(pilot, predicate, timeout: float = 90.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.2)
+        if predicate():
+            return
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def status_of(app: DashboardApp, name: str) -> str | None:
+    info = app.infos.get(name)
+    return info.status if info else None
+
+
+async def fill(pilot, app: DashboardApp, **fields: str) -> None:
+    await pilot.press("n")
+    for name, value in fields.items():
+        field = app.query_one(f"#{name}", Input)
+        field.focus()
+        field.value = ""
+        await pilot.press(*value)  # typed key by key, as a person would
+    await pilot.pause(0.1)
+
+
+def test_the_dashboard_imports_without_torch():
+    code = "import sys; import digitnet.dashboard.app; print('torch' in sys.modules)"
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert result.stdout.strip() == "False"
+
+
+def test_the_training_core_imports_without_textual():
+    code = ("import sys; import digitnet.classifier, digitnet.data.module, digitnet.training, digitnet.cli.lightning_cli;"
+            "print('textual' in sys.modules)")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip() == "False"
+
+
+async def test_the_form_explains_a_bad_value_and_keeps_start_disabled(tmp_path):
+    app = DashboardApp(tmp_path / "checkpoints")
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(pilot, app, lr="-1")
+        assert "lr must be a positive" in str(app.query_one("#lr-problem", Label).render())
+        assert app.query_one("#start", Button).disabled
+        await fill(pilot, app, lr="0.1", layers="784,0,10")
+        assert "at least 1 neuron" in str(app.query_one("#layers-problem", Label).render())
+        assert app.query_one("#start", Button).disabled
+        await fill(pilot, app, layers="784, 64, 10")
+        assert not app.query_one("#start", Button).disabled
+        assert not app.query_one("#lr-problem", Label).display
+
+
+async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
+    app = DashboardApp(poll_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(pilot, app, layers="784, 32, 10", epochs="3")
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the new run in the list")
+        name = app.query_one(RunList).selected
+        await wait_for(pilot, lambda: app.tails[name].view.train_losses, 60, "training-loss points")
+        await wait_for(pilot, lambda: status_of(app, name) == "finished", 120, "the run to finish")
+        await pilot.pause(0.5)
+        view = app.tails[name].view
+        assert len(view.val_accs) == 3 and view.val_accs[-1] > 0.9
+        assert app.query_one("#epoch-table", DataTable).row_count == 3
+        assert "finished" in str(app.query_one("#progress", Static).render())
+        assert app.query_one(LossChart)._datasets and app.query_one(AccuracyChart)._datasets
+    assert (Path(tiny_env["DIGITNET_CHECKPOINTS"]) / name / "best.ckpt").is_file()
+
+
+async def test_cancel_saves_a_checkpoint_and_resume_continues_the_run(tiny_env):
+    app = DashboardApp(poll_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(pilot, app, layers="784, 32, 10", epochs="400")
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the new run")
+        name = app.query_one(RunList).selected
+        await wait_for(pilot, lambda: len(app.tails[name].view.epoch_rows) >= 1, 90, "a finished epoch")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: status_of(app, name) == "cancelled", 60, "the run to be cancelled")
+        run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / name
+        assert (run / "last.ckpt").is_file() and not (run / "cancel").exists()
+        epochs_before = len(app.tails[name].view.epoch_rows)
+        await pilot.press("r")
+        await wait_for(pilot, lambda: status_of(app, name) == "running", 30, "the run to resume")
+        await wait_for(pilot, lambda: len(app.tails[name].view.epoch_rows) > epochs_before, 90, "a new epoch")
+        await pilot.press("c")
+        await wait_for(pilot, lambda: status_of(app, name) == "cancelled", 60, "the second cancel")
+    starts = [json.loads(l) for l in (run / "events.jsonl").read_text().splitlines() if '"start"' in l]
+    assert [s["resumed"] for s in starts] == [False, True]
+    assert starts[1]["epoch"] >= epochs_before
+
+
+async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(tiny_env, tmp_path, monkeypatch):
+    bad = tmp_path / "wrong-checksums.json"
+    bad.write_text(json.dumps({"mnist": {n: "0" * 64 for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+                                                             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}}))
+    monkeypatch.setenv("DIGITNET_CHECKSUMS", str(bad))
+    app = DashboardApp(poll_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(pilot, app, layers="784, 32, 10", epochs="2")
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the run")
+        name = app.query_one(RunList).selected
+        await wait_for(pilot, lambda: status_of(app, name) == "failed", 90, "the failure")
+        await pilot.pause(0.5)
+        alert = str(app.query_one("#alert", Static).render())
+        assert "failed" in alert and "SHA-256" in alert
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        await pilot.press("escape")
+        await fill(pilot, app, epochs="3")
+        assert not app.query_one("#start", Button).disabled  # ready for the next run
+
+
+async def test_a_killed_run_is_reported_failed(tiny_env):
+    app = DashboardApp(poll_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(pilot, app, layers="784, 32, 10", epochs="400")
+        await pilot.click("#start")
+        await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the run")
+        name = app.query_one(RunList).selected
+        await wait_for(pilot, lambda: status_of(app, name) == "running" and app.tails[name].view.train_losses, 90,
+                       "training")
+        os.kill(app.processes[-1].pid, signal.SIGKILL)
+        await wait_for(pilot, lambda: status_of(app, name) == "failed", 30, "the kill to show")
+        assert "killed" in app.infos[name].error
+
+
+async def test_a_run_started_elsewhere_appears_and_updates_live(tiny_env):
+    app = DashboardApp(poll_seconds=0.2)
+    async with app.run_test(size=SIZE) as pilot:
+        assert app.query_one(RunList).row_count == 0
+        process = subprocess.Popen([sys.executable, "-m", "digitnet", "fit", "--run_name", "outside",
+                                    "--model.layers", "[784, 32, 10]", "--trainer.max_epochs", "2",
+                                    "--trainer.enable_progress_bar", "false"], env=tiny_env,
+                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        try:
+            await wait_for(pilot, lambda: "outside" in app.infos, 60, "the outside run")
+            await wait_for(pilot, lambda: status_of(app, "outside") == "finished", 120, "it to finish")
+            await pilot.pause(0.5)
+            assert len(app.tails["outside"].view.val_accs) == 2
+        finally:
+            process.wait(timeout=60)
+
+
+async def test_compare_overlays_the_curves_of_marked_runs(tmp_path):
+    root = tmp_path / "checkpoints"
+    make_run(root, "fast", rate=1.5)
+    make_run(root, "slow", rate=0.5)
+    app = DashboardApp(root, clock=lambda: T0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("m", "down", "m")
+        await pilot.pause(0.3)
+        labels = app.query_one(AccuracyChart)._labels
+        assert sorted(labels) == ["fast", "slow"]
+        await pilot.press("m", "up", "m")  # unmark both: only the selected run is left
+        await pilot.pause(0.3)
+        assert len(app.query_one(AccuracyChart)._labels) == 1
