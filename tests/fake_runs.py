@@ -12,7 +12,7 @@ T0 = 1_800_000_000.0  # a fixed clock, so ages and snapshots never change
 
 
 def make_run(root: Path, name: str, epochs: int = 5, status: str = "finished", rate: float = 1.0,
-             error: str = "") -> Path:
+             error: str = "", age: float = 300) -> Path:
     run = root / name
     run.mkdir(parents=True)
     steps = 20
@@ -41,5 +41,5 @@ def make_run(root: Path, name: str, epochs: int = 5, status: str = "finished", r
     (run / "events.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     (run / "status.json").write_text(json.dumps({
         "status": status, "pid": 0, "dataset": "mnist", "summary": "784-32-10 relu", "epoch": epochs,
-        "max_epochs": epochs, "best_val_acc": best, "updated": T0 - 300, "error": error}))
+        "max_epochs": epochs, "best_val_acc": best, "updated": T0 - age, "error": error}))
     return run

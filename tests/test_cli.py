@@ -225,3 +225,16 @@ def test_help_does_not_import_torch():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.stdout.strip().endswith("False")
     assert "usage: digitnet" in result.stdout
+
+
+def test_a_diverging_run_stops_is_marked_diverged_and_keeps_no_nan_checkpoint(tiny_env, capsys):
+    import torch
+
+    assert fit("--run_name", "boom", "--model.lr", "1e6", "--trainer.max_epochs", "3") == 2
+    assert "diverged" in capsys.readouterr().err
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "boom"
+    status = json.loads((run / "status.json").read_text())
+    assert status["status"] == "diverged" and status["epoch"] <= 1
+    for checkpoint in run.glob("*.ckpt"):
+        weights = torch.load(checkpoint, weights_only=True)["state_dict"]
+        assert all(torch.isfinite(t).all() for t in weights.values())
