@@ -20,11 +20,15 @@ from digitnet.csvlog import AppendingCSVLogger
 from digitnet.recorder import RunRecorder
 
 
-def run_folder(run_dir: str | Path, log_every_n_steps: int = 50, callbacks: list | None = None) -> dict[str, Any]:
-    """Keyword arguments for ``lightning.Trainer`` that record the run in ``run_dir``."""
+def run_folder(run_dir: str | Path, log_every_n_steps: int = 50, callbacks: list | None = None,
+               monitor: str | None = "val_acc") -> dict[str, Any]:
+    """Keyword arguments for ``lightning.Trainer`` that record the run in ``run_dir``.
+
+    ``monitor=None`` (for a run without a validation split) makes ``best.ckpt`` the latest epoch.
+    """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = ModelCheckpoint(dirpath=run_dir, filename="best", monitor="val_acc", mode="max",
+    checkpoint = ModelCheckpoint(dirpath=run_dir, filename="best", monitor=monitor, mode="max",
                                  save_last=True, enable_version_counter=False)
     return {
         "callbacks": [*(callbacks or []), RunRecorder(run_dir, log_every_n_steps=log_every_n_steps), checkpoint],

@@ -94,7 +94,8 @@ class DigitCLI(LightningCLI):
             self.run_dir = runs.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
         os.environ["DIGITNET_RUN_DIR"] = str(self.run_dir)  # inherited by the DDP workers Lightning starts
         configured = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
-        parts = run_folder(self.run_dir, config.trainer.log_every_n_steps or 50, list(configured))
+        parts = run_folder(self.run_dir, config.trainer.log_every_n_steps or 50, list(configured),
+                           monitor="val_acc" if config.data.val_size else None)
         self.recorder = next(c for c in parts["callbacks"] if isinstance(c, RunRecorder))
         parts["plugins"] = kwargs["plugins"]
         kwargs.update(parts)
@@ -172,8 +173,21 @@ def quiet_known_noise() -> None:
     logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)  # "Seed set to 0"
 
 
+def expand_preset(argv: list[str]) -> list[str]:
+    """``--preset nielsen-ch1`` becomes ``--config <the preset's YAML file>`` (see :mod:`digitnet.presets`)."""
+    index, name = _option(argv, "--preset")
+    if name is None:
+        return argv
+    from digitnet import presets
+
+    path = str(presets.get(name).path)
+    width = 2 if argv[index] == "--preset" else 1
+    return [*argv[:index], "--config", path, *argv[index + width :]]
+
+
 def run_lightning(argv: list[str]) -> int:
     quiet_known_noise()
+    argv = expand_preset(argv)
     args, resume_dir, checkpoint, name = _resolve_resume(argv)
     try:
         cli = DigitCLI(args, resume_dir, checkpoint, name)

@@ -23,6 +23,11 @@ commands:
   predict              classify images: digitnet predict --ckpt_path RUN IMAGE.png ...
   runs                 list the runs in checkpoints/ with status, epochs and best accuracy
   data fetch [NAME]    get mnist, fashion_mnist or all (default) into data/ and verify them
+  gates                a perceptron learns AND, OR, NAND, and cannot learn XOR
+  perceptron           a multi-class perceptron on raw pixels: the linear baseline
+  presets              the slides' and the textbook's networks as configs: digitnet fit --preset NAME
+  reproduce [NAME...]  run presets over seeds; table of ours against the published figures
+  compare              the slides' drop-in replacements (ReLU, cross-entropy, SGD) measured one by one
 
 Run 'digitnet COMMAND --help' for a command's options. Examples:
   digitnet fit --data.dataset fashion_mnist --model.activation sigmoid --trainer.max_epochs 30
@@ -52,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
             from digitnet.cli import commands
 
             return getattr(commands, f"run_{command}")(argv[1:])
+        if command in ("gates", "perceptron", "presets", "reproduce", "compare"):
+            from digitnet.cli import teaching
+
+            return getattr(teaching, f"run_{command}")(argv[1:])
         if command == "dashboard":
             from digitnet.dashboard import run_dashboard
 

@@ -49,11 +49,12 @@ class DigitDataModule(L.LightningDataModule):
         val_size: training images held out for validation (default 10,000).
         seed: seeds the shuffle order; epoch ``e`` is always shuffled the same way for a seed.
         full_batch: one batch holding the whole training split, for full-batch gradient descent
-            (the model's ``optimizer="gd"`` sets this through the CLI).
+            (the model's ``optimizer="gd"`` sets this itself).
+        shuffle: reshuffle the training split every epoch (the slides' ``DataLoader`` does not).
     """
 
     def __init__(self, dataset: str = "mnist", data_dir: str | None = None, batch_size: int = 64,
-                 val_size: int = 10_000, seed: int = 0, full_batch: bool = False) -> None:
+                 val_size: int = 10_000, seed: int = 0, full_batch: bool = False, shuffle: bool = True) -> None:
         super().__init__()
         settings.check_choice("dataset", dataset, settings.DATASETS)
         settings.check_positive_int("batch_size", batch_size, "; 64 is the slides' value")
@@ -61,7 +62,7 @@ class DigitDataModule(L.LightningDataModule):
         self.save_hyperparameters()
         self.dataset, self.batch_size, self.val_size = dataset, batch_size, val_size
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
-        self.seed, self.full_batch = seed, full_batch
+        self.seed, self.full_batch, self.shuffle = seed, full_batch, shuffle
         self.info = CATALOG[dataset]
         self.train_set = self.val_set = self.test_set = None
 
@@ -97,7 +98,7 @@ class DigitDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> TensorBatches:
         size = len(self.train_set[1]) if self.full_batch else self.batch_size
-        return self._batches(self.train_set, size, shuffle=not self.full_batch)
+        return self._batches(self.train_set, size, shuffle=self.shuffle and not self.full_batch)
 
     def val_dataloader(self) -> TensorBatches | list:
         return self._batches(self.val_set, 1000, shuffle=False) if self.val_size else []
