@@ -44,6 +44,7 @@ class RunRecorder(L.Callback):
         self._window_samples = 0
         self._epoch_start = time.perf_counter()
         self._epoch_losses: list[float] = []
+        self._epoch_first_step = self._logged_at = 0
         self._old_handlers: dict[int, Any] = {}
 
     # -- helpers -----------------------------------------------------------------------------
@@ -90,19 +91,22 @@ class RunRecorder(L.Callback):
         hp = dict(pl_module.hparams)
         self._status(trainer, epoch=trainer.current_epoch)
         self._event(trainer, "start", config={"model": hp, "data": data_hp}, max_epochs=trainer.max_epochs,
-                    steps_per_epoch=_as_int(trainer.num_training_batches),
+                    steps_per_epoch=getattr(datamodule, "updates_per_epoch", None) or _as_int(trainer.num_training_batches),
                     batch_size=data_hp.get("batch_size"), resumed=trainer.ckpt_path is not None,
                     epoch=trainer.current_epoch, pid=os.getpid())
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = self._window_start = time.perf_counter()
+        self._epoch_first_step = self._logged_at = trainer.global_step
         self._window_samples = 0
         self._epoch_losses = []
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:
-        self._window_samples += len(batch[1])
-        if (batch_idx + 1) % self.every == 0 or batch_idx + 1 == trainer.num_training_batches:
+        self._window_samples += batch[1].numel()  # one mini-batch [B] or k of them [k, B]
+        step = trainer.global_step  # optimizer updates so far
+        if step // self.every > self._logged_at // self.every or batch_idx + 1 == trainer.num_training_batches:
+            self._logged_at = step
             loss = outputs["loss"] if isinstance(outputs, dict) else outputs
             value = float(loss)
             if not math.isfinite(value):
@@ -110,8 +114,8 @@ class RunRecorder(L.Callback):
             else:
                 now = time.perf_counter()
                 self._epoch_losses.append(value)
-                self._event(trainer, "step", epoch=trainer.current_epoch, step=trainer.global_step,
-                            batch=batch_idx, train_loss=value,
+                self._event(trainer, "step", epoch=trainer.current_epoch, step=step,
+                            batch=step - self._epoch_first_step - 1, train_loss=value,
                             samples_per_s=round(self._window_samples / max(now - self._window_start, 1e-9), 1))
                 self._window_start, self._window_samples = now, 0
         if self.stop_reason is None and (self.run_dir / "cancel").exists():

@@ -52,29 +52,50 @@ class TensorBatches:
     >>> len(batches), [x.shape[0] for x, _ in batches]
     (2, [64, 36])
 
-    It is stateful in Lightning's sense: ``state_dict()`` holds the epoch and how many batches of it
+    With ``steps_per_call=K`` it yields up to K full mini-batches stacked into one item,
+    ``(pixels [k, B, 1, 28, 28], labels [k, B])``, so that one Lightning step can run k updates (its
+    per-step bookkeeping then costs k times less); a short last mini-batch comes alone, as above.
+    The mini-batches and their order are the same for every K: 200 images, B = 64, K = 2 give
+    ``[2 x 64]``, ``[1 x 64]``, then ``[8]``.
+
+    It is stateful in Lightning's sense: ``state_dict()`` holds the epoch and how many items of it
     were used, so a resume mid-epoch skips exactly those (see :meth:`load_state_dict`).
     """
 
     def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool = False,
-                 seed: int = 0, rank: int = 0, world_size: int = 1) -> None:
+                 seed: int = 0, rank: int = 0, world_size: int = 1, steps_per_call: int = 1) -> None:
         self.images, self.labels, self.batch_size = images, labels, batch_size
+        self.steps_per_call = max(1, steps_per_call)
         self.sampler = EpochSampler(len(labels), shuffle, seed, rank, world_size)
         self.batch_sampler = None  # Lightning inspects DataLoader-like objects for these two
         self.position = 0  # batches handed out in the current epoch
         self._skip = 0
 
-    def __len__(self) -> int:
+    @property
+    def updates(self) -> int:
+        """Mini-batches (optimizer updates) per epoch, whatever ``steps_per_call`` is."""
         return math.ceil(len(self.sampler) / self.batch_size)
+
+    def __len__(self) -> int:
+        full, rest = divmod(len(self.sampler), self.batch_size)
+        return math.ceil(full / self.steps_per_call) + (1 if rest else 0)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self.sampler.order().to(self.images.device)
+        full = len(order) // self.batch_size
+        items = []
+        if self.steps_per_call == 1:
+            items = [order[b : b + self.batch_size] for b in range(0, full * self.batch_size, self.batch_size)]
+        else:
+            grid = order[: full * self.batch_size].view(full, self.batch_size)
+            items = [grid[g : g + self.steps_per_call] for g in range(0, full, self.steps_per_call)]
+        if len(order) > full * self.batch_size:
+            items.append(order[full * self.batch_size :])
         start, self._skip = self._skip, 0
         self.position = start
-        for begin in range(start * self.batch_size, len(order), self.batch_size):
-            index = order[begin : begin + self.batch_size]
+        for index in items[start:]:
             self.position += 1
-            yield self.images[index].unsqueeze(1), self.labels[index]
+            yield self.images[index].unsqueeze(-3), self.labels[index]
 
     def state_dict(self) -> dict[str, int]:
         return {"epoch": self.sampler.epoch, "position": self.position}

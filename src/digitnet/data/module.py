@@ -51,10 +51,14 @@ class DigitDataModule(L.LightningDataModule):
         full_batch: one batch holding the whole training split, for full-batch gradient descent
             (the model's ``optimizer="gd"`` sets this itself).
         shuffle: reshuffle the training split every epoch (the slides' ``DataLoader`` does not).
+        steps_per_call: mini-batches handed to each Lightning training step, which runs one update
+            per mini-batch (see :class:`~digitnet.data.loader.TensorBatches`). It changes speed, never
+            results. ``None`` picks ``max(1, 256 // batch_size)``: 4 at batch 64, 25 at batch 10.
     """
 
     def __init__(self, dataset: str = "mnist", data_dir: str | None = None, batch_size: int = 64,
-                 val_size: int = 10_000, seed: int = 0, full_batch: bool = False, shuffle: bool = True) -> None:
+                 val_size: int = 10_000, seed: int = 0, full_batch: bool = False, shuffle: bool = True,
+                 steps_per_call: int | None = None) -> None:
         super().__init__()
         settings.check_choice("dataset", dataset, settings.DATASETS)
         settings.check_positive_int("batch_size", batch_size, "; 64 is the slides' value")
@@ -63,6 +67,9 @@ class DigitDataModule(L.LightningDataModule):
         self.dataset, self.batch_size, self.val_size = dataset, batch_size, val_size
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.seed, self.full_batch, self.shuffle = seed, full_batch, shuffle
+        if steps_per_call is not None:
+            settings.check_positive_int("steps_per_call", steps_per_call)
+        self.steps_per_call = steps_per_call
         self.info = CATALOG[dataset]
         self.train_set = self.val_set = self.test_set = None
 
@@ -91,14 +98,21 @@ class DigitDataModule(L.LightningDataModule):
         device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
         return images.contiguous().to(device), labels.to(device)
 
-    def _batches(self, split, batch_size: int, shuffle: bool) -> TensorBatches:
+    def _batches(self, split, batch_size: int, shuffle: bool, steps_per_call: int = 1) -> TensorBatches:
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-        return TensorBatches(*split, batch_size, shuffle, self.seed, rank, world)
+        return TensorBatches(*split, batch_size, shuffle, self.seed, rank, world, steps_per_call)
 
     def train_dataloader(self) -> TensorBatches:
-        size = len(self.train_set[1]) if self.full_batch else self.batch_size
-        return self._batches(self.train_set, size, shuffle=self.shuffle and not self.full_batch)
+        if self.full_batch:
+            return self._batches(self.train_set, len(self.train_set[1]), shuffle=False)
+        group = self.steps_per_call or max(1, 256 // self.batch_size)
+        return self._batches(self.train_set, self.batch_size, self.shuffle, group)
+
+    @property
+    def updates_per_epoch(self) -> int:
+        """Optimizer updates in one epoch on this rank (needs ``setup``)."""
+        return self.train_dataloader().updates
 
     def val_dataloader(self) -> TensorBatches | list:
         return self._batches(self.val_set, 1000, shuffle=False) if self.val_size else []

@@ -1,0 +1,80 @@
+"""The reference training loops that digitnet is measured against, each timed one epoch at a time.
+
+All take the training split as one uint8 tensor ``images [N, 28, 28]`` and ``labels [N]`` (the
+same 50,000 images digitnet trains on) and run the same network, optimizer and batch size.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import torch
+from torch import nn
+
+MEAN, STD = 0.1307, 0.3081
+
+
+def mlp(layers=(784, 512, 512, 10), activation=nn.ReLU) -> nn.Module:
+    """The slides' ``MyNeuralNetwork`` for the default sizes (same init as digitnet's MLP)."""
+    modules: list[nn.Module] = [nn.Flatten()]
+    for i, (a, b) in enumerate(zip(layers[:-1], layers[1:])):
+        modules.append(nn.Linear(a, b))
+        if i < len(layers) - 2:
+            modules.append(activation())
+    return nn.Sequential(*modules)
+
+
+def sgd_with_cosine(model: nn.Module, lr: float, momentum: float, total: int):
+    optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
+    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 0.5 * (1 + math.cos(math.pi * min(t / total, 1))))
+    return optimizer, schedule
+
+
+def bare_epoch(model, optimizer, schedule, images, labels, batch_size: int, generator) -> float:
+    """(1a) The floor a framework can at best match: slices of one tensor, no loader, no hooks."""
+    start = time.perf_counter()
+    order = torch.randperm(len(labels), generator=generator)
+    loss_fn = nn.CrossEntropyLoss()
+    for begin in range(0, len(order), batch_size):
+        index = order[begin : begin + batch_size]
+        x = (images[index].float() - 255 * MEAN) / (255 * STD)
+        loss = loss_fn(model(x), labels[index])
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if schedule is not None:
+            schedule.step()
+    return time.perf_counter() - start
+
+
+def matmul_epoch(n: int, batch_size: int, layers=(784, 512, 512, 10)) -> float:
+    """(1b) Only the matrix products of an epoch: 3 forward, 3 weight gradients, 2 input gradients a step."""
+    weights = [torch.randn(b, a) for a, b in zip(layers[:-1], layers[1:])]
+    x = torch.randn(batch_size, layers[0])
+    acts = [x] + [torch.randn(batch_size, b) for b in layers[1:]]
+    start = time.perf_counter()
+    for _ in range(math.ceil(n / batch_size)):
+        for a, w in zip(acts[:-1], weights):
+            a @ w.T  # forward
+        for i, w in enumerate(weights):
+            acts[i + 1].T @ acts[i]  # weight gradient
+            if i > 0:
+                acts[i + 1] @ w  # input gradient
+    return time.perf_counter() - start
+
+
+def slides_epoch(model, optimizer, schedule, loader) -> float:
+    """(2) The slides' loop: ``for X, y in DataLoader(datasets.MNIST(..., transform=ToTensor()), 64)``."""
+    start = time.perf_counter()
+    loss_fn = nn.CrossEntropyLoss()
+    model.train()
+    for X, y in loader:
+        pred = model(X)
+        loss = loss_fn(pred, y)
+        loss.backward()
+        optimizer.step()
+        optimizer.zero_grad()
+        if schedule is not None:
+            schedule.step()
+    return time.perf_counter() - start

@@ -1,0 +1,73 @@
+"""A straightforward NumPy network in the style of the textbook's ``network.py`` (the reference for item 4).
+
+Sigmoid neurons, quadratic cost, mini-batch SGD; weights and biases N(0, 1); backpropagation one
+example at a time inside each mini-batch, summed, then ``w -= eta/m · Σ∇w``, as the book does.
+Column vectors: an image is a (784, 1) array; the target is a one-hot (10, 1) array.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+
+
+def sigmoid(z):
+    return 1.0 / (1.0 + np.exp(-z))
+
+
+class Network:
+    def __init__(self, sizes, seed=0):
+        rng = np.random.default_rng(seed)
+        self.sizes = sizes
+        self.biases = [rng.standard_normal((y, 1)) for y in sizes[1:]]
+        self.weights = [rng.standard_normal((y, x)) for x, y in zip(sizes[:-1], sizes[1:])]
+        self.rng = rng
+
+    def feedforward(self, a):
+        for b, w in zip(self.biases, self.weights):
+            a = sigmoid(w @ a + b)
+        return a
+
+    def epoch(self, x, y, mini_batch_size, eta) -> float:
+        """One epoch of SGD over images ``x`` (N, 784) in [0, 1] and labels ``y`` (N,); returns seconds."""
+        start = time.perf_counter()
+        order = self.rng.permutation(len(y))
+        for k in range(0, len(order), mini_batch_size):
+            self.update_mini_batch([(x[i].reshape(-1, 1), y[i]) for i in order[k : k + mini_batch_size]], eta)
+        return time.perf_counter() - start
+
+    def update_mini_batch(self, mini_batch, eta):
+        nabla_b = [np.zeros(b.shape) for b in self.biases]
+        nabla_w = [np.zeros(w.shape) for w in self.weights]
+        for x, label in mini_batch:
+            delta_b, delta_w = self.backprop(x, label)
+            nabla_b = [nb + d for nb, d in zip(nabla_b, delta_b)]
+            nabla_w = [nw + d for nw, d in zip(nabla_w, delta_w)]
+        m = len(mini_batch)
+        self.weights = [w - (eta / m) * nw for w, nw in zip(self.weights, nabla_w)]
+        self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b)]
+
+    def backprop(self, x, label):
+        target = np.zeros((self.sizes[-1], 1))
+        target[label] = 1.0
+        activation, activations, zs = x, [x], []
+        for b, w in zip(self.biases, self.weights):
+            z = w @ activation + b
+            zs.append(z)
+            activation = sigmoid(z)
+            activations.append(activation)
+        delta = (activations[-1] - target) * sigmoid(zs[-1]) * (1 - sigmoid(zs[-1]))
+        nabla_b = [None] * len(self.biases)
+        nabla_w = [None] * len(self.weights)
+        nabla_b[-1], nabla_w[-1] = delta, delta @ activations[-2].T
+        for layer in range(2, len(self.sizes)):
+            sp = sigmoid(zs[-layer]) * (1 - sigmoid(zs[-layer]))
+            delta = (self.weights[-layer + 1].T @ delta) * sp
+            nabla_b[-layer], nabla_w[-layer] = delta, delta @ activations[-layer - 1].T
+        return nabla_b, nabla_w
+
+    def accuracy(self, x, y) -> float:
+        out = sigmoid(self.weights[-1] @ sigmoid(self.weights[0] @ x.T + self.biases[0]) + self.biases[-1]) \
+            if len(self.weights) == 2 else np.hstack([self.feedforward(col.reshape(-1, 1)) for col in x])
+        return float((out.argmax(axis=0) == y).mean())

@@ -1,0 +1,338 @@
+"""``make bench``: digitnet against the floors and the slides' loop, side by side in one run.
+
+Writes ``docs/benchmarks.md``. Every figure is the min / median / max of REPS repetitions, and
+every ratio is between medians measured in this same run. Run from the repository root:
+``python bench/run.py [--reps 3] [--quick]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).parent))
+import loops  # noqa: E402
+from network_np import Network  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[1]
+warnings.filterwarnings("ignore")
+logging.getLogger("lightning").setLevel(logging.ERROR)
+logging.getLogger("lightning.pytorch").setLevel(logging.ERROR)
+
+
+def paired(numerator: list[float], denominator: list[float]) -> float:
+    """The median of the per-repetition ratios (each pair ran back to back)."""
+    return statistics.median(a / b for a, b in zip(numerator, denominator))
+
+
+def stats(values: list[float]) -> tuple[float, float, float]:
+    return min(values), statistics.median(values), max(values)
+
+
+def fmt(values: list[float], unit: str = "s") -> str:
+    lo, mid, hi = stats(values)
+    return f"{mid:.3f}{unit} ({lo:.3f} / {hi:.3f})"
+
+
+def load_mnist():
+    from digitnet.data.module import DigitDataModule
+
+    data = DigitDataModule("mnist", data_dir=str(ROOT / "data"))
+    data.setup()
+    return data
+
+
+class EpochTimer:
+    """A Lightning callback: times each training epoch (validation excluded) and then, outside the
+    timed region, runs ``between()`` (the reference loops, interleaved so drift hits both alike)
+    and an optional test-set check."""
+
+    def __new__(cls, *args, **kwargs):
+        import lightning as L
+
+        class _Timer(L.Callback):
+            def __init__(self, test_set=None, between=None):
+                self.seconds, self.test_accs, self.test_set, self.between = [], [], test_set, between
+                self.between_seconds = 0.0
+
+            def on_train_epoch_start(self, trainer, pl_module):
+                self.start = time.perf_counter()
+
+            def on_train_epoch_end(self, trainer, pl_module):
+                self.seconds.append(time.perf_counter() - self.start)
+                if self.test_set is not None:
+                    images, labels = self.test_set
+                    with torch.no_grad():
+                        pred = pl_module(pl_module.scale(images.unsqueeze(1))).argmax(1)
+                    self.test_accs.append((pred == labels).float().mean().item())
+                if self.between is not None:
+                    start = time.perf_counter()
+                    threads = torch.get_num_threads()
+                    torch.set_num_threads(os.cpu_count() or 1)  # the references run as they would alone
+                    self.between()
+                    torch.set_num_threads(threads)
+                    self.between_seconds += time.perf_counter() - start
+
+        return _Timer(*args, **kwargs)
+
+
+def digitnet_fit(model_kwargs, data_kwargs, epochs, run_dir, test_set=None, between=None):
+    import lightning as L
+
+    from digitnet import DigitClassifier, DigitDataModule, run_folder
+
+    torch.manual_seed(0)
+    timer = EpochTimer(test_set, between)
+    start = time.perf_counter()
+    model = DigitClassifier(**model_kwargs)
+    data = DigitDataModule(data_dir=str(ROOT / "data"), **data_kwargs)
+    trainer = L.Trainer(max_epochs=epochs, limit_val_batches=0, num_sanity_val_steps=0,
+                        enable_progress_bar=False, enable_model_summary=False,
+                        **run_folder(run_dir, callbacks=[timer]))
+    trainer.fit(model, datamodule=data)
+    total = time.perf_counter() - start
+    return timer, total - sum(timer.seconds) - timer.between_seconds
+
+
+def bench_mlp(data, reps: int) -> dict:
+    """Items 1-3, interleaved: after each digitnet epoch, one epoch of each reference loop."""
+    from torch.utils.data import DataLoader, Subset
+    from torchvision import datasets
+    from torchvision.transforms import ToTensor
+
+    images, labels = data.train_set
+    n = len(labels)
+    out = {"bare": [], "matmul": [], "slides": []}
+    g = torch.Generator().manual_seed(0)
+    torch.manual_seed(0)
+    bare_model = loops.mlp()
+    bare_opt, bare_sched = loops.sgd_with_cosine(bare_model, 0.05, 0.9, 782 * (reps + 1))
+    train = datasets.MNIST(root=str(ROOT / "data"), train=True, download=False, transform=ToTensor())
+    order = torch.randperm(60_000, generator=torch.Generator().manual_seed(12345))
+    loader = DataLoader(Subset(train, order[10_000:].tolist()), batch_size=64)  # digitnet's 50,000 images
+    slides_model = loops.mlp()
+    slides_opt, slides_sched = loops.sgd_with_cosine(slides_model, 0.05, 0.9, 782 * (reps + 1))
+
+    def between():
+        if len(out["bare"]) == 0 and not hasattr(between, "warm"):
+            between.warm = True  # the first digitnet epoch warms up; warm the references up too
+            loops.bare_epoch(bare_model, bare_opt, bare_sched, images[:12800], labels[:12800], 64, g)
+            return
+        out["bare"].append(loops.bare_epoch(bare_model, bare_opt, bare_sched, images, labels, 64, g))
+        out["slides"].append(loops.slides_epoch(slides_model, slides_opt, slides_sched, loader))
+        out["matmul"].append(loops.matmul_epoch(n, 64))
+
+    with tempfile.TemporaryDirectory() as tmp:
+        timer, startup = digitnet_fit({}, {"dataset": "mnist"}, reps + 1, Path(tmp) / "run", between=between)
+    out["digitnet"] = timer.seconds[1:]
+    out["digitnet_first_epoch"] = timer.seconds[:1]
+    out["digitnet_startup"] = [startup]
+    return out
+
+
+def bench_textbook(data, epochs: int) -> dict:
+    """Item 4, interleaved: one NumPy epoch after each digitnet epoch; accuracy after ``epochs`` each."""
+    images, labels = data.train_set
+    test_images, test_labels = data.test_set
+    x = (images.reshape(len(labels), -1).float() / 255).numpy().astype(np.float64)
+    tx = (test_images.reshape(len(test_labels), -1).float() / 255).numpy().astype(np.float64)
+    network = Network([784, 30, 10], seed=0)
+    numpy_seconds = []
+    model = dict(layers=[784, 30, 10], activation="sigmoid", loss="mse", optimizer="sgd", lr=3.0, momentum=0.0,
+                 init="gaussian", schedule="constant", normalize=False)
+    with tempfile.TemporaryDirectory() as tmp:
+        timer, _ = digitnet_fit(model, {"dataset": "mnist", "batch_size": 10}, epochs, Path(tmp) / "run",
+                                test_set=data.test_set,
+                                between=lambda: numpy_seconds.append(network.epoch(x, labels.numpy(), 10, 3.0)))
+    return {"numpy": numpy_seconds, "numpy_acc": network.accuracy(tx, test_labels.numpy()),
+            "digitnet": timer.seconds, "digitnet_acc": timer.test_accs[-1]}
+
+
+def bench_time_to_accuracy(data, target: float = 0.98, epochs: int = 10) -> dict:
+    with tempfile.TemporaryDirectory() as tmp:
+        timer, _ = digitnet_fit({}, {"dataset": "mnist"}, epochs, Path(tmp) / "run", test_set=data.test_set)
+    elapsed, reached = 0.0, None
+    for seconds, acc in zip(timer.seconds, timer.test_accs):
+        elapsed += seconds
+        if acc >= target and reached is None:
+            reached = elapsed
+    return {"seconds_to_target": reached, "epoch_seconds": timer.seconds, "test_accs": timer.test_accs}
+
+
+def wall(command: list[str], reps: int) -> list[float]:
+    times = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        subprocess.run(command, capture_output=True, check=True, cwd=ROOT)
+        times.append(time.perf_counter() - start)
+    return times
+
+
+FIRST_PAINT = """
+import asyncio, sys, time
+start = time.perf_counter()
+from digitnet.dashboard.app import DashboardApp
+async def main():
+    app = DashboardApp(sys.argv[1])
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause()
+        print(time.perf_counter() - start)
+asyncio.run(main())
+"""
+
+
+def bench_startup(reps: int) -> dict:
+    digitnet = str(Path(sys.executable).with_name("digitnet"))
+    with tempfile.TemporaryDirectory() as tmp:
+        paint = []
+        for _ in range(reps):
+            start = time.perf_counter()
+            subprocess.run([sys.executable, "-c", FIRST_PAINT, tmp], capture_output=True, check=True)
+            paint.append(time.perf_counter() - start)
+    return {"help": wall([digitnet, "--help"], reps), "runs": wall([digitnet, "runs"], reps), "dashboard": paint}
+
+
+def epoch_seconds(run_dir: Path) -> list[float]:
+    from digitnet.runs import iter_events
+
+    return [e["seconds"] for e in iter_events(run_dir) if e["event"] == "epoch"]
+
+
+def bench_dashboard_overhead(epochs: int) -> dict:
+    """The same run headless and launched from a dashboard that watches it (headless Textual app)."""
+    from digitnet.dashboard.app import DashboardApp
+    from digitnet.launch import LaunchSpec, launch
+
+    spec = LaunchSpec(epochs=str(epochs))
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        env = {**os.environ, "DIGITNET_DATA": str(ROOT / "data")}
+        args = spec.to_args("headless") + ["--checkpoints_dir", str(root), "--test_after_fit", "false"]
+        subprocess.run([sys.executable, "-m", "digitnet", *args], env=env, capture_output=True, check=True)
+        headless = epoch_seconds(root / "headless")
+
+        async def watched() -> str:
+            app = DashboardApp(root)
+            async with app.run_test(size=(100, 30)) as pilot:
+                name, process = launch(spec, root)
+                while process.poll() is None:
+                    await pilot.pause(0.5)
+                return name
+
+        os.environ["DIGITNET_DATA"] = str(ROOT / "data")
+        name = asyncio.run(watched())
+        dashboard = epoch_seconds(root / name)
+    return {"headless": headless, "dashboard": dashboard}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    options = parser.parse_args()
+    reps = options.reps
+    torch.manual_seed(0)
+    data = load_mnist()
+    results = {}
+    print("1-3: MLP 784-512-512-10, batch 64 ...", flush=True)
+    results["mlp"] = bench_mlp(data, reps)
+    print("4: textbook setting, batch 10 ...", flush=True)
+    results["textbook"] = bench_textbook(data, epochs=max(2, reps))
+    print("5: time to 98% ...", flush=True)
+    results["time_to_98"] = bench_time_to_accuracy(data)
+    print("6: start-up ...", flush=True)
+    results["startup"] = bench_startup(reps)
+    print("dashboard-launched against headless ...", flush=True)
+    results["dashboard"] = bench_dashboard_overhead(epochs=reps)
+    report = render(results, reps)
+    Path(options.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(options.out).write_text(report)
+    Path(options.out).with_suffix(".json").write_text(json.dumps(results, indent=1))
+    print(report)
+    return 0
+
+
+def render(r: dict, reps: int) -> str:
+    import lightning
+
+    mlp, tb, tta, st, db = r["mlp"], r["textbook"], r["time_to_98"], r["startup"], r["dashboard"]
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor())
+    reached = tta["seconds_to_target"]
+    lines = [
+        "# Benchmarks",
+        "",
+        f"Measured by `make bench` on {cpu}, {os.cpu_count()} cores, no GPU; Python {platform.python_version()}, "
+        f"torch {torch.__version__}, lightning {lightning.__version__}. Times are median (min / max) of {reps} "
+        "repetitions; ratios are medians of the per-repetition ratios of this one run, whose reference loops ran interleaved with "
+        "digitnet's epochs (one of each after every digitnet epoch) so that the machine's drift hits all alike. "
+        "One epoch = 50,000 images (782 updates at batch 64).",
+        "",
+        "## MLP 784-512-512-10, SGD momentum 0.9, batch 64 (items 1-3)",
+        "",
+        "| what | seconds per epoch | ratio |",
+        "|---|---|---|",
+        f"| (1a) bare torch loop over one tensor | {fmt(mlp['bare'])} | 1.00 |",
+        f"| (1b) its matrix products alone | {fmt(mlp['matmul'])} | {paired(mlp['matmul'], mlp['bare']):.2f} x bare |",
+        f"| (2) the slides' loop (DataLoader, ToTensor) | {fmt(mlp['slides'])} | {paired(mlp['slides'], mlp['bare']):.2f} x bare |",
+        f"| (3) digitnet `Trainer.fit` | {fmt(mlp['digitnet'])} | **{paired(mlp['digitnet'], mlp['bare']):.2f} x bare**, "
+        f"**{paired(mlp['slides'], mlp['digitnet']):.2f} x faster than the slides' loop** |",
+        "",
+        f"digitnet start-up before the first epoch (model, data, Trainer set-up): {mlp['digitnet_startup'][0]:.2f} s; "
+        f"its first epoch (warm-up, not counted above): {mlp['digitnet_first_epoch'][0]:.2f} s.",
+        "",
+        "## Textbook setting: 784-30-10 sigmoid, quadratic cost, batch 10, eta 3.0 (item 4)",
+        "",
+        f"| what | seconds per epoch | test accuracy after {len(tb['numpy'])} epochs |",
+        "|---|---|---|",
+        f"| NumPy reference in the style of `network.py` (`bench/network_np.py`) | {fmt(tb['numpy'])} | {100 * tb['numpy_acc']:.2f}% |",
+        f"| digitnet | {fmt(tb['digitnet'])} | {100 * tb['digitnet_acc']:.2f}% |",
+        "",
+        f"digitnet is **{paired(tb['numpy'], tb['digitnet']):.2f} x faster** per epoch; accuracy differs by "
+        f"{100 * (tb['digitnet_acc'] - tb['numpy_acc']):+.2f} points.",
+        "",
+        "## Time to 98.0% MNIST test accuracy, default run (item 5)",
+        "",
+        ("Reached after " + f"**{reached:.1f} s** of training" if reached is not None else "Not reached")
+        + " (test accuracy checked at each epoch end, outside the timed region). Test accuracy by epoch: "
+        + ", ".join(f"{100 * a:.2f}" for a in tta["test_accs"]) + "; seconds per epoch: "
+        + ", ".join(f"{s:.2f}" for s in tta["epoch_seconds"]) + ".",
+        "",
+        "## Start-up (item 6)",
+        "",
+        "| what | wall seconds |",
+        "|---|---|",
+        f"| `digitnet --help` | {fmt(st['help'])} |",
+        f"| `digitnet runs` | {fmt(st['runs'])} |",
+        f"| dashboard first paint (process start to first screen, headless) | {fmt(st['dashboard'])} |",
+        "",
+        "## Dashboard-launched training against headless (dashboard issue)",
+        "",
+        f"Default MNIST run, {len(db['headless'])} epochs each, seconds per epoch (validation included): headless "
+        f"{fmt(db['headless'])}, launched from a dashboard that watches it {fmt(db['dashboard'])}: "
+        f"**{statistics.median(db['dashboard']) / statistics.median(db['headless']):.3f} x** headless.",
+        "",
+        "## GPU (item 7)",
+        "",
+        "Not measured: no CUDA device was available to this run.",
+        "",
+    ]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
