@@ -43,3 +43,12 @@ def test_a_restored_state_skips_the_batches_already_used():
     resumed.load_state_dict({"epoch": 0, "position": 3})
     assert _labels(resumed) == full[3 * 16 :]
     assert _labels(resumed) == full  # only the first pass after a restore skips
+
+
+def test_a_restored_position_is_not_applied_to_another_epoch():
+    resumed = _batches(shuffle=True, seed=5)
+    resumed.load_state_dict({"epoch": 0, "position": 7})  # saved at the end of epoch 0
+    resumed.sampler.set_epoch(1)
+    expected = _batches(shuffle=True, seed=5)
+    expected.sampler.set_epoch(1)
+    assert _labels(resumed) == _labels(expected)

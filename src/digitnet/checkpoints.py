@@ -9,6 +9,7 @@ moment leaves the previous checkpoint whole.
 
 from __future__ import annotations
 
+import hashlib
 import os
 import pickle
 import tempfile
@@ -44,6 +45,12 @@ def load_checkpoint(path: Any) -> dict[str, Any]:
         ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path} is not a digitnet checkpoint (it has no state_dict).")
+    expected = checkpoint.get(DIGEST_KEY)
+    if expected is not None and weights_digest(checkpoint["state_dict"]) != expected:
+        raise CheckpointError(
+            f"{path} is corrupt: its weights do not match the checksum saved with them (a flipped or lost bit); "
+            "use another checkpoint of the run, such as best.ckpt."
+        )
     return checkpoint
 
 
@@ -77,6 +84,26 @@ def model_from_checkpoint(checkpoint: dict[str, Any], name: str, cls: type, **ov
     check_weights(checkpoint, model, name)
     model.load_state_dict(checkpoint["state_dict"])
     return model
+
+
+DIGEST_KEY = "digitnet_weights_sha256"
+
+
+def weights_digest(state_dict: dict[str, Any]) -> str:
+    """SHA-256 over every tensor's name, shape, dtype and bytes, in name order.
+
+    Stored in each checkpoint at save and checked at load: a flipped bit inside a tensor, which
+    the zip container does not notice, makes the checkpoint refuse to load instead of resuming
+    with silently wrong weights.
+    """
+    digest = hashlib.sha256()
+    for name in sorted(state_dict):
+        tensor = state_dict[name]
+        if torch.is_tensor(tensor):
+            t = tensor.detach().cpu().contiguous()
+            digest.update(f"{name}|{tuple(t.shape)}|{t.dtype}|".encode())
+            digest.update(t.view(torch.uint8).numpy().tobytes() if t.numel() else b"")
+    return digest.hexdigest()
 
 
 def all_finite(checkpoint: dict[str, Any]) -> bool:
@@ -123,6 +150,7 @@ class SafeCheckpointIO(TorchCheckpointIO):
     def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
         if not all_finite(checkpoint):
             return  # never replace a good checkpoint with NaN weights; the divergence guard stops the run
+        checkpoint = {**checkpoint, DIGEST_KEY: weights_digest(checkpoint["state_dict"])}
         try:
             atomic_save(checkpoint, Path(path))
         except OSError as error:

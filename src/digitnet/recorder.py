@@ -57,6 +57,8 @@ class RunRecorder(L.Callback):
             runs.write_status(self.run_dir, **fields)
 
     def _request_stop(self, signum: int, frame: Any) -> None:
+        if self.stop_reason is not None and signum == signal.SIGINT:
+            raise KeyboardInterrupt  # a second Ctrl-C does not wait for the step to finish
         self.stop_reason = "cancelled"
 
     # -- fit ---------------------------------------------------------------------------------
@@ -76,13 +78,6 @@ class RunRecorder(L.Callback):
         self._status(trainer, status="running", pid=os.getpid(), host=socket.gethostname(), error="",
                      started=previous.get("started", time.time()), dataset=dataset, summary=summary.strip(),
                      max_epochs=trainer.max_epochs, epoch=trainer.current_epoch)
-        if self.handle_signals:
-            for signum in (signal.SIGTERM, signal.SIGINT):
-                try:
-                    self._old_handlers[signum] = signal.signal(signum, self._request_stop)
-                except ValueError:  # not the main thread
-                    pass
-
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """After a checkpoint is restored, so the epoch is the one training resumes at."""
         datamodule = trainer.datamodule
@@ -90,6 +85,14 @@ class RunRecorder(L.Callback):
                    if not k.startswith("_")}
         hp = dict(pl_module.hparams)
         self._status(trainer, epoch=trainer.current_epoch)
+        # Installed here, after Lightning's own SIGTERM handler (which would end the run with
+        # SystemExit and no checkpoint): ours lets the current step finish and saves last.ckpt.
+        if self.handle_signals:
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                try:
+                    self._old_handlers[signum] = signal.signal(signum, self._request_stop)
+                except ValueError:  # not the main thread
+                    pass
         self._event(trainer, "start", config={"model": hp, "data": data_hp}, max_epochs=trainer.max_epochs,
                     steps_per_epoch=getattr(datamodule, "updates_per_epoch", None) or _as_int(trainer.num_training_batches),
                     batch_size=data_hp.get("batch_size"), resumed=trainer.ckpt_path is not None,

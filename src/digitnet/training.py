@@ -28,10 +28,11 @@ def run_folder(run_dir: str | Path, log_every_n_steps: int = 50, callbacks: list
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    checkpoint = ModelCheckpoint(dirpath=run_dir, filename="best", monitor=monitor, mode="max",
-                                 save_last=True, enable_version_counter=False)
+    # Two callbacks: Lightning's save_last only writes last.ckpt when the best one improves.
+    best = ModelCheckpoint(dirpath=run_dir, filename="best", monitor=monitor, mode="max", enable_version_counter=False)
+    last = ModelCheckpoint(dirpath=run_dir, filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
     return {
-        "callbacks": [*(callbacks or []), RunRecorder(run_dir, log_every_n_steps=log_every_n_steps), checkpoint],
+        "callbacks": [*(callbacks or []), RunRecorder(run_dir, log_every_n_steps=log_every_n_steps), best, last],
         "logger": AppendingCSVLogger(save_dir=str(run_dir.parent), name=run_dir.name, version=""),
         "plugins": [SafeCheckpointIO()],
         "default_root_dir": str(run_dir),

@@ -68,8 +68,9 @@ class TensorBatches:
         self.steps_per_call = max(1, steps_per_call)
         self.sampler = EpochSampler(len(labels), shuffle, seed, rank, world_size)
         self.batch_sampler = None  # Lightning inspects DataLoader-like objects for these two
-        self.position = 0  # batches handed out in the current epoch
-        self._skip = 0
+        self.position = 0  # items handed out in the current epoch
+        self.consumed = None  # set by the data module: how many items training has finished
+        self._skip, self._skip_epoch = 0, None
 
     @property
     def updates(self) -> int:
@@ -91,16 +92,24 @@ class TensorBatches:
             items = [grid[g : g + self.steps_per_call] for g in range(0, full, self.steps_per_call)]
         if len(order) > full * self.batch_size:
             items.append(order[full * self.batch_size :])
-        start, self._skip = self._skip, 0
+        start = self._skip if self._skip_epoch == self.sampler.epoch else 0
+        self._skip, self._skip_epoch = 0, None
         self.position = start
         for index in items[start:]:
             self.position += 1
             yield self.images[index].unsqueeze(-3), self.labels[index]
 
     def state_dict(self) -> dict[str, int]:
-        return {"epoch": self.sampler.epoch, "position": self.position}
+        """``position`` counts the items training has finished, not those handed out: Lightning
+        fetches one item ahead, so the two differ by one while an epoch runs."""
+        position = self.consumed() if self.consumed is not None else self.position
+        return {"epoch": self.sampler.epoch, "position": int(position)}
 
     def load_state_dict(self, state: dict[str, int]) -> None:
-        """Resume inside epoch ``state['epoch']`` after ``state['position']`` batches."""
-        if state.get("epoch") == self.sampler.epoch:
-            self._skip = min(int(state.get("position", 0)), len(self))
+        """Resume inside epoch ``state['epoch']`` after ``state['position']`` items.
+
+        The skip applies to the first pass over that epoch only; when Lightning goes on to the next
+        epoch instead (the checkpoint was taken at an epoch's end), nothing is skipped.
+        """
+        self._skip = min(int(state.get("position", 0)), len(self))
+        self._skip_epoch = state.get("epoch")

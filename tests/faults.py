@@ -1,0 +1,36 @@
+"""A callback that makes a fault happen inside a real training process, chosen by $DIGITNET_TEST_FAULT.
+
+``kill:N`` sends SIGKILL to its own process after update N; ``term:N`` sends SIGTERM (a graceful
+stop); ``cancel:N`` writes the run's cancel file, as the dashboard does; ``raise:N`` raises an error; ``flood:N`` prints N lines after every update. Without the
+variable it does nothing, so a resumed run (started without it) trains normally.
+"""
+
+import os
+import signal
+from pathlib import Path
+
+import lightning as L
+
+
+class Fault(L.Callback):
+    def __init__(self) -> None:
+        kind, _, value = os.environ.get("DIGITNET_TEST_FAULT", "").partition(":")
+        self.kind, self.value, self.done = kind, int(value or 0), False
+
+    def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+        if not self.kind or self.done:
+            return
+        if self.kind == "flood":
+            for i in range(self.value):
+                print(f"flood line {i} of step {trainer.global_step} " + "x" * 100, flush=True)
+            return
+        if trainer.global_step >= self.value:
+            self.done = True
+            if self.kind == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            elif self.kind == "term":
+                os.kill(os.getpid(), signal.SIGTERM)
+            elif self.kind == "cancel":  # what the dashboard's c key does
+                (Path(trainer.default_root_dir) / "cancel").write_text("")
+            elif self.kind == "raise":
+                raise RuntimeError(f"injected failure at step {trainer.global_step}")

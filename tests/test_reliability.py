@@ -1,0 +1,294 @@
+"""Each promise of docs/reliability.md, proved by making its fault happen."""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+import torch
+from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+
+from digitnet.checkpoints import atomic_save, load_checkpoint, remove_stale_temporaries
+from digitnet.cli.main import main
+from digitnet.errors import CheckpointError
+
+TESTS = Path(__file__).parent
+RUN = ["--data.val_size", "10000", "--data.batch_size", "16", "--model.layers", "[784, 24, 10]",
+       "--trainer.max_epochs", "4", "--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "5",
+       "--trainer.enable_model_summary", "false", "--test_after_fit", "false"]
+
+
+def cli(env: dict, *args: str, fault: str = "", check: bool = False) -> subprocess.CompletedProcess:
+    env = {**env, "PYTHONPATH": os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")])}
+    env.pop("DIGITNET_TEST_FAULT", None)
+    if fault:
+        env["DIGITNET_TEST_FAULT"] = fault
+    result = subprocess.run([sys.executable, "-m", "digitnet", *args], env=env, capture_output=True, text=True,
+                            timeout=300)
+    if check:
+        assert result.returncode == 0, result.stderr[-3000:]
+    return result
+
+
+def weights(path: Path) -> dict:
+    return torch.load(path, weights_only=True)["state_dict"]
+
+
+def epoch_metrics(run: Path) -> dict[int, tuple]:
+    """The last-written val metrics of each epoch (a re-run epoch overwrites its partial first try)."""
+    found = {}
+    for line in (run / "events.jsonl").read_text().splitlines():
+        event = json.loads(line)
+        if event["event"] == "epoch":
+            found[event["epoch"]] = (event["val_loss"], event["val_acc"])
+    return found
+
+
+@pytest.fixture
+def reference(tiny_env, tmp_path_factory):
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    cli(tiny_env, "fit", *RUN, "--run_name", "reference", "--trainer.callbacks+=faults.Fault", check=True)
+    return root / "reference"
+
+
+# -- 1 and 11: exact resume after SIGKILL, SIGTERM (graceful stop) and cancel -----------------------
+@pytest.mark.parametrize("fault", ["kill:40", "kill:80", "kill:113", "term:50", "term:75", "cancel:60"])
+def test_a_stopped_run_resumed_from_last_matches_the_uninterrupted_one(tiny_env, reference, fault):
+    run = reference.parent / "broken"
+    result = cli(tiny_env, "fit", *RUN, "--run_name", "broken", "--trainer.callbacks+=faults.Fault", fault=fault)
+    assert result.returncode == (-signal.SIGKILL if fault.startswith("kill") else 2), result.stderr[-2000:]
+    if not fault.startswith("kill"):
+        assert json.loads((run / "status.json").read_text())["status"] == "cancelled"
+        assert "was cancelled; resume it with" in result.stderr
+    assert (run / "last.ckpt").is_file()
+    cli(tiny_env, "fit", "--ckpt_path", "last", check=True)
+    assert json.loads((run / "status.json").read_text())["status"] == "finished"
+    ours, theirs = weights(run / "last.ckpt"), weights(reference / "last.ckpt")
+    for name in theirs:
+        assert torch.allclose(ours[name], theirs[name], atol=1e-6), name
+    assert epoch_metrics(run) == pytest.approx(epoch_metrics(reference), abs=1e-6)
+
+
+# -- 2: atomic checkpoints ---------------------------------------------------------------------------
+SAVER = """
+import sys, torch
+from pathlib import Path
+from digitnet.checkpoints import atomic_save
+path, i = Path(sys.argv[1]), 0
+while True:
+    i += 1
+    atomic_save({"state_dict": {"w": torch.full((512, 512), float(i))}, "i": i}, path)
+"""
+
+
+def test_a_kill_at_any_moment_of_a_save_leaves_the_previous_checkpoint_loadable(tmp_path):
+    path = tmp_path / "last.ckpt"
+    atomic_save({"state_dict": {"w": torch.zeros(512, 512)}, "i": 0}, path)
+    for delay in (0.3, 0.45, 0.6, 0.75, 0.9, 1.05):
+        process = subprocess.Popen([sys.executable, "-c", SAVER, str(path)])
+        time.sleep(delay)
+        process.send_signal(signal.SIGKILL)
+        process.wait()
+        checkpoint = load_checkpoint(path)
+        w = checkpoint["state_dict"]["w"]
+        assert torch.equal(w, torch.full_like(w, float(checkpoint["i"])))  # whole, never half of two saves
+    remove_stale_temporaries(tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
+
+
+def test_leftover_temporary_files_are_removed_when_a_run_starts(tiny_env):
+    assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "t"]) == 0
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "t"
+    (run / ".last.ckpt.abc123.tmp").write_bytes(b"half a checkpoint")
+    assert main(["fit", "--ckpt_path", "t", "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false"]) == 0
+    assert not list(run.glob(".*.tmp"))
+
+
+# -- 3: corrupt and foreign checkpoints --------------------------------------------------------------
+def test_a_bit_flip_inside_the_weights_is_caught(tiny_env, tmp_path, capsys):
+    assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "flip"]) == 0
+    import zipfile
+
+    path = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "flip" / "last.ckpt"
+    raw = bytearray(path.read_bytes())
+    with zipfile.ZipFile(path) as archive:  # the largest stored tensor: the first layer's weights
+        info = max(archive.infolist(), key=lambda i: i.file_size)
+    start = info.header_offset + 30 + len(info.filename.encode()) + len(info.extra)
+    raw[start + info.file_size // 2] ^= 0x10
+    flipped = tmp_path / "flipped.ckpt"
+    flipped.write_bytes(bytes(raw))
+    with pytest.raises(CheckpointError, match="corrupt"):
+        load_checkpoint(flipped)
+    capsys.readouterr()
+    assert main(["fit", "--ckpt_path", str(flipped)]) == 2
+    assert "corrupt" in capsys.readouterr().err
+
+
+# -- 4: untrusted checkpoints, dashboard path -------------------------------------------------------
+class Payload:
+    def __reduce__(self):
+        return (open, (os.environ["PAYLOAD_MARK"], "w"))
+
+
+async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_nothing(tiny_env, tmp_path, monkeypatch):
+    from digitnet.dashboard.app import DashboardApp
+    from fake_runs import make_run
+
+    mark = tmp_path / "pwned"
+    monkeypatch.setenv("PAYLOAD_MARK", str(mark))
+    monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
+    run = make_run(Path(tiny_env["DIGITNET_CHECKPOINTS"]), "evil", status="cancelled")
+    torch.save({"state_dict": {}, "x": Payload()}, run / "last.ckpt")
+    app = DashboardApp(poll_seconds=0.2)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await pilot.pause(0.5)
+        await pilot.press("r")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            await pilot.pause(0.3)
+            info = app.infos.get("evil")
+            if info and info.status == "failed" and "unsafe" in info.error:
+                break
+        assert "unsafe" in app.infos["evil"].error
+    assert not mark.exists()
+
+
+# -- 5: bad data files under python -O ----------------------------------------------------------------
+def test_a_label_out_of_range_is_refused_under_python_O(tiny_env, tmp_path):
+    sys.path.insert(0, str(TESTS))
+    from tiny import idx_bytes, write_tiny
+    import numpy as np
+
+    root = tmp_path / "bad"
+    checksums = write_tiny(root, n_train=200, n_test=20)
+    labels_path = root / "MNIST" / "raw" / "train-labels-idx1-ubyte"
+    labels = np.frombuffer(labels_path.read_bytes()[8:], np.uint8).copy()
+    labels[5] = 12
+    labels_path.write_bytes(idx_bytes(labels))
+    table = json.loads(checksums.read_text())
+    table["mnist"]["train-labels-idx1-ubyte"] = hashlib.sha256(labels_path.read_bytes()).hexdigest()
+    checksums.write_text(json.dumps(table))
+    env = {**tiny_env, "DIGITNET_DATA": str(root), "DIGITNET_CHECKSUMS": str(checksums)}
+    result = subprocess.run([sys.executable, "-O", "-m", "digitnet", "fit", "--data.val_size", "50"], env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 2
+    assert "label 12 is out of range" in result.stderr
+    assert not any(Path(env["DIGITNET_CHECKPOINTS"]).glob("*/last.ckpt"))
+
+
+# -- 7: bad hyper-parameters, property-based -----------------------------------------------------------
+BAD_VALUES = st.one_of(
+    st.tuples(st.just("--model.lr"), st.sampled_from(["0", "-1", "-0.5", "1e-400", "inf", "-inf"])),
+    st.tuples(st.just("--data.batch_size"), st.sampled_from(["0", "-3"])),
+    st.tuples(st.just("--data.val_size"), st.sampled_from(["-1", "60000", "99999"])),
+    st.tuples(st.just("--model.layers"), st.sampled_from(["[]", "[784]", "[784, 0, 10]", "[10, 10]", "[784, 5]"])),
+    st.tuples(st.just("--model.activation"), st.text(alphabet="abcxyz", min_size=1, max_size=6)),
+    st.tuples(st.just("--model.loss"), st.sampled_from(["l1", "hinge", "MSE"])),
+    st.tuples(st.just("--model.momentum"), st.sampled_from(["-0.1", "nan"])),
+    st.tuples(st.just("--data.dataset"), st.sampled_from(["cifar10", "emnist", "MNIST"])),
+)
+
+
+@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(BAD_VALUES)
+def test_every_invalid_setting_is_refused_before_data_or_files(tiny_env, capsys, monkeypatch, bad):
+    option, value = bad
+    if option == "--model.activation" and value in ("relu",):
+        return
+    monkeypatch.setenv("DIGITNET_DATA", "/nonexistent/never-read")
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    before = sorted(root.rglob("*")) if root.exists() else []
+    assert main(["fit", option, value]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.startswith("digitnet: error:") and "never-read" not in err
+    assert (sorted(root.rglob("*")) if root.exists() else []) == before
+
+
+# -- 8: a full disk ------------------------------------------------------------------------------------
+def test_a_full_disk_stops_the_run_clearly_and_keeps_the_previous_checkpoint(tiny_env, capsys, monkeypatch):
+    assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "disk"]) == 0
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "disk"
+    good = (run / "last.ckpt").read_bytes()
+    real_fsync = os.fsync
+
+    def full(fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full)
+    capsys.readouterr()
+    assert main(["fit", "--ckpt_path", "disk", "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false"]) == 2
+    monkeypatch.setattr(os, "fsync", real_fsync)
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert "No space left on device" in err and "previous checkpoint is intact" in err
+    assert (run / "last.ckpt").read_bytes() == good
+    assert not list(run.glob(".*.tmp"))
+    assert json.loads((run / "status.json").read_text())["status"] == "failed"
+
+
+# -- 9: concurrent runs and two dashboards ---------------------------------------------------------------
+def test_two_runs_started_at_once_get_separate_folders(tiny_env):
+    env = {**tiny_env}
+    args = [sys.executable, "-m", "digitnet", "fit", *RUN, "--trainer.max_epochs", "1"]
+    processes = [subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    assert [p.wait(timeout=180) for p in processes] == [0, 0]
+    runs = sorted(Path(tiny_env["DIGITNET_CHECKPOINTS"]).iterdir())
+    assert len(runs) == 2
+    pids = [{json.loads(l)["pid"] for l in (r / "events.jsonl").read_text().splitlines() if '"start"' in l} for r in runs]
+    assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1]
+
+
+async def test_two_dashboards_watch_the_same_run(tiny_env):
+    from digitnet.dashboard.app import DashboardApp
+
+    env = {**tiny_env}
+    process = subprocess.Popen([sys.executable, "-m", "digitnet", "fit", *RUN, "--run_name", "shared"], env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    one, two = DashboardApp(poll_seconds=0.2), DashboardApp(poll_seconds=0.2)
+    async with one.run_test(size=(100, 30)) as p1, two.run_test(size=(100, 30)) as p2:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
+            await p1.pause(0.2)
+            await p2.pause(0.2)
+        await p1.pause(0.5)
+        await p2.pause(0.5)
+        for app in (one, two):
+            assert app.infos["shared"].status == "finished"
+            assert len(app.tails["shared"].view.val_accs) == 4
+    assert process.wait(timeout=10) == 0
+
+
+# -- 10: the dashboard under failure -------------------------------------------------------------------------
+@pytest.mark.parametrize("fault, state", [("raise:3", "failed"), ("flood:50", "finished")])
+async def test_the_dashboard_shows_a_crashing_or_flooding_run_and_stays_usable(tiny_env, fault, state):
+    from digitnet.dashboard.app import DashboardApp
+
+    env = {**tiny_env, "DIGITNET_TEST_FAULT": fault, "PYTHONPATH": str(TESTS)}
+    log = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "out.log"
+    log.parent.mkdir(parents=True, exist_ok=True)
+    with open(log, "wb") as sink:
+        process = subprocess.Popen([sys.executable, "-m", "digitnet", "fit", *RUN, "--run_name", "faulty",
+                                    "--trainer.max_epochs", "2", "--trainer.callbacks+=faults.Fault"],
+                                   env=env, stdout=sink, stderr=subprocess.STDOUT)
+        app = DashboardApp(poll_seconds=0.2)
+        async with app.run_test(size=(100, 30)) as pilot:
+            deadline = time.monotonic() + 120
+            while time.monotonic() < deadline:
+                await pilot.pause(0.2)
+                await pilot.press("down", "up")  # keys are still handled while it runs
+                info = app.infos.get("faulty")
+                if info and info.status == state:
+                    break
+            assert app.infos["faulty"].status == state
+            if state == "failed":
+                assert "injected failure at step 3" in app.infos["faulty"].error
+            await pilot.press("n")
+            assert app.query_one("#tabs").active == "tab-launch"
+        process.wait(timeout=60)
