@@ -140,12 +140,13 @@ class Payload:
 
 async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_nothing(tiny_env, tmp_path, monkeypatch):
     from digitnet.dashboard.app import DashboardApp
-    from fake_runs import make_run
+    from fake_runs import T0, make_run
 
     mark = tmp_path / "pwned"
     monkeypatch.setenv("PAYLOAD_MARK", str(mark))
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    run = make_run(Path(tiny_env["DIGITNET_CHECKPOINTS"]), "evil", status="cancelled")
+    run = make_run(Path(tiny_env["DIGITNET_CHECKPOINTS"]), "evil", status="cancelled",
+                   age=T0 - time.time() + 3600)  # stopped an hour ago
     torch.save({"state_dict": {}, "x": Payload()}, run / "last.ckpt")
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=(100, 30)) as pilot:
@@ -288,7 +289,7 @@ async def test_the_dashboard_shows_a_crashing_or_flooding_run_and_stays_usable(t
                     break
             assert app.infos["faulty"].status == state
             if state == "failed":
-                assert "injected failure at step 3" in app.infos["faulty"].error
+                assert "RuntimeError: injected failure at step" in app.infos["faulty"].error
             await pilot.press("n")
             assert app.query_one("#tabs").active == "tab-launch"
         process.wait(timeout=60)

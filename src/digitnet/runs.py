@@ -163,6 +163,11 @@ def read_run(path: Path) -> RunInfo:
     if not status:  # launched, but training has not started (or died before it could)
         launcher = read_json(path / "launcher.json")
         status = {"status": "running", "pid": launcher.get("pid"), "updated": launcher.get("time", 0)}
+    launcher = read_json(path / "launcher.json")
+    if launcher.get("time", 0) > status.get("updated", 0):  # relaunched (resume) since the last status
+        alive = process_alive(launcher.get("pid"))
+        status = {**status, "status": "running" if alive else "failed", "pid": launcher.get("pid"),
+                  "error": "" if alive else last_error_line(path) or "the resumed process ended before training began"}
     state = status.get("status", "failed")
     error = status.get("error", "")
     if state == "running" and not process_alive(status.get("pid"), status.get("host")):

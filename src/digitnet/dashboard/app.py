@@ -15,6 +15,7 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
+from textual.css.query import NoMatches
 from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static, TabbedContent, TabPane
 
@@ -104,8 +105,12 @@ class DashboardApp(App):
 
     # -- polling -------------------------------------------------------------------------------
     def poll(self) -> None:
-        if not self.main.is_attached:
-            return  # shutting down
+        try:
+            self._poll()
+        except NoMatches:
+            pass  # the app is shutting down and its widgets are gone
+
+    def _poll(self) -> None:
         found = runs.list_runs(self.root)
         self.infos = {run.name: run for run in found}
         run_list = self.main.query_one(RunList)
