@@ -31,6 +31,16 @@ def sgd_with_cosine(model: nn.Module, lr: float, momentum: float, total: int):
     return optimizer, schedule
 
 
+def update(model, optimizer, schedule, loss_fn, x, y) -> None:
+    """One SGD update, as the slides write it."""
+    loss = loss_fn(model(x), y)
+    loss.backward()
+    optimizer.step()
+    optimizer.zero_grad()
+    if schedule is not None:
+        schedule.step()
+
+
 def bare_epoch(model, optimizer, schedule, images, labels, batch_size: int, generator) -> float:
     """(1a) The floor a framework can at best match: slices of one tensor, no loader, no hooks."""
     start = time.perf_counter()
@@ -38,13 +48,7 @@ def bare_epoch(model, optimizer, schedule, images, labels, batch_size: int, gene
     loss_fn = nn.CrossEntropyLoss()
     for begin in range(0, len(order), batch_size):
         index = order[begin : begin + batch_size]
-        x = (images[index].float() - 255 * MEAN) / (255 * STD)
-        loss = loss_fn(model(x), labels[index])
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        if schedule is not None:
-            schedule.step()
+        update(model, optimizer, schedule, loss_fn, (images[index].float() - 255 * MEAN) / (255 * STD), labels[index])
     return time.perf_counter() - start
 
 
@@ -70,11 +74,5 @@ def slides_epoch(model, optimizer, schedule, loader) -> float:
     loss_fn = nn.CrossEntropyLoss()
     model.train()
     for X, y in loader:
-        pred = model(X)
-        loss = loss_fn(pred, y)
-        loss.backward()
-        optimizer.step()
-        optimizer.zero_grad()
-        if schedule is not None:
-            schedule.step()
+        update(model, optimizer, schedule, loss_fn, X, y)
     return time.perf_counter() - start

@@ -47,6 +47,14 @@ async def fill(pilot, app: DashboardApp, **fields: str) -> None:
     await pilot.pause(0.1)
 
 
+async def start_run(pilot, app: DashboardApp, **fields: str) -> str:
+    """Fill the form, press Start, and return the new run's name once it is in the list."""
+    await fill(pilot, app, layers="784, 32, 10", **fields)
+    await pilot.click("#start")
+    await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the new run in the list")
+    return app.query_one(RunList).selected
+
+
 def test_the_dashboard_imports_without_torch():
     code = "import sys; import digitnet.dashboard.app; print('torch' in sys.modules)"
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -77,10 +85,7 @@ async def test_the_form_explains_a_bad_value_and_keeps_start_disabled(tmp_path):
 async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
-        await fill(pilot, app, layers="784, 32, 10", epochs="3")
-        await pilot.click("#start")
-        await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the new run in the list")
-        name = app.query_one(RunList).selected
+        name = await start_run(pilot, app, epochs="3")
         await wait_for(pilot, lambda: app.tails[name].view.train_losses, 60, "training-loss points")
         await wait_for(pilot, lambda: status_of(app, name) == "finished", 120, "the run to finish")
         await pilot.pause(0.5)
@@ -95,10 +100,7 @@ async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
 async def test_cancel_saves_a_checkpoint_and_resume_continues_the_run(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
-        await fill(pilot, app, layers="784, 32, 10", epochs="400")
-        await pilot.click("#start")
-        await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the new run")
-        name = app.query_one(RunList).selected
+        name = await start_run(pilot, app, epochs="400")
         await wait_for(pilot, lambda: len(app.tails[name].view.epoch_rows) >= 1, 90, "a finished epoch")
         await pilot.press("c")
         await wait_for(pilot, lambda: status_of(app, name) == "cancelled", 60, "the run to be cancelled")
@@ -122,10 +124,7 @@ async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(tiny_env,
     monkeypatch.setenv("DIGITNET_CHECKSUMS", str(bad))
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
-        await fill(pilot, app, layers="784, 32, 10", epochs="2")
-        await pilot.click("#start")
-        await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the run")
-        name = app.query_one(RunList).selected
+        name = await start_run(pilot, app, epochs="2")
         await wait_for(pilot, lambda: status_of(app, name) == "failed", 90, "the failure")
         await pilot.pause(0.5)
         alert = str(app.query_one("#alert", Static).render())
@@ -140,10 +139,7 @@ async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(tiny_env,
 async def test_a_killed_run_is_reported_failed(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
-        await fill(pilot, app, layers="784, 32, 10", epochs="400")
-        await pilot.click("#start")
-        await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the run")
-        name = app.query_one(RunList).selected
+        name = await start_run(pilot, app, epochs="400")
         await wait_for(pilot, lambda: status_of(app, name) == "running" and app.tails[name].view.train_losses, 90,
                        "training")
         os.kill(app.processes[-1].pid, signal.SIGKILL)

@@ -1,0 +1,95 @@
+"""The lecture's ideas: single neurons, the gates, the presets, and the commands that show them."""
+
+import pytest
+import torch
+
+from digitnet import presets
+from digitnet.cli.main import main
+from digitnet.neurons import GATES, INPUTS, MulticlassPerceptron, Perceptron, SigmoidNeuron, train_gate
+
+
+@pytest.mark.parametrize("gate", ["AND", "OR", "NAND"])
+def test_the_perceptron_learns_the_linearly_separable_gates(gate):
+    result = train_gate(gate)
+    assert result.converged and result.learned
+    w = torch.tensor(result.weights)
+    assert ((INPUTS @ w + result.bias > 0).int() == GATES[gate].int()).all()
+
+
+def test_the_perceptron_cannot_learn_xor_and_says_so(capsys):
+    result = train_gate("XOR", max_epochs=200)
+    assert not result.converged and not result.learned
+    assert main(["gates"]) == 0
+    out = capsys.readouterr().out
+    assert "XOR: NOT learned" in out and "not linearly separable" in out
+    assert "NAND: learned" in out and "AND: learned" in out and "OR: learned" in out
+
+
+def test_the_step_activation_is_one_only_strictly_above_zero():
+    p = Perceptron(2)
+    p.w, p.b = torch.tensor([1.0, 1.0]), torch.tensor(-1.0)
+    assert p(INPUTS).tolist() == [0.0, 0.0, 0.0, 1.0]  # w.x + b = 0 gives 0
+
+
+def test_the_sigmoid_neuron_gives_smooth_outputs_on_the_right_side_of_one_half():
+    neuron = SigmoidNeuron(2)
+    neuron.fit(INPUTS, GATES["OR"])
+    out = neuron(INPUTS)
+    assert ((out > 0) & (out < 1)).all()
+    assert ((out > 0.5).float() == GATES["OR"]).all()
+
+
+def test_the_multiclass_perceptron_learns_tiny_digits():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).parent))
+    from tiny import digits
+
+    images, labels = digits(300, seed=4)
+    x = torch.tensor(images.reshape(300, -1), dtype=torch.float32) / 255
+    y = torch.tensor(labels, dtype=torch.long)
+    model = MulticlassPerceptron()
+    for _ in range(3):
+        model.fit_epoch(x, y, torch.Generator().manual_seed(0))
+    assert (model.predict(x) == y).float().mean() > 0.95
+
+
+def test_every_preset_names_its_source_and_published_figure():
+    found = {p.name: p for p in presets.all_presets()}
+    assert set(found) == {"quickstart", "nielsen-ch1", "nielsen-ch1-100", "nielsen-ch3", "cnn"}
+    for preset in found.values():
+        assert preset.source and preset.description and 50 < preset.published < 100
+        assert preset.metric in ("test", "val")
+
+
+@pytest.mark.parametrize("name", ["quickstart", "nielsen-ch1", "nielsen-ch1-100", "nielsen-ch3", "cnn"])
+def test_each_preset_loads_and_trains_a_step(tiny_env, name):
+    import json
+    from pathlib import Path
+
+    assert main(["fit", "--preset", name, "--trainer.max_steps", "2", "--trainer.limit_val_batches", "1",
+                 "--data.val_size", "10000", "--run_name", name, "--test_after_fit", "false",
+                 "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]) == 0
+    status = json.loads((Path(tiny_env["DIGITNET_CHECKPOINTS"]) / name / "status.json").read_text())
+    assert status["status"] == "finished"
+
+
+def test_presets_are_faithful_to_their_sources():
+    from digitnet.cli.lightning_cli import expand_preset
+    import yaml
+
+    ch1 = yaml.safe_load(presets.get("nielsen-ch1").path.read_text())
+    assert ch1["model"]["layers"] == [784, 30, 10] and ch1["model"]["loss"] == "mse"
+    assert ch1["model"]["init"] == "gaussian" and ch1["model"]["lr"] == 3.0 and ch1["data"]["batch_size"] == 10
+    ch3 = yaml.safe_load(presets.get("nielsen-ch3").path.read_text())
+    assert ch3["model"]["weight_decay"] == pytest.approx(5.0 / 50_000)  # lambda / n, as the book scales it
+    assert ch3["model"]["init"] == "scaled_gaussian" and ch3["model"]["loss"] == "sigmoid_cross_entropy"
+    quick = yaml.safe_load(presets.get("quickstart").path.read_text())
+    assert quick["model"]["lr"] == 0.001 and quick["data"]["shuffle"] is False and quick["model"]["normalize"] is False
+    assert expand_preset(["fit", "--preset", "cnn"])[1:] == ["--config", str(presets.get("cnn").path)]
+
+
+def test_an_unknown_preset_is_one_sentence(capsys):
+    assert main(["fit", "--preset", "lenet"]) == 2
+    assert "there is no preset 'lenet'" in capsys.readouterr().err
