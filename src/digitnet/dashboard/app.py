@@ -36,11 +36,12 @@ class DashboardApp(App):
     """The digitnet terminal dashboard over the run folders in ``root``."""
 
     TITLE = "digitnet"
+    CHART_SECONDS = 2.0
     CSS = """
     #left { width: 30%; min-width: 24; max-width: 50; border-right: solid $primary; }
     #tabs { width: 1fr; }
     #left Label { padding: 0 1; text-style: bold; }
-    #progress { height: 1; padding: 0 1; }
+    #progress { height: auto; max-height: 3; padding: 0 1; }
     #bar { padding: 0 1; height: 1; }
     #alert { color: $error; padding: 0 1; height: auto; max-height: 8; display: none; }
     #alert.shown { display: block; }
@@ -68,6 +69,7 @@ class DashboardApp(App):
         self.current: str | None = None
         self.processes: list = []
         self._drawn: tuple = ()
+        self._charts_at = 0.0
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -123,9 +125,16 @@ class DashboardApp(App):
         self.current = selected
         state = tuple((n, self.tails[n].view.version) for n in names)
         info = self.infos.get(selected) if selected else None
-        if state != self._drawn or info is not None:
-            self.draw(names, info, redraw_charts=state != self._drawn)
-            self._drawn = state
+        # Charts are the costly part: redraw them when the selection changes at once, and for new
+        # points of a live run at most every CHART_SECONDS, so the dashboard takes little CPU from training.
+        changed = state != self._drawn
+        same_runs = [n for n, _ in state] == [n for n, _ in self._drawn]
+        due = not same_runs or time.monotonic() - self._charts_at >= self.CHART_SECONDS or info is None \
+            or info.status != "running"
+        if changed or info is not None:
+            self.draw(names, info, redraw_charts=changed and due)
+            if changed and due:
+                self._drawn, self._charts_at = state, time.monotonic()
 
     def draw(self, names: list[str], info: runs.RunInfo | None, redraw_charts: bool) -> None:
         progress = self.main.query_one("#progress", Static)

@@ -24,7 +24,7 @@ class RunList(DataTable):
         self._shown: list[tuple] = []
 
     def on_mount(self) -> None:
-        self.add_columns("run", "status", "data", "model", "best", "age")
+        self.add_columns("status", "run", "best", "age", "data", "model")  # what matters most first
 
     @property
     def selected(self) -> str | None:
@@ -54,5 +54,5 @@ class RunList(DataTable):
     def _cells(self, run: RunInfo, now: float) -> tuple:
         mark = "▶ " if run.name in self.compared else ""
         best = f"{100 * run.best_val_acc:.2f}" if run.best_val_acc is not None else "-"
-        return (Text(mark + run.name, overflow="ellipsis"), Text(run.status, style=STATUS_STYLE.get(run.status, "")),
-                run.dataset.replace("fashion_mnist", "fashion"), run.summary, best, format_age(now - run.updated))
+        return (Text(run.status, style=STATUS_STYLE.get(run.status, "")), Text(mark + run.name, overflow="ellipsis"),
+                best, format_age(now - run.updated), run.dataset.replace("fashion_mnist", "fashion"), run.summary)
