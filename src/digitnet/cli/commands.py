@@ -10,14 +10,19 @@ from digitnet import runs
 from digitnet.errors import BadSetting
 
 
-def _parser(prog: str, description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=f"digitnet {prog}", description=description)
-    parser.error = lambda message: (_ for _ in ()).throw(BadSetting(f"{message}; see 'digitnet {prog} --help'."))
-    return parser
+class _Parser(argparse.ArgumentParser):
+    """argparse whose usage errors become one :class:`BadSetting` sentence (printed by ``main``)."""
+
+    def error(self, message: str):  # type: ignore[override]
+        raise BadSetting(f"{message}; see '{self.prog} --help'.")
+
+
+def parser_for(prog: str, description: str) -> argparse.ArgumentParser:
+    return _Parser(prog=f"digitnet {prog}", description=description)
 
 
 def run_runs(argv: list[str]) -> int:
-    parser = _parser("runs", "List runs with status, epochs and best validation accuracy.")
+    parser = parser_for("runs", "List runs with status, epochs and best validation accuracy.")
     parser.add_argument("--checkpoints_dir", default=str(runs.default_root()))
     options = parser.parse_args(argv)
     found = runs.list_runs(Path(options.checkpoints_dir))
@@ -35,7 +40,7 @@ def run_runs(argv: list[str]) -> int:
 
 
 def run_data(argv: list[str]) -> int:
-    parser = _parser("data", "Fetch and verify data sets.")
+    parser = parser_for("data", "Fetch and verify data sets.")
     parser.add_argument("action", choices=["fetch"])
     parser.add_argument("dataset", nargs="?", default="all", choices=["mnist", "fashion_mnist", "all"])
     parser.add_argument("--data_dir", default=None, help="default: $DIGITNET_DATA or data/")
@@ -49,7 +54,7 @@ def run_data(argv: list[str]) -> int:
 
 
 def run_predict(argv: list[str]) -> int:
-    parser = _parser("predict", "Classify images with a trained run: prints the class and the 10 probabilities.")
+    parser = parser_for("predict", "Classify images with a trained run: prints the class and the 10 probabilities.")
     parser.add_argument("--ckpt_path", required=True, help="last, a run name, or a checkpoint file")
     parser.add_argument("--background", choices=["auto", "black", "white"], default="auto",
                         help="black: white digit on black, as MNIST; white: dark ink on white paper; "

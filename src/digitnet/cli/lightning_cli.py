@@ -116,7 +116,7 @@ class DigitCLI(LightningCLI):
         if status == "cancelled":
             raise RunError(f"run {self.run_dir.name} was cancelled; resume it with "
                            f"'digitnet fit --ckpt_path {self.run_dir.name}'.")
-        if self.config.fit.test_after_fit and self.trainer.is_global_zero is not None:
+        if self.config.fit.test_after_fit:  # on every rank: the test pass is collective under DDP
             best = self.run_dir / "best.ckpt"
             self.trainer.test(self.model, datamodule=self.datamodule,
                               ckpt_path=str(best) if best.is_file() else None)

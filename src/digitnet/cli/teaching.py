@@ -6,11 +6,11 @@ import platform
 from pathlib import Path
 
 from digitnet import runs
-from digitnet.cli.commands import _parser
+from digitnet.cli.commands import parser_for
 
 
 def run_gates(argv: list[str]) -> int:
-    parser = _parser("gates", "Train a perceptron on AND, OR, NAND and XOR and show what it learned.")
+    parser = parser_for("gates", "Train a perceptron on AND, OR, NAND and XOR and show what it learned.")
     parser.add_argument("--max_epochs", type=int, default=100)
     options = parser.parse_args(argv)
     from digitnet.neurons import GATES, INPUTS, train_gate
@@ -34,7 +34,7 @@ def run_gates(argv: list[str]) -> int:
 
 
 def run_perceptron(argv: list[str]) -> int:
-    parser = _parser("perceptron", "A multi-class perceptron on raw pixels: the linear baseline for the networks.")
+    parser = parser_for("perceptron", "A multi-class perceptron on raw pixels: the linear baseline for the networks.")
     parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--data_dir", default=None)
@@ -60,7 +60,7 @@ def run_perceptron(argv: list[str]) -> int:
 
 
 def run_presets(argv: list[str]) -> int:
-    _parser("presets", "List the preset configs.").parse_args(argv)
+    parser_for("presets", "List the preset configs.").parse_args(argv)
     from digitnet import presets
 
     for preset in presets.all_presets():
@@ -71,7 +71,7 @@ def run_presets(argv: list[str]) -> int:
 
 
 def run_reproduce(argv: list[str]) -> int:
-    parser = _parser("reproduce", "Run presets over several seeds and set our figures beside the published ones.")
+    parser = parser_for("reproduce", "Run presets over several seeds and set our figures beside the published ones.")
     parser.add_argument("presets", nargs="*", default=["all"])
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=None, help="override every preset's epochs (quick look)")
@@ -120,7 +120,7 @@ SWAPS = [
 
 
 def run_compare(argv: list[str]) -> int:
-    parser = _parser("compare", "Train one network with each drop-in replacement of the slides swapped back.")
+    parser = parser_for("compare", "Train one network with each drop-in replacement of the slides swapped back.")
     parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--layers", default="[784, 100, 10]")
