@@ -218,11 +218,14 @@ def bench_dashboard_overhead(epochs: int, pairs: int = 2) -> dict:
     alternating, ``pairs`` times; also the dashboard's own CPU seconds while it watched."""
     import resource
 
+    from textual import events
+    from textual.widgets import TabbedContent
+
     from digitnet.dashboard.app import DashboardApp
     from digitnet.launch import LaunchSpec, launch
 
     spec = LaunchSpec(epochs=str(epochs))
-    out = {"headless": [], "dashboard": [], "dashboard_cpu_seconds": [], "watched_seconds": []}
+    out = {"headless": [], "dashboard": [], "dashboard_cpu_seconds": [], "watched_seconds": [], "key_ms": []}
     os.environ["DIGITNET_DATA"] = str(ROOT / "data")
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -235,8 +238,17 @@ def bench_dashboard_overhead(epochs: int, pairs: int = 2) -> dict:
                 app = DashboardApp(root)
                 async with app.run_test(size=(100, 30)) as pilot:
                     name, process = launch(spec, root)
+                    tabs = app.main.query_one(TabbedContent)
                     while process.poll() is None:
                         await pilot.pause(0.5)
+                        # a key that switches tabs, as a person would press it while the run trains;
+                        # timed from the key event to the tab having changed (Pilot's own waits excluded)
+                        key, tab = ("2", "tab-epochs") if tabs.active == "tab-live" else ("1", "tab-live")
+                        begin = time.perf_counter()
+                        app.post_message(events.Key(key, key))
+                        while tabs.active != tab and time.perf_counter() - begin < 5:
+                            await asyncio.sleep(0.001)
+                        out["key_ms"].append(1000 * (time.perf_counter() - begin))
                     return name
 
             cpu = resource.getrusage(resource.RUSAGE_SELF)
@@ -339,7 +351,10 @@ def render(r: dict, reps: int) -> str:
         f"itself used {statistics.median(db['dashboard_cpu_seconds']):.1f} CPU seconds over "
         f"{statistics.median(db['watched_seconds']):.1f} s of watching (one of the machine's two cores is "
         f"{100 * statistics.median(db['dashboard_cpu_seconds']) / statistics.median(db['watched_seconds']):.0f}% "
-        "busy with it), which is what training loses to it on a machine with no core to spare.",
+        "busy with it), which is what training loses to it on a machine with no core to spare. "
+        f"Key presses during training (switching tabs, {len(db['key_ms'])} presses, timed from the key event to "
+        "the tab having changed) were handled in "
+        f"{statistics.median(db['key_ms']):.0f} ms (median; max {max(db['key_ms']):.0f} ms).",
         "",
         "## GPU (item 7)",
         "",
