@@ -41,7 +41,7 @@ class DashboardApp(App):
     #left { width: 30%; min-width: 24; max-width: 50; border-right: solid $primary; }
     #tabs { width: 1fr; }
     #left Label { padding: 0 1; text-style: bold; }
-    #progress { height: auto; max-height: 3; padding: 0 1; }
+    #progress { height: 2; padding: 0 1; }
     #bar { padding: 0 1; height: 1; }
     #alert { color: $error; padding: 0 1; height: auto; max-height: 8; display: none; }
     #alert.shown { display: block; }
@@ -70,6 +70,7 @@ class DashboardApp(App):
         self.processes: list = []
         self._drawn: tuple = ()
         self._charts_at = 0.0
+        self._shown_text: dict[str, str] = {}
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -149,11 +150,11 @@ class DashboardApp(App):
         self.main.query_one("#bar", ProgressBar).update(progress=view.fraction_done())
         if info.status in ("failed", "diverged"):
             tail = "\n".join(runs.output_tail(info.path, 5))
-            alert.update(f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))
+            self._update_if_changed("#alert", f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))
             alert.add_class("shown")
         else:
             alert.remove_class("shown")
-        self.main.query_one("#details", Static).update(self._details(info, view))
+        self._update_if_changed("#details", self._details(info, view))
         if not redraw_charts:
             return
         shown = [(name, self.tails[name].view) for name in names]
@@ -167,6 +168,13 @@ class DashboardApp(App):
         classes = (view.samples or {}).get("classes")
         self.main.query_one(ConfusionMatrix).show(view.confusion, classes)
         self.main.query_one(SampleGrid).show(view.samples)
+
+    def _update_if_changed(self, selector: str, content) -> None:
+        """Update a Static only when its text changes: an update of an auto-height widget costs a
+        layout pass of the whole screen, the dashboard's largest steady cost while a run trains."""
+        if self._shown_text.get(selector) != str(content):
+            self._shown_text[selector] = str(content)
+            self.main.query_one(selector, Static).update(content)
 
     def _details(self, info: runs.RunInfo, view) -> str:
         lines = [f"[b]{info.name}[/b]  {info.status}", f"folder: {info.path}"]

@@ -24,7 +24,7 @@ class RunList(DataTable):
         self._shown: list[tuple] = []
 
     def on_mount(self) -> None:
-        self.add_columns("status", "run", "best", "age", "data", "model")  # what matters most first
+        self.columns_keys = self.add_columns("status", "run", "best", "age", "data", "model")  # what matters most first
 
     @property
     def selected(self) -> str | None:
@@ -36,6 +36,15 @@ class RunList(DataTable):
         now = self.clock()
         rows = [(run.name, self._cells(run, now)) for run in runs]
         if rows == self._shown:
+            return
+        if [name for name, _ in rows] == [name for name, _ in self._shown]:
+            # the same runs in the same order: change only the cells that changed (ages tick every
+            # second); rebuilding the table would cost a layout pass of the whole screen
+            for (name, cells), (_, old) in zip(rows, self._shown):
+                for column, value, before in zip(self.columns_keys, cells, old):
+                    if value != before:
+                        self.update_cell(name, column, value)
+            self._shown = rows
             return
         keep = self.selected
         self.clear()
