@@ -21,6 +21,7 @@ import time
 import warnings
 from pathlib import Path
 
+import lightning as L
 import numpy as np
 import torch
 
@@ -57,43 +58,35 @@ def load_mnist():
     return data
 
 
-class EpochTimer:
-    """A Lightning callback: times each training epoch (validation excluded) and then, outside the
-    timed region, runs ``between()`` (the reference loops, interleaved so drift hits both alike)
-    and an optional test-set check."""
+class EpochTimer(L.Callback):
+    """Times each training epoch (validation excluded); then, outside the timed region, runs
+    ``between()`` (the reference loops, interleaved so the machine's drift hits all alike) and an
+    optional test-set check."""
 
-    def __new__(cls, *args, **kwargs):
-        import lightning as L
+    def __init__(self, test_set=None, between=None):
+        self.seconds, self.test_accs, self.test_set, self.between = [], [], test_set, between
+        self.between_seconds = 0.0
 
-        class _Timer(L.Callback):
-            def __init__(self, test_set=None, between=None):
-                self.seconds, self.test_accs, self.test_set, self.between = [], [], test_set, between
-                self.between_seconds = 0.0
+    def on_train_epoch_start(self, trainer, pl_module):
+        self.start = time.perf_counter()
 
-            def on_train_epoch_start(self, trainer, pl_module):
-                self.start = time.perf_counter()
-
-            def on_train_epoch_end(self, trainer, pl_module):
-                self.seconds.append(time.perf_counter() - self.start)
-                if self.test_set is not None:
-                    images, labels = self.test_set
-                    with torch.no_grad():
-                        pred = pl_module(pl_module.scale(images.unsqueeze(1))).argmax(1)
-                    self.test_accs.append((pred == labels).float().mean().item())
-                if self.between is not None:
-                    start = time.perf_counter()
-                    threads = torch.get_num_threads()
-                    torch.set_num_threads(os.cpu_count() or 1)  # the references run as they would alone
-                    self.between()
-                    torch.set_num_threads(threads)
-                    self.between_seconds += time.perf_counter() - start
-
-        return _Timer(*args, **kwargs)
+    def on_train_epoch_end(self, trainer, pl_module):
+        self.seconds.append(time.perf_counter() - self.start)
+        if self.test_set is not None:
+            images, labels = self.test_set
+            with torch.no_grad():
+                pred = pl_module(pl_module.scale(images.unsqueeze(1))).argmax(1)
+            self.test_accs.append((pred == labels).float().mean().item())
+        if self.between is not None:
+            start = time.perf_counter()
+            threads = torch.get_num_threads()
+            torch.set_num_threads(os.cpu_count() or 1)  # the references run as they would alone
+            self.between()
+            torch.set_num_threads(threads)
+            self.between_seconds += time.perf_counter() - start
 
 
 def digitnet_fit(model_kwargs, data_kwargs, epochs, run_dir, test_set=None, between=None):
-    import lightning as L
-
     from digitnet import DigitClassifier, DigitDataModule, run_folder
 
     torch.manual_seed(0)

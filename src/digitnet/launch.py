@@ -54,7 +54,7 @@ class LaunchSpec:
             "lr": settings.check_lr,
             "batch_size": lambda v: settings.check_positive_int("batch_size", v),
             "epochs": lambda v: settings.check_positive_int("epochs", v),
-            "seed": _check_seed,
+            "seed": settings.check_seed,
             "device": lambda v: settings.check_choice("device", v, DEVICES),
         }
         problems = {}
@@ -86,16 +86,6 @@ class LaunchSpec:
 
     def as_dict(self) -> dict[str, str]:
         return asdict(self)
-
-
-def _check_seed(value: str) -> int:
-    try:
-        seed = int(str(value).strip())
-    except ValueError:
-        raise BadSetting(f"seed must be a whole number, got {value!r}.") from None
-    if not 0 <= seed < 2**32:
-        raise BadSetting(f"seed must lie between 0 and {2**32 - 1}, got {seed}.")
-    return seed
 
 
 def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:

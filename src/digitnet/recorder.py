@@ -69,21 +69,18 @@ class RunRecorder(L.Callback):
             (self.run_dir / "cancel").unlink(missing_ok=True)
         previous = runs.read_json(self.run_dir / "status.json")
         self.best_val_acc = previous.get("best_val_acc")
-        hp = dict(pl_module.hparams)
-        datamodule = trainer.datamodule
-        data_hp = dict(datamodule.hparams) if datamodule is not None else {}
+        hp, data_hp = _settings(trainer, pl_module)
         dataset = data_hp.get("dataset", hp.get("dataset", "?"))
         arch = hp.get("arch", "mlp")
         summary = "cnn" if arch == "cnn" else "-".join(map(str, hp.get("layers", []))) + f" {hp.get('activation', '')}"
         self._status(trainer, status="running", pid=os.getpid(), host=socket.gethostname(), error="",
                      started=previous.get("started", time.time()), dataset=dataset, summary=summary.strip(),
                      max_epochs=trainer.max_epochs, epoch=trainer.current_epoch)
+
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """After a checkpoint is restored, so the epoch is the one training resumes at."""
         datamodule = trainer.datamodule
-        data_hp = {k: v for k, v in (datamodule.hparams if datamodule is not None else {}).items()
-                   if not k.startswith("_")}
-        hp = dict(pl_module.hparams)
+        hp, data_hp = _settings(trainer, pl_module)
         self._status(trainer, epoch=trainer.current_epoch)
         # Installed here, after Lightning's own SIGTERM handler (which would end the run with
         # SystemExit and no checkpoint): ours lets the current step finish and saves last.ckpt.
@@ -196,6 +193,13 @@ class RunRecorder(L.Callback):
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if (self.run_dir / "status.json").is_file():
             self._event(trainer, "test", **_metrics(trainer, ("test_loss", "test_acc")))
+
+
+def _settings(trainer: L.Trainer, pl_module: L.LightningModule) -> tuple[dict, dict]:
+    """The model's and the data module's saved hyper-parameters, without Lightning's private keys."""
+    datamodule = trainer.datamodule
+    data_hp = dict(datamodule.hparams) if datamodule is not None else {}
+    return dict(pl_module.hparams), {k: v for k, v in data_hp.items() if not k.startswith("_")}
 
 
 def _metrics(trainer: L.Trainer, names: tuple[str, ...]) -> dict[str, float]:

@@ -75,6 +75,17 @@ def check_positive_int(name: str, value: Any, hint: str = "") -> int:
     return value
 
 
+def check_seed(value: Any) -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1."""
+    try:
+        seed = int(str(value).strip())
+    except ValueError:
+        raise BadSetting(f"seed must be a whole number, got {value!r}.") from None
+    if not 0 <= seed < 2**32:
+        raise BadSetting(f"seed must lie between 0 and {2**32 - 1}, got {seed}.")
+    return seed
+
+
 def check_val_size(value: Any) -> int:
     """Images held out of the 60,000 training images for validation: 0 to 59,999."""
     message = f"val_size must be a whole number from 0 to {TRAIN_SIZE - 1}, got {value!r}."

@@ -13,6 +13,7 @@ import os
 import sys
 import tempfile
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -30,6 +31,15 @@ from digitnet.data.module import DigitDataModule
 from digitnet.errors import BadSetting, DigitnetError, RunError
 from digitnet.recorder import RunRecorder
 from digitnet.training import run_folder
+
+
+def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:
+    """Take ``--name value`` or ``--name=value`` out of ``argv``; return (value or None, the rest)."""
+    index, value = _option(argv, name)
+    if value is None:
+        return None, argv
+    width = 2 if argv[index] == name else 1
+    return value, [*argv[:index], *argv[index + width :]]
 
 
 def _option(argv: list[str], name: str) -> tuple[int, str | None]:
@@ -122,24 +132,33 @@ class DigitCLI(LightningCLI):
                               ckpt_path=str(best) if best.is_file() else None)
 
 
-def _resolve_resume(argv: list[str]) -> tuple[list[str], Path | None, dict | None, str]:
+@dataclass
+class Resolved:
+    """The command line after ``--ckpt_path`` was resolved and the checkpoint loaded safely."""
+
+    args: list[str]
+    run_dir: Path | None = None  # the run folder a ``fit`` resumes in
+    checkpoint: dict | None = None
+    checkpoint_name: str = ""
+    temporary_config: Path | None = None  # written from a loose checkpoint's settings; removed after use
+
+
+def _resolve_resume(argv: list[str]) -> Resolved:
     """Resolve ``--ckpt_path`` and put the checkpoint's own config first.
 
-    Returns (args, run folder to resume in or None, the loaded checkpoint or None, its path).
     Lightning then also applies the checkpoint's model hyper-parameters over the command line, so a
     resumed model always has the architecture it was trained with.
     """
-    index, spec = _option(argv, "--ckpt_path")
+    spec, args = _pop_option(argv, "--ckpt_path")
     if spec is None or spec in ("null", "None", ""):
-        return argv, None, None, ""
+        return Resolved(argv)
     _, root = _option(argv, "--checkpoints_dir")
     path, run_dir = runs.resolve_checkpoint(spec, Path(root) if root else None)
     checkpoint = load_checkpoint(path)  # refuses unsafe, corrupt and truncated files before any work
-    args = [a for i, a in enumerate(argv) if i not in (index, index + 1)] if argv[index] == "--ckpt_path" \
-        else [a for i, a in enumerate(argv) if i != index]
     args += ["--ckpt_path", str(path)]
     user_config = _option(argv, "--config")[1] is not None
     base: list[str] = []
+    temporary = None
     if not user_config:
         if run_dir is not None and (run_dir / "config.yaml").is_file():
             base = ["--config", str(run_dir / "config.yaml")]
@@ -149,19 +168,24 @@ def _resolve_resume(argv: list[str]) -> tuple[list[str], Path | None, dict | Non
             saved["model"].pop("dataset", None)  # linked from data.dataset
             for section in saved.values():
                 section.pop("_instantiator", None)  # Lightning's bookkeeping, not a setting
-            handle = tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False)
+            handle = tempfile.NamedTemporaryFile("w", prefix="digitnet-ckpt-", suffix=".yaml", delete=False)
             yaml.safe_dump(saved, handle)
             handle.close()
+            temporary = Path(handle.name)
             base = ["--config", handle.name]
     command = args[0]
-    return [command, *base, *args[1:]], (run_dir if command == "fit" else None), checkpoint, str(path)
+    return Resolved([command, *base, *args[1:]], run_dir if command == "fit" else None, checkpoint, str(path),
+                    temporary)
 
 
 NOISE = ("Tip:", "to estimate number of stepping batches", "Seed set to")
 
 
 def quiet_known_noise() -> None:
-    """Drop Lightning's advertisements and warnings that do not apply to digitnet's own set-up."""
+    """Drop Lightning's advertisements and warnings that do not apply to digitnet's own set-up (once)."""
+    if getattr(quiet_known_noise, "done", False):
+        return
+    quiet_known_noise.done = True
     for pattern in (r".*isinstance\(treespec, LeafSpec\)", r"You have overridden `on_after_batch_transfer`",
                     r"Checkpoint directory .* exists and is not empty", r".*does not have many workers",
                     r"Experiment logs directory .* exists", r"LightningCLI's args parameter is intended",
@@ -175,22 +199,20 @@ def quiet_known_noise() -> None:
 
 def expand_preset(argv: list[str]) -> list[str]:
     """``--preset nielsen-ch1`` becomes ``--config <the preset's YAML file>`` (see :mod:`digitnet.presets`)."""
-    index, name = _option(argv, "--preset")
+    name, rest = _pop_option(argv, "--preset")
     if name is None:
         return argv
     from digitnet import presets
 
-    path = str(presets.get(name).path)
-    width = 2 if argv[index] == "--preset" else 1
-    return [*argv[:index], "--config", path, *argv[index + width :]]
+    return [rest[0], "--config", str(presets.get(name).path), *rest[1:]]
 
 
 def run_lightning(argv: list[str]) -> int:
     quiet_known_noise()
     argv = expand_preset(argv)
-    args, resume_dir, checkpoint, name = _resolve_resume(argv)
+    resolved = _resolve_resume(argv)
     try:
-        cli = DigitCLI(args, resume_dir, checkpoint, name)
+        DigitCLI(resolved.args, resolved.run_dir, resolved.checkpoint, resolved.checkpoint_name)
     except ArgumentError as error:
         message = " ".join(str(error).split())
         raise BadSetting(f"{message}; run 'digitnet {argv[0]} --help' for the options.") from None
@@ -199,7 +221,9 @@ def run_lightning(argv: list[str]) -> int:
         if isinstance(cause, DigitnetError):
             raise cause from None
         raise
-    del cli
+    finally:
+        if resolved.temporary_config is not None:
+            resolved.temporary_config.unlink(missing_ok=True)
     return 0
 
 

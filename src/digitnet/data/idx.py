@@ -16,7 +16,6 @@ naming the file (never ``assert``, which ``python -O`` would strip).
 from __future__ import annotations
 
 import struct
-from pathlib import Path
 
 import torch
 
@@ -61,15 +60,6 @@ def parse_idx(raw: bytes, name: str = "<bytes>", ndim: int | None = None) -> tor
     if count == 0:
         return torch.zeros(shape, dtype=torch.uint8)
     return torch.frombuffer(bytearray(raw[header:]), dtype=torch.uint8).reshape(shape)
-
-
-def read_idx(path: Path, ndim: int | None = None) -> torch.Tensor:
-    """Read and decode one IDX file; see :func:`parse_idx`."""
-    try:
-        raw = Path(path).read_bytes()
-    except FileNotFoundError:
-        raise DataError(f"{path} does not exist; run 'digitnet data fetch'.") from None
-    return parse_idx(raw, str(path), ndim)
 
 
 def check_pair(images: torch.Tensor, labels: torch.Tensor, name: str, classes: int = 10) -> None:
