@@ -32,6 +32,11 @@ async def wait_for(pilot, predicate, timeout: float = 90.0, what: str = "conditi
     raise AssertionError(f"timed out waiting for {what}")
 
 
+def shown_text(widget) -> str:
+    """What a widget shows on screen, as plain text."""
+    return "\n".join(strip.text for strip in widget.render_lines(widget.size.region))
+
+
 def status_of(app: DashboardApp, name: str) -> str | None:
     info = app.infos.get(name)
     return info.status if info else None
@@ -91,9 +96,11 @@ async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
         await pilot.pause(0.5)
         view = app.tails[name].view
         assert len(view.val_accs) == 3 and view.val_accs[-1] > 0.9
-        assert app.query_one("#epoch-table", DataTable).row_count == 3
-        assert "finished" in str(app.query_one("#progress", Static).render())
+        assert "finished" in shown_text(app.query_one("#progress", Static))
         assert app.query_one(LossChart)._datasets and app.query_one(AccuracyChart)._datasets
+        await pilot.press("2")  # the Epochs tab is filled when it is opened
+        await pilot.pause(0.3)
+        assert app.query_one("#epoch-table", DataTable).row_count == 3
     assert (Path(tiny_env["DIGITNET_CHECKPOINTS"]) / name / "best.ckpt").is_file()
 
 
@@ -177,3 +184,52 @@ async def test_compare_overlays_the_curves_of_marked_runs(tmp_path):
         await pilot.press("m", "up", "m")  # unmark both: only the selected run is left
         await pilot.pause(0.3)
         assert len(app.query_one(AccuracyChart)._labels) == 1
+
+
+async def test_a_hidden_tab_catches_up_when_it_is_opened(tmp_path):
+    root = tmp_path / "checkpoints"
+    run = make_run(root, "grows", epochs=2)
+    app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        table = app.query_one("#epoch-table", DataTable)
+        assert table.row_count == 2
+        await pilot.press("1")
+        with open(run / "events.jsonl", "a") as events:
+            events.write(json.dumps({"event": "epoch", "time": T0, "epoch": 2, "train_loss": 0.1, "val_loss": 0.1,
+                                     "val_acc": 0.97, "seconds": 1.5}) + "\n")
+        await pilot.pause(0.5)
+        assert app.tails["grows"].view.counts["epoch"] == 3
+        assert table.row_count == 2  # only the tab in view is drawn
+        await pilot.press("2")
+        await pilot.pause(0.3)
+        assert table.row_count == 3
+        assert table.get_row_at(2)[0] == 3
+
+
+async def test_a_chart_redraws_only_for_new_points_and_keeps_its_legend(tmp_path):
+    root = tmp_path / "checkpoints"
+    make_run(root, "steady", epochs=2)
+    app = DashboardApp(root, clock=lambda: T0)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        chart = app.query_one(LossChart)
+        legend = chart.query_one("#legend", Static)
+        updates = []
+        original = legend.update
+        legend.update = lambda *args, **kwargs: (updates.append(args), original(*args, **kwargs))
+        shown = [("steady", app.tails["steady"].view)]
+        drawn = chart._datasets
+        chart.show_runs(shown)
+        assert chart._datasets is drawn  # nothing new: no redraw
+        app.tails["steady"].view.apply({"event": "step", "epoch": 1, "step": 41, "batch": 0, "train_loss": 0.2})
+        chart.show_runs(shown)
+        assert chart._datasets is not drawn and len(chart._datasets[0].x) == len(drawn[0].x) + 1
+        assert updates == []  # the same labels: the legend is left alone
+
+
+def test_ages_tick_by_the_minute_at_most():
+    from digitnet.runs import format_age
+
+    assert [format_age(s) for s in (0, 59.9, 60, 3599, 3600, 90000)] == ["<1m", "<1m", "1m", "59m", "1h", "1d"]

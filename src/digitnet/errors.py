@@ -6,6 +6,9 @@ with status 2. Bugs are not wrapped: they still raise normally.
 Example::
 
     >>> raise BadSetting("lr must be a positive number, got -1.0; pass e.g. --model.lr 0.01.")
+    Traceback (most recent call last):
+    ...
+    digitnet.errors.BadSetting: lr must be a positive number, got -1.0; pass e.g. --model.lr 0.01.
 """
 
 from __future__ import annotations

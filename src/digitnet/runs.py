@@ -241,9 +241,13 @@ def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path 
 
 
 def format_age(seconds: float) -> str:
-    """``42s``, ``5m``, ``3h``, ``2d``: how long ago, in the largest whole unit."""
+    """``<1m``, ``5m``, ``3h``, ``2d``: how long ago, in the largest whole unit.
+
+    Nothing finer than a minute, so a list of runs changes at most once a minute while they sit
+    (a dashboard redraw every second for a ticking ``42s`` would take CPU from training).
+    """
     seconds = max(0, seconds)
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
-    return f"{int(seconds)}s"
+    return "<1m"

@@ -1,27 +1,31 @@
 """Provides :class:`DashboardApp`: the run list on the left, the selected run's live view on the right.
 
 Everything shown comes from run folders (:mod:`digitnet.runs`); the app never imports torch. It
-polls the folders twice a second, reads only new event lines, and redraws a widget only when its
+polls the folders once a second, reads only new event lines, and redraws a widget only when its
 data changed, so a long run costs it no more than a short one.
 """
 
 from __future__ import annotations
 
+import os
 import time
 from pathlib import Path
 from typing import Callable
 
+from rich.console import Group
+from rich.progress_bar import ProgressBar as Bar
+from rich.table import Table
 from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
 from textual.css.query import NoMatches
 from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
-from textual.widgets import DataTable, Footer, Header, Label, ProgressBar, Static, TabbedContent, TabPane
+from textual.widgets import DataTable, Footer, Header, Label, Static, TabbedContent, TabPane
 
 from digitnet import launch, runs
 from digitnet.dashboard.screens.help import HelpScreen
-from digitnet.dashboard.state import RunTail
+from digitnet.dashboard.state import RunTail, RunView
 from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
 from digitnet.dashboard.widgets.confusion import ConfusionMatrix
 from digitnet.dashboard.widgets.launch_form import LaunchForm
@@ -30,6 +34,7 @@ from digitnet.dashboard.widgets.samples import SampleGrid
 from digitnet.errors import DigitnetError
 
 TABS = ("live", "epochs", "confusion", "samples", "details", "launch")  # TabPane ids are "tab-<name>"
+PANE_EVENTS = {"epochs": "epoch", "confusion": "val", "samples": "samples"}  # the event kind each pane shows
 
 
 class DashboardApp(App):
@@ -41,8 +46,7 @@ class DashboardApp(App):
     #left { width: 30%; min-width: 24; max-width: 50; border-right: solid $primary; }
     #tabs { width: 1fr; }
     #left Label { padding: 0 1; text-style: bold; }
-    #progress { height: 2; padding: 0 1; }
-    #bar { padding: 0 1; height: 1; }
+    #progress { height: 3; padding: 0 1; }
     #alert { color: $error; padding: 0 1; height: auto; max-height: 8; display: none; }
     #alert.shown { display: block; }
     LossChart, AccuracyChart { height: 1fr; min-height: 6; }
@@ -60,17 +64,21 @@ class DashboardApp(App):
     ]
 
     def __init__(self, root: Path | None = None, clock: Callable[[], float] = time.time,
-                 poll_seconds: float = 0.5) -> None:
+                 poll_seconds: float = 1.0) -> None:
         super().__init__()
+        # No sliding tab underline or smooth scrolling: each animation frame is a screen render,
+        # about 40 of them per tab switch, CPU a watched run would lose. TEXTUAL_ANIMATIONS still wins.
+        self.animation_level = os.environ.get("TEXTUAL_ANIMATIONS", "none")  # type: ignore[assignment]
         self.root = Path(root) if root is not None else runs.default_root()
         self.clock, self.poll_seconds = clock, poll_seconds
         self.tails: dict[str, RunTail] = {}
         self.infos: dict[str, runs.RunInfo] = {}
         self.current: str | None = None
         self.processes: list = []
-        self._drawn: tuple = ()
-        self._charts_at = 0.0
+        self._drawn: dict[str, tuple] = {}  # pane -> (run, events of the kind it shows)
+        self._charts_at, self._chart_names = 0.0, []
         self._shown_text: dict[str, str] = {}
+        self._epoch_rows: list[tuple] = []  # the rows the Epochs table shows
 
     def compose(self) -> ComposeResult:
         yield Header()
@@ -81,7 +89,6 @@ class DashboardApp(App):
             with TabbedContent(initial="tab-live", id="tabs"):
                 with TabPane("Live", id="tab-live"):
                     yield Static("no run selected: press n to start one", id="progress")
-                    yield ProgressBar(total=1.0, show_eta=False, show_percentage=True, id="bar")
                     yield Static("", id="alert")
                     yield LossChart(id="loss")
                     yield AccuracyChart(id="acc")
@@ -124,57 +131,71 @@ class DashboardApp(App):
         for name in names:
             self.tails.setdefault(name, RunTail(self.root / name)).poll()
         self.current = selected
-        state = tuple((n, self.tails[n].view.version) for n in names)
         info = self.infos.get(selected) if selected else None
-        # Charts are the costly part: redraw them when the selection changes at once, and for new
-        # points of a live run at most every CHART_SECONDS, so the dashboard takes little CPU from training.
-        changed = state != self._drawn
-        same_runs = [n for n, _ in state] == [n for n, _ in self._drawn]
-        due = not same_runs or time.monotonic() - self._charts_at >= self.CHART_SECONDS or info is None \
-            or info.status != "running"
-        if changed or info is not None:
-            self.draw(names, info, redraw_charts=changed and due)
-            if changed and due:
-                self._drawn, self._charts_at = state, time.monotonic()
+        view = self.tails[info.name].view if info else RunView()
+        # Only the pane in view is drawn; a hidden one catches up when its tab is opened. Every
+        # pane remembers what it last showed (the runs, and how many of the events it draws from
+        # each had), so a pane whose data did not change costs no redraw.
+        pane = self.main.query_one(TabbedContent).active.removeprefix("tab-")
+        if pane == "live":
+            self._draw_live(names, info, view)
+        elif pane == "details":
+            self._update_if_changed("#details", self._details(info, view) if info else "no run selected")
+        elif pane in PANE_EVENTS:
+            shown = (info.name if info else None, view.counts.get(PANE_EVENTS[pane], 0))
+            if self._drawn.get(pane) != shown:
+                self._drawn[pane] = shown
+                getattr(self, f"_draw_{pane}")(view)
 
-    def draw(self, names: list[str], info: runs.RunInfo | None, redraw_charts: bool) -> None:
-        progress = self.main.query_one("#progress", Static)
-        alert = self.main.query_one("#alert", Static)
+    def _draw_live(self, names: list[str], info: runs.RunInfo | None, view: RunView) -> None:
         if info is None:
-            progress.update("no run selected: press n to start one")
-            alert.remove_class("shown")
-            return
-        view = self.tails[info.name].view
-        progress.update(Text.assemble((info.name, "bold"), "  ", (info.status, STATUS_STYLE.get(info.status, "")),
-                                      "  ", view.progress_text()))
-        self.main.query_one("#bar", ProgressBar).update(progress=view.fraction_done())
-        if info.status in ("failed", "diverged"):
+            self._update_if_changed("#progress", "no run selected: press n to start one", layout=False)
+        else:
+            text = Text.assemble((info.name, "bold"), "  ", (info.status, STATUS_STYLE.get(info.status, "")), "  ",
+                                 view.progress_text())
+            self._update_if_changed("#progress", progress_lines(text, view.fraction_done()), layout=False,
+                                    key=f"{text} {view.fraction_done():.3f}")
+        if info is not None and info.status in ("failed", "diverged"):
             tail = "\n".join(runs.output_tail(info.path, 5))
             self._update_if_changed("#alert", f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))
-            alert.add_class("shown")
+            self.main.query_one("#alert").add_class("shown")
         else:
-            alert.remove_class("shown")
-        self._update_if_changed("#details", self._details(info, view))
-        if not redraw_charts:
-            return
-        shown = [(name, self.tails[name].view) for name in names]
-        self.main.query_one(LossChart).show_runs(shown)
-        self.main.query_one(AccuracyChart).show_runs(shown)
+            self.main.query_one("#alert").remove_class("shown")
+        # Charts are the costly part: redraw them at once when other runs are shown, and for new
+        # points of a live run at most every CHART_SECONDS, so the dashboard takes little CPU from
+        # training. Each chart redraws only if the points it shows changed.
+        due = names != self._chart_names or time.monotonic() - self._charts_at >= self.CHART_SECONDS \
+            or info is None or info.status != "running"
+        if due:
+            self._chart_names, self._charts_at = names, time.monotonic()
+            shown = [(name, self.tails[name].view) for name in names]
+            self.main.query_one(LossChart).show_runs(shown)
+            self.main.query_one(AccuracyChart).show_runs(shown)
+
+    def _draw_epochs(self, view: RunView) -> None:
         table = self.main.query_one("#epoch-table", DataTable)
-        table.clear()
-        for row in view.epoch_rows:
-            table.add_row(row.get("epoch", 0) + 1, _fmt(row.get("train_loss")), _fmt(row.get("val_loss")),
-                          _fmt(row.get("val_acc"), percent=True), _fmt(row.get("seconds"), digits=1))
-        classes = (view.samples or {}).get("classes")
-        self.main.query_one(ConfusionMatrix).show(view.confusion, classes)
+        rows = [(row.get("epoch", 0) + 1, _fmt(row.get("train_loss")), _fmt(row.get("val_loss")),
+                 _fmt(row.get("val_acc"), percent=True), _fmt(row.get("seconds"), digits=1)) for row in view.epoch_rows]
+        shown = self._epoch_rows
+        if rows[:len(shown)] != shown or table.row_count != len(shown):  # another run, or a resumed epoch re-run
+            table.clear()
+            shown = []
+        table.add_rows(rows[len(shown):])  # a live run only adds rows
+        self._epoch_rows = rows
+
+    def _draw_confusion(self, view: RunView) -> None:
+        self.main.query_one(ConfusionMatrix).show(view.confusion, (view.samples or {}).get("classes"))
+
+    def _draw_samples(self, view: RunView) -> None:
         self.main.query_one(SampleGrid).show(view.samples)
 
-    def _update_if_changed(self, selector: str, content) -> None:
-        """Update a Static only when its text changes: an update of an auto-height widget costs a
-        layout pass of the whole screen, the dashboard's largest steady cost while a run trains."""
-        if self._shown_text.get(selector) != str(content):
-            self._shown_text[selector] = str(content)
-            self.main.query_one(selector, Static).update(content)
+    def _update_if_changed(self, selector: str, content, layout: bool = True, key: str | None = None) -> None:
+        """Update a Static only when its text (or ``key``) changes. An update costs a layout pass
+        of the whole screen unless ``layout=False``, which is right only for a widget of fixed size."""
+        key = str(content) if key is None else key
+        if self._shown_text.get(selector) != key:
+            self._shown_text[selector] = key
+            self.main.query_one(selector, Static).update(content, layout=layout)
 
     def _details(self, info: runs.RunInfo, view) -> str:
         lines = [f"[b]{info.name}[/b]  {info.status}", f"folder: {info.path}"]
@@ -195,6 +216,10 @@ class DashboardApp(App):
     @on(DataTable.RowHighlighted, "#runs")
     def _selected(self) -> None:
         self.poll()
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_opened(self) -> None:
+        self.poll()  # draw the pane now in view if it fell behind while hidden
 
     @on(LaunchForm.Start)
     def _start(self, message: LaunchForm.Start) -> None:
@@ -246,7 +271,6 @@ class DashboardApp(App):
             return
         run_list.compared.symmetric_difference_update({name})
         run_list._shown = []  # redraw the marks
-        self._drawn = ()
         self.poll()
 
     def action_show_tab(self, tab: str) -> None:
@@ -257,6 +281,15 @@ class DashboardApp(App):
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
+
+
+def progress_lines(text: Text, fraction: float) -> Group:
+    """Where a run is, over a bar of how much of it is done: one widget, so one small repaint a second."""
+    bar = Table.grid(expand=True)
+    bar.add_column(ratio=1)
+    bar.add_column(width=5, justify="right")
+    bar.add_row(Bar(total=1.0, completed=fraction), f"{100 * fraction:.0f}%")
+    return Group(text, bar)
 
 
 def _fmt(value, percent: bool = False, digits: int = 4) -> str:

@@ -41,6 +41,7 @@ class RunView:
     ended: str | None = None
     error: str = ""
     version: int = 0  # bumps on every applied event, so widgets redraw only on change
+    counts: dict[str, int] = field(default_factory=dict)  # events applied, by kind: {"step": 40, "epoch": 2}
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -72,6 +73,7 @@ class RunView:
         elif kind == "end":
             self.ended, self.error = event.get("status"), event.get("error", "")
         self.version += 1
+        self.counts[kind] = self.counts.get(kind, 0) + 1
 
     def progress_text(self) -> str:
         """``epoch 3/10  batch 120/782  9,800 samples/s  ~41s left``: where the run is and how long it needs."""
