@@ -233,3 +233,19 @@ def test_ages_tick_by_the_minute_at_most():
     from digitnet.runs import format_age
 
     assert [format_age(s) for s in (0, 59.9, 60, 3599, 3600, 90000)] == ["<1m", "<1m", "1m", "59m", "1h", "1d"]
+
+
+async def test_the_status_column_widens_when_a_run_finishes(tmp_path):
+    root = tmp_path / "checkpoints"
+    run = make_run(root, "widens", epochs=1)
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**status, "status": "running", "pid": os.getpid()}))
+    app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        runs_table = app.query_one(RunList)
+        assert str(runs_table.get_cell_at((0, 0))) == "running"
+        (run / "status.json").write_text(json.dumps(status))  # finished
+        await pilot.pause(0.5)
+        assert str(runs_table.get_cell_at((0, 0))) == "finished"
+        assert "finished" in shown_text(runs_table)

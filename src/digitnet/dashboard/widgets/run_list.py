@@ -43,7 +43,7 @@ class RunList(DataTable):
             for (name, cells), (_, old) in zip(rows, self._shown):
                 for column, value, before in zip(self.columns_keys, cells, old):
                     if value != before:
-                        self.update_cell(name, column, value)
+                        self.update_cell(name, column, value, update_width=True)
             self._shown = rows
             return
         keep = self.selected

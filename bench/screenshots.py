@@ -1,0 +1,52 @@
+"""Regenerate the README's dashboard pictures from a real run: ``python bench/screenshots.py``.
+
+Trains the default MNIST network for 10 epochs in a temporary folder,
+watched by the dashboard at 110x33, and saves the Live and Samples tabs as docs/dashboard.png and
+docs/dashboard-samples.png (SVG from Textual, PNG by ``rsvg-convert``, Debian's librsvg2-bin).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from digitnet.dashboard.app import DashboardApp
+from digitnet.launch import LaunchSpec, launch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+async def shoot(root: Path, out: dict[str, Path]) -> None:
+    app = DashboardApp(root)
+    async with app.run_test(size=(110, 33)) as pilot:
+        name, process = launch(LaunchSpec(epochs="10"), root)
+        while process.poll() is None:
+            await pilot.pause(0.5)
+        await pilot.pause(2.0)  # the last poll, the finished state
+        app.save_screenshot(str(out["live"]))
+        await pilot.press("4")
+        await pilot.pause(1.0)
+        app.save_screenshot(str(out["samples"]))
+
+
+def main() -> int:
+    if shutil.which("rsvg-convert") is None:
+        print("screenshots: rsvg-convert is needed (apt-get install librsvg2-bin).", file=sys.stderr)
+        return 2
+    os.environ.setdefault("DIGITNET_DATA", str(ROOT / "data"))
+    with tempfile.TemporaryDirectory() as tmp:
+        svgs = {"live": Path(tmp) / "live.svg", "samples": Path(tmp) / "samples.svg"}
+        asyncio.run(shoot(Path(tmp) / "checkpoints", svgs))
+        for key, png in (("live", "dashboard.png"), ("samples", "dashboard-samples.png")):
+            subprocess.run(["rsvg-convert", "-w", "1360", str(svgs[key]), "-o", str(ROOT / "docs" / png)], check=True)
+            print(f"wrote docs/{png}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
