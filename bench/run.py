@@ -2,7 +2,7 @@
 
 Writes ``docs/benchmarks.md``. Every figure is the min / median / max of REPS repetitions, and
 every ratio is between medians measured in this same run. Run from the repository root:
-``python bench/run.py [--reps 3] [--quick]``.
+``python bench/run.py [--reps 3] [--only-dashboard]``.
 """
 
 from __future__ import annotations
