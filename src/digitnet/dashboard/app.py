@@ -75,7 +75,6 @@ class DashboardApp(App):
         self.clock, self.poll_seconds = clock, poll_seconds
         self.tails: dict[str, RunTail] = {}
         self.infos: dict[str, runs.RunInfo] = {}
-        self.current: str | None = None
         self.processes: list = []
         self._drawn: dict[str, tuple] = {}  # pane -> (run, events of the kind it shows)
         self._charts_at, self._chart_names = 0.0, []
@@ -132,7 +131,6 @@ class DashboardApp(App):
         names = list(dict.fromkeys(names))
         for name in names:
             self.tails.setdefault(name, RunTail(self.root / name)).poll()
-        self.current = selected
         info = self.infos.get(selected) if selected else None
         view = self.tails[info.name].view if info else RunView()
         # Only the pane in view is drawn; a hidden one catches up when its tab is opened. Every

@@ -40,7 +40,6 @@ class RunView:
     samples_per_s: float = 0.0
     ended: str | None = None
     error: str = ""
-    version: int = 0  # bumps on every applied event, so widgets redraw only on change
     counts: dict[str, int] = field(default_factory=dict)  # events applied, by kind: {"step": 40, "epoch": 2}
 
     def apply(self, event: dict[str, Any]) -> None:
@@ -72,7 +71,6 @@ class RunView:
             self.test = event
         elif kind == "end":
             self.ended, self.error = event.get("status"), event.get("error", "")
-        self.version += 1
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
     def progress_text(self) -> str:
