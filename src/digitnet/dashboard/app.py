@@ -122,6 +122,7 @@ class DashboardApp(App):
             pass  # the app is shutting down and its widgets are gone
 
     def _poll(self) -> None:
+        self.processes = [p for p in self.processes if p.poll() is None]  # reap the runs that ended
         found = runs.list_runs(self.root)
         self.infos = {run.name: run for run in found}
         run_list = self.main.query_one(RunList)
