@@ -97,7 +97,7 @@ async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
         view = app.tails[name].view
         assert len(view.val_accs) == 3 and view.val_accs[-1] > 0.9
         assert "finished" in shown_text(app.query_one("#progress", Static))
-        assert app.processes == []  # the ended run was reaped, not left a zombie
+        await wait_for(pilot, lambda: app.processes == [], 60, "the ended process to be reaped (no zombie)")
         assert app.query_one(LossChart)._datasets and app.query_one(AccuracyChart)._datasets
         await pilot.press("2")  # the Epochs tab is filled when it is opened
         await pilot.pause(0.3)
