@@ -17,6 +17,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 from digitnet import settings
 from digitnet.model import CNN, COSTS, MLP, init_gaussian, probabilities
 
+
 def cosine_factor(step: int, total: int) -> float:
     """½(1 + cos(π·step/total)), held at 0 past ``total``: 1.0 at the start, 0.5 halfway, 0.0 at the end."""
     return 0.5 * (1.0 + math.cos(math.pi * min(step / total, 1.0)))

@@ -24,6 +24,8 @@ from digitnet import runs, settings
 from digitnet.errors import BadSetting
 
 DEVICES = ("auto", "cpu", "cuda")
+# for a run nobody watches in its own terminal: no progress bar or model table in its output
+QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
 @dataclass
@@ -76,8 +78,7 @@ class LaunchSpec:
             "--model.arch", self.arch, "--model.activation", self.activation, "--model.loss", self.loss,
             "--model.optimizer", self.optimizer, "--model.lr", str(settings.check_lr(self.lr)),
             "--data.batch_size", str(int(self.batch_size)), "--trainer.max_epochs", str(int(self.epochs)),
-            "--seed_everything", str(int(self.seed)), "--trainer.accelerator", self.device,
-            "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
+            "--seed_everything", str(int(self.seed)), "--trainer.accelerator", self.device, *QUIET,
         ]
 
     @classmethod
@@ -116,8 +117,7 @@ def resume(run_dir: Path) -> subprocess.Popen:
     """Continue a stopped run from its ``last.ckpt``, in place."""
     if not (run_dir / "last.ckpt").is_file():
         raise BadSetting(f"run {run_dir.name} has no last.ckpt to resume from.")
-    return start_process(["fit", "--ckpt_path", run_dir.name, "--checkpoints_dir", str(run_dir.parent),
-                          "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"],
+    return start_process(["fit", "--ckpt_path", run_dir.name, "--checkpoints_dir", str(run_dir.parent), *QUIET],
                          run_dir)
 
 

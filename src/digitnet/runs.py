@@ -160,10 +160,9 @@ class RunInfo:
 
 def read_run(path: Path) -> RunInfo:
     status = read_json(path / "status.json")
-    if not status:  # launched, but training has not started (or died before it could)
-        launcher = read_json(path / "launcher.json")
-        status = {"status": "running", "pid": launcher.get("pid"), "updated": launcher.get("time", 0)}
     launcher = read_json(path / "launcher.json")
+    if not status:  # launched, but training has not started (or died before it could)
+        status = {"status": "running", "pid": launcher.get("pid"), "updated": launcher.get("time", 0)}
     if launcher.get("time", 0) > status.get("updated", 0):  # relaunched (resume) since the last status
         alive = process_alive(launcher.get("pid"))
         status = {**status, "status": "running" if alive else "failed", "pid": launcher.get("pid"),

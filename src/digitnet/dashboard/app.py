@@ -154,8 +154,8 @@ class DashboardApp(App):
         else:
             text = Text.assemble((info.name, "bold"), "  ", (info.status, STATUS_STYLE.get(info.status, "")), "  ",
                                  view.progress_text())
-            self._update_if_changed("#progress", progress_lines(text, view.fraction_done()), layout=False,
-                                    key=f"{text} {view.fraction_done():.3f}")
+            done = view.fraction_done()
+            self._update_if_changed("#progress", progress_lines(text, done), layout=False, key=f"{text} {done:.3f}")
         if info is not None and info.status in ("failed", "diverged"):
             tail = "\n".join(runs.output_tail(info.path, 5))
             self._update_if_changed("#alert", f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))

@@ -84,7 +84,6 @@ class TensorBatches:
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self.sampler.order().to(self.images.device)
         full = len(order) // self.batch_size
-        items = []
         if self.steps_per_call == 1:
             items = [order[b : b + self.batch_size] for b in range(0, full * self.batch_size, self.batch_size)]
         else:
