@@ -250,3 +250,20 @@ async def test_the_status_column_widens_when_a_run_finishes(tmp_path):
         await pilot.pause(0.5)
         assert str(runs_table.get_cell_at((0, 0))) == "finished"
         assert "finished" in shown_text(runs_table)
+
+
+def test_a_resumed_run_that_is_killed_reports_its_own_end_not_an_earlier_launch(tmp_path):
+    from digitnet.runs import read_run
+
+    run = make_run(tmp_path, "resumed", epochs=1)
+    earlier = "digitnet: error: run resumed was cancelled; resume it with 'digitnet fit --ckpt_path resumed'.\n"
+    (run / "output.log").write_text(earlier + "Restoring states from the checkpoint path at resumed/last.ckpt\n")
+    gone = subprocess.Popen([sys.executable, "-c", "pass"])
+    gone.wait()
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**status, "status": "running", "pid": gone.pid, "error": ""}))
+    (run / "launcher.json").write_text(json.dumps({"pid": gone.pid, "args": [], "time": 0,
+                                                   "log_offset": len(earlier)}))
+    info = read_run(run)
+    assert info.status == "failed"
+    assert info.error == "the training process ended without a word (killed?)"

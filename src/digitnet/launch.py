@@ -97,13 +97,15 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
     """
     run_dir.mkdir(parents=True, exist_ok=True)
     log = open(run_dir / "output.log", "ab")
+    offset = log.tell()  # a resumed run appends: its own output starts here
     try:
         env = {**os.environ, "PYTHONUNBUFFERED": "1"}
         process = subprocess.Popen([sys.executable, "-m", "digitnet", *args], stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     finally:
         log.close()
-    (run_dir / "launcher.json").write_text(json.dumps({"pid": process.pid, "args": args, "time": time.time()}))
+    (run_dir / "launcher.json").write_text(json.dumps({"pid": process.pid, "args": args, "time": time.time(),
+                                                         "log_offset": offset}))
     return process
 
 

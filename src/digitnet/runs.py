@@ -8,7 +8,8 @@ This is the contract between a training process and anything that watches it (th
     metrics.csv     train_loss per logged step, val_loss/val_acc per epoch (CSVLogger; appended on resume)
     events.jsonl    one JSON object per line, appended; the dashboard's only input (see below)
     status.json     the latest state: {"status": "running", "pid": 4242, "epoch": 3, ...}
-    launcher.json   {"pid": 4242, "args": [...]} for a run the dashboard started
+    launcher.json   {"pid": 4242, "args": [...], "log_offset": 0} for a run the dashboard started
+                    (log_offset: where this launch's part of output.log begins)
     last.ckpt       saved at every epoch end (and on cancel); resume from it
     best.ckpt       the checkpoint with the best val_acc
     output.log      stdout and stderr of a run the dashboard launched
@@ -152,6 +153,7 @@ class RunInfo:
     updated: float = 0.0
     error: str = ""
     raw: dict[str, Any] = field(default_factory=dict)
+    log_offset: int = 0  # where the latest launch's part of output.log begins
 
     @property
     def has_checkpoint(self) -> bool:
@@ -161,41 +163,44 @@ class RunInfo:
 def read_run(path: Path) -> RunInfo:
     status = read_json(path / "status.json")
     launcher = read_json(path / "launcher.json")
+    since = launcher.get("log_offset", 0)  # a resumed run's error is in its own launch's output only
     if not status:  # launched, but training has not started (or died before it could)
         status = {"status": "running", "pid": launcher.get("pid"), "updated": launcher.get("time", 0)}
     if launcher.get("time", 0) > status.get("updated", 0):  # relaunched (resume) since the last status
         alive = process_alive(launcher.get("pid"))
         status = {**status, "status": "running" if alive else "failed", "pid": launcher.get("pid"),
-                  "error": "" if alive else last_error_line(path) or "the resumed process ended before training began"}
+                  "error": "" if alive else last_error_line(path, since) or "the resumed process ended before training began"}
     state = status.get("status", "failed")
     error = status.get("error", "")
     if state == "running" and not process_alive(status.get("pid"), status.get("host")):
         state = "failed"
-        error = error or last_error_line(path) or "the training process ended without a word (killed?)"
+        error = error or last_error_line(path, since) or "the training process ended without a word (killed?)"
     return RunInfo(
         name=path.name, path=path, status=state if state in STATUSES else "failed",
         dataset=status.get("dataset", "?"), summary=status.get("summary", ""),
         epoch=int(status.get("epoch", 0) or 0), max_epochs=status.get("max_epochs"),
         best_val_acc=status.get("best_val_acc"), updated=float(status.get("updated", 0) or 0),
-        error=error, raw=status,
+        error=error, raw=status, log_offset=since,
     )
 
 
-def output_tail(run_dir: Path, lines: int = 20) -> list[str]:
-    """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process printed)."""
+def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
+    """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process printed),
+    from byte ``since`` on at most."""
     try:
         with open(Path(run_dir) / "output.log", "rb") as handle:
             handle.seek(0, os.SEEK_END)
-            handle.seek(max(0, handle.tell() - 16384))
+            handle.seek(max(since, handle.tell() - 16384))
             text = handle.read().decode("utf-8", "replace")
     except OSError:
         return []
     return text.splitlines()[-lines:]
 
 
-def last_error_line(run_dir: Path) -> str:
-    """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log``, else ``""``."""
-    tail = [line for line in output_tail(run_dir, 50) if line.strip()]
+def last_error_line(run_dir: Path, since: int = 0) -> str:
+    """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log`` after
+    byte ``since``, else ``""``."""
+    tail = [line for line in output_tail(run_dir, 50, since) if line.strip()]
     for line in reversed(tail):
         if line.startswith("digitnet: error:") or re.match(r"^[A-Za-z_.]+(Error|Exception)\b", line):
             return line

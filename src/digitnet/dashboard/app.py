@@ -153,11 +153,11 @@ class DashboardApp(App):
             self._update_if_changed("#progress", "no run selected: press n to start one", layout=False)
         else:
             text = Text.assemble((info.name, "bold"), "  ", (info.status, STATUS_STYLE.get(info.status, "")), "  ",
-                                 view.progress_text())
+                                 view.progress_text(live=info.status == "running"))
             done = view.fraction_done()
             self._update_if_changed("#progress", progress_lines(text, done), layout=False, key=f"{text} {done:.3f}")
         if info is not None and info.status in ("failed", "diverged"):
-            tail = "\n".join(runs.output_tail(info.path, 5))
+            tail = "\n".join(runs.output_tail(info.path, 5, info.log_offset))
             self._update_if_changed("#alert", f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))
             self.main.query_one("#alert").add_class("shown")
         else:

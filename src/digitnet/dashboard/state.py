@@ -8,6 +8,8 @@ dashboard falls, one refresh shows the newest state. Imports neither torch nor t
     >>> view.apply({"event": "step", "epoch": 0, "step": 50, "batch": 49, "train_loss": 0.4, "samples_per_s": 6400.0})
     >>> view.progress_text()
     'epoch 1/2  batch 50/100  6,400 samples/s  ~2s left'
+    >>> view.progress_text(live=False)
+    'epoch 1/2  batch 50/100'
 """
 
 from __future__ import annotations
@@ -73,8 +75,12 @@ class RunView:
             self.ended, self.error = event.get("status"), event.get("error", "")
         self.counts[kind] = self.counts.get(kind, 0) + 1
 
-    def progress_text(self) -> str:
-        """``epoch 3/10  batch 120/782  9,800 samples/s  ~41s left``: where the run is and how long it needs."""
+    def progress_text(self, live: bool = True) -> str:
+        """``epoch 3/10  batch 120/782  9,800 samples/s  ~41s left``: where the run is and how long it needs.
+
+        ``live=False`` (its process is gone, killed without a word) leaves the speed and time out:
+        ``epoch 3/10  batch 120/782``, where it stopped.
+        """
         if self.max_epochs is None:
             return "waiting for the run to start..."
         if self.ended:
@@ -86,7 +92,7 @@ class RunView:
         text = f"epoch {shown_epoch}/{self.max_epochs}"
         if self.steps_per_epoch:
             text += f"  batch {self.batch}/{self.steps_per_epoch}"
-        if self.samples_per_s and self.steps_per_epoch and self.batch_size and not self.ended:
+        if live and self.samples_per_s and self.steps_per_epoch and self.batch_size:
             remaining_batches = (self.max_epochs - self.epoch) * self.steps_per_epoch - self.batch
             seconds = max(0, remaining_batches) * self.batch_size / self.samples_per_s
             text += f"  {self.samples_per_s:,.0f} samples/s  ~{_duration(seconds)} left"
