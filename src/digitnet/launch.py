@@ -99,7 +99,7 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
     log = open(run_dir / "output.log", "ab")
     offset = log.tell()  # a resumed run appends: its own output starts here
     try:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}  # no working folder on sys.path
         process = subprocess.Popen([sys.executable, "-m", "digitnet", *args], stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     finally:

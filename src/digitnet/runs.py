@@ -94,6 +94,46 @@ def read_json(path: Path) -> dict[str, Any]:
         return {}
 
 
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+
+
+def _is_int_list(v: Any) -> bool:
+    return isinstance(v, list) and all(_is_int(x) for x in v)
+
+
+FIELDS = {  # the type of every field the readers use; a field of another type is dropped
+    "epoch": _is_int, "step": _is_int, "batch": _is_int, "max_epochs": _is_int, "steps_per_epoch": _is_int,
+    "batch_size": _is_int, "pid": _is_int, "resumed": lambda v: isinstance(v, bool),
+    "train_loss": _is_number, "val_loss": _is_number, "val_acc": _is_number, "test_loss": _is_number,
+    "test_acc": _is_number, "samples_per_s": _is_number, "seconds": _is_number, "time": _is_number,
+    "status": lambda v: v in STATUSES, "error": lambda v: isinstance(v, str),
+    "config": lambda v: isinstance(v, dict) and all(isinstance(s, dict) for s in v.values()),
+    "confusion": lambda v: isinstance(v, list) and len(v) == 10 and all(_is_int_list(r) and len(r) == 10 for r in v),
+    "images": lambda v: isinstance(v, list) and all(_is_int_list(i) and len(i) == 784 for i in v),
+    "labels": _is_int_list, "predicted": _is_int_list,
+    "classes": lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v),
+}
+
+
+def clean_event(event: Any) -> dict[str, Any] | None:
+    """One line of ``events.jsonl`` with only well-typed fields, or None if it is not an event.
+
+    The folder is untrusted: a line may be hand-written or crafted, so readers see only values of
+    the documented types (``{"event": "step", "step": "x"}`` loses its ``step``).
+
+    >>> clean_event({"event": "step", "step": 5, "train_loss": "boom", "extra": 1})
+    {'event': 'step', 'step': 5}
+    """
+    if not isinstance(event, dict) or not isinstance(event.get("event"), str):
+        return None
+    return {"event": event["event"], **{k: v for k, v in event.items() if k in FIELDS and FIELDS[k](v)}}
+
+
 class EventReader:
     """Reads the new complete lines of an ``events.jsonl`` since the last call (tails a live run)."""
 
@@ -115,7 +155,8 @@ class EventReader:
                 event = json.loads(line)
             except ValueError:
                 continue
-            if isinstance(event, dict):
+            event = clean_event(event)
+            if event is not None:
                 events.append(event)
         return events
 
@@ -163,25 +204,40 @@ class RunInfo:
 def read_run(path: Path) -> RunInfo:
     status = read_json(path / "status.json")
     launcher = read_json(path / "launcher.json")
-    since = launcher.get("log_offset", 0)  # a resumed run's error is in its own launch's output only
+    since = _number(launcher.get("log_offset"), int) or 0  # a resumed run's error is in its own launch's output only
     if not status:  # launched, but training has not started (or died before it could)
         status = {"status": "running", "pid": launcher.get("pid"), "updated": launcher.get("time", 0)}
-    if launcher.get("time", 0) > status.get("updated", 0):  # relaunched (resume) since the last status
+    if (_number(launcher.get("time"), float) or 0) > (_number(status.get("updated"), float) or 0):  # relaunched (resume) since the last status
         alive = process_alive(launcher.get("pid"))
         status = {**status, "status": "running" if alive else "failed", "pid": launcher.get("pid"),
                   "error": "" if alive else last_error_line(path, since) or "the resumed process ended before training began"}
-    state = status.get("status", "failed")
-    error = status.get("error", "")
+    state = _text(status.get("status"), "failed")
+    error = _text(status.get("error"))
     if state == "running" and not process_alive(status.get("pid"), status.get("host")):
         state = "failed"
         error = error or last_error_line(path, since) or "the training process ended without a word (killed?)"
     return RunInfo(
         name=path.name, path=path, status=state if state in STATUSES else "failed",
-        dataset=status.get("dataset", "?"), summary=status.get("summary", ""),
-        epoch=int(status.get("epoch", 0) or 0), max_epochs=status.get("max_epochs"),
-        best_val_acc=status.get("best_val_acc"), updated=float(status.get("updated", 0) or 0),
-        error=error, raw=status, log_offset=since,
+        dataset=_text(status.get("dataset"), "?"), summary=_text(status.get("summary")),
+        epoch=_number(status.get("epoch"), int) or 0, max_epochs=_number(status.get("max_epochs"), int),
+        best_val_acc=_number(status.get("best_val_acc"), float), updated=_number(status.get("updated"), float) or 0.0,
+        error=error, raw=status, log_offset=_number(since, int) or 0,
     )
+
+
+def _text(value: Any, default: str = "") -> str:
+    """A string field of a run folder's JSON, whatever was written there (the folder is untrusted)."""
+    return value if isinstance(value, str) else default
+
+
+def _number(value: Any, kind: type) -> Any:
+    """An int or float field of a run folder's JSON, or None when it is missing or of another type."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    try:
+        return kind(value)
+    except (OverflowError, ValueError):
+        return None
 
 
 def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
@@ -242,6 +298,18 @@ def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path 
         raise RunError(f"--ckpt_path {spec!r} is neither 'last', a run under {root}, nor an existing file.")
     run_dir = path.parent if (path.parent / "status.json").is_file() else None
     return path, run_dir
+
+
+def printable(text: Any) -> str:
+    r"""``text`` with every control character written as an escape, safe to print to a terminal.
+
+    Names, errors and settings come from run folders, which anyone can write: printed raw, ``ESC [2J``
+    would clear the screen and an OSC sequence retitle the terminal.
+
+    >>> printable("run\x1b[2J\n")
+    'run\\x1b[2J\\n'
+    """
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
 
 
 def format_age(seconds: float) -> str:

@@ -34,7 +34,8 @@ def run_runs(argv: list[str]) -> int:
     for run in found:
         epochs = f"{run.epoch}/{run.max_epochs}" if run.max_epochs else str(run.epoch)
         best = f"{100 * run.best_val_acc:.2f}%" if run.best_val_acc is not None else "-"
-        print(f"{run.name:36} {run.status:9} {run.dataset:13} {run.summary[:22]:22} {epochs:>7} {best:>8} "
+        name, dataset, summary = (runs.printable(text) for text in (run.name, run.dataset, run.summary))
+        print(f"{name:36} {run.status:9} {dataset:13} {summary[:22]:22} {epochs:>7} {best:>8} "
               f"{runs.format_age(now - run.updated):>5}")
     return 0
 

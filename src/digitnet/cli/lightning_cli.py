@@ -24,7 +24,7 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's
 from jsonargparse import ArgumentError
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 
-from digitnet import runs
+from digitnet import runs, trust
 from digitnet.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
 from digitnet.classifier import DigitClassifier
 from digitnet.data.module import DigitDataModule
@@ -155,13 +155,17 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     _, root = _option(argv, "--checkpoints_dir")
     path, run_dir = runs.resolve_checkpoint(spec, Path(root) if root else None)
     checkpoint = load_checkpoint(path)  # refuses unsafe, corrupt and truncated files before any work
+    for key in ("hyper_parameters", "datamodule_hyper_parameters"):  # LightningCLI applies them too
+        trust.check_hparams(checkpoint.get(key), f"{path} ({key})")
     args += ["--ckpt_path", str(path)]
     user_config = _option(argv, "--config")[1] is not None
     base: list[str] = []
     temporary = None
     if not user_config:
         if run_dir is not None and (run_dir / "config.yaml").is_file():
-            base = ["--config", str(run_dir / "config.yaml")]
+            config = run_dir / "config.yaml"
+            trust.check_config(_read_yaml(config), run_dir, str(config))  # before anything is imported
+            base = ["--config", str(config)]
         else:
             saved = {"model": dict(checkpoint.get("hyper_parameters") or {}),
                      "data": dict(checkpoint.get("datamodule_hyper_parameters") or {})}
@@ -176,6 +180,14 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     command = args[0]
     return Resolved([command, *base, *args[1:]], run_dir if command == "fit" else None, checkpoint, str(path),
                     temporary)
+
+
+def _read_yaml(path: Path) -> Any:
+    try:
+        return yaml.safe_load(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
+        reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
+        raise RunError(f"{path} cannot be read as a YAML config ({reason}); fix or delete it.") from None
 
 
 NOISE = ("Tip:", "to estimate number of stepping batches", "Seed set to")

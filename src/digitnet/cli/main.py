@@ -68,7 +68,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"digitnet: error: unknown command {command!r}; run 'digitnet --help' for the list.", file=sys.stderr)
         return 2
     except DigitnetError as error:
-        print(f"digitnet: error: {error}", file=sys.stderr)
+        from digitnet.runs import printable  # the sentence may quote names and text from a run folder
+
+        print(f"digitnet: error: {printable(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("digitnet: interrupted.", file=sys.stderr)

@@ -158,7 +158,8 @@ class DashboardApp(App):
             self._update_if_changed("#progress", progress_lines(text, done), layout=False, key=f"{text} {done:.3f}")
         if info is not None and info.status in ("failed", "diverged"):
             tail = "\n".join(runs.output_tail(info.path, 5, info.log_offset))
-            self._update_if_changed("#alert", f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))
+            alert = Text(f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))  # not markup: from the run
+            self._update_if_changed("#alert", alert)
             self.main.query_one("#alert").add_class("shown")
         else:
             self.main.query_one("#alert").remove_class("shown")
@@ -198,20 +199,23 @@ class DashboardApp(App):
             self._shown_text[selector] = key
             self.main.query_one(selector, Static).update(content, layout=layout)
 
-    def _details(self, info: runs.RunInfo, view) -> str:
-        lines = [f"[b]{info.name}[/b]  {info.status}", f"folder: {info.path}"]
+    def _details(self, info: runs.RunInfo, view) -> Text:
+        """Everything here comes from the run folder, so it is plain Text, never parsed as markup."""
+        text = Text.assemble((info.name, "bold"), f"  {info.status}\nfolder: {info.path}")
         if info.error:
-            lines.append(f"[red]error: {info.error}[/red]")
+            text.append(f"\nerror: {info.error}", style="red")
         if view.test:
-            lines.append(f"test: loss {_fmt(view.test.get('test_loss'))}, accuracy {_fmt(view.test.get('test_acc'), True)}")
+            text.append(f"\ntest: loss {_fmt(view.test.get('test_loss'))}, "
+                        f"accuracy {_fmt(view.test.get('test_acc'), True)}")
         for section, values in view.config.items():
             if isinstance(values, dict):
-                shown = ", ".join(f"{k}={v}" for k, v in values.items() if not k.startswith("_"))
-                lines.append(f"{section}: {shown}")
+                shown = ", ".join(f"{k}={v}" for k, v in values.items() if not str(k).startswith("_"))
+                text.append(f"\n{section}: {shown}")
         tail = runs.output_tail(info.path, 15)
         if tail:
-            lines += ["", "[b]output.log[/b] (last lines)", *[line.replace("[", "\\[") for line in tail]]
-        return "\n".join(lines)
+            text.append("\n\noutput.log", style="bold")
+            text.append(" (last lines)\n" + "\n".join(tail))
+        return text
 
     # -- events and actions --------------------------------------------------------------------
     @on(DataTable.RowHighlighted, "#runs")

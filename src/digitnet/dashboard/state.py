@@ -53,7 +53,7 @@ class RunView:
             self.batch_size = event.get("batch_size", self.batch_size)
             self.epoch, self.batch, self.ended = event.get("epoch", self.epoch), 0, None
         elif kind == "step":
-            if "train_loss" in event:
+            if "train_loss" in event and "step" in event:
                 self.train_steps.append(float(event["step"]))
                 self.train_losses.append(float(event["train_loss"]))
             self.epoch, self.batch = event.get("epoch", self.epoch), event.get("batch", 0) + 1
@@ -66,7 +66,7 @@ class RunView:
             self.confusion = event.get("confusion") or self.confusion
         elif kind == "epoch":
             self.epoch_rows = [row for row in self.epoch_rows if row.get("epoch") != event.get("epoch")] + [event]
-            self.epoch, self.batch = event.get("epoch", self.epoch) + 1, 0
+            self.epoch, self.batch = event.get("epoch", self.epoch - 1) + 1, 0
         elif kind == "samples":
             self.samples = event
         elif kind == "test":

@@ -64,4 +64,5 @@ class RunList(DataTable):
         mark = "▶ " if run.name in self.compared else ""
         best = f"{100 * run.best_val_acc:.2f}" if run.best_val_acc is not None else "-"
         return (Text(run.status, style=STATUS_STYLE.get(run.status, "")), Text(mark + run.name, overflow="ellipsis"),
-                best, format_age(now - run.updated), run.dataset.replace("fashion_mnist", "fashion"), run.summary)
+                best, format_age(now - run.updated), Text(run.dataset.replace("fashion_mnist", "fashion")),
+                Text(run.summary))  # Text, never markup: these come from the run folder
