@@ -76,3 +76,26 @@ def slides_epoch(model, optimizer, schedule, loader) -> float:
     for X, y in loader:
         update(model, optimizer, schedule, loss_fn, X, y)
     return time.perf_counter() - start
+
+
+def backprop_epoch(layers, images, labels, batch_size: int, lr: float, generator) -> float:
+    """(4b) The textbook setting's floor: digitnet's written-out backpropagation
+    (``digitnet.engine.backprop``, sigmoid neurons, quadratic cost) and a plain SGD step, in a bare
+    loop over one tensor on one thread, with no framework: what digitnet's engine costs without
+    Lightning. ``layers`` is a list of ``(W, b)`` tensors, updated in place; pixels scaled to [0, 1]."""
+    from digitnet.engine import backprop
+
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    start = time.perf_counter()
+    order = torch.randperm(len(labels), generator=generator)
+    with torch.no_grad():
+        for begin in range(0, len(order), batch_size):
+            index = order[begin : begin + batch_size]
+            _, grads = backprop(layers, "sigmoid", "mse", images[index].float() / 255, labels[index])
+            for (w, b), (gw, gb) in zip(layers, grads):
+                w.sub_(gw, alpha=lr)
+                b.sub_(gb, alpha=lr)
+    seconds = time.perf_counter() - start
+    torch.set_num_threads(threads)
+    return seconds

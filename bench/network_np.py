@@ -1,4 +1,4 @@
-"""A straightforward NumPy network in the style of the textbook's ``network.py`` (the reference for item 4).
+"""A straightforward NumPy network in the style of the textbook's ``network.py``.
 
 Sigmoid neurons, quadratic cost, mini-batch SGD; weights and biases N(0, 1); backpropagation one
 example at a time inside each mini-batch, summed, then ``w -= eta/m · Σ∇w``, as the book does.

@@ -102,7 +102,7 @@ def digitnet_fit(model_kwargs, data_kwargs, epochs, run_dir, test_set=None, betw
 
 
 def bench_mlp(data, reps: int) -> dict:
-    """Items 1-3, interleaved: after each digitnet epoch, one epoch of each reference loop."""
+    """The default MLP, interleaved: after each digitnet epoch, one epoch of each reference loop."""
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets
     from torchvision.transforms import ToTensor
@@ -138,21 +138,31 @@ def bench_mlp(data, reps: int) -> dict:
 
 
 def bench_textbook(data, epochs: int) -> dict:
-    """Item 4, interleaved: one NumPy epoch after each digitnet epoch; accuracy after ``epochs`` each."""
+    """The textbook setting, interleaved: one NumPy epoch and one floor epoch after each digitnet epoch;
+    accuracy after ``epochs`` each."""
     images, labels = data.train_set
     test_images, test_labels = data.test_set
     x = (images.reshape(len(labels), -1).float() / 255).numpy().astype(np.float64)
     tx = (test_images.reshape(len(test_labels), -1).float() / 255).numpy().astype(np.float64)
     network = Network([784, 30, 10], seed=0)
-    numpy_seconds = []
+    numpy_seconds, floor_seconds = [], []
+    generator = torch.Generator().manual_seed(0)
+    floor = [(torch.randn(30, 784), torch.randn(30)), (torch.randn(10, 30), torch.randn(10))]
+
+    def between():
+        numpy_seconds.append(network.epoch(x, labels.numpy(), 10, 3.0))
+        floor_seconds.append(loops.backprop_epoch(floor, images, labels, 10, 3.0, generator))
+
     model = dict(layers=[784, 30, 10], activation="sigmoid", loss="mse", optimizer="sgd", lr=3.0, momentum=0.0,
                  init="gaussian", schedule="constant", normalize=False)
     with tempfile.TemporaryDirectory() as tmp:
         timer, _ = digitnet_fit(model, {"dataset": "mnist", "batch_size": 10}, epochs, Path(tmp) / "run",
-                                test_set=data.test_set,
-                                between=lambda: numpy_seconds.append(network.epoch(x, labels.numpy(), 10, 3.0)))
+                                test_set=data.test_set, between=between)
+        autograd, _ = digitnet_fit({**model, "engine": "autograd"}, {"dataset": "mnist", "batch_size": 10}, epochs,
+                                   Path(tmp) / "run-autograd")
     return {"numpy": numpy_seconds, "numpy_acc": network.accuracy(tx, test_labels.numpy()),
-            "digitnet": timer.seconds, "digitnet_acc": timer.test_accs[-1]}
+            "floor": floor_seconds, "digitnet": timer.seconds, "digitnet_acc": timer.test_accs[-1],
+            "digitnet_autograd": autograd.seconds}
 
 
 def bench_time_to_accuracy(data, target: float = 0.98, epochs: int = 10) -> dict:
@@ -228,13 +238,13 @@ def main() -> int:
     torch.manual_seed(0)
     data = load_mnist()
     results = {}
-    print("1-3: MLP 784-512-512-10, batch 64 ...", flush=True)
+    print("MLP 784-512-512-10, batch 64 ...", flush=True)
     results["mlp"] = bench_mlp(data, reps)
-    print("4: textbook setting, batch 10 ...", flush=True)
+    print("textbook setting, batch 10 ...", flush=True)
     results["textbook"] = bench_textbook(data, epochs=max(2, reps))
-    print("5: time to 98% ...", flush=True)
+    print("time to 98% ...", flush=True)
     results["time_to_98"] = bench_time_to_accuracy(data)
-    print("6: start-up ...", flush=True)
+    print("start-up ...", flush=True)
     results["startup"] = bench_startup(reps)
     print("dashboard-launched against headless ...", flush=True)
     results["dashboard"] = bench_dashboard_overhead(options.dashboard_epochs)
@@ -262,7 +272,7 @@ def render(r: dict, reps: int) -> str:
         "digitnet's epochs (one of each after every digitnet epoch) so that the machine's drift hits all alike. "
         "One epoch = 50,000 images (782 updates at batch 64).",
         "",
-        "## MLP 784-512-512-10, SGD momentum 0.9, batch 64 (items 1-3)",
+        "## MLP 784-512-512-10, SGD momentum 0.9, batch 64",
         "",
         "| what | seconds per epoch | ratio |",
         "|---|---|---|",
@@ -275,24 +285,28 @@ def render(r: dict, reps: int) -> str:
         f"digitnet start-up before the first epoch (model, data, Trainer set-up): {mlp['digitnet_startup'][0]:.2f} s; "
         f"its first epoch (warm-up, not counted above): {mlp['digitnet_first_epoch'][0]:.2f} s.",
         "",
-        "## Textbook setting: 784-30-10 sigmoid, quadratic cost, batch 10, eta 3.0 (item 4)",
+        "## Textbook setting: 784-30-10 sigmoid, quadratic cost, batch 10, eta 3.0",
         "",
         f"| what | seconds per epoch | test accuracy after {len(tb['numpy'])} epochs |",
         "|---|---|---|",
         f"| NumPy reference in the style of `network.py` (`bench/network_np.py`) | {fmt(tb['numpy'])} | {100 * tb['numpy_acc']:.2f}% |",
-        f"| digitnet | {fmt(tb['digitnet'])} | {100 * tb['digitnet_acc']:.2f}% |",
+        f"| digitnet (`--model.engine auto`: written-out backprop) | {fmt(tb['digitnet'])} | "
+        f"{100 * tb['digitnet_acc']:.2f}% |",
+        f"| (4b) floor: the same backprop and SGD step in a bare loop (`bench/loops.py`) | {fmt(tb['floor'])} | - |",
+        f"| digitnet with `--model.engine autograd` (run after, not interleaved) | {fmt(tb['digitnet_autograd'])} | - |",
         "",
-        f"digitnet is **{paired(tb['numpy'], tb['digitnet']):.2f} x faster** per epoch; accuracy differs by "
+        f"digitnet is **{paired(tb['numpy'], tb['digitnet']):.2f} x faster** per epoch than the NumPy reference "
+        f"and takes {paired(tb['digitnet'], tb['floor']):.2f} x the floor's time; accuracy differs by "
         f"{100 * (tb['digitnet_acc'] - tb['numpy_acc']):+.2f} points.",
         "",
-        "## Time to 98.0% MNIST test accuracy, default run (item 5)",
+        "## Time to 98.0% MNIST test accuracy, default run",
         "",
         ("Reached after " + f"**{reached:.1f} s** of training" if reached is not None else "Not reached")
         + " (test accuracy checked at each epoch end, outside the timed region). Test accuracy by epoch: "
         + ", ".join(f"{100 * a:.2f}" for a in tta["test_accs"]) + "; seconds per epoch: "
         + ", ".join(f"{s:.2f}" for s in tta["epoch_seconds"]) + ".",
         "",
-        "## Start-up (item 6)",
+        "## Start-up",
         "",
         "| what | wall seconds |",
         "|---|---|",
@@ -301,9 +315,11 @@ def render(r: dict, reps: int) -> str:
         f"| dashboard first paint (process start to first screen, headless) | {fmt(st['dashboard'])} |",
         "",
         *render_dashboard(db),
-        "## GPU (item 7)",
+        "## GPU",
         "",
-        "Not measured: no CUDA device was available to this run.",
+        "Not measured: no CUDA device was available to this run. The update engines run on CUDA as on the CPU "
+        "(the data set resident on the device, batches sliced there); replaying the updates as a CUDA graph is "
+        "not built yet.",
         "",
     ]
     return "\n".join(lines)
@@ -319,7 +335,7 @@ def render_dashboard(db: dict) -> list[str]:
     w, c = db["watched"], db["control"]
     keys = [k for k in w["key_ms"] if k is not None]
     return [
-        "## Dashboard-launched training against headless (dashboard issue)",
+        "## Dashboard-launched training against headless",
         "",
         f"One default MNIST run of {db['epochs']} epochs, launched the dashboard's way and watched by `digitnet "
         f"dashboard` on a 100x30 pseudo-terminal; every {db['window']:.0f} s the dashboard was frozen (SIGSTOP) or let "

@@ -1,6 +1,6 @@
 """A callback that makes a fault happen inside a real training process, chosen by $DIGITNET_TEST_FAULT.
 
-``kill:N`` sends SIGKILL to its own process after update N; ``term:N`` sends SIGTERM (a graceful
+``kill:N`` sends SIGKILL to its own process once N updates are made (``pl_module.updates``); ``term:N`` sends SIGTERM (a graceful
 stop); ``cancel:N`` writes the run's cancel file, as the dashboard does; ``raise:N`` raises an error; ``flood:N`` prints N lines after every update. Without the
 variable it does nothing, so a resumed run (started without it) trains normally.
 """
@@ -22,9 +22,9 @@ class Fault(L.Callback):
             return
         if self.kind == "flood":
             for i in range(self.value):
-                print(f"flood line {i} of step {trainer.global_step} " + "x" * 100, flush=True)
+                print(f"flood line {i} of step {pl_module.updates} " + "x" * 100, flush=True)
             return
-        if trainer.global_step >= self.value:
+        if pl_module.updates >= self.value:
             self.done = True
             if self.kind == "kill":
                 os.kill(os.getpid(), signal.SIGKILL)
@@ -33,4 +33,4 @@ class Fault(L.Callback):
             elif self.kind == "cancel":  # what the dashboard's c key does
                 (Path(trainer.default_root_dir) / "cancel").write_text("")
             elif self.kind == "raise":
-                raise RuntimeError(f"injected failure at step {trainer.global_step}")
+                raise RuntimeError(f"injected failure at step {pl_module.updates}")

@@ -6,8 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 
-def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp_path):
+
+@pytest.mark.parametrize("engine", ["backprop", "autograd"])
+def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp_path, engine):
+    """Each rank trains on its own half of every epoch; their weights stay equal only if the
+    gradients are averaged across them (explicitly by the backprop engine, by DDP for autograd)."""
     probe = tmp_path / "probe"
     probe.mkdir()
     env = {**tiny_env, "PROBE_DIR": str(probe),
@@ -15,7 +20,7 @@ def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp
     result = subprocess.run(
         [sys.executable, "-m", "digitnet", "fit", "--trainer.strategy", "ddp", "--trainer.devices", "2",
          "--trainer.accelerator", "cpu", "--trainer.max_epochs", "2", "--data.val_size", "100",
-         "--model.layers", "[784, 32, 10]", "--trainer.enable_progress_bar", "false",
+         "--model.layers", "[784, 32, 10]", "--trainer.enable_progress_bar", "false", "--model.engine", engine,
          "--trainer.callbacks+=rank_probe.RankProbe", "--test_after_fit", "false"],
         capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
     assert result.returncode == 0, result.stderr[-2000:]

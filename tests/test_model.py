@@ -57,7 +57,7 @@ def test_bad_hyper_parameters_are_refused_before_anything_is_built(kwargs):
 
 def test_weight_decay_applies_to_weights_not_biases():
     model = DigitClassifier(layers=[784, 20, 10], weight_decay=0.1)
-    groups = model.configure_optimizers().param_groups
+    groups = model.make_optimizer().param_groups
     assert groups[0]["weight_decay"] == 0.1 and all(p.ndim == 2 for p in groups[0]["params"])
     assert groups[1]["weight_decay"] == 0.0 and all(p.ndim == 1 for p in groups[1]["params"])
 

@@ -28,6 +28,7 @@ OPTIMIZERS = ("sgd", "gd", "adam")
 INITS = ("default", "gaussian", "scaled_gaussian")
 ARCHS = ("mlp", "cnn")
 SCHEDULES = ("constant", "cosine")
+ENGINES = ("auto", "autograd", "backprop")  # how updates are computed: see digitnet.engine
 TRAIN_SIZE = 60_000  # images in the official training file of both data sets
 
 

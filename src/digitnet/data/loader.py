@@ -69,7 +69,7 @@ class TensorBatches:
         self.sampler = EpochSampler(len(labels), shuffle, seed, rank, world_size)
         self.batch_sampler = None  # Lightning inspects DataLoader-like objects for these two
         self.position = 0  # items handed out in the current epoch
-        self.consumed = None  # set by the data module: how many items training has finished
+        self.finished: int | None = None  # items training has finished, see mark_finished
         self._skip, self._skip_epoch = 0, None
 
     @property
@@ -93,15 +93,20 @@ class TensorBatches:
             items.append(order[full * self.batch_size :])
         start = self._skip if self._skip_epoch == self.sampler.epoch else 0
         self._skip, self._skip_epoch = 0, None
-        self.position = start
+        self.position, self.finished = start, None
         for index in items[start:]:
             self.position += 1
             yield self.images[index].unsqueeze(-3), self.labels[index]
 
+    def mark_finished(self, items: int) -> None:
+        """Training has finished the first ``items`` items of this epoch (the model's training step
+        says so, from Lightning's ``batch_idx``)."""
+        self.finished = items
+
     def state_dict(self) -> dict[str, int]:
         """``position`` counts the items training has finished, not those handed out: Lightning
         fetches one item ahead, so the two differ by one while an epoch runs."""
-        position = self.consumed() if self.consumed is not None else self.position
+        position = self.finished if self.finished is not None else self.position
         return {"epoch": self.sampler.epoch, "position": int(position)}
 
     def load_state_dict(self, state: dict[str, int]) -> None:

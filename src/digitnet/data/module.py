@@ -107,10 +107,7 @@ class DigitDataModule(L.LightningDataModule):
         if self.full_batch:
             return self._batches(self.train_set, len(self.train_set[1]), shuffle=False)
         group = self.steps_per_call or max(1, 256 // self.batch_size)
-        loader = self._batches(self.train_set, self.batch_size, self.shuffle, group)
-        if self.trainer is not None:  # a checkpoint records how far training got, see TensorBatches.state_dict
-            loader.consumed = lambda: self.trainer.fit_loop.epoch_loop.batch_progress.current.processed
-        return loader
+        return self._batches(self.train_set, self.batch_size, self.shuffle, group)
 
     @property
     def updates_per_epoch(self) -> int:

@@ -1,0 +1,253 @@
+"""Provides the update engines: the one place that owns "an update" of the weights.
+
+An engine's :meth:`Engine.update` takes ``k`` mini-batches stacked as ``x [k, B, ...]`` and
+``y [k, B]`` and makes k updates, each one exactly what a plain loop does: gradients of the cost
+of one mini-batch, one optimizer step (momentum and weight decay as ``torch.optim.SGD`` defines
+them, since that optimizer makes the step), one step of the learning-rate schedule. It returns the
+mean cost of the k mini-batches. Two engines compute the gradients:
+
+- :class:`AutogradEngine`: the reference; any network, cost and optimizer; PyTorch's autograd.
+- :class:`BackpropEngine`: the lecture's backpropagation written out for the MLP, with no
+  autograd graph. For a layer ``l`` with weights ``W`` (``[n_out, n_in]``), biases ``b``,
+  ``z = a_prev Wᵀ + b`` and ``a = f(z)`` (rows are images), the four equations are
+
+  - (BP1) the output error, from the cost: quadratic ``(σ(z) − y) ⊙ σ'(z)``; softmax
+    cross-entropy ``softmax(z) − y``; the textbook's sigmoid cross-entropy ``σ(z) − y``;
+  - (BP2) each earlier layer's error ``δ = (δ_next W_next) ⊙ f'(z)``, with ``σ'(z) = a(1 − a)``
+    and ``relu'(z) = [z > 0]``;
+  - (BP3) ``∂C/∂b = δ`` and (BP4) ``∂C/∂W = δᵀ a_prev``, averaged over the mini-batch.
+
+Worked example, a 2-2-1 network of sigmoid neurons with the quadratic cost, one image
+``x = (1, 0.5)`` whose target output is 1 (class 0 of one class)::
+
+    >>> import torch
+    >>> W1, b1 = torch.tensor([[0.1, 0.2], [0.3, 0.4]]), torch.tensor([0.0, 0.1])
+    >>> W2, b2 = torch.tensor([[0.5, -0.6]]), torch.tensor([0.2])
+    >>> cost, grads = backprop([(W1, b1), (W2, b2)], "sigmoid", "mse", torch.tensor([[1.0, 0.5]]),
+    ...                        torch.tensor([0]))
+    >>> round(float(cost), 4)  # z1 = (0.2, 0.6), a1 = (0.5498, 0.6457), z2 = 0.0875, a2 = 0.5219
+    0.1143
+    >>> [round(v, 4) for v in grads[1][1].tolist()]  # δ2 = (a2 − 1) · a2 (1 − a2)
+    [-0.1193]
+    >>> [round(v, 4) for v in grads[0][1].tolist()]  # δ1 = δ2 W2 ⊙ a1 (1 − a1)
+    [-0.0148, 0.0164]
+    >>> [[round(v, 4) for v in row] for row in grads[0][0].tolist()]  # δ1ᵀ x
+    [[-0.0148, -0.0074], [0.0164, 0.0082]]
+
+``--model.engine auto`` picks ``backprop`` wherever it applies (the MLP with ``sgd`` or ``gd`` in
+float32 or float64) and ``autograd`` elsewhere (Adam, the CNN, mixed precision).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from torch import nn
+
+EXACT_PRECISIONS = ("32-true", "32", "64-true", "64")  # where written-out backprop computes as autograd does
+
+
+def backprop(layers: list[tuple[torch.Tensor, torch.Tensor]], activation: str, loss: str, x: torch.Tensor,
+             y: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+    """The cost of one mini-batch and its gradients ``[(∂C/∂W, ∂C/∂b), ...]``, layer by layer.
+
+    ``layers`` holds each layer's ``(W [n_out, n_in], b [n_out])``; ``x`` is ``[B, n_in]`` (or an
+    image batch, flattened here); ``y`` the class indices ``[B]``. The cost is the batch mean, as
+    :mod:`digitnet.model` defines it; ``activation`` applies between layers, not after the last.
+    Each line is one tensor operation: at batch 10, a call costs as many operations as it has.
+    """
+    sigmoid = activation == "sigmoid"
+    a = x.flatten(1)
+    inputs = []  # a_prev of each layer
+    for i, (w, b) in enumerate(layers):
+        inputs.append(a)
+        z = torch.addmm(b, a, w.t())
+        if i < len(layers) - 1:
+            a = torch.sigmoid(z) if sigmoid else torch.relu(z)
+    scale = 1.0 / len(y)
+    target = torch.eye(z.shape[1], dtype=z.dtype, device=z.device).index_select(0, y)
+    if loss == "cross_entropy":
+        cost = nn.functional.cross_entropy(z, y)
+        delta = torch.softmax(z, dim=1).sub_(target)
+    elif loss == "mse":
+        out = torch.sigmoid(z)
+        diff = out.sub(target)
+        cost = diff.square().sum().mul_(0.5 * scale)
+        delta = diff.mul_(torch.addcmul(out, out, out, value=-1.0))  # (a − y) ⊙ a(1 − a)
+    elif loss == "sigmoid_cross_entropy":
+        cost = nn.functional.binary_cross_entropy_with_logits(z, target, reduction="sum").mul_(scale)
+        delta = torch.sigmoid(z).sub_(target)
+    else:
+        raise ValueError(f"backprop has no output error for the cost {loss!r}")
+    delta.mul_(scale)  # the batch mean
+    grads: list[Any] = [None] * len(layers)
+    for i in range(len(layers) - 1, -1, -1):
+        a_prev = inputs[i]
+        grads[i] = (torch.mm(delta.t(), a_prev), delta.sum(0))
+        if i > 0:
+            delta = torch.mm(delta, layers[i][0])
+            if sigmoid:
+                delta.mul_(torch.addcmul(a_prev, a_prev, a_prev, value=-1.0))  # σ'(z) = a(1 − a)
+            else:
+                delta.mul_(a_prev > 0)  # relu'(z) = [z > 0] = [a > 0]
+    return cost, grads
+
+
+class Engine:
+    """Makes the updates of one Lightning training step; subclasses say how gradients are found
+    and how a step is applied.
+
+    Lightning counts one optimizer step per training step (its ``global_step``), whatever k is;
+    the module counts the updates themselves (``DigitClassifier.updates``).
+    """
+
+    name = "?"
+
+    def __init__(self, module: Any) -> None:
+        self.module = module  # the LightningModule: its network, cost, optimizer and schedule
+
+    def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """Fill each parameter's ``.grad`` for one mini-batch; return its cost (detached)."""
+        raise NotImplementedError
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        """Apply one update from the gradients, then clear them."""
+        optimizer.step()
+        optimizer.zero_grad(set_to_none=True)
+
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        """k updates from ``x [k, B, ...]``, ``y [k, B]``; returns the mean cost of the k mini-batches.
+
+        Each update goes to the torch optimizer itself; Lightning's wrapper of it is stepped once
+        at the end, with no gradients left (a no-op for the weights), so that Lightning's step
+        counting and hooks see one step: its bookkeeping costs as much as a whole update of a
+        small network, and paying it once per k updates is most of the engine's speed.
+        """
+        wrapper = self.module.optimizers()
+        optimizer = wrapper.optimizer
+        scheduler = self.module.lr_schedulers()
+        total = None
+        for xb, yb in zip(x, y):
+            cost = self.gradients(xb, yb)
+            self.step(optimizer)
+            if scheduler is not None:
+                scheduler.step()
+            total = cost if total is None else total + cost
+        wrapper.step()  # Lightning's count: no gradients are left, so torch's step changes nothing
+        return total / len(y)
+
+    def start(self) -> None:
+        """Called when training starts (the model is on its device and wrapped by the strategy)."""
+
+    def stop(self) -> None:
+        """Called when training ends."""
+
+
+class AutogradEngine(Engine):
+    """Gradients by autograd, through Lightning's ``manual_backward`` (precision and DDP handled there)."""
+
+    name = "autograd"
+
+    def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        cost = self.module.cost(self.module(x), y)
+        self.module.manual_backward(cost)
+        return cost.detach()
+
+
+class BackpropEngine(Engine):
+    """Gradients by the written-out backpropagation of :func:`backprop`, for the MLP.
+
+    Under several processes (DDP) the gradients are averaged across them explicitly, in one
+    all-reduce of all of them, before the step; the strategy's own gradient hooks are switched off
+    for the run with DDP's ``no_sync``, since no autograd backward ever runs to drive them.
+    """
+
+    name = "backprop"
+
+    def __init__(self, module: Any) -> None:
+        super().__init__(module)
+        self.layers = [(m.weight, m.bias) for m in module.network.modules() if isinstance(m, nn.Linear)]
+        self.params = [p for pair in self.layers for p in pair]
+        self.activation, self.loss = module.hparams.activation, module.hparams.loss
+        self._no_sync = None
+
+    def start(self) -> None:
+        strategy = self.module.trainer.strategy
+        no_sync = getattr(strategy.model, "no_sync", None)
+        if self.module.trainer.world_size > 1 and no_sync is not None:
+            self._no_sync = no_sync()
+            self._no_sync.__enter__()
+
+    def stop(self) -> None:
+        if self._no_sync is not None:
+            self._no_sync.__exit__(None, None, None)
+            self._no_sync = None
+
+    @torch.no_grad()
+    def update(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        return super().update(x, y)
+
+    def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        cost, grads = backprop(self.layers, self.activation, self.loss, x, y)
+        flat = [g for pair in grads for g in pair]
+        if self.module.trainer.world_size > 1:
+            joined = self.module.trainer.strategy.reduce(torch.cat([g.reshape(-1) for g in flat]), reduce_op="mean")
+            flat = [part.view_as(g) for part, g in zip(joined.split([g.numel() for g in flat]), flat)]
+        for p, g in zip(self.params, flat):
+            p.grad = g
+        return cost
+
+    def step(self, optimizer: torch.optim.Optimizer) -> None:
+        """``torch.optim.SGD``'s update written out, on that optimizer's own settings and state
+        (so a checkpoint resumes with either engine): with weight decay λ, momentum μ and learning
+        rate η, ``g ← g + λ w``; ``v ← g`` on the first step, ``v ← μ v + g`` after; ``w ← w − η v``.
+        """
+        for group in optimizer.param_groups:
+            lr, momentum, decay = float(group["lr"]), group["momentum"], group["weight_decay"]
+            for p in group["params"]:
+                g = p.grad
+                if decay:
+                    g = g.add(p, alpha=decay)
+                if momentum:
+                    state = optimizer.state[p]
+                    buffer = state.get("momentum_buffer")
+                    if buffer is None:
+                        buffer = state["momentum_buffer"] = g.clone()
+                    else:
+                        buffer.mul_(momentum).add_(g)
+                    g = buffer
+                p.add_(g, alpha=-lr)
+                p.grad = None
+
+
+def choose(engine: str, arch: str, optimizer: str, precision: str) -> str:
+    """The engine a run uses: ``auto`` is ``backprop`` where it applies, else ``autograd``.
+
+    >>> choose("auto", "mlp", "sgd", "32-true"), choose("auto", "mlp", "adam", "32-true")
+    ('backprop', 'autograd')
+    """
+    fits = arch == "mlp" and optimizer in ("sgd", "gd") and str(precision) in EXACT_PRECISIONS
+    if engine == "auto":
+        return "backprop" if fits else "autograd"
+    return engine
+
+
+def problem(engine: str, arch: str, optimizer: str, precision: str) -> str | None:
+    """Why ``engine`` cannot train this run, in one sentence, or None."""
+    if str(precision) in ("16-mixed", "16"):  # its loss scaling lives in Lightning's optimizer wrapper
+        return "precision 16-mixed is not supported (the engines step the optimizer themselves); use bf16-mixed."
+    if engine != "backprop":
+        return None
+    if arch != "mlp":
+        return "the backprop engine is written out for the MLP only; use --model.engine autograd for the CNN."
+    if optimizer not in ("sgd", "gd"):
+        return f"the backprop engine makes SGD and GD updates, not {optimizer}; use --model.engine autograd."
+    if str(precision) not in EXACT_PRECISIONS:
+        return (f"the backprop engine computes in float32 or float64, not precision {precision}; "
+                "use --model.engine autograd for mixed precision.")
+    return None
+
+
+def make(engine: str, module: Any) -> Engine:
+    return BackpropEngine(module) if engine == "backprop" else AutogradEngine(module)
