@@ -56,6 +56,16 @@ def test_resume_continues_the_same_run_in_place(tiny_env):
     assert [s["resumed"] for s in starts] == [False, True]
 
 
+def test_resuming_a_finished_run_changes_nothing(tiny_env, capsys):
+    assert fit("--run_name", "done", "--trainer.max_epochs", "2") == 0
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "done"
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    capsys.readouterr()
+    assert fit("--ckpt_path", "done", "--trainer.max_epochs", "2") == 2
+    assert "run done already finished 2 epochs; raise --trainer.max_epochs above 2 to continue." in capsys.readouterr().err
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+
+
 def test_resume_last_picks_the_newest_run(tiny_env):
     assert fit("--run_name", "old", "--trainer.max_epochs", "1") == 0
     assert fit("--run_name", "new", "--trainer.max_epochs", "1") == 0

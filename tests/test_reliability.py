@@ -16,7 +16,8 @@ import pytest
 import torch
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
-from digitnet.checkpoints import atomic_save, load_checkpoint, remove_stale_temporaries
+from digitnet.atomic import remove_stale_temporaries
+from digitnet.checkpoints import atomic_save, load_checkpoint
 from digitnet.cli.main import main
 from digitnet.errors import CheckpointError
 
@@ -54,6 +55,17 @@ def epoch_metrics(run: Path) -> dict[int, tuple]:
     return found
 
 
+def metrics_rows(run: Path) -> list[tuple]:
+    """metrics.csv as (epoch, step, train_loss, val_acc, val_loss) tuples, empty cells as nan."""
+    import csv
+
+    with open(run / "metrics.csv", newline="") as handle:
+        rows = list(csv.DictReader(handle))
+    cell = lambda row, key: float(row[key]) if row.get(key) else float("nan")  # noqa: E731
+    return [(int(row["epoch"]), int(row["step"]), *(cell(row, k) for k in ("train_loss", "val_acc", "val_loss")))
+            for row in rows]
+
+
 @pytest.fixture
 def reference(tiny_env, tmp_path_factory):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
@@ -77,6 +89,10 @@ def test_a_stopped_run_resumed_from_last_matches_the_uninterrupted_one(tiny_env,
     for name in theirs:
         assert torch.allclose(ours[name], theirs[name], atol=1e-6), name
     assert epoch_metrics(run) == pytest.approx(epoch_metrics(reference), abs=1e-6)
+    ours, theirs = metrics_rows(run), metrics_rows(reference)  # one history, as if never stopped
+    assert [row[:2] for row in ours] == [row[:2] for row in theirs]
+    values = lambda rows: [v for row in rows for v in row[2:]]  # noqa: E731
+    assert values(ours) == pytest.approx(values(theirs), abs=1e-5, nan_ok=True)
 
 
 # -- 2: atomic checkpoints ---------------------------------------------------------------------------
@@ -246,6 +262,46 @@ def test_two_runs_started_at_once_get_separate_folders(tiny_env):
     assert len(runs) == 2
     pids = [{json.loads(l)["pid"] for l in (r / "events.jsonl").read_text().splitlines() if '"start"' in l} for r in runs]
     assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1]
+
+
+def race(env: dict, *args: str) -> list[subprocess.CompletedProcess]:
+    """Start ``digitnet fit ARGS`` twice, 0.3 s apart, and wait for both."""
+    command = [sys.executable, "-m", "digitnet", "fit", *args]
+    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    time.sleep(0.3)
+    second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    return [subprocess.CompletedProcess(p.args, p.wait(timeout=300), "", p.stderr.read()) for p in (first, second)]
+
+
+def test_two_runs_with_one_name_never_share_its_folder(tiny_env):
+    results = race(tiny_env, *RUN, "--trainer.max_epochs", "2", "--run_name", "same")
+    assert sorted(r.returncode for r in results) == [0, 2]
+    refused = next(r for r in results if r.returncode == 2).stderr
+    assert "run same is in use by process" in refused or "run same already exists" in refused
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "same"
+    steps = [row[:2] for row in metrics_rows(run)]
+    assert len(steps) == len(set(steps))  # one writer: no row twice
+    assert len({json.loads(line)["pid"] for line in (run / "events.jsonl").read_text().splitlines()
+                if '"start"' in line}) == 1
+
+
+def test_two_resumes_of_one_run_at_once_are_refused_but_one(tiny_env):
+    cli(tiny_env, "fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "r", check=True)
+    results = race(tiny_env, "--ckpt_path", "r", "--trainer.max_epochs", "3")
+    assert sorted(r.returncode for r in results) == [0, 2]
+    assert "run r is in use by process" in next(r for r in results if r.returncode == 2).stderr
+    steps = [row[:2] for row in metrics_rows(Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "r")]
+    assert len(steps) == len(set(steps))
+
+
+def test_a_folder_that_is_not_a_run_is_never_written(tiny_env, capsys):
+    notes = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "notes"
+    notes.mkdir(parents=True)
+    (notes / "metrics.csv").write_text("my own numbers\n")
+    assert main(["fit", *RUN, "--run_name", "notes"]) == 2
+    assert "is not a digitnet run (it holds metrics.csv)" in capsys.readouterr().err
+    assert sorted(p.name for p in notes.iterdir()) == ["metrics.csv"]
+    assert (notes / "metrics.csv").read_text() == "my own numbers\n"
 
 
 async def test_two_dashboards_watch_the_same_run(tiny_env):

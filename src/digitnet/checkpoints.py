@@ -10,9 +10,7 @@ moment leaves the previous checkpoint whole.
 from __future__ import annotations
 
 import hashlib
-import os
 import pickle
-import tempfile
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -20,9 +18,8 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
+from digitnet.atomic import atomic_file
 from digitnet.errors import CheckpointError
-
-TMP_SUFFIX = ".tmp"
 
 
 def load_checkpoint(path: Any) -> dict[str, Any]:
@@ -113,35 +110,10 @@ def all_finite(checkpoint: dict[str, Any]) -> bool:
 
 
 def atomic_save(obj: Any, path: Path) -> None:
-    """``torch.save`` to a temporary file beside ``path``, fsync, then rename over ``path``."""
+    """``torch.save`` through :func:`digitnet.atomic.atomic_file`: a kill or a full disk keeps the old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            torch.save(obj, handle)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    try:  # make the rename itself durable
-        dir_fd = os.open(path.parent, os.O_RDONLY)
-        try:
-            os.fsync(dir_fd)
-        finally:
-            os.close(dir_fd)
-    except OSError:
-        pass
-
-
-def remove_stale_temporaries(folder: Path) -> list[Path]:
-    """Delete the ``.*.tmp`` files a killed save left in ``folder``; return what was removed."""
-    removed = []
-    for tmp in Path(folder).glob(f".*{TMP_SUFFIX}"):
-        tmp.unlink(missing_ok=True)
-        removed.append(tmp)
-    return removed
+    with atomic_file(path) as handle:
+        torch.save(obj, handle)
 
 
 class SafeCheckpointIO(TorchCheckpointIO):

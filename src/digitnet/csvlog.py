@@ -1,31 +1,146 @@
-"""Provides :class:`AppendingCSVLogger`: Lightning's CSVLogger, but a resumed run appends to its metrics.csv.
+"""Provides :class:`RunCSVLogger`: a run's ``metrics.csv`` and ``hparams.yaml``, kept across resumes.
 
-Lightning's own ``CSVLogger`` deletes an existing ``metrics.csv`` when it opens a non-empty folder;
-a resumed digitnet run keeps its history instead, so ``metrics.csv`` reads as one continuous run.
+Lightning's own ``CSVLogger`` starts ``metrics.csv`` afresh when it opens a folder that has one; a
+digitnet run is resumed in place, so this logger appends instead, and :meth:`drop_after` removes
+the rows a killed or cancelled launch wrote past the checkpoint the run resumes from, so the
+file reads as one uninterrupted run. The format is Lightning's: a header of the sorted metric
+names, one row per logged step, empty cells for metrics not logged at that step::
+
+    epoch,step,train_loss,val_acc,val_loss
+    0,50,0.4123,,
+    0,782,,0.9671,0.1102
+
+A row is written whole with one ``write``; when a new metric name appears the file is rewritten
+(to a temporary file, then renamed) with the wider header.
 """
 
 from __future__ import annotations
 
 import csv
+import io
 import os
+from pathlib import Path
+from typing import Any
 
-from lightning.pytorch.loggers import CSVLogger
-from lightning.pytorch.loggers.csv_logs import ExperimentWriter
+from lightning.pytorch.core.saving import save_hparams_to_yaml
+from lightning.pytorch.loggers.logger import Logger
+from lightning.pytorch.utilities import rank_zero_only
 
-
-class _AppendingWriter(ExperimentWriter):
-    def _check_log_dir_exists(self) -> None:
-        if os.path.isfile(self.metrics_file_path):
-            with open(self.metrics_file_path, newline="") as handle:
-                self.metrics_keys = sorted(next(csv.reader(handle), []))
+from digitnet.atomic import atomic_write_text
 
 
-class AppendingCSVLogger(CSVLogger):
-    """A CSVLogger writing ``<save_dir>/<name>/metrics.csv`` that appends on resume (``version=""``)."""
+class RunCSVLogger(Logger):
+    """Write ``<run_dir>/metrics.csv`` and ``<run_dir>/hparams.yaml`` (rank 0 only)."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        super().__init__()
+        self.run_dir = Path(run_dir)
+        self.path = self.run_dir / "metrics.csv"
+        self.keys: list[str] = []
+        self.rows: list[dict[str, str]] | None = None  # loaded only when the header must grow or rows go
 
     @property
-    def experiment(self) -> ExperimentWriter:
-        if self._experiment is None:
-            self._fs.makedirs(self.root_dir, exist_ok=True)
-            self._experiment = _AppendingWriter(log_dir=self.log_dir)
-        return self._experiment
+    def name(self) -> str:
+        return self.run_dir.name
+
+    @property
+    def version(self) -> str:
+        return ""
+
+    @property
+    def save_dir(self) -> str:
+        return str(self.run_dir)  # Trainer.log_dir, where LightningCLI saves config.yaml
+
+    @property
+    def root_dir(self) -> str:
+        return str(self.run_dir)
+
+    @property
+    def log_dir(self) -> str:
+        return str(self.run_dir)
+
+    @rank_zero_only
+    def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
+        params = params if isinstance(params, dict) else vars(params)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        save_hparams_to_yaml(self.run_dir / "hparams.yaml", params)
+
+    @rank_zero_only
+    def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        row = {k: _cell(k, v) for k, v in metrics.items()}
+        if step is not None:
+            row["step"] = str(int(step))
+        header = self._header()
+        if not set(row) <= set(header):
+            self._rewrite(sorted(set(header) | set(row)), [*self._read_rows(), row])
+            return
+        buffer = io.StringIO()
+        csv.DictWriter(buffer, fieldnames=header, lineterminator="\n").writerow(row)
+        with open(self.path, "a", encoding="utf-8") as handle:
+            handle.write(buffer.getvalue())
+
+    @rank_zero_only
+    def drop_after(self, step: int, epoch: int) -> int:
+        """Forget what a stopped launch logged past its checkpoint, taken at update ``step`` in (or at
+        the end of) the epoch before ``epoch``: rows after ``step``, validation rows of ``epoch`` or
+        later (Lightning validates when a run is stopped early, which an uninterrupted run would
+        not), and any row torn by a kill. Returns how many rows went."""
+        if not self.path.is_file():
+            return 0
+        rows = self._read_rows()
+        kept = [row for row in rows if _step(row) is not None and _step(row) <= step
+                and not (_is_validation(row) and (_step(row, "epoch") or 0) >= epoch)]
+        if len(kept) != len(rows) or _torn(self.path):
+            self._rewrite(self._header(), kept)
+        return len(rows) - len(kept)
+
+    def _header(self) -> list[str]:
+        if not self.keys and self.path.is_file():
+            with open(self.path, newline="", encoding="utf-8") as handle:
+                self.keys = next(csv.reader(handle), [])
+        return self.keys
+
+    def _read_rows(self) -> list[dict[str, str]]:
+        if not self.path.is_file():
+            return []
+        with open(self.path, newline="", encoding="utf-8") as handle:
+            reader = csv.DictReader(handle)
+            return [row for row in reader if None not in row and None not in row.values()]
+
+    def _rewrite(self, header: list[str], rows: list[dict[str, str]]) -> None:
+        buffer = io.StringIO()
+        writer = csv.DictWriter(buffer, fieldnames=header, lineterminator="\n")
+        writer.writeheader()
+        writer.writerows(rows)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(self.path, buffer.getvalue())
+        self.keys = header
+
+
+def _cell(key: str, value: Any) -> str:
+    """A metric as Lightning's CSV shows it; ``epoch`` and ``step`` as whole numbers (``3``, not ``3.0``)."""
+    value = value.item() if hasattr(value, "item") else value
+    if key in ("epoch", "step") and isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    return str(value)
+
+
+def _step(row: dict[str, str], key: str = "step") -> int | None:
+    try:
+        return int(float(row.get(key) or "nan"))
+    except ValueError:
+        return None
+
+
+def _is_validation(row: dict[str, str]) -> bool:
+    return any(value for key, value in row.items() if key.startswith("val_"))
+
+
+def _torn(path: Path) -> bool:
+    """True if the file does not end with a newline: a row was cut off by a kill."""
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        if handle.tell() == 0:
+            return False
+        handle.seek(-1, os.SEEK_END)
+        return handle.read(1) != b"\n"

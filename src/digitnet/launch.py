@@ -21,6 +21,7 @@ from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
 from digitnet import runs, settings
+from digitnet.atomic import atomic_write_text
 from digitnet.errors import BadSetting
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -104,8 +105,8 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
                                    stdin=subprocess.DEVNULL, env=env, start_new_session=True)
     finally:
         log.close()
-    (run_dir / "launcher.json").write_text(json.dumps({"pid": process.pid, "args": args, "time": time.time(),
-                                                         "log_offset": offset}))
+    atomic_write_text(run_dir / "launcher.json",
+                      json.dumps({"pid": process.pid, "args": args, "time": time.time(), "log_offset": offset}))
     return process
 
 

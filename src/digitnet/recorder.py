@@ -7,7 +7,12 @@ Add it to any ``Trainer`` to make a run show up live in the dashboard::
 The format it writes is documented in :mod:`digitnet.runs`. It also carries out the two ways a
 run is asked to stop early: a ``cancel`` file in the run folder, or SIGTERM / SIGINT. Either saves
 ``last.ckpt`` after the current step and ends the run as ``cancelled``. A non-finite training loss
-ends it as ``diverged`` without saving the bad weights.
+ends it as ``diverged`` without saving the bad weights. With ``save_last=True`` (as
+:func:`digitnet.training.run_folder` sets it) it also saves ``last.ckpt`` at every epoch's end.
+
+Every checkpoint saved while it records carries ``digitnet_epochs_done``, the training epochs
+finished when it was taken (an epoch-end save counts its epoch; a cancel in the middle does not),
+so a resume can tell that nothing is left to do.
 """
 
 from __future__ import annotations
@@ -24,17 +29,23 @@ from typing import Any
 import lightning as L
 import torch
 
-from digitnet import runs
-from digitnet.checkpoints import remove_stale_temporaries
+from digitnet import runlock, runs
+from digitnet.atomic import remove_stale_temporaries
+from digitnet.csvlog import RunCSVLogger
 
 SAMPLE_COUNT = 24
+EPOCHS_DONE = "digitnet_epochs_done"
 
 
 class RunRecorder(L.Callback):
     """Append events to ``run_dir/events.jsonl`` and keep ``run_dir/status.json`` current (rank 0 only)."""
 
-    def __init__(self, run_dir: str | Path, log_every_n_steps: int = 50, handle_signals: bool = True) -> None:
+    def __init__(self, run_dir: str | Path, log_every_n_steps: int = 50, handle_signals: bool = True,
+                 save_last: bool = False) -> None:
         self.run_dir = Path(run_dir)
+        self.save_last = save_last
+        self.epochs_done = 0
+        self.launch = 1
         self.every = max(1, log_every_n_steps)
         self.handle_signals = handle_signals
         self.stop_reason: str | None = None
@@ -50,7 +61,7 @@ class RunRecorder(L.Callback):
     # -- helpers -----------------------------------------------------------------------------
     def _event(self, trainer: L.Trainer, name: str, **fields: Any) -> None:
         if trainer.is_global_zero:
-            runs.append_event(self.run_dir, name, **fields)
+            runs.append_event(self.run_dir, name, launch=self.launch, **fields)
 
     def _status(self, trainer: L.Trainer, **fields: Any) -> None:
         if trainer.is_global_zero:
@@ -62,13 +73,25 @@ class RunRecorder(L.Callback):
         self.stop_reason = "cancelled"
 
     # -- fit ---------------------------------------------------------------------------------
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        """Claim the run folder for this process (see :mod:`digitnet.runlock`) before anything is written."""
+        if stage == "fit" and trainer.is_global_zero:
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            self._claimed = runlock.claim(self.run_dir)
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        if stage == "fit" and getattr(self, "_claimed", False):  # the CLI's own claim lasts its whole process
+            runlock.release(self.run_dir)
+            self._claimed = False
+
     def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if trainer.is_global_zero:
             remove_stale_temporaries(self.run_dir)
             (self.run_dir / "cancel").unlink(missing_ok=True)
         previous = runs.read_json(self.run_dir / "status.json")
-        self.best_val_acc = previous.get("best_val_acc")
+        self.best_val_acc = runs.read_run(self.run_dir).best_val_acc if previous else None
+        self.launch = runs.count_launches(self.run_dir) + 1
         hp, data_hp = _settings(trainer, pl_module)
         dataset = data_hp.get("dataset", hp.get("dataset", "?"))
         arch = hp.get("arch", "mlp")
@@ -81,7 +104,11 @@ class RunRecorder(L.Callback):
         """After a checkpoint is restored, so the epoch is the one training resumes at."""
         datamodule = trainer.datamodule
         hp, data_hp = _settings(trainer, pl_module)
+        self.epochs_done = trainer.current_epoch
         self._status(trainer, epoch=trainer.current_epoch)
+        for logger in trainer.loggers:  # a resumed run: forget what a stopped launch logged past its checkpoint
+            if isinstance(logger, RunCSVLogger):
+                logger.drop_after(_updates(trainer, pl_module), trainer.current_epoch)
         # Installed here, after Lightning's own SIGTERM handler (which would end the run with
         # SystemExit and no checkpoint): ours lets the current step finish and saves last.ckpt.
         if self.handle_signals:
@@ -93,18 +120,18 @@ class RunRecorder(L.Callback):
         self._event(trainer, "start", config={"model": hp, "data": data_hp}, max_epochs=trainer.max_epochs,
                     steps_per_epoch=getattr(datamodule, "updates_per_epoch", None) or _as_int(trainer.num_training_batches),
                     batch_size=data_hp.get("batch_size"), resumed=trainer.ckpt_path is not None,
-                    epoch=trainer.current_epoch, pid=os.getpid())
+                    epoch=trainer.current_epoch, step=_updates(trainer, pl_module), pid=os.getpid())
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = self._window_start = time.perf_counter()
-        self._epoch_first_step = self._logged_at = trainer.global_step
+        self._epoch_first_step = self._logged_at = _updates(trainer, pl_module)
         self._window_samples = 0
         self._epoch_losses = []
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
                            batch: Any, batch_idx: int) -> None:
         self._window_samples += batch[1].numel()  # one mini-batch [B] or k of them [k, B]
-        step = trainer.global_step  # optimizer updates so far
+        step = _updates(trainer, pl_module)
         if step // self.every > self._logged_at // self.every or batch_idx + 1 == trainer.num_training_batches:
             self._logged_at = step
             loss = outputs["loss"] if isinstance(outputs, dict) else outputs
@@ -126,12 +153,13 @@ class RunRecorder(L.Callback):
     def _stop(self, trainer: L.Trainer) -> None:
         trainer.should_stop = True
         self.final_status = self.stop_reason
-        if self.stop_reason == "cancelled":
-            trainer.save_checkpoint(self.run_dir / "last.ckpt")
+        if self.stop_reason == "cancelled":  # the epoch-end save is skipped: this one is mid-epoch
+            trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)  # the whole training state
             if trainer.is_global_zero:
                 (self.run_dir / "cancel").unlink(missing_ok=True)  # honoured
-            for callback in trainer.checkpoint_callbacks:  # the epoch-end save must not overwrite it
-                callback._last_global_step_saved = trainer.global_step
+
+    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+        checkpoint[EPOCHS_DONE] = self.epochs_done
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.state.fn != "fit":
@@ -139,7 +167,7 @@ class RunRecorder(L.Callback):
         metrics = _metrics(trainer, ("val_loss", "val_acc"))
         confusion = getattr(pl_module, "val_confusion", None)
         matrix = confusion.compute().cpu().tolist() if confusion is not None and confusion.update_count else None
-        self._event(trainer, "val", epoch=trainer.current_epoch, step=trainer.global_step, **metrics,
+        self._event(trainer, "val", epoch=trainer.current_epoch, step=_updates(trainer, pl_module), **metrics,
                     confusion=matrix)
         if "val_acc" in metrics and (self.best_val_acc is None or metrics["val_acc"] > self.best_val_acc):
             self.best_val_acc = metrics["val_acc"]
@@ -160,9 +188,12 @@ class RunRecorder(L.Callback):
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.final_status is not None:
             return
+        self.epochs_done = trainer.current_epoch + 1
+        if self.save_last:  # before the status says the epoch is done, so the two never disagree
+            trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)  # the whole training state
         metrics = _metrics(trainer, ("val_loss", "val_acc"))
         mean_loss = sum(self._epoch_losses) / len(self._epoch_losses) if self._epoch_losses else None
-        self._event(trainer, "epoch", epoch=trainer.current_epoch, step=trainer.global_step, train_loss=mean_loss,
+        self._event(trainer, "epoch", epoch=trainer.current_epoch, step=_updates(trainer, pl_module), train_loss=mean_loss,
                     seconds=round(time.perf_counter() - self._epoch_start, 3), **metrics)
         self._status(trainer, epoch=trainer.current_epoch + 1, best_val_acc=self.best_val_acc)
 
@@ -209,6 +240,12 @@ def _metrics(trainer: L.Trainer, names: tuple[str, ...]) -> dict[str, float]:
         if value is not None:
             found[name] = round(float(value), 6)
     return found
+
+
+def _updates(trainer: L.Trainer, pl_module: L.LightningModule) -> int:
+    """Updates so far: a DigitClassifier counts them (k per training step); other modules, Lightning's steps."""
+    updates = getattr(pl_module, "updates", None)
+    return updates if isinstance(updates, int) else trainer.global_step
 
 
 def _as_int(value: Any) -> int | None:

@@ -14,9 +14,11 @@ This is the contract between a training process and anything that watches it (th
     best.ckpt       the checkpoint with the best val_acc
     output.log      stdout and stderr of a run the dashboard launched
 
-Each line of ``events.jsonl`` has ``"event"`` and ``"time"`` (Unix seconds) and, by event::
+Each line of ``events.jsonl`` has ``"event"``, ``"time"`` (Unix seconds) and ``"launch"`` (1 for the
+first training process of the run, 2 for its first resume, ...) and, by event::
 
-    start   {"config": {...}, "max_epochs": 10, "steps_per_epoch": 782, "batch_size": 64, "resumed": false}
+    start   {"config": {...}, "max_epochs": 10, "steps_per_epoch": 782, "batch_size": 64, "resumed": false,
+             "epoch": 0, "step": 0}   (a resume starts at the epoch and update count of its checkpoint)
     step    {"epoch": 0, "step": 50, "batch": 49, "train_loss": 0.31, "samples_per_s": 10432.0}
     val     {"epoch": 0, "step": 782, "val_loss": 0.11, "val_acc": 0.967, "confusion": [[...10 ints] x 10]}
     epoch   {"epoch": 0, "step": 782, "train_loss": 0.25, "val_loss": 0.11, "val_acc": 0.967, "seconds": 4.1}
@@ -39,6 +41,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
+from digitnet.atomic import atomic_write_text
 from digitnet.errors import RunError
 
 STATUSES = ("running", "finished", "cancelled", "failed", "diverged")
@@ -80,9 +83,7 @@ def write_status(run_dir: Path, **fields: Any) -> dict[str, Any]:
     """Merge ``fields`` into ``status.json`` (written to a temporary file and renamed)."""
     status = read_json(run_dir / "status.json")
     status.update(fields, updated=time.time())
-    tmp = run_dir / f".status.json.{os.getpid()}.tmp"
-    tmp.write_text(json.dumps(status, indent=1), encoding="utf-8")
-    os.replace(tmp, run_dir / "status.json")
+    atomic_write_text(run_dir / "status.json", json.dumps(status, indent=1), durable=False)
     return status
 
 
@@ -108,7 +109,7 @@ def _is_int_list(v: Any) -> bool:
 
 FIELDS = {  # the type of every field the readers use; a field of another type is dropped
     "epoch": _is_int, "step": _is_int, "batch": _is_int, "max_epochs": _is_int, "steps_per_epoch": _is_int,
-    "batch_size": _is_int, "pid": _is_int, "resumed": lambda v: isinstance(v, bool),
+    "batch_size": _is_int, "pid": _is_int, "launch": _is_int, "resumed": lambda v: isinstance(v, bool),
     "train_loss": _is_number, "val_loss": _is_number, "val_acc": _is_number, "test_loss": _is_number,
     "test_acc": _is_number, "samples_per_s": _is_number, "seconds": _is_number, "time": _is_number,
     "status": lambda v: v in STATUSES, "error": lambda v: isinstance(v, str),
@@ -271,6 +272,11 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
     runs = [read_run(p) for p in root.iterdir()
             if (p / "status.json").is_file() or (p / "launcher.json").is_file()]
     return sorted(runs, key=lambda r: r.updated, reverse=True)
+
+
+def count_launches(run_dir: Path) -> int:
+    """How many times training started in this run folder (its ``start`` events)."""
+    return sum(1 for event in iter_events(run_dir) if event["event"] == "start")
 
 
 def iter_events(run_dir: Path) -> Iterator[dict[str, Any]]:

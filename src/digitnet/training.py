@@ -16,24 +16,26 @@ from typing import Any
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from digitnet.checkpoints import SafeCheckpointIO
-from digitnet.csvlog import AppendingCSVLogger
+from digitnet.csvlog import RunCSVLogger
 from digitnet.recorder import RunRecorder
 
 
 def run_folder(run_dir: str | Path, log_every_n_steps: int = 50, callbacks: list | None = None,
-               monitor: str | None = "val_acc") -> dict[str, Any]:
+               monitor: str | None = "val_acc", loggers: list | None = None) -> dict[str, Any]:
     """Keyword arguments for ``lightning.Trainer`` that record the run in ``run_dir``.
 
     ``monitor=None`` (for a run without a validation split) makes ``best.ckpt`` the latest epoch.
+    ``callbacks`` and ``loggers`` are added beside the run folder's own (any Lightning logger, such
+    as ``TensorBoardLogger``, logs the same metrics to its own place).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
-    # Two callbacks: Lightning's save_last only writes last.ckpt when the best one improves.
+    # last.ckpt is the recorder's (every epoch end, and on cancel mid-epoch); best.ckpt Lightning's
     best = ModelCheckpoint(dirpath=run_dir, filename="best", monitor=monitor, mode="max", enable_version_counter=False)
-    last = ModelCheckpoint(dirpath=run_dir, filename="last", monitor=None, save_top_k=1, enable_version_counter=False)
+    recorder = RunRecorder(run_dir, log_every_n_steps=log_every_n_steps, save_last=True)
     return {
-        "callbacks": [*(callbacks or []), RunRecorder(run_dir, log_every_n_steps=log_every_n_steps), best, last],
-        "logger": AppendingCSVLogger(save_dir=str(run_dir.parent), name=run_dir.name, version=""),
+        "callbacks": [*(callbacks or []), recorder, best],
+        "logger": [RunCSVLogger(run_dir), *(loggers or [])],
         "plugins": [SafeCheckpointIO()],
         "default_root_dir": str(run_dir),
         "log_every_n_steps": log_every_n_steps,

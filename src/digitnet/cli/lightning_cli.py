@@ -23,13 +23,15 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's
 
 from jsonargparse import ArgumentError
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
+from lightning.pytorch.loggers import Logger
 
-from digitnet import runs, trust
+from digitnet import engine as engines
+from digitnet import runlock, runs, trust
 from digitnet.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
 from digitnet.classifier import DigitClassifier
 from digitnet.data.module import DigitDataModule
 from digitnet.errors import BadSetting, DigitnetError, RunError
-from digitnet.recorder import RunRecorder
+from digitnet.recorder import EPOCHS_DONE, RunRecorder
 from digitnet.training import run_folder
 
 
@@ -91,32 +93,66 @@ class DigitCLI(LightningCLI):
             self.run_dir = Path(os.environ["DIGITNET_RUN_DIR"])  # a DDP worker joins rank 0's run
         elif self.resume_dir is not None:
             self.run_dir = self.resume_dir
+            runlock.claim(self.run_dir)  # one process at a time trains in a run folder
         elif config.run_name:
             self.run_dir = root / runs.check_name(config.run_name)
-            try:
-                self.run_dir.mkdir(parents=True)
-            except FileExistsError:
-                if (self.run_dir / "status.json").exists():  # a folder the dashboard made for us is fine
-                    raise RunError(f"run {config.run_name} already exists; resume it with --ckpt_path "
-                                   f"{config.run_name} or pick another --run_name.") from None
+            if self.run_dir.exists() and not self.run_dir.is_dir():
+                raise RunError(f"{self.run_dir} is a file, not a run folder; pick another --run_name.")
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            runlock.check_new_run_folder(self.run_dir)  # a folder the dashboard made for this run is fine
+            runlock.claim(self.run_dir)
+            runlock.check_new_run_folder(self.run_dir)  # again: another process may have started it meanwhile
         else:
             model = config.model
             self.run_dir = runs.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
+            runlock.claim(self.run_dir)
         os.environ["DIGITNET_RUN_DIR"] = str(self.run_dir)  # inherited by the DDP workers Lightning starts
-        configured = self._get(self.config_init, "trainer", default={}).get("callbacks") or []
+        trainer_config = self._get(self.config_init, "trainer", default={})
+        configured = trainer_config.get("callbacks") or []
+        loggers = trainer_config.get("logger")
+        loggers = loggers if isinstance(loggers, list) else [loggers] if isinstance(loggers, Logger) else []
         parts = run_folder(self.run_dir, config.trainer.log_every_n_steps or 50, list(configured),
-                           monitor="val_acc" if config.data.val_size else None)
+                           monitor="val_acc" if config.data.val_size else None, loggers=loggers)
         self.recorder = next(c for c in parts["callbacks"] if isinstance(c, RunRecorder))
         parts["plugins"] = kwargs["plugins"]
         kwargs.update(parts)
         return super().instantiate_trainer(**kwargs)
+
+    def before_instantiate_classes(self) -> None:
+        """Refuse, in one sentence, what the Trainer would refuse with a traceback or ignore, before
+        any run folder is made."""
+        if self.subcommand != "fit":
+            return
+        config = self.config.fit
+        trainer, model = config.trainer, config.model
+        if trainer.gradient_clip_val:
+            raise BadSetting("--trainer.gradient_clip_val is not supported: digitnet's engines make several "
+                             "updates per Lightning step themselves; leave it unset (or lower --model.lr).")
+        if trainer.accumulate_grad_batches not in (None, 1):
+            raise BadSetting("--trainer.accumulate_grad_batches is not supported: each update uses one mini-batch; "
+                             "raise --data.batch_size instead, which averages the gradient over more images.")
+        if trainer.max_epochs is not None and trainer.max_epochs < -1:
+            raise BadSetting(f"--trainer.max_epochs must be at least 1 (or -1 for no limit), got {trainer.max_epochs}.")
+        precision = str(trainer.precision or "32-true")
+        problem = engines.problem(engines.choose(model.engine, model.arch, model.optimizer, precision),
+                                  model.arch, model.optimizer, precision)
+        if problem:
+            raise BadSetting(problem)
 
     def _check_checkpoint_fits_model(self) -> None:
         """Name mismatched keys and shapes before Lightning tries to load them (it would only raise a traceback)."""
         if self.checkpoint is not None:
             check_weights(self.checkpoint, self.model, self.checkpoint_name)
 
-    before_fit = before_validate = before_test = _check_checkpoint_fits_model
+    def before_fit(self) -> None:
+        self._check_checkpoint_fits_model()
+        done = (self.checkpoint or {}).get(EPOCHS_DONE)
+        limit = self.trainer.max_epochs
+        if isinstance(done, int) and limit is not None and limit >= 0 and done >= limit:
+            raise RunError(f"run {self.run_dir.name} already finished {done} epochs; raise --trainer.max_epochs "
+                           f"above {done} to continue.")
+
+    before_validate = before_test = _check_checkpoint_fits_model
 
     def after_fit(self) -> None:
         status = self.recorder.final_status if self.recorder else None

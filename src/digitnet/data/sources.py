@@ -28,6 +28,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable
 
+from digitnet.atomic import atomic_file
 from digitnet.errors import DataError
 
 SPLITS = {
@@ -201,17 +202,8 @@ def sources(info: DatasetInfo, data_dir: Path) -> list[tuple[str, Callable[[Data
 
 def _write_atomically(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_file(path) as handle:
+        handle.write(data)
 
 
 def fetch(dataset: str, data_dir: Path | str | None = None, log: Callable[[str], None] = print) -> str:
