@@ -1,7 +1,8 @@
 """A callback that makes a fault happen inside a real training process, chosen by $DIGITNET_TEST_FAULT.
 
 ``kill:N`` sends SIGKILL to its own process once N updates are made (``pl_module.updates``); ``term:N`` sends SIGTERM (a graceful
-stop); ``cancel:N`` writes the run's cancel file, as the dashboard does; ``raise:N`` raises an error; ``flood:N`` prints N lines after every update. Without the
+stop); ``cancel:N`` writes the run's cancel file, as the dashboard does; ``int2:N`` sends SIGINT twice (an
+impatient Ctrl-C Ctrl-C); ``testint:0`` and ``testterm:0`` send SIGINT or SIGTERM during the test after fit; ``raise:N`` raises an error; ``flood:N`` prints N lines after every update. Without the
 variable it does nothing, so a resumed run (started without it) trains normally.
 """
 
@@ -17,8 +18,13 @@ class Fault(L.Callback):
         kind, _, value = os.environ.get("DIGITNET_TEST_FAULT", "").partition(":")
         self.kind, self.value, self.done = kind, int(value or 0), False
 
+    def on_test_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0):
+        if self.kind in ("testint", "testterm") and not self.done:
+            self.done = True
+            os.kill(os.getpid(), signal.SIGINT if self.kind == "testint" else signal.SIGTERM)
+
     def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
-        if not self.kind or self.done:
+        if not self.kind or self.done or self.kind.startswith("test"):
             return
         if self.kind == "flood":
             for i in range(self.value):
@@ -32,5 +38,8 @@ class Fault(L.Callback):
                 os.kill(os.getpid(), signal.SIGTERM)
             elif self.kind == "cancel":  # what the dashboard's c key does
                 (Path(trainer.default_root_dir) / "cancel").write_text("")
+            elif self.kind == "int2":
+                os.kill(os.getpid(), signal.SIGINT)
+                os.kill(os.getpid(), signal.SIGINT)
             elif self.kind == "raise":
                 raise RuntimeError(f"injected failure at step {pl_module.updates}")

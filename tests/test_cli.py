@@ -103,7 +103,6 @@ def test_runs_lists_status_epochs_and_best_accuracy(tiny_env, capsys):
 def test_predict_prints_class_and_ten_probabilities(tiny_env, tmp_path, capsys):
     from PIL import Image
 
-    sys.path.insert(0, str(Path(__file__).parent))
     from tiny import digits
 
     assert fit("--run_name", "p", "--trainer.max_epochs", "3") == 0
@@ -132,12 +131,105 @@ def test_predict_prints_class_and_ten_probabilities(tiny_env, tmp_path, capsys):
     (["--model.activation", "tanh"], "activation must be one of"),
     (["--model.bogus", "1"], "bogus"),
     (["--ckpt_path", "no-such-run"], "neither 'last', a run"),
+    (["--ckpt_path", ""], "--ckpt_path is empty"),
+    (["--preset", "../../../../../../../../../../etc/hostname"], "there is no preset"),
+    (["--model.layers", "[784, 1000000000, 10]"], "GB of memory to train"),
+    (["--trainer.accelerator", "cuda"] if not __import__("torch").cuda.is_available() else ["--trainer.devices", "99"],
+     "available"),
 ])
 def test_bad_input_gives_one_sentence_and_exit_2(tiny_env, capsys, args, words):
     assert main(["fit", *args]) == 2
     err = capsys.readouterr().err.strip().splitlines()[-1]  # in-process, earlier log lines may precede it
     assert err.startswith("digitnet: error: ") and words in err
     assert not Path(tiny_env["DIGITNET_CHECKPOINTS"]).exists() or not any(Path(tiny_env["DIGITNET_CHECKPOINTS"]).iterdir())
+
+
+def test_test_without_a_checkpoint_refuses_to_evaluate_an_untrained_network(tiny_env, capsys):
+    assert main(["test"]) == 2
+    assert "needs --ckpt_path" in capsys.readouterr().err
+
+
+def test_a_preset_name_cannot_climb_out_of_the_presets_folder(tiny_env, tmp_path, capsys):
+    from digitnet import presets
+
+    outside = tmp_path / "elsewhere.yaml"
+    outside.write_text("trainer:\n  max_epochs: 1\n")
+    climb = os.path.relpath(outside.with_suffix(""), presets.all_presets()[0].path.parent)
+    assert climb.startswith("..")
+    assert main(["fit", "--preset", climb]) == 2
+    assert "there is no preset" in capsys.readouterr().err
+
+
+def test_a_config_that_is_not_utf8_gets_one_sentence(tiny_env, tmp_path, capsys):
+    config = tmp_path / "latin1.yaml"
+    config.write_bytes("model:\n  activation: relu # caf\xe9\n".encode("latin-1"))
+    assert main(["fit", "--config", str(config)]) == 2
+    assert "is not UTF-8 text" in capsys.readouterr().err
+
+
+def test_a_run_name_or_checkpoints_folder_that_is_a_file_is_refused(tiny_env, capsys):
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    root.mkdir(parents=True)
+    (root / "taken").write_text("a file")
+    assert main(["fit", *FAST, "--run_name", "taken"]) == 2
+    assert "is a file, not a run folder" in capsys.readouterr().err
+    assert (root / "taken").read_text() == "a file"
+    assert main(["fit", *FAST, "--checkpoints_dir", str(root / "taken")]) == 2
+    assert "is a file; point --checkpoints_dir" in capsys.readouterr().err
+
+
+def test_predict_answers_honestly_on_images_with_nothing_to_classify(tiny_env, tmp_path, capsys):
+    from PIL import Image
+
+    assert fit("--run_name", "p", "--trainer.max_epochs", "1") == 0
+    Image.new("L", (64, 64), 255).save(tmp_path / "blank.png")
+    Image.new("L", (1, 1), 0).save(tmp_path / "dot.png")
+    os.mkfifo(tmp_path / "pipe.png")
+    for name, words in [("blank.png", "no digit found"), ("dot.png", "no digit found"),
+                        ("pipe.png", "is not a regular file"), (".", "is a directory")]:
+        capsys.readouterr()
+        assert main(["predict", "--ckpt_path", "p", str(tmp_path / name)]) == 2, name
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, name
+
+
+def test_predict_shrinks_a_huge_image_and_refuses_a_decompression_bomb(tiny_env, tmp_path, capsys):
+    from PIL import Image
+
+    from tiny import digits
+
+    assert fit("--run_name", "p", "--trainer.max_epochs", "1") == 0
+    Image.fromarray(digits(1, seed=4)[0][0]).resize((3000, 3000)).save(tmp_path / "big.jpg")
+    assert main(["predict", "--ckpt_path", "p", "--background", "black", str(tmp_path / "big.jpg")]) == 0
+    Image.new("L", (12000, 12000), 0).save(tmp_path / "bomb.png")  # 144 Mpixel: over Pillow's guard x 1.6
+    capsys.readouterr()
+    assert main(["predict", "--ckpt_path", "p", str(tmp_path / "bomb.png")]) == 2
+    assert "decompression bomb" in capsys.readouterr().err
+
+
+def test_a_checkpoint_with_nan_weights_or_wrong_types_is_refused(tiny_env, tmp_path, capsys):
+    import torch
+
+    assert fit("--run_name", "p", "--trainer.max_epochs", "1") == 0
+    good = torch.load(Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "p" / "last.ckpt", weights_only=True)
+    cases = {
+        "nan.ckpt": ({**good, "state_dict": {k: v * float("nan") for k, v in good["state_dict"].items()}},
+                     "not finite"),
+        "types.ckpt": ({**good, "state_dict": [1, 2]}, "not a mapping of named tensors"),
+        "hparams.ckpt": ({**good, "hyper_parameters": "layers"}, "hyper_parameters are not a mapping"),
+        "empty.ckpt": (None, "not a readable checkpoint"),
+    }
+    for name, (content, words) in cases.items():
+        path = tmp_path / name
+        if content is None:
+            path.write_bytes(b"")
+        else:
+            content.pop("digitnet_weights_sha256", None)
+            torch.save(content, path)
+        capsys.readouterr()
+        assert main(["predict", "--ckpt_path", str(path), str(path)]) == 2, name
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, (name, err)
 
 
 def test_a_corrupt_idx_file_is_named_and_the_file_left_alone(tiny_env, tmp_path, capsys):

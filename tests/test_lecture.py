@@ -43,7 +43,6 @@ def test_the_multiclass_perceptron_learns_tiny_digits():
     import sys
     from pathlib import Path
 
-    sys.path.insert(0, str(Path(__file__).parent))
     from tiny import digits
 
     images, labels = digits(300, seed=4)

@@ -68,3 +68,19 @@ def test_pixels_are_scaled_on_the_fly_to_the_data_sets_statistics():
     assert model.scale(pixels).tolist() == pytest.approx([-0.1307 / 0.3081, (1 - 0.1307) / 0.3081], rel=1e-5)
     raw = DigitClassifier(normalize=False)
     assert raw.scale(pixels).tolist() == pytest.approx([0.0, 1.0])
+
+
+def test_load_from_checkpoint_honours_map_location_and_strict(tmp_path):
+    from digitnet.checkpoints import atomic_save
+    from digitnet.errors import CheckpointError
+
+    saved = DigitClassifier(layers=[784, 16, 10])
+    path = tmp_path / "m.ckpt"
+    atomic_save({"state_dict": saved.state_dict(), "hyper_parameters": dict(saved.hparams)}, path)
+    same = DigitClassifier.load_from_checkpoint(path, map_location="cpu")
+    assert same.device.type == "cpu" and torch.equal(same.network.stack[0].weight, saved.network.stack[0].weight)
+    with pytest.raises(CheckpointError, match="another architecture"):
+        DigitClassifier.load_from_checkpoint(path, layers=[784, 20, 10])
+    loose = DigitClassifier.load_from_checkpoint(path, strict=False, layers=[784, 20, 10])
+    assert torch.equal(loose.network.stack[2].bias, saved.network.stack[2].bias)  # the one that fits
+    assert loose.network.stack[0].weight.shape == (20, 784)

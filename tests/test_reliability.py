@@ -182,7 +182,6 @@ async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_
 
 # -- 5: bad data files under python -O ----------------------------------------------------------------
 def test_a_label_out_of_range_is_refused_under_python_O(tiny_env, tmp_path):
-    sys.path.insert(0, str(TESTS))
     from tiny import idx_bytes, write_tiny
     import numpy as np
 
@@ -262,6 +261,26 @@ def test_two_runs_started_at_once_get_separate_folders(tiny_env):
     assert len(runs) == 2
     pids = [{json.loads(l)["pid"] for l in (r / "events.jsonl").read_text().splitlines() if '"start"' in l} for r in runs]
     assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1]
+
+
+@pytest.mark.parametrize("fault", ["testint:0", "testterm:0"])
+def test_an_interrupted_test_after_fit_leaves_the_finished_run_finished(tiny_env, fault):
+    args = RUN[:-2]  # without --test_after_fit false
+    result = cli(tiny_env, "fit", *args, "--trainer.max_epochs", "1", "--run_name", "t",
+                 "--trainer.callbacks+=faults.Fault", fault=fault)
+    assert result.returncode != 0
+    assert "the test of run t was interrupted; the run and its checkpoints are intact" in result.stderr
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "t"
+    assert json.loads((run / "status.json").read_text())["status"] == "finished"
+
+
+def test_a_double_ctrl_c_before_the_first_checkpoint_is_not_called_resumable(tiny_env):
+    result = cli(tiny_env, "fit", *RUN, "--run_name", "early", "--trainer.callbacks+=faults.Fault", fault="int2:5")
+    assert result.returncode != 0
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "early"
+    status = json.loads((run / "status.json").read_text())
+    assert not (run / "last.ckpt").exists()
+    assert status["status"] == "failed" and "before its first checkpoint" in status["error"]
 
 
 def race(env: dict, *args: str) -> list[subprocess.CompletedProcess]:

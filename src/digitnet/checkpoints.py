@@ -37,11 +37,20 @@ def load_checkpoint(path: Any) -> dict[str, Any]:
         ) from None
     except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, IndexError) as error:
         raise CheckpointError(
-            f"{path} is not a readable checkpoint (corrupt or truncated: {str(error).splitlines()[0][:120]}); "
+            f"{path} is not a readable checkpoint (corrupt or truncated: "
+            f"{(str(error).strip().splitlines() or [type(error).__name__])[0][:120]}); "
             "use another checkpoint of the run, such as best.ckpt."
         ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path} is not a digitnet checkpoint (it has no state_dict).")
+    weights = checkpoint["state_dict"]
+    if not isinstance(weights, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in weights.items()):
+        raise CheckpointError(f"{path} is not a digitnet checkpoint (its state_dict is not a mapping of named tensors).")
+    if not isinstance(checkpoint.get("hyper_parameters", {}), dict):
+        raise CheckpointError(f"{path} is not a digitnet checkpoint (its hyper_parameters are not a mapping).")
+    if not all_finite(checkpoint):
+        raise CheckpointError(f"{path} holds weights that are not finite (NaN or infinity); "
+                              "use another checkpoint of the run, such as best.ckpt.")
     expected = checkpoint.get(DIGEST_KEY)
     if expected is not None and weights_digest(checkpoint["state_dict"]) != expected:
         raise CheckpointError(
@@ -70,16 +79,23 @@ def check_weights(checkpoint: dict[str, Any], model: torch.nn.Module, name: str)
         )
 
 
-def model_from_checkpoint(checkpoint: dict[str, Any], name: str, cls: type, **overrides: Any) -> Any:
-    """Rebuild ``cls(**hyper_parameters)`` from ``checkpoint`` and load its weights."""
+def model_from_checkpoint(checkpoint: dict[str, Any], name: str, cls: type, strict: bool = True,
+                          **overrides: Any) -> Any:
+    """Rebuild ``cls(**hyper_parameters)`` from ``checkpoint`` and load its weights (with ``strict=False``,
+    those whose names and shapes fit)."""
     hparams = dict(checkpoint.get("hyper_parameters") or {})
     hparams.update(overrides)
     try:
         model = cls(**hparams)
     except TypeError as error:
         raise CheckpointError(f"{name} was not written by digitnet's DigitClassifier ({error}).") from None
-    check_weights(checkpoint, model, name)
-    model.load_state_dict(checkpoint["state_dict"])
+    if strict:
+        check_weights(checkpoint, model, name)
+        model.load_state_dict(checkpoint["state_dict"])
+    else:
+        own = model.state_dict()
+        model.load_state_dict({k: v for k, v in checkpoint["state_dict"].items()
+                               if k in own and torch.is_tensor(v) and v.shape == own[k].shape}, strict=False)
     return model
 
 

@@ -16,6 +16,7 @@ from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionM
 
 from digitnet import engine as engines
 from digitnet import settings
+from digitnet.data.sources import CATALOG
 from digitnet.errors import BadSetting
 from digitnet.model import CNN, COSTS, MLP, init_gaussian, probabilities
 
@@ -26,7 +27,6 @@ def cosine_factor(step: int, total: int) -> float:
 
 
 UPDATES_KEY = "digitnet_updates"
-PIXEL_STATS = {"mnist": (0.1307, 0.3081), "fashion_mnist": (0.2860, 0.3530)}
 
 
 class DigitClassifier(L.LightningModule):
@@ -78,7 +78,7 @@ class DigitClassifier(L.LightningModule):
         if init != "default":
             init_gaussian(self.network, scaled=init == "scaled_gaussian")
         self.cost = COSTS[loss]
-        mean, std = PIXEL_STATS[dataset] if normalize else (0.0, 1.0)
+        mean, std = (CATALOG[dataset].mean, CATALOG[dataset].std) if normalize else (0.0, 1.0)
         self.register_buffer("pixel_mean", torch.tensor(mean * 255.0), persistent=False)
         self.register_buffer("pixel_scale", torch.tensor(1.0 / (std * 255.0)), persistent=False)
         self.val_acc = MulticlassAccuracy(num_classes=10, average="micro")
@@ -146,25 +146,28 @@ class DigitClassifier(L.LightningModule):
 
         The engine makes one update per mini-batch (:mod:`digitnet.engine`): ``self.updates``
         counts them, while Lightning's ``global_step`` counts training steps of k updates each.
-        Returns the mean cost of the step's mini-batches. ``train_loss`` goes to the loggers every
-        ``log_every_n_steps`` updates, with the update count as its step.
+        Returns the mean cost of the step's mini-batches. Every ``log_every_n_steps``-th update's
+        mini-batch cost goes to the loggers as ``train_loss``, with the update count as its step.
         """
         x, y = batch
         if y.ndim == 1:
             x, y = x.unsqueeze(0), y.unsqueeze(0)
         before = self.updates
-        loss = self.engine.update(x, y)
+        costs = self.engine.update(x, y)
         self.updates += len(y)
         every = self.trainer.log_every_n_steps
-        if every and self.updates // every > before // every:
-            value = float(loss)
-            self.log("train_loss", value, prog_bar=True, logger=False)
-            for logger in self.loggers:
-                logger.log_metrics({"train_loss": value, "epoch": self.current_epoch}, step=self.updates)
+        logged = range((before // every + 1) * every, self.updates + 1, every) if every else ()
+        if logged:  # the cost of the mini-batch of each logged update, at that update's count
+            values = costs.tolist()
+            for step in logged:
+                for logger in self.loggers:
+                    logger.log_metrics({"train_loss": values[step - before - 1], "epoch": self.current_epoch},
+                                       step=step)
+            self.log("train_loss", values[-1], prog_bar=True, logger=False)
         mark = getattr(self.trainer.train_dataloader, "mark_finished", None)
         if mark is not None:  # checkpoints taken after this step resume after this item
             mark(batch_idx + 1)
-        return loss
+        return costs.mean()
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[UPDATES_KEY] = self.updates
@@ -226,12 +229,16 @@ class DigitClassifier(L.LightningModule):
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
 
     @classmethod
-    def load_from_checkpoint(cls, checkpoint_path: Any, map_location: Any = None, hparams_file: Any = None,
-                             strict: bool | None = None, **kwargs: Any) -> "DigitClassifier":
+    def load_from_checkpoint(cls, checkpoint_path: Any, map_location: Any = None, strict: bool = True,
+                             **kwargs: Any) -> "DigitClassifier":
         """Rebuild a classifier from a checkpoint, loaded with ``weights_only=True`` (never runs pickled code).
 
-        A missing, corrupt, unsafe or foreign file raises :class:`digitnet.errors.CheckpointError`.
+        ``map_location`` is the device the model is moved to (``"cpu"``, ``"cuda:0"``);
+        ``strict=False`` loads the weights that fit and leaves the rest as initialised; other
+        keyword arguments override saved settings. A missing, corrupt, unsafe or foreign file
+        raises :class:`digitnet.errors.CheckpointError`.
         """
         from digitnet.checkpoints import load_checkpoint, model_from_checkpoint
 
-        return model_from_checkpoint(load_checkpoint(checkpoint_path), str(checkpoint_path), cls, **kwargs)
+        model = model_from_checkpoint(load_checkpoint(checkpoint_path), str(checkpoint_path), cls, strict, **kwargs)
+        return model.to(torch.device(map_location)) if map_location is not None else model

@@ -3,8 +3,8 @@
 An engine's :meth:`Engine.update` takes ``k`` mini-batches stacked as ``x [k, B, ...]`` and
 ``y [k, B]`` and makes k updates, each one exactly what a plain loop does: gradients of the cost
 of one mini-batch, one optimizer step (momentum and weight decay as ``torch.optim.SGD`` defines
-them, since that optimizer makes the step), one step of the learning-rate schedule. It returns the
-mean cost of the k mini-batches. Two engines compute the gradients:
+them), one step of the learning-rate schedule. It returns the k costs. Two engines compute the
+gradients:
 
 - :class:`AutogradEngine`: the reference; any network, cost and optimizer; PyTorch's autograd.
 - :class:`BackpropEngine`: the lecture's backpropagation written out for the MLP, with no
@@ -117,7 +117,7 @@ class Engine:
         optimizer.zero_grad(set_to_none=True)
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """k updates from ``x [k, B, ...]``, ``y [k, B]``; returns the mean cost of the k mini-batches.
+        """k updates from ``x [k, B, ...]``, ``y [k, B]``; returns the k mini-batches' costs ``[k]``.
 
         Each update goes to the torch optimizer itself; Lightning's wrapper of it is stepped once
         at the end, with no gradients left (a no-op for the weights), so that Lightning's step
@@ -127,15 +127,14 @@ class Engine:
         wrapper = self.module.optimizers()
         optimizer = wrapper.optimizer
         scheduler = self.module.lr_schedulers()
-        total = None
+        costs = []
         for xb, yb in zip(x, y):
-            cost = self.gradients(xb, yb)
+            costs.append(self.gradients(xb, yb))
             self.step(optimizer)
             if scheduler is not None:
                 scheduler.step()
-            total = cost if total is None else total + cost
         wrapper.step()  # Lightning's count: no gradients are left, so torch's step changes nothing
-        return total / len(y)
+        return torch.stack(costs)
 
     def start(self) -> None:
         """Called when training starts (the model is on its device and wrapped by the strategy)."""

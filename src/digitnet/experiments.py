@@ -24,6 +24,7 @@ class Result:
     test_acc: float | None
     seconds: float
     status: str
+    updates_per_epoch: int | None = None
 
 
 def fit(args: list[str], run_name: str, root: Path) -> Result:
@@ -33,13 +34,15 @@ def fit(args: list[str], run_name: str, root: Path) -> Result:
     run_lightning(["fit", *args, "--run_name", run_name, "--checkpoints_dir", str(root), *QUIET])
     run_dir = root / run_name
     info = runs.read_run(run_dir)
-    test, seconds = None, 0.0
+    test, seconds, updates = None, 0.0, None
     for event in runs.iter_events(run_dir):
-        if event["event"] == "test":
+        if event["event"] == "start":
+            updates = event.get("steps_per_epoch", updates)
+        elif event["event"] == "test":
             test = event.get("test_acc")
         elif event["event"] == "epoch":
             seconds += event.get("seconds", 0.0)
-    return Result(run_name, info.best_val_acc, test, round(seconds, 2), info.status)
+    return Result(run_name, info.best_val_acc, test, round(seconds, 2), info.status, updates)
 
 
 def stamp() -> str:

@@ -8,6 +8,7 @@ it is, apart from that inversion.
 
 from __future__ import annotations
 
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -19,9 +20,24 @@ from digitnet.data.sources import CATALOG
 from digitnet.errors import BadSetting
 
 
+MAX_SIDE = 1024  # larger images are decoded at a reduced size (JPEG) and shrunk to this first
+
+
+class NoDigit(BadSetting):
+    """An image with no ink in it: nothing to classify."""
+
+
 def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
-    """A uint8 tensor ``[28, 28]``, white digit on black, from any PIL image."""
+    """A uint8 tensor ``[28, 28]``, white digit on black, from any PIL image.
+
+    Raises :class:`NoDigit` for an image with no ink (blank, one colour, or too small to hold one).
+    """
+    if max(image.size) > MAX_SIDE:
+        image.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG decodes at 1/2, 1/4 or 1/8 of its size: no huge buffer
+        image.thumbnail((MAX_SIDE, MAX_SIDE))
     gray = torch.from_numpy(np.array(image.convert("L"), dtype=np.uint8))
+    if min(gray.shape) < 2 or int(gray.max()) - int(gray.min()) < 16:
+        raise NoDigit("no digit found: the image is blank (one shade, or too small to hold a digit).")
     if background == "auto":
         border = torch.cat([gray[0], gray[-1], gray[:, 0], gray[:, -1]]).float().mean()
         background = "white" if border > 127 else "black"
@@ -31,7 +47,7 @@ def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
         return gray
     ink = (gray > 32).nonzero()
     if len(ink) == 0:
-        return torch.zeros(28, 28, dtype=torch.uint8)
+        raise NoDigit("no digit found: nothing in the image stands out from its background.")
     top, left = ink.min(0).values.tolist()
     bottom, right = (ink.max(0).values + 1).tolist()
     crop = Image.fromarray(gray[top:bottom, left:right].numpy())
@@ -56,11 +72,23 @@ def predict_files(checkpoint_path: Path, files: list[str], background: str = "au
     model.eval()
     classes = CATALOG[model.hparams.dataset].classes
     for name in files:
+        path = Path(name)
+        if path.is_dir():
+            raise BadSetting(f"{name} is a directory; give image files, such as {name}/*.png.")
+        if not path.exists():
+            raise BadSetting(f"image {name} does not exist.")
+        if not path.is_file():  # a FIFO or device would block or never end
+            raise BadSetting(f"{name} is not a regular file; give an image file.")
         try:
-            with Image.open(name) as image:
-                pixels = to_mnist(image, background)
-        except (FileNotFoundError, IsADirectoryError):
-            raise BadSetting(f"image {name} does not exist.") from None
+            with warnings.catch_warnings():  # Pillow only warns from 89 to 179 million pixels: refuse those too
+                warnings.simplefilter("error", Image.DecompressionBombWarning)
+                with Image.open(name) as image:
+                    pixels = to_mnist(image, background)
+        except NoDigit as error:
+            raise NoDigit(f"{name}: {error}") from None
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+            raise BadSetting(f"{name} is too large to decode safely (a decompression bomb?); "
+                             "shrink it below 89 million pixels.") from None
         except (UnidentifiedImageError, OSError) as error:
             raise BadSetting(f"{name} is not a readable image ({error}).") from None
         with torch.no_grad():

@@ -53,7 +53,7 @@ def all_presets() -> list[Preset]:
 
 def get(name: str) -> Preset:
     path = _folder() / f"{name}.yaml"
-    if not path.is_file():
+    if not path.is_file() or path.resolve().parent != _folder().resolve():  # no climbing out with ../
         names = ", ".join(p.name for p in all_presets())
         raise BadSetting(f"there is no preset {name!r}; the presets are {names}.")
     return load(path)

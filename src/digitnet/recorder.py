@@ -21,6 +21,7 @@ import math
 import os
 import signal
 import socket
+import sys
 import time
 import traceback
 from pathlib import Path
@@ -205,12 +206,23 @@ class RunRecorder(L.Callback):
         self._restore_signals()
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        cancelled = isinstance(exception, KeyboardInterrupt)
-        status = "cancelled" if cancelled else "failed"
-        error = "" if cancelled else "".join(traceback.format_exception_only(type(exception), exception)).strip()
+        """The status says what is on disk: ``cancelled`` only with a ``last.ckpt`` to resume from. An
+        interrupted test after fit leaves the finished run as it is."""
+        self._restore_signals()
+        interrupted = isinstance(exception, KeyboardInterrupt)
+        if trainer.state.fn != "fit":
+            if interrupted and trainer.is_global_zero:
+                print(f"digitnet: the test of run {self.run_dir.name} was interrupted; the run and its checkpoints "
+                      f"are intact: 'digitnet test --ckpt_path {self.run_dir.name}' tests it.", file=sys.stderr)
+            return
+        if interrupted and (self.run_dir / "last.ckpt").is_file():
+            status, error = "cancelled", ""
+        elif interrupted:
+            status, error = "failed", "interrupted before its first checkpoint; start it again"
+        else:
+            status, error = "failed", "".join(traceback.format_exception_only(type(exception), exception)).strip()
         self._status(trainer, status=status, error=error[-2000:])
         self._event(trainer, "end", status=status, error=error[-2000:])
-        self._restore_signals()
 
     def _restore_signals(self) -> None:
         for signum, handler in self._old_handlers.items():
@@ -221,9 +233,22 @@ class RunRecorder(L.Callback):
         self._old_handlers.clear()
 
     # -- test --------------------------------------------------------------------------------
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """SIGTERM during a test stops it as Ctrl-C does (Lightning alone would ignore it)."""
+        if self.handle_signals:
+            try:
+                self._old_handlers[signal.SIGTERM] = signal.signal(signal.SIGTERM, _interrupt)
+            except ValueError:  # not the main thread
+                pass
+
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._restore_signals()
         if (self.run_dir / "status.json").is_file():
             self._event(trainer, "test", **_metrics(trainer, ("test_loss", "test_acc")))
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _settings(trainer: L.Trainer, pl_module: L.LightningModule) -> tuple[dict, dict]:

@@ -17,6 +17,7 @@ Example::
 from __future__ import annotations
 
 import math
+import os
 from typing import Any, Iterable
 
 from digitnet.errors import BadSetting
@@ -131,4 +132,21 @@ def parse_layers(value: Any) -> list[int]:
         raise BadSetting(f"the first layer must be 784 (28x28 pixels), got {sizes[0]}; e.g. [784, 512, 512, 10].")
     if sizes[-1] != 10:
         raise BadSetting(f"the last layer must be 10 (one neuron per class), got {sizes[-1]}.")
+    check_fits_memory(sizes)
     return sizes
+
+
+def check_fits_memory(sizes: list[int]) -> None:
+    """Refuse a network whose weights, gradients and momentum (4 float32 copies) exceed this machine's memory.
+
+    ``[784, 10**9, 10]`` has 795 billion weights and biases: about 12,720 GB in training.
+    """
+    weights = sum((a + 1) * b for a, b in zip(sizes[:-1], sizes[1:]))
+    need = 16 * weights
+    try:
+        have = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):  # not a POSIX system: cannot tell
+        return
+    if need > have:
+        raise BadSetting(f"layers {sizes} have {weights:,} weights and would need about {need / 1e9:,.0f} GB "
+                         f"of memory to train, more than this machine's {have / 1e9:,.0f} GB; use fewer neurons.")

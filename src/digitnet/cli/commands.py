@@ -6,7 +6,7 @@ import argparse
 import time
 from pathlib import Path
 
-from digitnet import runs
+from digitnet import runs, settings
 from digitnet.errors import BadSetting
 
 
@@ -43,12 +43,12 @@ def run_runs(argv: list[str]) -> int:
 def run_data(argv: list[str]) -> int:
     parser = parser_for("data", "Fetch and verify data sets.")
     parser.add_argument("action", choices=["fetch"])
-    parser.add_argument("dataset", nargs="?", default="all", choices=["mnist", "fashion_mnist", "all"])
+    parser.add_argument("dataset", nargs="?", default="all", choices=[*settings.DATASETS, "all"])
     parser.add_argument("--data_dir", default=None, help="default: $DIGITNET_DATA or data/")
     options = parser.parse_args(argv)
     from digitnet.data.sources import fetch
 
-    names = ["mnist", "fashion_mnist"] if options.dataset == "all" else [options.dataset]
+    names = list(settings.DATASETS) if options.dataset == "all" else [options.dataset]
     for name in names:
         fetch(name, options.data_dir)
     return 0

@@ -24,6 +24,7 @@ os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's
 from jsonargparse import ArgumentError
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import Logger
+from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
 from digitnet import engine as engines
 from digitnet import runlock, runs, trust
@@ -89,6 +90,9 @@ class DigitCLI(LightningCLI):
             kwargs["enable_checkpointing"] = False
             return super().instantiate_trainer(**kwargs)
         root = Path(config.checkpoints_dir)
+        if root.exists() and not root.is_dir():
+            raise RunError(f"the checkpoints folder {root} is a file; point --checkpoints_dir or "
+                           "$DIGITNET_CHECKPOINTS to a folder.")
         if int(os.environ.get("LOCAL_RANK", "0")) > 0 and os.environ.get("DIGITNET_RUN_DIR"):
             self.run_dir = Path(os.environ["DIGITNET_RUN_DIR"])  # a DDP worker joins rank 0's run
         elif self.resume_dir is not None:
@@ -116,11 +120,21 @@ class DigitCLI(LightningCLI):
         self.recorder = next(c for c in parts["callbacks"] if isinstance(c, RunRecorder))
         parts["plugins"] = kwargs["plugins"]
         kwargs.update(parts)
-        return super().instantiate_trainer(**kwargs)
+        try:
+            return super().instantiate_trainer(**kwargs)
+        except BaseException:  # a Trainer setting was refused: leave no empty run folder behind
+            runlock.release(self.run_dir)
+            if self.resume_dir is None and {p.name for p in self.run_dir.iterdir()} <= {runlock.LOCK_NAME}:
+                (self.run_dir / runlock.LOCK_NAME).unlink(missing_ok=True)
+                self.run_dir.rmdir()
+            raise
 
     def before_instantiate_classes(self) -> None:
         """Refuse, in one sentence, what the Trainer would refuse with a traceback or ignore, before
         any run folder is made."""
+        if self.subcommand in ("test", "validate") and self.checkpoint is None:
+            raise BadSetting(f"digitnet {self.subcommand} needs --ckpt_path (last, a run name or a checkpoint file); "
+                             "without one it would evaluate an untrained network.")
         if self.subcommand != "fit":
             return
         config = self.config.fit
@@ -186,8 +200,10 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     resumed model always has the architecture it was trained with.
     """
     spec, args = _pop_option(argv, "--ckpt_path")
-    if spec is None or spec in ("null", "None", ""):
+    if spec is None or spec in ("null", "None"):
         return Resolved(argv)
+    if not spec.strip():
+        raise BadSetting("--ckpt_path is empty; give last, a run name or a checkpoint file.")
     _, root = _option(argv, "--checkpoints_dir")
     path, run_dir = runs.resolve_checkpoint(spec, Path(root) if root else None)
     checkpoint = load_checkpoint(path)  # refuses unsafe, corrupt and truncated files before any work
@@ -264,10 +280,17 @@ def run_lightning(argv: list[str]) -> int:
     except ArgumentError as error:
         message = " ".join(str(error).split())
         raise BadSetting(f"{message}; run 'digitnet {argv[0]} --help' for the options.") from None
+    except UnicodeDecodeError as error:
+        raise BadSetting(f"a config file is not UTF-8 text ({error.reason} at byte {error.start}); "
+                         "save it as UTF-8.") from None
+    except MisconfigurationException as error:  # Lightning's own refusal of a Trainer setting
+        raise BadSetting(" ".join(str(error).split())) from None
     except (ValueError, TypeError) as error:
         cause = error.__cause__ or error.__context__
         if isinstance(cause, DigitnetError):
             raise cause from None
+        if isinstance(cause, MisconfigurationException):
+            raise BadSetting(" ".join(str(cause).split())) from None
         raise
     finally:
         if resolved.temporary_config is not None:

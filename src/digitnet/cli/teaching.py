@@ -5,7 +5,7 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
-from digitnet import runs
+from digitnet import runs, settings
 from digitnet.cli.commands import parser_for
 
 
@@ -35,7 +35,7 @@ def run_gates(argv: list[str]) -> int:
 
 def run_perceptron(argv: list[str]) -> int:
     parser = parser_for("perceptron", "A multi-class perceptron on raw pixels: the linear baseline for the networks.")
-    parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
+    parser.add_argument("--dataset", default="mnist", choices=settings.DATASETS)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--data_dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -121,7 +121,7 @@ SWAPS = [
 
 def run_compare(argv: list[str]) -> int:
     parser = parser_for("compare", "Train one network with each drop-in replacement of the slides swapped back.")
-    parser.add_argument("--dataset", default="mnist", choices=["mnist", "fashion_mnist"])
+    parser.add_argument("--dataset", default="mnist", choices=settings.DATASETS)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--layers", default="[784, 100, 10]")
     parser.add_argument("--lr", type=float, default=0.1)
@@ -139,7 +139,7 @@ def run_compare(argv: list[str]) -> int:
         result = experiments.fit([*base, *swap], f"compare-{i}-{stamp}", root)
         reference = result.test_acc if reference is None else reference
         delta = "-" if i == 0 or result.test_acc is None else f"{100 * (result.test_acc - reference):+.2f}"
-        updates = "1" if "gd" in swap else "782"
+        updates = "-" if result.updates_per_epoch is None else str(result.updates_per_epoch)
         rows.append([label, experiments.pct(result.test_acc), delta, f"{result.seconds:.1f}", updates])
         records.append({"swap": label, "args": swap, **experiments.as_dict(result)})
     print(experiments.plain_table(header, rows))

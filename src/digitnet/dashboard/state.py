@@ -52,6 +52,8 @@ class RunView:
             self.steps_per_epoch = event.get("steps_per_epoch", self.steps_per_epoch)
             self.batch_size = event.get("batch_size", self.batch_size)
             self.epoch, self.batch, self.ended = event.get("epoch", self.epoch), 0, None
+            if "step" in event:  # a resume: forget what the stopped launch did past its checkpoint
+                self._forget_after(event["step"], self.epoch)
         elif kind == "step":
             if "train_loss" in event and "step" in event:
                 self.train_steps.append(float(event["step"]))
@@ -74,6 +76,15 @@ class RunView:
         elif kind == "end":
             self.ended, self.error = event.get("status"), event.get("error", "")
         self.counts[kind] = self.counts.get(kind, 0) + 1
+
+    def _forget_after(self, step: int, epoch: int) -> None:
+        kept = [i for i, s in enumerate(self.train_steps) if s <= step]
+        self.train_steps = [self.train_steps[i] for i in kept]
+        self.train_losses = [self.train_losses[i] for i in kept]
+        shown = [i for i, e in enumerate(self.val_epochs) if e <= epoch]  # val_epochs count from 1
+        self.val_epochs, self.val_losses, self.val_accs = ([series[i] for i in shown] for series in
+                                                           (self.val_epochs, self.val_losses, self.val_accs))
+        self.epoch_rows = [row for row in self.epoch_rows if row.get("epoch", 0) < epoch]
 
     def progress_text(self, live: bool = True) -> str:
         """``epoch 3/10  batch 120/782  9,800 samples/s  ~41s left``: where the run is and how long it needs.
