@@ -20,3 +20,23 @@ def test_the_readme_python_example_runs_and_resumes_in_place(tiny_env, capsys, m
     rows = (run / "metrics.csv").read_text().splitlines()
     epochs = {line.split(",")[0] for line in rows[1:]}
     assert epochs == {"0", "1", "2", "3"}
+
+
+def test_another_lightning_logger_works_beside_the_run_folder(tiny_env, tmp_path):
+    """Any Lightning logger can be added; here Lightning's own CSVLogger (the run folder keeps its own)."""
+    import csv
+
+    import lightning as L
+    from lightning.pytorch.loggers import CSVLogger
+
+    from digitnet import DigitClassifier, DigitDataModule, run_folder
+
+    extra = CSVLogger(tmp_path / "elsewhere", name="x", version=0)
+    trainer = L.Trainer(max_epochs=2, enable_progress_bar=False, enable_model_summary=False,
+                        **run_folder(tmp_path / "run", log_every_n_steps=10, loggers=[extra]))
+    trainer.fit(DigitClassifier(layers=[784, 8, 10]), datamodule=DigitDataModule(batch_size=16, val_size=100))
+    ours = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
+    theirs = list(csv.DictReader(open(tmp_path / "elsewhere" / "x" / "version_0" / "metrics.csv")))
+    assert [r["step"] for r in ours if r["train_loss"]] == [r["step"] for r in theirs if r.get("train_loss")]
+    assert [r["val_acc"] for r in ours if r["val_acc"]] == [r["val_acc"] for r in theirs if r.get("val_acc")]
+    assert (tmp_path / "run" / "status.json").is_file() and (tmp_path / "run" / "last.ckpt").is_file()
