@@ -251,6 +251,33 @@ def test_a_full_disk_stops_the_run_clearly_and_keeps_the_previous_checkpoint(tin
     assert json.loads((run / "status.json").read_text())["status"] == "failed"
 
 
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 4 MB tmpfs (root only); skipped where one cannot be mounted."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
+                                           capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_real_full_disk_keeps_the_previous_checkpoint_and_ends_in_one_sentence(tiny_env, tiny_disk):
+    env = {**tiny_env, "DIGITNET_CHECKPOINTS": str(tiny_disk)}
+    result = cli(env, "fit", *RUN, "--run_name", "full", "--trainer.callbacks+=faults.Fault", fault="fill:45")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert result.stderr.count("Traceback") == 0
+    assert "No space left on device" in result.stderr and "previous checkpoint is intact" in result.stderr
+    run = tiny_disk / "full"
+    load_checkpoint(run / "last.ckpt")  # the epoch-0 checkpoint, whole
+    assert not list(run.glob(".*.tmp"))
+    (tiny_disk / "filler").unlink()
+    listing = subprocess.run([sys.executable, "-m", "digitnet", "runs", "--checkpoints_dir", str(tiny_disk)],
+                             env=env, capture_output=True, text=True)
+    assert "full" in listing.stdout and "failed" in listing.stdout
+
+
 # -- 9: concurrent runs and two dashboards ---------------------------------------------------------------
 def test_two_runs_started_at_once_get_separate_folders(tiny_env):
     env = {**tiny_env}

@@ -27,6 +27,7 @@ from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
 from digitnet.atomic import atomic_write_text
+from digitnet.errors import RunError
 
 
 class RunCSVLogger(Logger):
@@ -76,8 +77,12 @@ class RunCSVLogger(Logger):
             return
         buffer = io.StringIO()
         csv.DictWriter(buffer, fieldnames=header, lineterminator="\n").writerow(row)
-        with open(self.path, "a", encoding="utf-8") as handle:
-            handle.write(buffer.getvalue())
+        try:
+            with open(self.path, "a", encoding="utf-8") as handle:
+                handle.write(buffer.getvalue())
+        except OSError as error:  # a full disk: one sentence, not a traceback
+            raise RunError(f"could not write {self.path} ({error.strerror or error}); the previous checkpoint is "
+                           f"intact. Free some disk space and resume with --ckpt_path {self.run_dir.name}.") from None
 
     @rank_zero_only
     def drop_after(self, step: int, epoch: int) -> int:

@@ -33,6 +33,7 @@ import torch
 from digitnet import runlock, runs
 from digitnet.atomic import remove_stale_temporaries
 from digitnet.csvlog import RunCSVLogger
+from digitnet.errors import RunError
 
 SAMPLE_COUNT = 24
 EPOCHS_DONE = "digitnet_epochs_done"
@@ -62,11 +63,20 @@ class RunRecorder(L.Callback):
     # -- helpers -----------------------------------------------------------------------------
     def _event(self, trainer: L.Trainer, name: str, **fields: Any) -> None:
         if trainer.is_global_zero:
-            runs.append_event(self.run_dir, name, launch=self.launch, **fields)
+            self._writing(runs.append_event, name, launch=self.launch, **fields)
 
     def _status(self, trainer: L.Trainer, **fields: Any) -> None:
         if trainer.is_global_zero:
-            runs.write_status(self.run_dir, **fields)
+            self._writing(runs.write_status, **fields)
+
+    def _writing(self, write: Any, *args: Any, **fields: Any) -> None:
+        """A run-folder write; a full or failing disk ends the run with one sentence, not a traceback."""
+        try:
+            write(self.run_dir, *args, **fields)
+        except OSError as error:
+            raise RunError(f"could not write to run folder {self.run_dir} ({error.strerror or error}); the previous "
+                           f"checkpoint is intact. Free some disk space and resume with --ckpt_path "
+                           f"{self.run_dir.name}.") from None
 
     def _request_stop(self, signum: int, frame: Any) -> None:
         if self.stop_reason is not None and signum == signal.SIGINT:
@@ -221,8 +231,11 @@ class RunRecorder(L.Callback):
             status, error = "failed", "interrupted before its first checkpoint; start it again"
         else:
             status, error = "failed", "".join(traceback.format_exception_only(type(exception), exception)).strip()
-        self._status(trainer, status=status, error=error[-2000:])
-        self._event(trainer, "end", status=status, error=error[-2000:])
+        try:
+            self._status(trainer, status=status, error=error[-2000:])
+            self._event(trainer, "end", status=status, error=error[-2000:])
+        except RunError:  # a full disk: readers see the process gone and report the run failed
+            pass
 
     def _restore_signals(self) -> None:
         for signum, handler in self._old_handlers.items():
