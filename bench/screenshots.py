@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 
 from digitnet.dashboard.app import DashboardApp
-from digitnet.launch import LaunchSpec, launch
+from digitnet.runs.process import LaunchSpec, launch
 
 ROOT = Path(__file__).resolve().parents[1]
 

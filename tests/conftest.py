@@ -8,8 +8,7 @@ from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).parent))
-from tiny import write_tiny  # noqa: E402
+from tiny import write_tiny  # tests/ is on the import path: see pythonpath in pyproject.toml
 
 REPO = Path(__file__).resolve().parents[1]
 REAL_DATA = Path(os.environ.get("DIGITNET_REAL_DATA", REPO / "data"))

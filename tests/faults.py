@@ -50,3 +50,10 @@ class Fault(L.Callback):
                 os.kill(os.getpid(), signal.SIGINT)
             elif self.kind == "raise":
                 raise RuntimeError(f"injected failure at step {pl_module.updates}")
+
+
+class Payload:
+    """A pickle that, if ever unpickled, opens (creates) the file ``$PAYLOAD_MARK``: the attack's marker."""
+
+    def __reduce__(self):
+        return (open, (os.environ["PAYLOAD_MARK"], "w"))

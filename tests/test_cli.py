@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from digitnet.cli.main import main
+from faults import Payload
 
 FAST = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
         "--data.val_size", "100", "--model.layers", "[784, 32, 10]", "--trainer.log_every_n_steps", "2"]
@@ -150,7 +151,7 @@ def test_test_without_a_checkpoint_refuses_to_evaluate_an_untrained_network(tiny
 
 
 def test_a_preset_name_cannot_climb_out_of_the_presets_folder(tiny_env, tmp_path, capsys):
-    from digitnet import presets
+    from digitnet.lecture import presets
 
     outside = tmp_path / "elsewhere.yaml"
     outside.write_text("trainer:\n  max_epochs: 1\n")
@@ -287,11 +288,6 @@ def test_truncated_and_foreign_checkpoints_are_refused_and_nothing_is_touched(ti
         err = capsys.readouterr().err
         assert "another architecture" in err and "network.stack.0.weight" in err and "(99, 784)" in err
     assert folder_digest(run) == before
-
-
-class Payload:
-    def __reduce__(self):
-        return (open, (os.environ["PAYLOAD_MARK"], "w"))
 
 
 def test_a_crafted_pickle_never_runs_even_with_the_force_variable(tiny_env, tmp_path, capsys, monkeypatch):

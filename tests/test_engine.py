@@ -9,8 +9,8 @@ import torch
 
 from digitnet import DigitClassifier, DigitDataModule
 from digitnet.cli.main import main
-from digitnet.engine import backprop
-from digitnet.model import COSTS
+from digitnet.model.engine import backprop
+from digitnet.model.networks import COSTS
 
 UPDATES = 100
 

@@ -3,9 +3,9 @@
 import pytest
 import torch
 
-from digitnet import presets
+from digitnet.lecture import presets
 from digitnet.cli.main import main
-from digitnet.neurons import GATES, INPUTS, MulticlassPerceptron, Perceptron, SigmoidNeuron, train_gate
+from digitnet.lecture.neurons import GATES, INPUTS, MulticlassPerceptron, Perceptron, SigmoidNeuron, train_gate
 
 
 @pytest.mark.parametrize("gate", ["AND", "OR", "NAND"])
@@ -40,8 +40,6 @@ def test_the_sigmoid_neuron_gives_smooth_outputs_on_the_right_side_of_one_half()
 
 
 def test_the_multiclass_perceptron_learns_tiny_digits():
-    import sys
-    from pathlib import Path
 
     from tiny import digits
 

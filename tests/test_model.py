@@ -3,9 +3,9 @@ import math
 import pytest
 import torch
 
-from digitnet.classifier import DigitClassifier
+from digitnet.model.classifier import DigitClassifier
 from digitnet.errors import BadSetting
-from digitnet.model import MLP, init_gaussian, quadratic_cost, sigmoid_cross_entropy, softmax_cross_entropy
+from digitnet.model.networks import MLP, init_gaussian, quadratic_cost, sigmoid_cross_entropy, softmax_cross_entropy
 
 
 def test_quadratic_cost_matches_the_hand_computed_example():
@@ -71,7 +71,7 @@ def test_pixels_are_scaled_on_the_fly_to_the_data_sets_statistics():
 
 
 def test_load_from_checkpoint_honours_map_location_and_strict(tmp_path):
-    from digitnet.checkpoints import atomic_save
+    from digitnet.model.checkpoints import atomic_save
     from digitnet.errors import CheckpointError
 
     saved = DigitClassifier(layers=[784, 16, 10])

@@ -40,3 +40,4 @@ def test_another_lightning_logger_works_beside_the_run_folder(tiny_env, tmp_path
     assert [r["step"] for r in ours if r["train_loss"]] == [r["step"] for r in theirs if r.get("train_loss")]
     assert [r["val_acc"] for r in ours if r["val_acc"]] == [r["val_acc"] for r in theirs if r.get("val_acc")]
     assert (tmp_path / "run" / "status.json").is_file() and (tmp_path / "run" / "last.ckpt").is_file()
+

@@ -1,7 +1,6 @@
 """End-to-end checks on the real MNIST and FashionMNIST files (fetched by 'make data')."""
 
 import json
-from pathlib import Path
 
 import pytest
 import torch

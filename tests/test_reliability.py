@@ -17,9 +17,10 @@ import torch
 from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
 
 from digitnet.atomic import remove_stale_temporaries
-from digitnet.checkpoints import atomic_save, load_checkpoint
+from digitnet.model.checkpoints import atomic_save, load_checkpoint
 from digitnet.cli.main import main
 from digitnet.errors import CheckpointError
+from faults import Payload
 
 TESTS = Path(__file__).parent
 RUN = ["--data.val_size", "10000", "--data.batch_size", "16", "--model.layers", "[784, 24, 10]",
@@ -99,7 +100,7 @@ def test_a_stopped_run_resumed_from_last_matches_the_uninterrupted_one(tiny_env,
 SAVER = """
 import sys, torch
 from pathlib import Path
-from digitnet.checkpoints import atomic_save
+from digitnet.model.checkpoints import atomic_save
 path, i = Path(sys.argv[1]), 0
 while True:
     i += 1
@@ -151,11 +152,6 @@ def test_a_bit_flip_inside_the_weights_is_caught(tiny_env, tmp_path, capsys):
 
 
 # -- 4: untrusted checkpoints, dashboard path -------------------------------------------------------
-class Payload:
-    def __reduce__(self):
-        return (open, (os.environ["PAYLOAD_MARK"], "w"))
-
-
 async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_nothing(tiny_env, tmp_path, monkeypatch):
     from digitnet.dashboard.app import DashboardApp
     from fake_runs import T0, make_run

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from digitnet import launch
+from digitnet.runs import process as launch
 from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.widgets.run_list import RunList
 from fake_runs import make_run

@@ -13,10 +13,10 @@ from typing import Any
 __version__ = "0.1.0"
 
 _LAZY = {
-    "DigitClassifier": "digitnet.classifier",
+    "DigitClassifier": "digitnet.model.classifier",
     "DigitDataModule": "digitnet.data.module",
-    "RunRecorder": "digitnet.recorder",
-    "run_folder": "digitnet.training",
+    "RunRecorder": "digitnet.runs.recorder",
+    "run_folder": "digitnet.runs.folder",
     "DigitnetError": "digitnet.errors",
 }
 

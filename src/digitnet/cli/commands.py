@@ -1,4 +1,4 @@
-"""Provides the small subcommands: ``digitnet runs``, ``digitnet data fetch`` and ``digitnet predict``."""
+"""Provides the small subcommands: ``digitnet runs``, ``data fetch``, ``predict`` and ``dashboard``."""
 
 from __future__ import annotations
 
@@ -6,8 +6,11 @@ import argparse
 import time
 from pathlib import Path
 
-from digitnet import runs, settings
+from digitnet.data.catalog import DATASETS
+from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.errors import BadSetting
+from digitnet.runs.layout import printable
+from digitnet.runs.listing import format_age, list_runs
 
 
 class _Parser(argparse.ArgumentParser):
@@ -23,9 +26,9 @@ def parser_for(prog: str, description: str) -> argparse.ArgumentParser:
 
 def run_runs(argv: list[str]) -> int:
     parser = parser_for("runs", "List runs with status, epochs and best validation accuracy.")
-    parser.add_argument("--checkpoints_dir", default=str(runs.default_root()))
+    add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
-    found = runs.list_runs(Path(options.checkpoints_dir))
+    found = list_runs(Path(options.checkpoints_dir))
     if not found:
         print(f"no runs in {options.checkpoints_dir}/ yet; start one with 'digitnet fit'.")
         return 0
@@ -34,21 +37,21 @@ def run_runs(argv: list[str]) -> int:
     for run in found:
         epochs = f"{run.epoch}/{run.max_epochs}" if run.max_epochs else str(run.epoch)
         best = f"{100 * run.best_val_acc:.2f}%" if run.best_val_acc is not None else "-"
-        name, dataset, summary = (runs.printable(text) for text in (run.name, run.dataset, run.summary))
+        name, dataset, summary = (printable(text) for text in (run.name, run.dataset, run.summary))
         print(f"{name:36} {run.status:9} {dataset:13} {summary[:22]:22} {epochs:>7} {best:>8} "
-              f"{runs.format_age(now - run.updated):>5}")
+              f"{format_age(now - run.updated):>5}")
     return 0
 
 
 def run_data(argv: list[str]) -> int:
     parser = parser_for("data", "Fetch and verify data sets.")
     parser.add_argument("action", choices=["fetch"])
-    parser.add_argument("dataset", nargs="?", default="all", choices=[*settings.DATASETS, "all"])
+    parser.add_argument("dataset", nargs="?", default="all", choices=[*DATASETS, "all"])
     parser.add_argument("--data_dir", default=None, help="default: $DIGITNET_DATA or data/")
     options = parser.parse_args(argv)
     from digitnet.data.sources import fetch
 
-    names = list(settings.DATASETS) if options.dataset == "all" else [options.dataset]
+    names = list(DATASETS) if options.dataset == "all" else [options.dataset]
     for name in names:
         fetch(name, options.data_dir)
     return 0
@@ -60,14 +63,23 @@ def run_predict(argv: list[str]) -> int:
     parser.add_argument("--background", choices=["auto", "black", "white"], default="auto",
                         help="black: white digit on black, as MNIST; white: dark ink on white paper; "
                              "auto: decide from the image's border (default)")
-    parser.add_argument("--checkpoints_dir", default=str(runs.default_root()))
+    add_checkpoints_dir(parser)
     parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...; any size)")
     options = parser.parse_args(argv)
-    from digitnet.predict import predict_files
+    from digitnet.model.predict import predict_files
 
-    path, _ = runs.resolve_checkpoint(options.ckpt_path, Path(options.checkpoints_dir))
+    path, _ = resolve_checkpoint(options.ckpt_path, Path(options.checkpoints_dir))
     for name, classes, probs in predict_files(path, options.images, options.background):
         best = max(range(len(probs)), key=probs.__getitem__)
         table = "  ".join(f"{classes[i]}:{p:.3f}" for i, p in enumerate(probs))
         print(f"{name}: {classes[best]} ({probs[best]:.1%})  [{table}]")
     return 0
+
+
+def run_dashboard(argv: list[str]) -> int:
+    parser = parser_for("dashboard", "Launch, watch, cancel and resume runs.")
+    add_checkpoints_dir(parser)
+    options = parser.parse_args(argv)
+    from digitnet.dashboard import run_dashboard as open_dashboard
+
+    return open_dashboard(Path(options.checkpoints_dir))

@@ -26,14 +26,16 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from digitnet import engine as engines
-from digitnet import runlock, runs, trust
-from digitnet.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
-from digitnet.classifier import DigitClassifier
+from digitnet.model import engine as engines
+from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
+from digitnet.runs import layout, trust
+from digitnet.runs import lock as runlock
+from digitnet.model.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
+from digitnet.model.classifier import DigitClassifier
 from digitnet.data.module import DigitDataModule
 from digitnet.errors import BadSetting, DigitnetError, RunError
-from digitnet.recorder import EPOCHS_DONE, RunRecorder
-from digitnet.training import run_folder
+from digitnet.runs.recorder import EPOCHS_DONE, RunRecorder
+from digitnet.runs.folder import run_folder
 
 
 def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:
@@ -74,8 +76,7 @@ class DigitCLI(LightningCLI):
 
     def add_arguments_to_parser(self, parser: Any) -> None:
         parser.add_argument("--run_name", type=str | None, default=None, help="name of the new run's folder")
-        parser.add_argument("--checkpoints_dir", type=str, default=str(runs.default_root()),
-                            help="where run folders live")
+        add_checkpoints_dir(parser)
         parser.add_argument("--test_after_fit", type=bool, default=True,
                             help="after fit, test the best checkpoint on the 10,000 test images")
         parser.link_arguments("data.dataset", "model.dataset")
@@ -99,7 +100,7 @@ class DigitCLI(LightningCLI):
             self.run_dir = self.resume_dir
             runlock.claim(self.run_dir)  # one process at a time trains in a run folder
         elif config.run_name:
-            self.run_dir = root / runs.check_name(config.run_name)
+            self.run_dir = root / layout.check_name(config.run_name)
             if self.run_dir.exists() and not self.run_dir.is_dir():
                 raise RunError(f"{self.run_dir} is a file, not a run folder; pick another --run_name.")
             self.run_dir.mkdir(parents=True, exist_ok=True)
@@ -108,7 +109,7 @@ class DigitCLI(LightningCLI):
             runlock.check_new_run_folder(self.run_dir)  # again: another process may have started it meanwhile
         else:
             model = config.model
-            self.run_dir = runs.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
+            self.run_dir = layout.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
             runlock.claim(self.run_dir)
         os.environ["DIGITNET_RUN_DIR"] = str(self.run_dir)  # inherited by the DDP workers Lightning starts
         trainer_config = self._get(self.config_init, "trainer", default={})
@@ -205,7 +206,7 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     if not spec.strip():
         raise BadSetting("--ckpt_path is empty; give last, a run name or a checkpoint file.")
     _, root = _option(argv, "--checkpoints_dir")
-    path, run_dir = runs.resolve_checkpoint(spec, Path(root) if root else None)
+    path, run_dir = resolve_checkpoint(spec, Path(root) if root else None)
     checkpoint = load_checkpoint(path)  # refuses unsafe, corrupt and truncated files before any work
     for key in ("hyper_parameters", "datamodule_hyper_parameters"):  # LightningCLI applies them too
         trust.check_hparams(checkpoint.get(key), f"{path} ({key})")
@@ -262,11 +263,11 @@ def quiet_known_noise() -> None:
 
 
 def expand_preset(argv: list[str]) -> list[str]:
-    """``--preset nielsen-ch1`` becomes ``--config <the preset's YAML file>`` (see :mod:`digitnet.presets`)."""
+    """``--preset nielsen-ch1`` becomes ``--config <the preset's YAML file>`` (see :mod:`digitnet.lecture.presets`)."""
     name, rest = _pop_option(argv, "--preset")
     if name is None:
         return argv
-    from digitnet import presets
+    from digitnet.lecture import presets
 
     return [rest[0], "--config", str(presets.get(name).path), *rest[1:]]
 

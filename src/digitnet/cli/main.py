@@ -53,7 +53,7 @@ def main(argv: list[str] | None = None) -> int:
             from digitnet.cli.lightning_cli import run_lightning
 
             return run_lightning(argv)
-        if command in ("runs", "data", "predict"):
+        if command in ("runs", "data", "predict", "dashboard"):
             from digitnet.cli import commands
 
             return getattr(commands, f"run_{command}")(argv[1:])
@@ -61,14 +61,10 @@ def main(argv: list[str] | None = None) -> int:
             from digitnet.cli import teaching
 
             return getattr(teaching, f"run_{command}")(argv[1:])
-        if command == "dashboard":
-            from digitnet.dashboard import run_dashboard
-
-            return run_dashboard(argv[1:])
         print(f"digitnet: error: unknown command {command!r}; run 'digitnet --help' for the list.", file=sys.stderr)
         return 2
     except DigitnetError as error:
-        from digitnet.runs import printable  # the sentence may quote names and text from a run folder
+        from digitnet.runs.layout import printable  # the sentence may quote names and text from a run folder
 
         print(f"digitnet: error: {printable(error)}", file=sys.stderr)
         return 2

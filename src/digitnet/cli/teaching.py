@@ -5,7 +5,8 @@ from __future__ import annotations
 import platform
 from pathlib import Path
 
-from digitnet import runs, settings
+from digitnet.data.catalog import DATASETS
+from digitnet.cli.common import add_checkpoints_dir
 from digitnet.cli.commands import parser_for
 
 
@@ -13,7 +14,7 @@ def run_gates(argv: list[str]) -> int:
     parser = parser_for("gates", "Train a perceptron on AND, OR, NAND and XOR and show what it learned.")
     parser.add_argument("--max_epochs", type=int, default=100)
     options = parser.parse_args(argv)
-    from digitnet.neurons import GATES, INPUTS, train_gate
+    from digitnet.lecture.neurons import GATES, INPUTS, train_gate
 
     for gate in GATES:
         result = train_gate(gate, options.max_epochs)
@@ -35,7 +36,7 @@ def run_gates(argv: list[str]) -> int:
 
 def run_perceptron(argv: list[str]) -> int:
     parser = parser_for("perceptron", "A multi-class perceptron on raw pixels: the linear baseline for the networks.")
-    parser.add_argument("--dataset", default="mnist", choices=settings.DATASETS)
+    parser.add_argument("--dataset", default="mnist", choices=DATASETS)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--data_dir", default=None)
     parser.add_argument("--seed", type=int, default=0)
@@ -43,7 +44,7 @@ def run_perceptron(argv: list[str]) -> int:
     import torch
 
     from digitnet.data.module import DigitDataModule
-    from digitnet.neurons import MulticlassPerceptron
+    from digitnet.lecture.neurons import MulticlassPerceptron
 
     data = DigitDataModule(options.dataset, data_dir=options.data_dir)
     data.prepare_data()
@@ -61,7 +62,7 @@ def run_perceptron(argv: list[str]) -> int:
 
 def run_presets(argv: list[str]) -> int:
     parser_for("presets", "List the preset configs.").parse_args(argv)
-    from digitnet import presets
+    from digitnet.lecture import presets
 
     for preset in presets.all_presets():
         print(f"{preset.name}\n  {preset.description}\n  source: {preset.source}\n"
@@ -76,9 +77,10 @@ def run_reproduce(argv: list[str]) -> int:
     parser.add_argument("--seeds", type=int, default=1)
     parser.add_argument("--epochs", type=int, default=None, help="override every preset's epochs (quick look)")
     parser.add_argument("--out", default="docs/reproduce", help="writes OUT.md and OUT.json")
-    parser.add_argument("--checkpoints_dir", default=str(runs.default_root()))
+    add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
-    from digitnet import experiments, presets
+    from digitnet.cli import experiments
+    from digitnet.lecture import presets
 
     chosen = presets.all_presets() if options.presets in ([], ["all"]) else [presets.get(n) for n in options.presets]
     extra = ["--trainer.max_epochs", str(options.epochs)] if options.epochs else []
@@ -121,14 +123,14 @@ SWAPS = [
 
 def run_compare(argv: list[str]) -> int:
     parser = parser_for("compare", "Train one network with each drop-in replacement of the slides swapped back.")
-    parser.add_argument("--dataset", default="mnist", choices=settings.DATASETS)
+    parser.add_argument("--dataset", default="mnist", choices=DATASETS)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--layers", default="[784, 100, 10]")
     parser.add_argument("--lr", type=float, default=0.1)
     parser.add_argument("--out", default="docs/compare", help="writes OUT.md and OUT.json")
-    parser.add_argument("--checkpoints_dir", default=str(runs.default_root()))
+    add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
-    from digitnet import experiments
+    from digitnet.cli import experiments
 
     base = ["--data.dataset", options.dataset, "--model.layers", options.layers, "--model.lr", str(options.lr),
             "--model.momentum", "0", "--model.schedule", "constant", "--trainer.max_epochs", str(options.epochs)]

@@ -1,18 +1,12 @@
-"""Provides the terminal dashboard; ``run_dashboard`` is ``digitnet dashboard``."""
+"""Provides the terminal dashboard; ``run_dashboard(root)`` opens it on the run folders under ``root``."""
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 
-def run_dashboard(argv: list[str]) -> int:
-    from digitnet import runs
-
-    parser = argparse.ArgumentParser(prog="digitnet dashboard", description="Launch, watch, cancel and resume runs.")
-    parser.add_argument("--checkpoints_dir", default=str(runs.default_root()))
-    options = parser.parse_args(argv)
+def run_dashboard(root: Path) -> int:
     from digitnet.dashboard.app import DashboardApp
 
-    DashboardApp(Path(options.checkpoints_dir)).run()
+    DashboardApp(Path(root)).run()
     return 0

@@ -24,7 +24,8 @@ from textual.css.query import NoMatches
 from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
 from textual.widgets import DataTable, Footer, Header, Label, Static, TabbedContent, TabPane
 
-from digitnet import launch, runs
+from digitnet.runs import layout, listing
+from digitnet.runs import process as control
 from digitnet.dashboard.screens.help import HelpScreen
 from digitnet.dashboard.state import RunTail, RunView
 from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
@@ -71,10 +72,10 @@ class DashboardApp(App):
         # No sliding tab underline or smooth scrolling: each animation frame is a screen render,
         # about 40 of them per tab switch, CPU a watched run would lose. TEXTUAL_ANIMATIONS still wins.
         self.animation_level = os.environ.get("TEXTUAL_ANIMATIONS", "none")  # type: ignore[assignment]
-        self.root = Path(root) if root is not None else runs.default_root()
+        self.root = Path(root) if root is not None else layout.default_root()
         self.clock, self.poll_seconds = clock, poll_seconds
         self.tails: dict[str, RunTail] = {}
-        self.infos: dict[str, runs.RunInfo] = {}
+        self.infos: dict[str, listing.RunInfo] = {}
         self.processes: list = []
         self._drawn: dict[str, tuple] = {}  # pane -> (run, events of the kind it shows)
         self._charts_at, self._chart_names = 0.0, []
@@ -123,7 +124,7 @@ class DashboardApp(App):
 
     def _poll(self) -> None:
         self.processes = [p for p in self.processes if p.poll() is None]  # reap the runs that ended
-        found = runs.list_runs(self.root)
+        found = listing.list_runs(self.root)
         self.infos = {run.name: run for run in found}
         run_list = self.main.query_one(RunList)
         run_list.show(found)
@@ -148,7 +149,7 @@ class DashboardApp(App):
                 self._drawn[pane] = shown
                 getattr(self, f"_draw_{pane}")(view)
 
-    def _draw_live(self, names: list[str], info: runs.RunInfo | None, view: RunView) -> None:
+    def _draw_live(self, names: list[str], info: listing.RunInfo | None, view: RunView) -> None:
         if info is None:
             self._update_if_changed("#progress", "no run selected: press n to start one", layout=False)
         else:
@@ -157,7 +158,7 @@ class DashboardApp(App):
             done = view.fraction_done()
             self._update_if_changed("#progress", progress_lines(text, done), layout=False, key=f"{text} {done:.3f}")
         if info is not None and info.status in ("failed", "diverged"):
-            tail = "\n".join(runs.output_tail(info.path, 5, info.log_offset))
+            tail = "\n".join(listing.output_tail(info.path, 5, info.log_offset))
             alert = Text(f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))  # not markup: from the run
             self._update_if_changed("#alert", alert)
             self.main.query_one("#alert").add_class("shown")
@@ -199,7 +200,7 @@ class DashboardApp(App):
             self._shown_text[selector] = key
             self.main.query_one(selector, Static).update(content, layout=layout)
 
-    def _details(self, info: runs.RunInfo, view) -> Text:
+    def _details(self, info: listing.RunInfo, view) -> Text:
         """Everything here comes from the run folder, so it is plain Text, never parsed as markup."""
         text = Text.assemble((info.name, "bold"), f"  {info.status}\nfolder: {info.path}")
         if info.error:
@@ -211,7 +212,7 @@ class DashboardApp(App):
             if isinstance(values, dict):
                 shown = ", ".join(f"{k}={v}" for k, v in values.items() if not str(k).startswith("_"))
                 text.append(f"\n{section}: {shown}")
-        tail = runs.output_tail(info.path, 15)
+        tail = listing.output_tail(info.path, 15)
         if tail:
             text.append("\n\noutput.log", style="bold")
             text.append(" (last lines)\n" + "\n".join(tail))
@@ -229,7 +230,7 @@ class DashboardApp(App):
     @on(LaunchForm.Start)
     def _start(self, message: LaunchForm.Start) -> None:
         try:
-            name, process = launch.launch(message.spec, self.root)
+            name, process = control.launch(message.spec, self.root)
         except (DigitnetError, OSError) as error:
             self.notify(str(error), title="could not start", severity="error")
             return
@@ -240,7 +241,7 @@ class DashboardApp(App):
         self.action_show_tab("live")
         self.main.query_one(RunList).focus()
 
-    def _selected_info(self) -> runs.RunInfo | None:
+    def _selected_info(self) -> listing.RunInfo | None:
         name = self.main.query_one(RunList).selected
         return self.infos.get(name) if name else None
 
@@ -253,7 +254,7 @@ class DashboardApp(App):
         if info is None or info.status != "running":
             self.notify("select a running run to cancel", severity="warning")
             return
-        launch.cancel(info.path)
+        control.cancel(info.path)
         self.notify(f"cancelling {info.name}: it stops after its current step")
 
     def action_resume_run(self) -> None:
@@ -262,7 +263,7 @@ class DashboardApp(App):
             self.notify("select a stopped run to resume", severity="warning")
             return
         try:
-            self.processes.append(launch.resume(info.path))
+            self.processes.append(control.resume(info.path))
         except (DigitnetError, OSError) as error:
             self.notify(str(error), title="could not resume", severity="error")
             return

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from digitnet.runs import EventReader
+from digitnet.runs.layout import EventReader
 
 
 @dataclass

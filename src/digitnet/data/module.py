@@ -12,10 +12,11 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from digitnet import settings
+from digitnet import checks
 from digitnet.data.idx import check_pair, parse_idx
 from digitnet.data.loader import TensorBatches
-from digitnet.data.sources import CATALOG, SPLITS, default_data_dir, fetch, raw_dir, verify
+from digitnet.data.catalog import CATALOG, DATASETS, SPLITS
+from digitnet.data.sources import default_data_dir, fetch, raw_dir, verify
 from digitnet.errors import BadSetting, DataError
 
 SPLIT_SEED = 12345  # fixed, so every run of a data set validates on the same 10,000 images
@@ -60,15 +61,15 @@ class DigitDataModule(L.LightningDataModule):
                  val_size: int = 10_000, seed: int = 0, full_batch: bool = False, shuffle: bool = True,
                  steps_per_call: int | None = None) -> None:
         super().__init__()
-        settings.check_choice("dataset", dataset, settings.DATASETS)
-        settings.check_positive_int("batch_size", batch_size, "; 64 is the slides' value")
-        settings.check_val_size(val_size)
+        checks.check_choice("dataset", dataset, DATASETS)
+        checks.check_positive_int("batch_size", batch_size, "; 64 is the slides' value")
+        checks.check_val_size(val_size)
         self.save_hyperparameters()
         self.dataset, self.batch_size, self.val_size = dataset, batch_size, val_size
         self.data_dir = Path(data_dir) if data_dir else default_data_dir()
         self.seed, self.full_batch, self.shuffle = seed, full_batch, shuffle
         if steps_per_call is not None:
-            settings.check_positive_int("steps_per_call", steps_per_call)
+            checks.check_positive_int("steps_per_call", steps_per_call)
         self.steps_per_call = steps_per_call
         self.info = CATALOG[dataset]
         self.train_set = self.val_set = self.test_set = None

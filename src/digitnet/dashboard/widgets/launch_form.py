@@ -1,7 +1,7 @@
 """Provides :class:`LaunchForm`: a run's settings, checked as you type, and the Start button.
 
 A bad value is explained right under its field and Start stays disabled until every field is good;
-the checks are those of :class:`digitnet.launch.LaunchSpec`, the same the command line applies.
+the checks are those of :class:`digitnet.runs.process.LaunchSpec`, the same the command line applies.
 """
 
 from __future__ import annotations
@@ -14,12 +14,13 @@ from textual.containers import Horizontal, VerticalScroll
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select
 
-from digitnet import settings
-from digitnet.launch import DEVICES, LaunchSpec
+from digitnet import checks
+from digitnet.data.catalog import DATASETS
+from digitnet.runs.process import DEVICES, LaunchSpec
 
 CHOICES = {
-    "dataset": settings.DATASETS, "arch": settings.ARCHS, "activation": settings.ACTIVATIONS,
-    "loss": settings.LOSSES, "optimizer": settings.OPTIMIZERS, "device": DEVICES,
+    "dataset": DATASETS, "arch": checks.ARCHS, "activation": checks.ACTIVATIONS,
+    "loss": checks.LOSSES, "optimizer": checks.OPTIMIZERS, "device": DEVICES,
 }
 LABELS = {"lr": "learning rate", "batch_size": "batch size", "layers": "layer sizes"}
 

@@ -8,7 +8,7 @@ from typing import Callable
 from rich.text import Text
 from textual.widgets import DataTable
 
-from digitnet.runs import RunInfo, format_age
+from digitnet.runs.listing import RunInfo, format_age
 
 STATUS_STYLE = {"running": "bold green", "finished": "cyan", "cancelled": "yellow", "failed": "bold red",
                 "diverged": "bold magenta"}

@@ -22,14 +22,13 @@ from typing import Any, Iterable
 
 from digitnet.errors import BadSetting
 
-DATASETS = ("mnist", "fashion_mnist")
 ACTIVATIONS = ("relu", "sigmoid")
 LOSSES = ("cross_entropy", "mse", "sigmoid_cross_entropy")
 OPTIMIZERS = ("sgd", "gd", "adam")
 INITS = ("default", "gaussian", "scaled_gaussian")
 ARCHS = ("mlp", "cnn")
 SCHEDULES = ("constant", "cosine")
-ENGINES = ("auto", "autograd", "backprop")  # how updates are computed: see digitnet.engine
+ENGINES = ("auto", "autograd", "backprop")  # how updates are computed: see digitnet.model.engine
 TRAIN_SIZE = 60_000  # images in the official training file of both data sets
 
 

@@ -15,9 +15,9 @@ from typing import Any
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from digitnet.checkpoints import SafeCheckpointIO
-from digitnet.csvlog import RunCSVLogger
-from digitnet.recorder import RunRecorder
+from digitnet.model.checkpoints import SafeCheckpointIO
+from digitnet.runs.csvlog import RunCSVLogger
+from digitnet.runs.recorder import RunRecorder
 
 
 def run_folder(run_dir: str | Path, log_every_n_steps: int = 50, callbacks: list | None = None,

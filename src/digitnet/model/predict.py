@@ -15,8 +15,8 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from digitnet.checkpoints import load_checkpoint, model_from_checkpoint
-from digitnet.data.sources import CATALOG
+from digitnet.model.checkpoints import load_checkpoint, model_from_checkpoint
+from digitnet.data.catalog import CATALOG
 from digitnet.errors import BadSetting
 
 
@@ -66,7 +66,7 @@ def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
 
 def predict_files(checkpoint_path: Path, files: list[str], background: str = "auto"):
     """Yield (file name, class names, 10 probabilities) for each image file."""
-    from digitnet.classifier import DigitClassifier
+    from digitnet.model.classifier import DigitClassifier
 
     model = model_from_checkpoint(load_checkpoint(checkpoint_path), str(checkpoint_path), DigitClassifier)
     model.eval()

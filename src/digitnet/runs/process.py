@@ -1,7 +1,7 @@
-"""Provides :class:`LaunchSpec`, one run's settings as the dashboard form edits them, and how to start it.
+"""Provides the training processes a watcher controls: :class:`LaunchSpec`, start, resume, cancel, liveness.
 
 The form, the tests and the command line meet here: a spec validates each field with the rules of
-:mod:`digitnet.settings` and turns into the ``digitnet fit`` arguments that the training process
+:mod:`digitnet.checks` and turns into the ``digitnet fit`` arguments that the training process
 runs with, so a run launched from the dashboard is the same code path as one typed in a shell::
 
     >>> LaunchSpec(dataset="fashion_mnist", epochs="3").to_args("f-run")[:6]
@@ -14,15 +14,20 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 import subprocess
 import sys
 import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from digitnet import runs, settings
+import psutil
+
+from digitnet import checks
+from digitnet.data.catalog import DATASETS
 from digitnet.atomic import atomic_write_text
 from digitnet.errors import BadSetting
+from digitnet.runs.layout import create_run_dir
 
 DEVICES = ("auto", "cpu", "cuda")
 # for a run nobody watches in its own terminal: no progress bar or model table in its output
@@ -47,21 +52,21 @@ class LaunchSpec:
 
     def errors(self) -> dict[str, str]:
         """Map each bad field to its one-sentence problem; empty when the spec can start."""
-        checks = {
-            "dataset": lambda v: settings.check_choice("dataset", v, settings.DATASETS),
-            "arch": lambda v: settings.check_choice("arch", v, settings.ARCHS),
-            "layers": settings.parse_layers,
-            "activation": lambda v: settings.check_choice("activation", v, settings.ACTIVATIONS),
-            "loss": lambda v: settings.check_choice("loss", v, settings.LOSSES),
-            "optimizer": lambda v: settings.check_choice("optimizer", v, settings.OPTIMIZERS),
-            "lr": settings.check_lr,
-            "batch_size": lambda v: settings.check_positive_int("batch_size", v),
-            "epochs": lambda v: settings.check_positive_int("epochs", v),
-            "seed": settings.check_seed,
-            "device": lambda v: settings.check_choice("device", v, DEVICES),
+        rules = {
+            "dataset": lambda v: checks.check_choice("dataset", v, DATASETS),
+            "arch": lambda v: checks.check_choice("arch", v, checks.ARCHS),
+            "layers": checks.parse_layers,
+            "activation": lambda v: checks.check_choice("activation", v, checks.ACTIVATIONS),
+            "loss": lambda v: checks.check_choice("loss", v, checks.LOSSES),
+            "optimizer": lambda v: checks.check_choice("optimizer", v, checks.OPTIMIZERS),
+            "lr": checks.check_lr,
+            "batch_size": lambda v: checks.check_positive_int("batch_size", v),
+            "epochs": lambda v: checks.check_positive_int("epochs", v),
+            "seed": checks.check_seed,
+            "device": lambda v: checks.check_choice("device", v, DEVICES),
         }
         problems = {}
-        for name, check in checks.items():
+        for name, check in rules.items():
             try:
                 check(getattr(self, name))
             except BadSetting as error:
@@ -75,9 +80,9 @@ class LaunchSpec:
             raise BadSetting(next(iter(problems.values())))
         return [
             "fit", "--run_name", run_name,
-            "--data.dataset", self.dataset, "--model.layers", json.dumps(settings.parse_layers(self.layers)),
+            "--data.dataset", self.dataset, "--model.layers", json.dumps(checks.parse_layers(self.layers)),
             "--model.arch", self.arch, "--model.activation", self.activation, "--model.loss", self.loss,
-            "--model.optimizer", self.optimizer, "--model.lr", str(settings.check_lr(self.lr)),
+            "--model.optimizer", self.optimizer, "--model.lr", str(checks.check_lr(self.lr)),
             "--data.batch_size", str(int(self.batch_size)), "--trainer.max_epochs", str(int(self.epochs)),
             "--seed_everything", str(int(self.seed)), "--trainer.accelerator", self.device, *QUIET,
         ]
@@ -112,7 +117,7 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
 
 def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
     """Start a new run of ``spec`` under ``root``; return its name and process."""
-    run_dir = runs.create_run_dir(root, f"{spec.dataset}-{spec.arch}")
+    run_dir = create_run_dir(root, f"{spec.dataset}-{spec.arch}")
     return run_dir.name, start_process([*spec.to_args(run_dir.name), "--checkpoints_dir", str(root)], run_dir)
 
 
@@ -127,3 +132,20 @@ def resume(run_dir: Path) -> subprocess.Popen:
 def cancel(run_dir: Path) -> None:
     """Ask a run to stop after its current step and save a resumable checkpoint."""
     (run_dir / "cancel").write_text("cancel requested by the dashboard\n")
+
+
+def process_alive(pid: object, host: object = None) -> bool:
+    """Whether process ``pid`` on ``host`` still runs (a zombie, killed but not reaped, does not).
+
+    A process on another machine cannot be checked from here, so its status is trusted.
+    """
+    if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
+        return False
+    if host and host != socket.gethostname():
+        return True
+    try:
+        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return False
+    except psutil.AccessDenied:
+        return True

@@ -13,8 +13,8 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from digitnet import runs
-from digitnet.launch import QUIET
+from digitnet.runs import layout, listing
+from digitnet.runs.process import QUIET
 
 
 @dataclass
@@ -33,9 +33,9 @@ def fit(args: list[str], run_name: str, root: Path) -> Result:
 
     run_lightning(["fit", *args, "--run_name", run_name, "--checkpoints_dir", str(root), *QUIET])
     run_dir = root / run_name
-    info = runs.read_run(run_dir)
+    info = listing.read_run(run_dir)
     test, seconds, updates = None, 0.0, None
-    for event in runs.iter_events(run_dir):
+    for event in layout.iter_events(run_dir):
         if event["event"] == "start":
             updates = event.get("steps_per_epoch", updates)
         elif event["event"] == "test":

@@ -39,8 +39,8 @@ _CALLBACKS = ("EarlyStopping", "LearningRateMonitor", "ModelCheckpoint", "TQDMPr
               "ModelSummary", "RichModelSummary", "Timer", "DeviceStatsMonitor", "StochasticWeightAveraging")
 _LOGGERS = ("CSVLogger", "TensorBoardLogger", "MLFlowLogger", "WandbLogger", "CometLogger", "NeptuneLogger")
 _PROFILERS = ("SimpleProfiler", "AdvancedProfiler", "PyTorchProfiler")
-_DIGITNET = ("digitnet.DigitClassifier", "digitnet.classifier.DigitClassifier", "digitnet.DigitDataModule",
-             "digitnet.data.module.DigitDataModule", "digitnet.recorder.RunRecorder",
+_DIGITNET = ("digitnet.DigitClassifier", "digitnet.model.classifier.DigitClassifier", "digitnet.DigitDataModule",
+             "digitnet.data.module.DigitDataModule", "digitnet.runs.recorder.RunRecorder",
              "lightning.pytorch.cli.instantiate_module")  # the last: LightningCLI's note in saved settings
 
 

@@ -1,4 +1,4 @@
-"""Provides the preset configs in ``digitnet/presets/*.yaml`` and the facts each one cites.
+"""Provides the preset configs in ``digitnet/lecture/presets/*.yaml`` and the facts each one cites.
 
 A preset is an ordinary LightningCLI config (``digitnet fit --config PATH`` takes it, and so does
 ``digitnet fit --preset NAME``) that opens with three comment lines::
@@ -32,7 +32,7 @@ class Preset:
 
 
 def _folder() -> Path:
-    return Path(str(resources.files("digitnet") / "presets"))
+    return Path(str(resources.files("digitnet.lecture") / "presets"))
 
 
 def load(path: Path) -> Preset:

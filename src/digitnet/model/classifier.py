@@ -1,6 +1,6 @@
 """Provides :class:`DigitClassifier`, the LightningModule that wires a network to its cost and optimizer.
 
-The network itself is a plain ``nn.Module`` (:mod:`digitnet.model`); this class only adds the
+The network itself is a plain ``nn.Module`` (:mod:`digitnet.model.networks`); this class only adds the
 cost, the metrics and the optimizer, and saves its arguments with ``save_hyperparameters()``, so
 ``DigitClassifier.load_from_checkpoint("checkpoints/run/last.ckpt")`` rebuilds the model alone.
 """
@@ -14,11 +14,11 @@ import lightning as L
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from digitnet import engine as engines
-from digitnet import settings
-from digitnet.data.sources import CATALOG
+from digitnet.model import engine as engines
+from digitnet import checks
+from digitnet.data.catalog import CATALOG, DATASETS
 from digitnet.errors import BadSetting
-from digitnet.model import CNN, COSTS, MLP, init_gaussian, probabilities
+from digitnet.model.networks import CNN, COSTS, MLP, init_gaussian, probabilities
 
 
 def cosine_factor(step: int, total: int) -> float:
@@ -36,7 +36,7 @@ class DigitClassifier(L.LightningModule):
         layers: MLP layer sizes, input first: ``[784, 512, 512, 10]`` is the slides' network.
         activation: ``relu`` or ``sigmoid``, between layers.
         loss: ``cross_entropy`` (softmax), ``mse`` (the quadratic cost, see
-            :func:`digitnet.model.quadratic_cost`) or ``sigmoid_cross_entropy`` (textbook ch. 3).
+            :func:`digitnet.model.networks.quadratic_cost`) or ``sigmoid_cross_entropy`` (textbook ch. 3).
         optimizer: ``sgd`` (mini-batch), ``gd`` (full-batch gradient descent: one update per epoch
             from the gradient over the whole training split) or ``adam``.
         lr: learning rate (the textbook's eta).
@@ -49,7 +49,7 @@ class DigitClassifier(L.LightningModule):
         dataset: the data set the statistics for ``normalize`` come from.
         schedule: ``constant`` learning rate, or ``cosine``: lr · ½(1 + cos(π · t/T)) after t of the
             run's T updates, falling smoothly from ``lr`` to 0 by the last epoch.
-        engine: how updates are computed (:mod:`digitnet.engine`): ``autograd``, ``backprop`` (the
+        engine: how updates are computed (:mod:`digitnet.model.engine`): ``autograd``, ``backprop`` (the
             written-out backpropagation of the MLP) or ``auto``, which picks ``backprop`` where it
             applies. Both give the same weights (tested to 1e-6); only the speed differs.
     """
@@ -59,18 +59,18 @@ class DigitClassifier(L.LightningModule):
                  init: str = "default", arch: str = "mlp", normalize: bool = True,
                  dataset: str = "mnist", schedule: str = "cosine", engine: str = "auto") -> None:
         super().__init__()
-        layers = settings.parse_layers(layers if layers is not None else [784, 512, 512, 10])
-        settings.check_choice("activation", activation, settings.ACTIVATIONS)
-        settings.check_choice("loss", loss, settings.LOSSES)
-        settings.check_choice("optimizer", optimizer, settings.OPTIMIZERS)
-        settings.check_choice("init", init, settings.INITS)
-        settings.check_choice("arch", arch, settings.ARCHS)
-        settings.check_choice("schedule", schedule, settings.SCHEDULES)
-        settings.check_choice("dataset", dataset, settings.DATASETS)
-        settings.check_choice("engine", engine, settings.ENGINES)
-        lr = settings.check_lr(lr)
-        momentum = settings.check_non_negative("momentum", momentum)
-        weight_decay = settings.check_non_negative("weight_decay", weight_decay)
+        layers = checks.parse_layers(layers if layers is not None else [784, 512, 512, 10])
+        checks.check_choice("activation", activation, checks.ACTIVATIONS)
+        checks.check_choice("loss", loss, checks.LOSSES)
+        checks.check_choice("optimizer", optimizer, checks.OPTIMIZERS)
+        checks.check_choice("init", init, checks.INITS)
+        checks.check_choice("arch", arch, checks.ARCHS)
+        checks.check_choice("schedule", schedule, checks.SCHEDULES)
+        checks.check_choice("dataset", dataset, DATASETS)
+        checks.check_choice("engine", engine, checks.ENGINES)
+        lr = checks.check_lr(lr)
+        momentum = checks.check_non_negative("momentum", momentum)
+        weight_decay = checks.check_non_negative("weight_decay", weight_decay)
         self.save_hyperparameters(dict(layers=layers, activation=activation, loss=loss, optimizer=optimizer, lr=lr,
                                        momentum=momentum, weight_decay=weight_decay, init=init, arch=arch,
                                        normalize=normalize, dataset=dataset, schedule=schedule, engine=engine))
@@ -144,7 +144,7 @@ class DigitClassifier(L.LightningModule):
     def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
         """Hand one mini-batch ``[B, ...]``, or k stacked ``[k, B, ...]``, to the engine, and log.
 
-        The engine makes one update per mini-batch (:mod:`digitnet.engine`): ``self.updates``
+        The engine makes one update per mini-batch (:mod:`digitnet.model.engine`): ``self.updates``
         counts them, while Lightning's ``global_step`` counts training steps of k updates each.
         Returns the mean cost of the step's mini-batches. Every ``log_every_n_steps``-th update's
         mini-batch cost goes to the loggers as ``train_loss``, with the update count as its step.
@@ -238,7 +238,7 @@ class DigitClassifier(L.LightningModule):
         keyword arguments override saved settings. A missing, corrupt, unsafe or foreign file
         raises :class:`digitnet.errors.CheckpointError`.
         """
-        from digitnet.checkpoints import load_checkpoint, model_from_checkpoint
+        from digitnet.model.checkpoints import load_checkpoint, model_from_checkpoint
 
         model = model_from_checkpoint(load_checkpoint(checkpoint_path), str(checkpoint_path), cls, strict, **kwargs)
         return model.to(torch.device(map_location)) if map_location is not None else model

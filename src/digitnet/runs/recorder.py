@@ -8,7 +8,7 @@ The format it writes is documented in :mod:`digitnet.runs`. It also carries out 
 run is asked to stop early: a ``cancel`` file in the run folder, or SIGTERM / SIGINT. Either saves
 ``last.ckpt`` after the current step and ends the run as ``cancelled``. A non-finite training loss
 ends it as ``diverged`` without saving the bad weights. With ``save_last=True`` (as
-:func:`digitnet.training.run_folder` sets it) it also saves ``last.ckpt`` at every epoch's end.
+:func:`digitnet.runs.folder.run_folder` sets it) it also saves ``last.ckpt`` at every epoch's end.
 
 Every checkpoint saved while it records carries ``digitnet_epochs_done``, the training epochs
 finished when it was taken (an epoch-end save counts its epoch; a cancel in the middle does not),
@@ -30,9 +30,10 @@ from typing import Any
 import lightning as L
 import torch
 
-from digitnet import runlock, runs
+from digitnet.runs import layout, listing
+from digitnet.runs import lock as runlock
 from digitnet.atomic import remove_stale_temporaries
-from digitnet.csvlog import RunCSVLogger
+from digitnet.runs.csvlog import RunCSVLogger
 from digitnet.errors import RunError
 
 SAMPLE_COUNT = 24
@@ -63,11 +64,11 @@ class RunRecorder(L.Callback):
     # -- helpers -----------------------------------------------------------------------------
     def _event(self, trainer: L.Trainer, name: str, **fields: Any) -> None:
         if trainer.is_global_zero:
-            self._writing(runs.append_event, name, launch=self.launch, **fields)
+            self._writing(layout.append_event, name, launch=self.launch, **fields)
 
     def _status(self, trainer: L.Trainer, **fields: Any) -> None:
         if trainer.is_global_zero:
-            self._writing(runs.write_status, **fields)
+            self._writing(layout.write_status, **fields)
 
     def _writing(self, write: Any, *args: Any, **fields: Any) -> None:
         """A run-folder write; a full or failing disk ends the run with one sentence, not a traceback."""
@@ -85,7 +86,7 @@ class RunRecorder(L.Callback):
 
     # -- fit ---------------------------------------------------------------------------------
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        """Claim the run folder for this process (see :mod:`digitnet.runlock`) before anything is written."""
+        """Claim the run folder for this process (see :mod:`digitnet.runs.lock`) before anything is written."""
         if stage == "fit" and trainer.is_global_zero:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._claimed = runlock.claim(self.run_dir)
@@ -100,9 +101,9 @@ class RunRecorder(L.Callback):
         if trainer.is_global_zero:
             remove_stale_temporaries(self.run_dir)
             (self.run_dir / "cancel").unlink(missing_ok=True)
-        previous = runs.read_json(self.run_dir / "status.json")
-        self.best_val_acc = runs.read_run(self.run_dir).best_val_acc if previous else None
-        self.launch = runs.count_launches(self.run_dir) + 1
+        previous = layout.read_json(self.run_dir / "status.json")
+        self.best_val_acc = listing.read_run(self.run_dir).best_val_acc if previous else None
+        self.launch = layout.count_launches(self.run_dir) + 1
         hp, data_hp = _settings(trainer, pl_module)
         dataset = data_hp.get("dataset", hp.get("dataset", "?"))
         arch = hp.get("arch", "mlp")

@@ -1,4 +1,4 @@
-"""Provides the run folder: its layout, its event log, and how to list runs. Imports no torch.
+"""Provides the run folder's layout and its files: names, the event log, the status. Imports no torch.
 
 This is the contract between a training process and anything that watches it (the dashboard,
 ``digitnet runs``). A run lives in ``checkpoints/<run-name>/``::
@@ -35,9 +35,7 @@ from __future__ import annotations
 import json
 import os
 import re
-import socket
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -45,6 +43,8 @@ from digitnet.atomic import atomic_write_text
 from digitnet.errors import RunError
 
 STATUSES = ("running", "finished", "cancelled", "failed", "diverged")
+
+
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
 
 
@@ -162,118 +162,6 @@ class EventReader:
         return events
 
 
-def process_alive(pid: Any, host: Any = None) -> bool:
-    if not isinstance(pid, int) or pid <= 0:
-        return False
-    if host and host != socket.gethostname():
-        return True  # cannot tell for another machine; trust its status
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    try:  # a zombie (killed, not yet reaped by its parent) is dead too
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
-    except OSError:
-        return True
-
-
-@dataclass
-class RunInfo:
-    """What ``digitnet runs`` and the dashboard's run list show of one run."""
-
-    name: str
-    path: Path
-    status: str
-    dataset: str = "?"
-    summary: str = ""
-    epoch: int = 0
-    max_epochs: int | None = None
-    best_val_acc: float | None = None
-    updated: float = 0.0
-    error: str = ""
-    raw: dict[str, Any] = field(default_factory=dict)
-    log_offset: int = 0  # where the latest launch's part of output.log begins
-
-    @property
-    def has_checkpoint(self) -> bool:
-        return (self.path / "last.ckpt").is_file()
-
-
-def read_run(path: Path) -> RunInfo:
-    status = read_json(path / "status.json")
-    launcher = read_json(path / "launcher.json")
-    since = _number(launcher.get("log_offset"), int) or 0  # a resumed run's error is in its own launch's output only
-    if not status:  # launched, but training has not started (or died before it could)
-        status = {"status": "running", "pid": launcher.get("pid"), "updated": launcher.get("time", 0)}
-    if (_number(launcher.get("time"), float) or 0) > (_number(status.get("updated"), float) or 0):  # relaunched (resume) since the last status
-        alive = process_alive(launcher.get("pid"))
-        status = {**status, "status": "running" if alive else "failed", "pid": launcher.get("pid"),
-                  "error": "" if alive else last_error_line(path, since) or "the resumed process ended before training began"}
-    state = _text(status.get("status"), "failed")
-    error = _text(status.get("error"))
-    if state == "running" and not process_alive(status.get("pid"), status.get("host")):
-        state = "failed"
-        error = error or last_error_line(path, since) or "the training process ended without a word (killed?)"
-    return RunInfo(
-        name=path.name, path=path, status=state if state in STATUSES else "failed",
-        dataset=_text(status.get("dataset"), "?"), summary=_text(status.get("summary")),
-        epoch=_number(status.get("epoch"), int) or 0, max_epochs=_number(status.get("max_epochs"), int),
-        best_val_acc=_number(status.get("best_val_acc"), float), updated=_number(status.get("updated"), float) or 0.0,
-        error=error, raw=status, log_offset=_number(since, int) or 0,
-    )
-
-
-def _text(value: Any, default: str = "") -> str:
-    """A string field of a run folder's JSON, whatever was written there (the folder is untrusted)."""
-    return value if isinstance(value, str) else default
-
-
-def _number(value: Any, kind: type) -> Any:
-    """An int or float field of a run folder's JSON, or None when it is missing or of another type."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
-        return None
-    try:
-        return kind(value)
-    except (OverflowError, ValueError):
-        return None
-
-
-def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
-    """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process printed),
-    from byte ``since`` on at most."""
-    try:
-        with open(Path(run_dir) / "output.log", "rb") as handle:
-            handle.seek(0, os.SEEK_END)
-            handle.seek(max(since, handle.tell() - 16384))
-            text = handle.read().decode("utf-8", "replace")
-    except OSError:
-        return []
-    return text.splitlines()[-lines:]
-
-
-def last_error_line(run_dir: Path, since: int = 0) -> str:
-    """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log`` after
-    byte ``since``, else ``""``."""
-    tail = [line for line in output_tail(run_dir, 50, since) if line.strip()]
-    for line in reversed(tail):
-        if line.startswith("digitnet: error:") or re.match(r"^[A-Za-z_.]+(Error|Exception)\b", line):
-            return line
-    return ""
-
-
-def list_runs(root: Path | None = None) -> list[RunInfo]:
-    """Every run folder under ``root`` (with a status.json or launcher.json), newest first."""
-    root = Path(root) if root is not None else default_root()
-    if not root.is_dir():
-        return []
-    runs = [read_run(p) for p in root.iterdir()
-            if (p / "status.json").is_file() or (p / "launcher.json").is_file()]
-    return sorted(runs, key=lambda r: r.updated, reverse=True)
-
-
 def count_launches(run_dir: Path) -> int:
     """How many times training started in this run folder (its ``start`` events)."""
     return sum(1 for event in iter_events(run_dir) if event["event"] == "start")
@@ -281,29 +169,6 @@ def count_launches(run_dir: Path) -> int:
 
 def iter_events(run_dir: Path) -> Iterator[dict[str, Any]]:
     yield from EventReader(run_dir / "events.jsonl").read()
-
-
-def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path | None]:
-    """Turn ``last``, a run name, or a file into (checkpoint file, its run folder or None).
-
-    ``last`` is the ``last.ckpt`` of the newest run that has one; ``mnist-mlp-20261125-101500``
-    is that run's ``last.ckpt``; anything else is a file path.
-    """
-    root = Path(root) if root is not None else default_root()
-    if spec == "last":
-        for run in list_runs(root):
-            if run.has_checkpoint:
-                return run.path / "last.ckpt", run.path
-        raise RunError(f"there is no run with a last.ckpt under {root}; start one with 'digitnet fit'.")
-    if NAME_RE.match(spec) and (root / spec).is_dir():
-        if not (root / spec / "last.ckpt").is_file():
-            raise RunError(f"run {spec} has no last.ckpt yet; it cannot be resumed.")
-        return root / spec / "last.ckpt", root / spec
-    path = Path(spec)
-    if not path.is_file():
-        raise RunError(f"--ckpt_path {spec!r} is neither 'last', a run under {root}, nor an existing file.")
-    run_dir = path.parent if (path.parent / "status.json").is_file() else None
-    return path, run_dir
 
 
 def printable(text: Any) -> str:
@@ -316,16 +181,3 @@ def printable(text: Any) -> str:
     'run\\x1b[2J\\n'
     """
     return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
-
-
-def format_age(seconds: float) -> str:
-    """``<1m``, ``5m``, ``3h``, ``2d``: how long ago, in the largest whole unit.
-
-    Nothing finer than a minute, so a list of runs changes at most once a minute while they sit
-    (a dashboard redraw every second for a ticking ``42s`` would take CPU from training).
-    """
-    seconds = max(0, seconds)
-    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
-        if seconds >= size:
-            return f"{int(seconds // size)}{unit}"
-    return "<1m"

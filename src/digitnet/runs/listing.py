@@ -1,0 +1,130 @@
+"""Provides what ``digitnet runs`` and the dashboard show of run folders: :func:`list_runs`, :func:`read_run`.
+
+A folder's ``status.json`` says what its process last wrote; the reader reconciles it with the
+process table, so a ``running`` run whose process is gone shows as ``failed`` with the last error
+line of its ``output.log``::
+
+    >>> format_age(59), format_age(3600 * 5)
+    ('<1m', '5h')
+
+Every field is read as untrusted input: a value of the wrong type is dropped, never shown raw.
+Imports no torch.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from digitnet.runs.layout import STATUSES, default_root, read_json
+from digitnet.runs.process import process_alive
+
+
+@dataclass
+class RunInfo:
+    """What ``digitnet runs`` and the dashboard's run list show of one run."""
+
+    name: str
+    path: Path
+    status: str
+    dataset: str = "?"
+    summary: str = ""
+    epoch: int = 0
+    max_epochs: int | None = None
+    best_val_acc: float | None = None
+    updated: float = 0.0
+    error: str = ""
+    raw: dict[str, Any] = field(default_factory=dict)
+    log_offset: int = 0  # where the latest launch's part of output.log begins
+
+    @property
+    def has_checkpoint(self) -> bool:
+        return (self.path / "last.ckpt").is_file()
+
+
+def read_run(path: Path) -> RunInfo:
+    status = read_json(path / "status.json")
+    launcher = read_json(path / "launcher.json")
+    since = _number(launcher.get("log_offset"), int) or 0  # a resumed run's error is in its own launch's output only
+    if not status:  # launched, but training has not started (or died before it could)
+        status = {"status": "running", "pid": launcher.get("pid"), "updated": launcher.get("time", 0)}
+    if (_number(launcher.get("time"), float) or 0) > (_number(status.get("updated"), float) or 0):  # relaunched (resume) since the last status
+        alive = process_alive(launcher.get("pid"))
+        status = {**status, "status": "running" if alive else "failed", "pid": launcher.get("pid"),
+                  "error": "" if alive else last_error_line(path, since) or "the resumed process ended before training began"}
+    state = _text(status.get("status"), "failed")
+    error = _text(status.get("error"))
+    if state == "running" and not process_alive(status.get("pid"), status.get("host")):
+        state = "failed"
+        error = error or last_error_line(path, since) or "the training process ended without a word (killed?)"
+    return RunInfo(
+        name=path.name, path=path, status=state if state in STATUSES else "failed",
+        dataset=_text(status.get("dataset"), "?"), summary=_text(status.get("summary")),
+        epoch=_number(status.get("epoch"), int) or 0, max_epochs=_number(status.get("max_epochs"), int),
+        best_val_acc=_number(status.get("best_val_acc"), float), updated=_number(status.get("updated"), float) or 0.0,
+        error=error, raw=status, log_offset=_number(since, int) or 0,
+    )
+
+
+def _text(value: Any, default: str = "") -> str:
+    """A string field of a run folder's JSON, whatever was written there (the folder is untrusted)."""
+    return value if isinstance(value, str) else default
+
+
+def _number(value: Any, kind: type) -> Any:
+    """An int or float field of a run folder's JSON, or None when it is missing or of another type."""
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
+        return None
+    try:
+        return kind(value)
+    except (OverflowError, ValueError):
+        return None
+
+
+def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
+    """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process printed),
+    from byte ``since`` on at most."""
+    try:
+        with open(Path(run_dir) / "output.log", "rb") as handle:
+            handle.seek(0, os.SEEK_END)
+            handle.seek(max(since, handle.tell() - 16384))
+            text = handle.read().decode("utf-8", "replace")
+    except OSError:
+        return []
+    return text.splitlines()[-lines:]
+
+
+def last_error_line(run_dir: Path, since: int = 0) -> str:
+    """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log`` after
+    byte ``since``, else ``""``."""
+    tail = [line for line in output_tail(run_dir, 50, since) if line.strip()]
+    for line in reversed(tail):
+        if line.startswith("digitnet: error:") or re.match(r"^[A-Za-z_.]+(Error|Exception)\b", line):
+            return line
+    return ""
+
+
+def list_runs(root: Path | None = None) -> list[RunInfo]:
+    """Every run folder under ``root`` (with a status.json or launcher.json), newest first."""
+    root = Path(root) if root is not None else default_root()
+    if not root.is_dir():
+        return []
+    runs = [read_run(p) for p in root.iterdir()
+            if (p / "status.json").is_file() or (p / "launcher.json").is_file()]
+    return sorted(runs, key=lambda r: r.updated, reverse=True)
+
+
+def format_age(seconds: float) -> str:
+    """``<1m``, ``5m``, ``3h``, ``2d``: how long ago, in the largest whole unit.
+
+    Nothing finer than a minute, so a list of runs changes at most once a minute while they sit
+    (a dashboard redraw every second for a ticking ``42s`` would take CPU from training).
+    """
+    seconds = max(0, seconds)
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{int(seconds // size)}{unit}"
+    return "<1m"
