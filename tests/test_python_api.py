@@ -41,3 +41,23 @@ def test_another_lightning_logger_works_beside_the_run_folder(tiny_env, tmp_path
     assert [r["val_acc"] for r in ours if r["val_acc"]] == [r["val_acc"] for r in theirs if r.get("val_acc")]
     assert (tmp_path / "run" / "status.json").is_file() and (tmp_path / "run" / "last.ckpt").is_file()
 
+
+def test_a_tensorboard_logger_logs_the_same_run_beside_the_run_folder(tiny_env, tmp_path):
+    """TensorBoardLogger (through tensorboardX or tensorboard) beside the run folder's own files."""
+    import lightning as L
+    from lightning.pytorch.loggers import TensorBoardLogger
+
+    from digitnet import DigitClassifier, DigitDataModule, run_folder
+
+    board = TensorBoardLogger(tmp_path / "tb", name="digits", version=0)
+    trainer = L.Trainer(max_epochs=2, enable_progress_bar=False, enable_model_summary=False,
+                        **run_folder(tmp_path / "run", log_every_n_steps=10, loggers=[board]))
+    trainer.fit(DigitClassifier(layers=[784, 8, 10]), datamodule=DigitDataModule(batch_size=16, val_size=100))
+    events = list((tmp_path / "tb" / "digits" / "version_0").glob("events.out.tfevents.*"))
+    assert len(events) == 1
+    written = events[0].read_bytes()
+    for tag in (b"train_loss", b"val_loss", b"val_acc"):
+        assert tag in written  # each scalar's tag is stored verbatim in the event records
+    rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("epoch,step") and len(rows) > 2
+    assert (tmp_path / "run" / "last.ckpt").is_file() and (tmp_path / "run" / "best.ckpt").is_file()

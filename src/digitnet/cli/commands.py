@@ -1,4 +1,4 @@
-"""Provides the small subcommands: ``digitnet runs``, ``data fetch``, ``predict`` and ``dashboard``."""
+"""Provides the small subcommands: ``digitnet runs``, ``data fetch``, ``predict``, ``export`` and ``dashboard``."""
 
 from __future__ import annotations
 
@@ -73,6 +73,26 @@ def run_predict(argv: list[str]) -> int:
         best = max(range(len(probs)), key=probs.__getitem__)
         table = "  ".join(f"{classes[i]}:{p:.3f}" for i, p in enumerate(probs))
         print(f"{name}: {classes[best]} ({probs[best]:.1%})  [{table}]")
+    return 0
+
+
+def run_export(argv: list[str]) -> int:
+    parser = parser_for("export", "Write a trained network for use outside digitnet: pixels 0..1 -> 10 probabilities.")
+    parser.add_argument("--ckpt_path", required=True, help="last, a run name, or a checkpoint file")
+    parser.add_argument("--format", choices=["pt2", "onnx"], default="pt2",
+                        help="pt2: torch.export's ExportedProgram (default); onnx: needs pip install 'digitnet[onnx]'")
+    parser.add_argument("--out", default=None, help="the file to write (default: the checkpoint's name with .pt2/.onnx)")
+    add_checkpoints_dir(parser)
+    options = parser.parse_args(argv)
+    path, _ = resolve_checkpoint(options.ckpt_path, Path(options.checkpoints_dir))
+    out = Path(options.out) if options.out else path.with_suffix(f".{options.format}")
+    if out.is_dir():
+        raise BadSetting(f"--out {out} is a folder; give a file name, such as {out / ('model.' + options.format)}.")
+    from digitnet.model.classifier import DigitClassifier
+    from digitnet.model.export import export
+
+    export(DigitClassifier.load_from_checkpoint(path), out, options.format)
+    print(f"wrote {out}: float pixels 0..1 [N, 1, 28, 28] -> class probabilities [N, 10]")
     return 0
 
 

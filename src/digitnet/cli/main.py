@@ -21,6 +21,7 @@ commands:
   fit                  train a network (LightningCLI: --config, --print_config, --model.*, --data.*, --trainer.*)
   validate, test       evaluate a saved run: digitnet test --ckpt_path last|RUN|FILE
   predict              classify images: digitnet predict --ckpt_path RUN IMAGE.png ...
+  export               write a trained network as .pt2 (torch.export) or .onnx: digitnet export --ckpt_path RUN
   runs                 list the runs in checkpoints/ with status, epochs and best accuracy
   data fetch [NAME]    get mnist, fashion_mnist or all (default) into data/ and verify them
   gates                a perceptron learns AND, OR, NAND, and cannot learn XOR
@@ -53,7 +54,7 @@ def main(argv: list[str] | None = None) -> int:
             from digitnet.cli.lightning_cli import run_lightning
 
             return run_lightning(argv)
-        if command in ("runs", "data", "predict", "dashboard"):
+        if command in ("runs", "data", "predict", "export", "dashboard"):
             from digitnet.cli import commands
 
             return getattr(commands, f"run_{command}")(argv[1:])
