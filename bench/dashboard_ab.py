@@ -25,6 +25,8 @@ import sys
 import termios
 import threading
 import time
+
+import psutil
 from pathlib import Path
 
 from digitnet.runs.process import LaunchSpec, launch
@@ -68,9 +70,9 @@ class Terminal:
         return None
 
     def cpu_seconds(self) -> float:
-        """User + system CPU seconds of the program so far (Linux /proc)."""
-        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        """User + system CPU seconds of the program so far."""
+        times = psutil.Process(self.process.pid).cpu_times()
+        return times.user + times.system
 
     def close(self) -> None:
         self.process.send_signal(signal.SIGCONT)
