@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.digitnet-installed
 DATA   := $(or $(DIGITNET_DATA),data)
 DATA_STAMP := $(DATA)/.fetched
 
-.PHONY: setup data train test dashboard bench clean-venv
+.PHONY: setup data train test lint format dashboard bench clean-venv
 
 setup: $(STAMP)
 
@@ -32,8 +32,17 @@ $(DATA_STAMP): $(STAMP)
 train: data
 	$(BIN)/digitnet fit
 
-test: data
+# lint first: a format or lint error fails `make test` (and so CI) in seconds, before the suite
+test: data lint
 	$(BIN)/python -m pytest -q
+
+lint: setup
+	$(BIN)/ruff format --check src tests bench
+	$(BIN)/ruff check src tests bench
+
+format: setup
+	$(BIN)/ruff format src tests bench
+	$(BIN)/ruff check --fix src tests bench
 
 dashboard: data
 	$(BIN)/digitnet dashboard

@@ -2,7 +2,8 @@
 
 Machine noise on a small shared box moves whole epochs by 30% (see docs/benchmarks.md), far more
 than the 3% to be measured, so comparing one run against another cannot resolve it. Here one
-training run is launched the dashboard's way (:func:`digitnet.runs.process.launch`) and watched by a real
+training run is launched the dashboard's way (:func:`digitnet.runs.process.launch`) and watched by a
+real
 ``digitnet dashboard`` process in a pseudo-terminal (so it also writes its screen updates); every
 ``window`` seconds the dashboard is frozen (SIGSTOP) or let run (SIGCONT). A frozen dashboard
 costs nothing, so frozen windows are the headless baseline, side by side with the watched ones.
@@ -25,12 +26,12 @@ import sys
 import termios
 import threading
 import time
-
-import psutil
 from pathlib import Path
 
-from digitnet.runs.process import LaunchSpec, launch
+import psutil
+
 from digitnet.runs.layout import iter_events
+from digitnet.runs.process import LaunchSpec, launch
 
 
 class Terminal:
@@ -41,8 +42,9 @@ class Terminal:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", rows, columns, 0, 0))
         env = {**os.environ, "TERM": "xterm-256color", "COLORTERM": "truecolor"}
-        self.process = subprocess.Popen(command, stdin=slave, stdout=slave, stderr=slave, env=env,
-                                        start_new_session=True)
+        self.process = subprocess.Popen(
+            command, stdin=slave, stdout=slave, stderr=slave, env=env, start_new_session=True
+        )
         os.close(slave)
         self.reads: list[tuple[float, int]] = []  # (time, bytes) of each read
         self.reader = threading.Thread(target=self._drain, daemon=True)
@@ -82,16 +84,21 @@ class Terminal:
         os.close(self.master)
 
 
-def window_rates(events: list[dict], windows: list[tuple[float, float, bool]]) -> list[tuple[bool, float]]:
+def window_rates(
+    events: list[dict], windows: list[tuple[float, float, bool]]
+) -> list[tuple[bool, float]]:
     """Training updates per second in each window, from consecutive step events of one epoch.
 
-        >>> steps = [{"event": "step", "time": t, "step": 100 * t, "epoch": 0} for t in range(5)]
-        >>> window_rates(steps, [(0.5, 2.5, True)])
-        [(True, 100.0)]
+    >>> steps = [{"event": "step", "time": t, "step": 100 * t, "epoch": 0} for t in range(5)]
+    >>> window_rates(steps, [(0.5, 2.5, True)])
+    [(True, 100.0)]
     """
     steps = [e for e in events if e.get("event") == "step"]
-    spans = [(a["time"], b["time"], b["step"] - a["step"]) for a, b in zip(steps, steps[1:])
-             if a.get("epoch") == b.get("epoch") and b["time"] > a["time"]]
+    spans = [
+        (a["time"], b["time"], b["step"] - a["step"])
+        for a, b in zip(steps, steps[1:])
+        if a.get("epoch") == b.get("epoch") and b["time"] > a["time"]
+    ]
     rates = []
     for start, end, watched in windows:
         seconds = updates = 0.0
@@ -114,16 +121,18 @@ from pathlib import Path
 from digitnet.dashboard.app import DashboardApp
 
 class Benched(DashboardApp):
-    def on_mount(self):  # Textual runs DashboardApp.on_mount as well
+    def on_mount(self):  # after Textual has set its own handlers up
         signal.signal(signal.SIGCONT, signal.SIG_DFL)
 
 Benched(Path(sys.argv[1])).run()
 """
 
 
-def run_ab(root: Path, epochs: int = 40, window: float = 2.0, control: bool = False,
-           keys_every: int = 2) -> dict:
-    """One default MNIST run of ``epochs`` epochs, watched in alternate windows; see the module docstring.
+def run_ab(
+    root: Path, epochs: int = 40, window: float = 2.0, control: bool = False, keys_every: int = 2
+) -> dict:
+    """One default MNIST run of ``epochs`` epochs, watched in alternate windows; see the module
+    docstring.
 
     In every ``keys_every``-th watched window a person looks at the Epochs tab and back to Live
     (keys 2 and 1), each timed to the dashboard's answer on screen. ``control=True`` toggles a
@@ -157,11 +166,19 @@ def run_ab(root: Path, epochs: int = 40, window: float = 2.0, control: bool = Fa
     # each watched window against the mean of the frozen windows either side of it
     ratios = []
     for i, (is_watched, rate) in enumerate(rates):
-        around = [r for w, r in rates[max(0, i - 1):i + 2] if not w]
+        around = [r for w, r in rates[max(0, i - 1) : i + 2] if not w]
         if is_watched and around:
             ratios.append(rate / statistics.mean(around))
     on = [r for w, r in rates if w]
     off = [r for w, r in rates if not w]
-    return {"run": name, "windows": len(rates), "watched_rates": on, "frozen_rates": off, "ratios": ratios,
-            "pooled_ratio": statistics.mean(on) / statistics.mean(off), "cpu_seconds": cpu,
-            "watched_seconds": sum(end - start for start, end, w in windows if w), "key_ms": key_ms}
+    return {
+        "run": name,
+        "windows": len(rates),
+        "watched_rates": on,
+        "frozen_rates": off,
+        "ratios": ratios,
+        "pooled_ratio": statistics.mean(on) / statistics.mean(off),
+        "cpu_seconds": cpu,
+        "watched_seconds": sum(end - start for start, end, w in windows if w),
+        "key_ms": key_ms,
+    }

@@ -27,7 +27,9 @@ def mlp(layers=(784, 512, 512, 10), activation=nn.ReLU) -> nn.Module:
 
 def sgd_with_cosine(model: nn.Module, lr: float, momentum: float, total: int):
     optimizer = torch.optim.SGD(model.parameters(), lr=lr, momentum=momentum)
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 0.5 * (1 + math.cos(math.pi * min(t / total, 1))))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda t: 0.5 * (1 + math.cos(math.pi * min(t / total, 1)))
+    )
     return optimizer, schedule
 
 
@@ -48,12 +50,20 @@ def bare_epoch(model, optimizer, schedule, images, labels, batch_size: int, gene
     loss_fn = nn.CrossEntropyLoss()
     for begin in range(0, len(order), batch_size):
         index = order[begin : begin + batch_size]
-        update(model, optimizer, schedule, loss_fn, (images[index].float() - 255 * MEAN) / (255 * STD), labels[index])
+        update(
+            model,
+            optimizer,
+            schedule,
+            loss_fn,
+            (images[index].float() - 255 * MEAN) / (255 * STD),
+            labels[index],
+        )
     return time.perf_counter() - start
 
 
 def matmul_epoch(n: int, batch_size: int, layers=(784, 512, 512, 10)) -> float:
-    """(1b) Only the matrix products of an epoch: 3 forward, 3 weight gradients, 2 input gradients a step."""
+    """(1b) Only the matrix products of an epoch: 3 forward, 3 weight gradients, 2 input gradients a
+    step."""
     weights = [torch.randn(b, a) for a, b in zip(layers[:-1], layers[1:])]
     x = torch.randn(batch_size, layers[0])
     acts = [x] + [torch.randn(batch_size, b) for b in layers[1:]]
@@ -69,7 +79,8 @@ def matmul_epoch(n: int, batch_size: int, layers=(784, 512, 512, 10)) -> float:
 
 
 def slides_epoch(model, optimizer, schedule, loader) -> float:
-    """(2) The slides' loop: ``for X, y in DataLoader(datasets.MNIST(..., transform=ToTensor()), 64)``."""
+    """(2) The slides' loop: ``for X, y in DataLoader(datasets.MNIST(..., transform=ToTensor()),
+    64)``."""
     start = time.perf_counter()
     loss_fn = nn.CrossEntropyLoss()
     model.train()
@@ -80,9 +91,11 @@ def slides_epoch(model, optimizer, schedule, loader) -> float:
 
 def backprop_epoch(layers, images, labels, batch_size: int, lr: float, generator) -> float:
     """(4b) The textbook setting's floor: digitnet's written-out backpropagation
-    (``digitnet.model.engine.backprop``, sigmoid neurons, quadratic cost) and a plain SGD step, in a bare
+    (``digitnet.model.engine.backprop``, sigmoid neurons, quadratic cost) and a plain SGD step, in a
+    bare
     loop over one tensor on one thread, with no framework: what digitnet's engine costs without
-    Lightning. ``layers`` is a list of ``(W, b)`` tensors, updated in place; pixels scaled to [0, 1]."""
+    Lightning. ``layers`` is a list of ``(W, b)`` tensors, updated in place; pixels scaled to [0,
+    1]."""
     from digitnet.model.engine import backprop
 
     threads = torch.get_num_threads()
@@ -92,7 +105,9 @@ def backprop_epoch(layers, images, labels, batch_size: int, lr: float, generator
     with torch.no_grad():
         for begin in range(0, len(order), batch_size):
             index = order[begin : begin + batch_size]
-            _, grads = backprop(layers, "sigmoid", "mse", images[index].float() / 255, labels[index])
+            _, grads = backprop(
+                layers, "sigmoid", "mse", images[index].float() / 255, labels[index]
+            )
             for (w, b), (gw, gb) in zip(layers, grads):
                 w.sub_(gw, alpha=lr)
                 b.sub_(gb, alpha=lr)

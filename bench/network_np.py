@@ -30,11 +30,14 @@ class Network:
         return a
 
     def epoch(self, x, y, mini_batch_size, eta) -> float:
-        """One epoch of SGD over images ``x`` (N, 784) in [0, 1] and labels ``y`` (N,); returns seconds."""
+        """One epoch of SGD over images ``x`` (N, 784) in [0, 1] and labels ``y`` (N,); returns
+        seconds."""
         start = time.perf_counter()
         order = self.rng.permutation(len(y))
         for k in range(0, len(order), mini_batch_size):
-            self.update_mini_batch([(x[i].reshape(-1, 1), y[i]) for i in order[k : k + mini_batch_size]], eta)
+            self.update_mini_batch(
+                [(x[i].reshape(-1, 1), y[i]) for i in order[k : k + mini_batch_size]], eta
+            )
         return time.perf_counter() - start
 
     def update_mini_batch(self, mini_batch, eta):
@@ -68,6 +71,11 @@ class Network:
         return nabla_b, nabla_w
 
     def accuracy(self, x, y) -> float:
-        out = sigmoid(self.weights[-1] @ sigmoid(self.weights[0] @ x.T + self.biases[0]) + self.biases[-1]) \
-            if len(self.weights) == 2 else np.hstack([self.feedforward(col.reshape(-1, 1)) for col in x])
+        out = (
+            sigmoid(
+                self.weights[-1] @ sigmoid(self.weights[0] @ x.T + self.biases[0]) + self.biases[-1]
+            )
+            if len(self.weights) == 2
+            else np.hstack([self.feedforward(col.reshape(-1, 1)) for col in x])
+        )
         return float((out.argmax(axis=0) == y).mean())

@@ -93,9 +93,14 @@ def digitnet_fit(model_kwargs, data_kwargs, epochs, run_dir, test_set=None, betw
     start = time.perf_counter()
     model = DigitClassifier(**model_kwargs)
     data = DigitDataModule(data_dir=str(ROOT / "data"), **data_kwargs)
-    trainer = L.Trainer(max_epochs=epochs, limit_val_batches=0, num_sanity_val_steps=0,
-                        enable_progress_bar=False, enable_model_summary=False,
-                        **run_folder(run_dir, callbacks=[timer]))
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **run_folder(run_dir, callbacks=[timer]),
+    )
     trainer.fit(model, datamodule=data)
     total = time.perf_counter() - start
     return timer, total - sum(timer.seconds) - timer.between_seconds
@@ -114,23 +119,33 @@ def bench_mlp(data, reps: int) -> dict:
     torch.manual_seed(0)
     bare_model = loops.mlp()
     bare_opt, bare_sched = loops.sgd_with_cosine(bare_model, 0.05, 0.9, 782 * (reps + 1))
-    train = datasets.MNIST(root=str(ROOT / "data"), train=True, download=False, transform=ToTensor())
+    train = datasets.MNIST(
+        root=str(ROOT / "data"), train=True, download=False, transform=ToTensor()
+    )
     order = torch.randperm(60_000, generator=torch.Generator().manual_seed(12345))
-    loader = DataLoader(Subset(train, order[10_000:].tolist()), batch_size=64)  # digitnet's 50,000 images
+    loader = DataLoader(
+        Subset(train, order[10_000:].tolist()), batch_size=64
+    )  # digitnet's 50,000 images
     slides_model = loops.mlp()
     slides_opt, slides_sched = loops.sgd_with_cosine(slides_model, 0.05, 0.9, 782 * (reps + 1))
 
     def between():
         if len(out["bare"]) == 0 and not hasattr(between, "warm"):
             between.warm = True  # the first digitnet epoch warms up; warm the references up too
-            loops.bare_epoch(bare_model, bare_opt, bare_sched, images[:12800], labels[:12800], 64, g)
+            loops.bare_epoch(
+                bare_model, bare_opt, bare_sched, images[:12800], labels[:12800], 64, g
+            )
             return
-        out["bare"].append(loops.bare_epoch(bare_model, bare_opt, bare_sched, images, labels, 64, g))
+        out["bare"].append(
+            loops.bare_epoch(bare_model, bare_opt, bare_sched, images, labels, 64, g)
+        )
         out["slides"].append(loops.slides_epoch(slides_model, slides_opt, slides_sched, loader))
         out["matmul"].append(loops.matmul_epoch(n, 64))
 
     with tempfile.TemporaryDirectory() as tmp:
-        timer, startup = digitnet_fit({}, {"dataset": "mnist"}, reps + 1, Path(tmp) / "run", between=between)
+        timer, startup = digitnet_fit(
+            {}, {"dataset": "mnist"}, reps + 1, Path(tmp) / "run", between=between
+        )
     out["digitnet"] = timer.seconds[1:]
     out["digitnet_first_epoch"] = timer.seconds[:1]
     out["digitnet_startup"] = [startup]
@@ -138,7 +153,8 @@ def bench_mlp(data, reps: int) -> dict:
 
 
 def bench_textbook(data, epochs: int) -> dict:
-    """The textbook setting, interleaved: one NumPy epoch and one floor epoch after each digitnet epoch;
+    """The textbook setting, interleaved: one NumPy epoch and one floor epoch after each digitnet
+    epoch;
     accuracy after ``epochs`` each."""
     images, labels = data.train_set
     test_images, test_labels = data.test_set
@@ -153,27 +169,57 @@ def bench_textbook(data, epochs: int) -> dict:
         numpy_seconds.append(network.epoch(x, labels.numpy(), 10, 3.0))
         floor_seconds.append(loops.backprop_epoch(floor, images, labels, 10, 3.0, generator))
 
-    model = dict(layers=[784, 30, 10], activation="sigmoid", loss="mse", optimizer="sgd", lr=3.0, momentum=0.0,
-                 init="gaussian", schedule="constant", normalize=False)
+    model = dict(
+        layers=[784, 30, 10],
+        activation="sigmoid",
+        loss="mse",
+        optimizer="sgd",
+        lr=3.0,
+        momentum=0.0,
+        init="gaussian",
+        schedule="constant",
+        normalize=False,
+    )
     with tempfile.TemporaryDirectory() as tmp:
-        timer, _ = digitnet_fit(model, {"dataset": "mnist", "batch_size": 10}, epochs, Path(tmp) / "run",
-                                test_set=data.test_set, between=between)
-        autograd, _ = digitnet_fit({**model, "engine": "autograd"}, {"dataset": "mnist", "batch_size": 10}, epochs,
-                                   Path(tmp) / "run-autograd")
-    return {"numpy": numpy_seconds, "numpy_acc": network.accuracy(tx, test_labels.numpy()),
-            "floor": floor_seconds, "digitnet": timer.seconds, "digitnet_acc": timer.test_accs[-1],
-            "digitnet_autograd": autograd.seconds}
+        timer, _ = digitnet_fit(
+            model,
+            {"dataset": "mnist", "batch_size": 10},
+            epochs,
+            Path(tmp) / "run",
+            test_set=data.test_set,
+            between=between,
+        )
+        autograd, _ = digitnet_fit(
+            {**model, "engine": "autograd"},
+            {"dataset": "mnist", "batch_size": 10},
+            epochs,
+            Path(tmp) / "run-autograd",
+        )
+    return {
+        "numpy": numpy_seconds,
+        "numpy_acc": network.accuracy(tx, test_labels.numpy()),
+        "floor": floor_seconds,
+        "digitnet": timer.seconds,
+        "digitnet_acc": timer.test_accs[-1],
+        "digitnet_autograd": autograd.seconds,
+    }
 
 
 def bench_time_to_accuracy(data, target: float = 0.98, epochs: int = 10) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
-        timer, _ = digitnet_fit({}, {"dataset": "mnist"}, epochs, Path(tmp) / "run", test_set=data.test_set)
+        timer, _ = digitnet_fit(
+            {}, {"dataset": "mnist"}, epochs, Path(tmp) / "run", test_set=data.test_set
+        )
     elapsed, reached = 0.0, None
     for seconds, acc in zip(timer.seconds, timer.test_accs):
         elapsed += seconds
         if acc >= target and reached is None:
             reached = elapsed
-    return {"seconds_to_target": reached, "epoch_seconds": timer.seconds, "test_accs": timer.test_accs}
+    return {
+        "seconds_to_target": reached,
+        "epoch_seconds": timer.seconds,
+        "test_accs": timer.test_accs,
+    }
 
 
 def wall(command: list[str], reps: int) -> list[float]:
@@ -204,9 +250,15 @@ def bench_startup(reps: int) -> dict:
         paint = []
         for _ in range(reps):
             start = time.perf_counter()
-            subprocess.run([sys.executable, "-c", FIRST_PAINT, tmp], capture_output=True, check=True)
+            subprocess.run(
+                [sys.executable, "-c", FIRST_PAINT, tmp], capture_output=True, check=True
+            )
             paint.append(time.perf_counter() - start)
-    return {"help": wall([digitnet, "--help"], reps), "runs": wall([digitnet, "runs"], reps), "dashboard": paint}
+    return {
+        "help": wall([digitnet, "--help"], reps),
+        "runs": wall([digitnet, "runs"], reps),
+        "dashboard": paint,
+    }
 
 
 def bench_dashboard_overhead(epochs: int = 50, window: float = 3.0) -> dict:
@@ -226,9 +278,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--reps", type=int, default=3)
     parser.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
-    parser.add_argument("--dashboard-epochs", type=int, default=50, help="length of the dashboard comparison's runs")
-    parser.add_argument("--only-dashboard", action="store_true",
-                        help="run only the dashboard comparison and print it (nothing is written)")
+    parser.add_argument(
+        "--dashboard-epochs", type=int, default=50, help="length of the dashboard comparison's runs"
+    )
+    parser.add_argument(
+        "--only-dashboard",
+        action="store_true",
+        help="run only the dashboard comparison and print it (nothing is written)",
+    )
     options = parser.parse_args()
     reps = options.reps
     quiet_known_noise()
@@ -260,16 +317,26 @@ def render(r: dict, reps: int) -> str:
     import lightning
 
     mlp, tb, tta, st, db = r["mlp"], r["textbook"], r["time_to_98"], r["startup"], r["dashboard"]
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor())
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in open("/proc/cpuinfo")
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
     reached = tta["seconds_to_target"]
     lines = [
         "# Benchmarks",
         "",
-        f"Measured by `make bench` on {cpu}, {os.cpu_count()} cores, no GPU; Python {platform.python_version()}, "
-        f"torch {torch.__version__}, lightning {lightning.__version__}. Times are median (min / max) of {reps} "
-        "repetitions; ratios are medians of the per-repetition ratios of this one run, whose reference loops ran interleaved with "
-        "digitnet's epochs (one of each after every digitnet epoch) so that the machine's drift hits all alike. "
+        f"Measured by `make bench` on {cpu}, {os.cpu_count()} cores, no GPU; Python "
+        f"{platform.python_version()}, "
+        f"torch {torch.__version__}, lightning {lightning.__version__}. Times are median (min / "
+        f"max) of {reps} "
+        "repetitions; ratios are medians of the per-repetition ratios of this one run, whose "
+        "reference loops ran interleaved with "
+        "digitnet's epochs (one of each after every digitnet epoch) so that the machine's drift "
+        "hits all alike. "
         "One epoch = 50,000 images (782 updates at batch 64).",
         "",
         "## MLP 784-512-512-10, SGD momentum 0.9, batch 64",
@@ -277,34 +344,50 @@ def render(r: dict, reps: int) -> str:
         "| what | seconds per epoch | ratio |",
         "|---|---|---|",
         f"| (1a) bare torch loop over one tensor | {fmt(mlp['bare'])} | 1.00 |",
-        f"| (1b) its matrix products alone | {fmt(mlp['matmul'])} | {paired(mlp['matmul'], mlp['bare']):.2f} x bare |",
-        f"| (2) the slides' loop (DataLoader, ToTensor) | {fmt(mlp['slides'])} | {paired(mlp['slides'], mlp['bare']):.2f} x bare |",
-        f"| (3) digitnet `Trainer.fit` | {fmt(mlp['digitnet'])} | **{paired(mlp['digitnet'], mlp['bare']):.2f} x bare**, "
+        f"| (1b) its matrix products alone | {fmt(mlp['matmul'])} | "
+        f"{paired(mlp['matmul'], mlp['bare']):.2f} x bare |",
+        f"| (2) the slides' loop (DataLoader, ToTensor) | {fmt(mlp['slides'])} | "
+        f"{paired(mlp['slides'], mlp['bare']):.2f} x bare |",
+        f"| (3) digitnet `Trainer.fit` | {fmt(mlp['digitnet'])} | "
+        f"**{paired(mlp['digitnet'], mlp['bare']):.2f} x bare**, "
         f"**{paired(mlp['slides'], mlp['digitnet']):.2f} x faster than the slides' loop** |",
         "",
-        f"digitnet start-up before the first epoch (model, data, Trainer set-up): {mlp['digitnet_startup'][0]:.2f} s; "
+        "digitnet start-up before the first epoch (model, data, Trainer set-up): "
+        f"{mlp['digitnet_startup'][0]:.2f} s; "
         f"its first epoch (warm-up, not counted above): {mlp['digitnet_first_epoch'][0]:.2f} s.",
         "",
         "## Textbook setting: 784-30-10 sigmoid, quadratic cost, batch 10, eta 3.0",
         "",
         f"| what | seconds per epoch | test accuracy after {len(tb['numpy'])} epochs |",
         "|---|---|---|",
-        f"| NumPy reference in the style of `network.py` (`bench/network_np.py`) | {fmt(tb['numpy'])} | {100 * tb['numpy_acc']:.2f}% |",
+        "| NumPy reference in the style of `network.py` (`bench/network_np.py`) | "
+        f"{fmt(tb['numpy'])} | {100 * tb['numpy_acc']:.2f}% |",
         f"| digitnet (`--model.engine auto`: written-out backprop) | {fmt(tb['digitnet'])} | "
         f"{100 * tb['digitnet_acc']:.2f}% |",
-        f"| (4b) floor: the same backprop and SGD step in a bare loop (`bench/loops.py`) | {fmt(tb['floor'])} | - |",
-        f"| digitnet with `--model.engine autograd` (run after, not interleaved) | {fmt(tb['digitnet_autograd'])} | - |",
+        "| (4b) floor: the same backprop and SGD step in a bare loop (`bench/loops.py`) | "
+        f"{fmt(tb['floor'])} | - |",
+        "| digitnet with `--model.engine autograd` (run after, not interleaved) | "
+        f"{fmt(tb['digitnet_autograd'])} | - |",
         "",
-        f"digitnet is **{paired(tb['numpy'], tb['digitnet']):.2f} x faster** per epoch than the NumPy reference "
-        f"and takes {paired(tb['digitnet'], tb['floor']):.2f} x the floor's time; accuracy differs by "
+        f"digitnet is **{paired(tb['numpy'], tb['digitnet']):.2f} x faster** per epoch than the "
+        "NumPy reference "
+        f"and takes {paired(tb['digitnet'], tb['floor']):.2f} x the floor's time; accuracy "
+        "differs by "
         f"{100 * (tb['digitnet_acc'] - tb['numpy_acc']):+.2f} points.",
         "",
         "## Time to 98.0% MNIST test accuracy, default run",
         "",
-        ("Reached after " + f"**{reached:.1f} s** of training" if reached is not None else "Not reached")
-        + " (test accuracy checked at each epoch end, outside the timed region). Test accuracy by epoch: "
-        + ", ".join(f"{100 * a:.2f}" for a in tta["test_accs"]) + "; seconds per epoch: "
-        + ", ".join(f"{s:.2f}" for s in tta["epoch_seconds"]) + ".",
+        (
+            "Reached after " + f"**{reached:.1f} s** of training"
+            if reached is not None
+            else "Not reached"
+        )
+        + " (test accuracy checked at each epoch end, outside the timed region). Test accuracy by "
+        "epoch: "
+        + ", ".join(f"{100 * a:.2f}" for a in tta["test_accs"])
+        + "; seconds per epoch: "
+        + ", ".join(f"{s:.2f}" for s in tta["epoch_seconds"])
+        + ".",
         "",
         "## Start-up",
         "",
@@ -312,13 +395,16 @@ def render(r: dict, reps: int) -> str:
         "|---|---|",
         f"| `digitnet --help` | {fmt(st['help'])} |",
         f"| `digitnet runs` | {fmt(st['runs'])} |",
-        f"| dashboard first paint (process start to first screen, headless) | {fmt(st['dashboard'])} |",
+        "| dashboard first paint (process start to first screen, headless) | "
+        f"{fmt(st['dashboard'])} |",
         "",
         *render_dashboard(db),
         "## GPU",
         "",
-        "Not measured: no CUDA device was available to this run. The update engines run on CUDA as on the CPU "
-        "(the data set resident on the device, batches sliced there); replaying the updates as a CUDA graph is "
+        "Not measured: no CUDA device was available to this run. The update engines run on CUDA "
+        "as on the CPU "
+        "(the data set resident on the device, batches sliced there); replaying the updates as a "
+        "CUDA graph is "
         "not built yet.",
         "",
     ]
@@ -337,27 +423,41 @@ def render_dashboard(db: dict) -> list[str]:
     return [
         "## Dashboard-launched training against headless",
         "",
-        f"One default MNIST run of {db['epochs']} epochs, launched the dashboard's way and watched by `digitnet "
-        f"dashboard` on a 100x30 pseudo-terminal; every {db['window']:.0f} s the dashboard was frozen (SIGSTOP) or let "
-        "run, so frozen windows are the headless baseline, side by side with watched ones in the same process "
-        "(bench/dashboard_ab.py says why: machine noise here moves whole runs by 30%). Every second watched "
+        f"One default MNIST run of {db['epochs']} epochs, launched the dashboard's way and "
+        "watched by `digitnet "
+        f"dashboard` on a 100x30 pseudo-terminal; every {db['window']:.0f} s the dashboard was "
+        "frozen (SIGSTOP) or let "
+        "run, so frozen windows are the headless baseline, side by side with watched ones in the "
+        "same process "
+        "(bench/dashboard_ab.py says why: machine noise here moves whole runs by 30%). Every "
+        "second watched "
         "window, keys 2 and 1 (a look at the Epochs tab and back).",
         "",
         "| | watched / frozen training throughput | pairs | dashboard CPU while watching |",
         "|---|---|---|---|",
-        f"| dashboard | **{mean_ci(w['ratios'])}** (median {statistics.median(w['ratios']):.3f}, pooled "
-        f"{w['pooled_ratio']:.3f}) | {len(w['ratios'])} | {100 * w['cpu_seconds'] / w['watched_seconds']:.1f}% of a core |",
+        f"| dashboard | **{mean_ci(w['ratios'])}** (median {statistics.median(w['ratios']):.3f}, "
+        "pooled "
+        f"{w['pooled_ratio']:.3f}) | {len(w['ratios'])} | "
+        f"{100 * w['cpu_seconds'] / w['watched_seconds']:.1f}% of a core |",
         f"| control: a sleeping process toggled instead | {mean_ci(c['ratios'])} (median "
-        f"{statistics.median(c['ratios']):.3f}, pooled {c['pooled_ratio']:.3f}) | {len(c['ratios'])} | - |",
+        f"{statistics.median(c['ratios']):.3f}, pooled {c['pooled_ratio']:.3f}) | "
+        f"{len(c['ratios'])} | - |",
         "",
-        "The ratio is each watched window's updates per second over the mean of the frozen windows either side. "
-        "It errs against the dashboard: after each freeze it catches up on the events it missed, so its work "
+        "The ratio is each watched window's updates per second over the mean of the frozen "
+        "windows either side. "
+        "It errs against the dashboard: after each freeze it catches up on the events it missed, "
+        "so its work "
         "lands in the watched windows only. "
-        f"Key presses while training: the screen answered in {statistics.median(keys):.0f} ms (median; max "
-        f"{max(keys):.0f} ms, {len(keys)} presses), timed from the key written to the terminal to the first screen "
-        "update read back." if keys else "No key presses were timed.",
+        f"Key presses while training: the screen answered in {statistics.median(keys):.0f} ms "
+        "(median; max "
+        f"{max(keys):.0f} ms, {len(keys)} presses), timed from the key written to the terminal to "
+        "the first screen "
+        "update read back."
+        if keys
+        else "No key presses were timed.",
         "",
     ]
+
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -36,14 +36,19 @@ async def shoot(root: Path, out: dict[str, Path]) -> None:
 
 def main() -> int:
     if shutil.which("rsvg-convert") is None:
-        print("screenshots: rsvg-convert is needed (apt-get install librsvg2-bin).", file=sys.stderr)
+        print(
+            "screenshots: rsvg-convert is needed (apt-get install librsvg2-bin).", file=sys.stderr
+        )
         return 2
     os.environ.setdefault("DIGITNET_DATA", str(ROOT / "data"))
     with tempfile.TemporaryDirectory() as tmp:
         svgs = {"live": Path(tmp) / "live.svg", "samples": Path(tmp) / "samples.svg"}
         asyncio.run(shoot(Path(tmp) / "checkpoints", svgs))
         for key, png in (("live", "dashboard.png"), ("samples", "dashboard-samples.png")):
-            subprocess.run(["rsvg-convert", "-w", "1360", str(svgs[key]), "-o", str(ROOT / "docs" / png)], check=True)
+            subprocess.run(
+                ["rsvg-convert", "-w", "1360", str(svgs[key]), "-o", str(ROOT / "docs" / png)],
+                check=True,
+            )
             print(f"wrote docs/{png}")
     return 0
 

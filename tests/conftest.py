@@ -1,9 +1,9 @@
-"""Shared fixtures: tiny generated data behind the real verified-file path, and a fresh run store."""
+"""Shared fixtures: tiny generated data behind the real verified-file path, and a fresh run
+store."""
 
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
 import pytest
@@ -22,7 +22,8 @@ def tiny_data(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def tiny_env(tiny_data, tmp_path, monkeypatch) -> dict[str, str]:
-    """Point digitnet at the tiny data and an empty checkpoints folder, offline; returns the env for subprocesses."""
+    """Point digitnet at the tiny data and an empty checkpoints folder, offline; returns the env for
+    subprocesses."""
     data_dir, checksums = tiny_data
     env = {
         "DIGITNET_DATA": str(data_dir),

@@ -1,4 +1,5 @@
-"""A callback for the DDP test: each rank writes a digest of its final weights to $PROBE_DIR/rank<N>.txt."""
+"""A callback for the DDP test: each rank writes a digest of its final weights to
+$PROBE_DIR/rank<N>.txt."""
 
 import hashlib
 import os
@@ -13,4 +14,5 @@ class RankProbe(L.Callback):
         for name, tensor in sorted(pl_module.state_dict().items()):
             digest.update(name.encode() + tensor.detach().cpu().numpy().tobytes())
         Path(os.environ["PROBE_DIR"], f"rank{trainer.global_rank}.txt").write_text(
-            f"{trainer.world_size} {digest.hexdigest()}")
+            f"{trainer.world_size} {digest.hexdigest()}"
+        )

@@ -1,7 +1,8 @@
 import math
 
 import pytest
-from hypothesis import given, strategies as st
+from hypothesis import given
+from hypothesis import strategies as st
 
 from digitnet import checks
 from digitnet.data.catalog import DATASETS
@@ -13,7 +14,9 @@ def test_layers_parse_from_text_and_lists():
     assert checks.parse_layers([784, 30, 10]) == [784, 30, 10]
 
 
-@pytest.mark.parametrize("bad", ["", [], [784], "784,0,10", "784,-3,10", "784,abc,10", [784, 2.5, 10], "100,10", "784,5"])
+@pytest.mark.parametrize(
+    "bad", ["", [], [784], "784,0,10", "784,-3,10", "784,abc,10", [784, 2.5, 10], "100,10", "784,5"]
+)
 def test_bad_layer_lists_are_refused_with_a_sentence(bad):
     with pytest.raises(BadSetting) as error:
         checks.parse_layers(bad)
@@ -35,7 +38,15 @@ def test_any_float_learning_rate_is_accepted_exactly_when_positive_and_finite(va
             checks.check_lr(value)
 
 
-@given(st.one_of(st.integers(-10, 100_000), st.floats(allow_nan=True), st.text(max_size=4), st.none(), st.booleans()))
+@given(
+    st.one_of(
+        st.integers(-10, 100_000),
+        st.floats(allow_nan=True),
+        st.text(max_size=4),
+        st.none(),
+        st.booleans(),
+    )
+)
 def test_batch_size_accepts_only_whole_numbers_from_one(value):
     ok = isinstance(value, int) and not isinstance(value, bool) and value >= 1
     ok = ok or (isinstance(value, float) and value.is_integer() and value >= 1)

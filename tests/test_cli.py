@@ -15,8 +15,18 @@ import pytest
 from digitnet.cli.main import main
 from faults import Payload
 
-FAST = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-        "--data.val_size", "100", "--model.layers", "[784, 32, 10]", "--trainer.log_every_n_steps", "2"]
+FAST = [
+    "--trainer.enable_progress_bar",
+    "false",
+    "--trainer.enable_model_summary",
+    "false",
+    "--data.val_size",
+    "100",
+    "--model.layers",
+    "[784, 32, 10]",
+    "--trainer.log_every_n_steps",
+    "2",
+]
 
 
 def fit(*args: str) -> int:
@@ -24,7 +34,11 @@ def fit(*args: str) -> int:
 
 
 def folder_digest(folder: Path) -> dict[str, str]:
-    return {p.name: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.iterdir()) if p.is_file()}
+    return {
+        p.name: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.iterdir())
+        if p.is_file()
+    }
 
 
 def epochs_in_metrics(run: Path) -> list[int]:
@@ -35,7 +49,15 @@ def epochs_in_metrics(run: Path) -> list[int]:
 def test_fit_writes_a_complete_run_folder_and_tests_the_best_checkpoint(tiny_env, capsys):
     assert fit("--run_name", "first", "--trainer.max_epochs", "3") == 0
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "first"
-    for name in ("config.yaml", "hparams.yaml", "metrics.csv", "events.jsonl", "status.json", "last.ckpt", "best.ckpt"):
+    for name in (
+        "config.yaml",
+        "hparams.yaml",
+        "metrics.csv",
+        "events.jsonl",
+        "status.json",
+        "last.ckpt",
+        "best.ckpt",
+    ):
         assert (run / name).is_file(), name
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "finished" and status["epoch"] == 3
@@ -53,7 +75,11 @@ def test_resume_continues_the_same_run_in_place(tiny_env):
     assert epochs_in_metrics(root / "r") == [0, 1, 2, 3]
     status = json.loads((root / "r" / "status.json").read_text())
     assert status["epoch"] == 4 and status["status"] == "finished"
-    starts = [json.loads(l) for l in (root / "r" / "events.jsonl").read_text().splitlines() if '"start"' in l]
+    starts = [
+        json.loads(line)
+        for line in (root / "r" / "events.jsonl").read_text().splitlines()
+        if '"start"' in line
+    ]
     assert [s["resumed"] for s in starts] == [False, True]
 
 
@@ -63,7 +89,10 @@ def test_resuming_a_finished_run_changes_nothing(tiny_env, capsys):
     before = {p.name: p.read_bytes() for p in run.iterdir()}
     capsys.readouterr()
     assert fit("--ckpt_path", "done", "--trainer.max_epochs", "2") == 2
-    assert "run done already finished 2 epochs; raise --trainer.max_epochs above 2 to continue." in capsys.readouterr().err
+    assert (
+        "run done already finished 2 epochs; raise --trainer.max_epochs above 2 to continue."
+        in capsys.readouterr().err
+    )
     assert {p.name: p.read_bytes() for p in run.iterdir()} == before
 
 
@@ -77,10 +106,36 @@ def test_resume_last_picks_the_newest_run(tiny_env):
 
 
 def test_resume_rebuilds_the_runs_own_architecture(tiny_env):
-    assert fit("--run_name", "sig", "--trainer.max_epochs", "1", "--model.activation", "sigmoid",
-               "--model.layers", "[784, 16, 10]") == 0
-    assert main(["fit", "--ckpt_path", "sig", "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false"]) == 0
-    status = json.loads((Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "sig" / "status.json").read_text())
+    assert (
+        fit(
+            "--run_name",
+            "sig",
+            "--trainer.max_epochs",
+            "1",
+            "--model.activation",
+            "sigmoid",
+            "--model.layers",
+            "[784, 16, 10]",
+        )
+        == 0
+    )
+    assert (
+        main(
+            [
+                "fit",
+                "--ckpt_path",
+                "sig",
+                "--trainer.max_epochs",
+                "2",
+                "--trainer.enable_progress_bar",
+                "false",
+            ]
+        )
+        == 0
+    )
+    status = json.loads(
+        (Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "sig" / "status.json").read_text()
+    )
     assert status["summary"] == "784-16-10 sigmoid" and status["epoch"] == 2
 
 
@@ -97,7 +152,7 @@ def test_runs_lists_status_epochs_and_best_accuracy(tiny_env, capsys):
     assert fit("--run_name", "listed", "--trainer.max_epochs", "1") == 0
     capsys.readouterr()
     assert main(["runs"]) == 0
-    line = [l for l in capsys.readouterr().out.splitlines() if l.startswith("listed")][0]
+    line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("listed")][0]
     assert "finished" in line and "mnist" in line and "1/1" in line and "%" in line
 
 
@@ -122,27 +177,38 @@ def test_predict_prints_class_and_ten_probabilities(tiny_env, tmp_path, capsys):
     assert all(f"digit{i}.png: " in lines[i] for i in range(4))
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--data.dataset", "cifar"], "dataset must be one of"),
-    (["--model.lr", "0"], "lr must be a positive"),
-    (["--model.lr", "nan"], "model.lr"),
-    (["--data.batch_size", "0"], "batch_size must be a whole number"),
-    (["--model.layers", "[]"], "layers"),
-    (["--model.layers", "[784, 0, 10]"], "at least 1 neuron"),
-    (["--model.activation", "tanh"], "activation must be one of"),
-    (["--model.bogus", "1"], "bogus"),
-    (["--ckpt_path", "no-such-run"], "neither 'last', a run"),
-    (["--ckpt_path", ""], "--ckpt_path is empty"),
-    (["--preset", "../../../../../../../../../../etc/hostname"], "there is no preset"),
-    (["--model.layers", "[784, 1000000000, 10]"], "GB of memory to train"),
-    (["--trainer.accelerator", "cuda"] if not __import__("torch").cuda.is_available() else ["--trainer.devices", "99"],
-     "available"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--data.dataset", "cifar"], "dataset must be one of"),
+        (["--model.lr", "0"], "lr must be a positive"),
+        (["--model.lr", "nan"], "model.lr"),
+        (["--data.batch_size", "0"], "batch_size must be a whole number"),
+        (["--model.layers", "[]"], "layers"),
+        (["--model.layers", "[784, 0, 10]"], "at least 1 neuron"),
+        (["--model.activation", "tanh"], "activation must be one of"),
+        (["--model.bogus", "1"], "bogus"),
+        (["--ckpt_path", "no-such-run"], "neither 'last', a run"),
+        (["--ckpt_path", ""], "--ckpt_path is empty"),
+        (["--preset", "../../../../../../../../../../etc/hostname"], "there is no preset"),
+        (["--model.layers", "[784, 1000000000, 10]"], "GB of memory to train"),
+        (
+            ["--trainer.accelerator", "cuda"]
+            if not __import__("torch").cuda.is_available()
+            else ["--trainer.devices", "99"],
+            "available",
+        ),
+    ],
+)
 def test_bad_input_gives_one_sentence_and_exit_2(tiny_env, capsys, args, words):
     assert main(["fit", *args]) == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]  # in-process, earlier log lines may precede it
+    err = (
+        capsys.readouterr().err.strip().splitlines()[-1]
+    )  # in-process, earlier log lines may precede it
     assert err.startswith("digitnet: error: ") and words in err
-    assert not Path(tiny_env["DIGITNET_CHECKPOINTS"]).exists() or not any(Path(tiny_env["DIGITNET_CHECKPOINTS"]).iterdir())
+    assert not Path(tiny_env["DIGITNET_CHECKPOINTS"]).exists() or not any(
+        Path(tiny_env["DIGITNET_CHECKPOINTS"]).iterdir()
+    )
 
 
 def test_test_without_a_checkpoint_refuses_to_evaluate_an_untrained_network(tiny_env, capsys):
@@ -186,8 +252,12 @@ def test_predict_answers_honestly_on_images_with_nothing_to_classify(tiny_env, t
     Image.new("L", (64, 64), 255).save(tmp_path / "blank.png")
     Image.new("L", (1, 1), 0).save(tmp_path / "dot.png")
     os.mkfifo(tmp_path / "pipe.png")
-    for name, words in [("blank.png", "no digit found"), ("dot.png", "no digit found"),
-                        ("pipe.png", "is not a regular file"), (".", "is a directory")]:
+    for name, words in [
+        ("blank.png", "no digit found"),
+        ("dot.png", "no digit found"),
+        ("pipe.png", "is not a regular file"),
+        (".", "is a directory"),
+    ]:
         capsys.readouterr()
         assert main(["predict", "--ckpt_path", "p", str(tmp_path / name)]) == 2, name
         err = capsys.readouterr().err
@@ -201,8 +271,13 @@ def test_predict_shrinks_a_huge_image_and_refuses_a_decompression_bomb(tiny_env,
 
     assert fit("--run_name", "p", "--trainer.max_epochs", "1") == 0
     Image.fromarray(digits(1, seed=4)[0][0]).resize((3000, 3000)).save(tmp_path / "big.jpg")
-    assert main(["predict", "--ckpt_path", "p", "--background", "black", str(tmp_path / "big.jpg")]) == 0
-    Image.new("L", (12000, 12000), 0).save(tmp_path / "bomb.png")  # 144 Mpixel: over Pillow's guard x 1.6
+    assert (
+        main(["predict", "--ckpt_path", "p", "--background", "black", str(tmp_path / "big.jpg")])
+        == 0
+    )
+    Image.new("L", (12000, 12000), 0).save(
+        tmp_path / "bomb.png"
+    )  # 144 Mpixel: over Pillow's guard x 1.6
     capsys.readouterr()
     assert main(["predict", "--ckpt_path", "p", str(tmp_path / "bomb.png")]) == 2
     assert "decompression bomb" in capsys.readouterr().err
@@ -214,10 +289,15 @@ def test_a_checkpoint_with_nan_weights_or_wrong_types_is_refused(tiny_env, tmp_p
     assert fit("--run_name", "p", "--trainer.max_epochs", "1") == 0
     good = torch.load(Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "p" / "last.ckpt", weights_only=True)
     cases = {
-        "nan.ckpt": ({**good, "state_dict": {k: v * float("nan") for k, v in good["state_dict"].items()}},
-                     "not finite"),
+        "nan.ckpt": (
+            {**good, "state_dict": {k: v * float("nan") for k, v in good["state_dict"].items()}},
+            "not finite",
+        ),
         "types.ckpt": ({**good, "state_dict": [1, 2]}, "not a mapping of named tensors"),
-        "hparams.ckpt": ({**good, "hyper_parameters": "layers"}, "hyper_parameters are not a mapping"),
+        "hparams.ckpt": (
+            {**good, "hyper_parameters": "layers"},
+            "hyper_parameters are not a mapping",
+        ),
         "empty.ckpt": (None, "not a readable checkpoint"),
     }
     for name, (content, words) in cases.items():
@@ -252,11 +332,29 @@ def test_a_missing_data_set_lists_the_sources_tried(tiny_env, tmp_path, capsys, 
 
     from digitnet.data import sources
 
-    info = dataclasses.replace(sources.CATALOG["fashion_mnist"], system_dirs=(str(tmp_path / "nowhere"),))
+    info = dataclasses.replace(
+        sources.CATALOG["fashion_mnist"], system_dirs=(str(tmp_path / "nowhere"),)
+    )
     monkeypatch.setitem(sources.CATALOG, "fashion_mnist", info)
-    assert main(["fit", *FAST, "--data.dataset", "fashion_mnist", "--data.data_dir", str(tmp_path / "empty")]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                *FAST,
+                "--data.dataset",
+                "fashion_mnist",
+                "--data.data_dir",
+                str(tmp_path / "empty"),
+            ]
+        )
+        == 2
+    )
     err = capsys.readouterr().err
-    assert "could not be found or fetched" in err and "system copy" in err and "DIGITNET_OFFLINE" in err
+    assert (
+        "could not be found or fetched" in err
+        and "system copy" in err
+        and "DIGITNET_OFFLINE" in err
+    )
     assert "apt-get install dataset-fashion-mnist" in err
 
 
@@ -265,7 +363,9 @@ def _run_with_checkpoint(tiny_env) -> Path:
     return Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "good"
 
 
-def test_truncated_and_foreign_checkpoints_are_refused_and_nothing_is_touched(tiny_env, tmp_path, capsys):
+def test_truncated_and_foreign_checkpoints_are_refused_and_nothing_is_touched(
+    tiny_env, tmp_path, capsys
+):
     run = _run_with_checkpoint(tiny_env)
     before = folder_digest(run)
     truncated = tmp_path / "truncated.ckpt"
@@ -286,11 +386,15 @@ def test_truncated_and_foreign_checkpoints_are_refused_and_nothing_is_touched(ti
     for command in ("fit", "test"):
         assert main([command, "--ckpt_path", str(foreign)]) == 2
         err = capsys.readouterr().err
-        assert "another architecture" in err and "network.stack.0.weight" in err and "(99, 784)" in err
+        assert (
+            "another architecture" in err and "network.stack.0.weight" in err and "(99, 784)" in err
+        )
     assert folder_digest(run) == before
 
 
-def test_a_crafted_pickle_never_runs_even_with_the_force_variable(tiny_env, tmp_path, capsys, monkeypatch):
+def test_a_crafted_pickle_never_runs_even_with_the_force_variable(
+    tiny_env, tmp_path, capsys, monkeypatch
+):
     import torch
 
     mark = tmp_path / "pwned"
@@ -298,8 +402,11 @@ def test_a_crafted_pickle_never_runs_even_with_the_force_variable(tiny_env, tmp_
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
     evil = tmp_path / "evil.ckpt"
     torch.save({"state_dict": {}, "hyper_parameters": {}, "x": Payload()}, evil)
-    for command in (["fit", "--ckpt_path", str(evil)], ["test", "--ckpt_path", str(evil)],
-                    ["predict", "--ckpt_path", str(evil), str(evil)]):
+    for command in (
+        ["fit", "--ckpt_path", str(evil)],
+        ["test", "--ckpt_path", str(evil)],
+        ["predict", "--ckpt_path", str(evil), str(evil)],
+    ):
         assert main(command) == 2
         assert "refused as unsafe" in capsys.readouterr().err
     from digitnet import DigitClassifier
@@ -311,16 +418,27 @@ def test_a_crafted_pickle_never_runs_even_with_the_force_variable(tiny_env, tmp_
 
 
 def test_the_installed_command_exits_2_without_a_traceback(tiny_env):
-    result = subprocess.run([sys.executable, "-m", "digitnet", "fit", "--model.lr", "-1"],
-                            capture_output=True, text=True, env=tiny_env, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "digitnet", "fit", "--model.lr", "-1"],
+        capture_output=True,
+        text=True,
+        env=tiny_env,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "digitnet: error: lr must be a positive, finite number, got -1.0; try 0.01."]
+        "digitnet: error: lr must be a positive, finite number, got -1.0; try 0.01."
+    ]
 
 
 def test_help_does_not_import_torch():
-    code = "import sys; from digitnet.cli.main import main; main(['--help']); print('torch' in sys.modules)"
-    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    code = (
+        "import sys; from digitnet.cli.main import main; main(['--help']); print('torch' in "
+        "sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=60
+    )
     assert result.stdout.strip().endswith("False")
     assert "usage: digitnet" in result.stdout
 

@@ -15,14 +15,43 @@ def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp
     gradients are averaged across them (explicitly by the backprop engine, by DDP for autograd)."""
     probe = tmp_path / "probe"
     probe.mkdir()
-    env = {**tiny_env, "PROBE_DIR": str(probe),
-           "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), tiny_env.get("PYTHONPATH", "")])}
+    env = {
+        **tiny_env,
+        "PROBE_DIR": str(probe),
+        "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), tiny_env.get("PYTHONPATH", "")]),
+    }
     result = subprocess.run(
-        [sys.executable, "-m", "digitnet", "fit", "--trainer.strategy", "ddp", "--trainer.devices", "2",
-         "--trainer.accelerator", "cpu", "--trainer.max_epochs", "2", "--data.val_size", "100",
-         "--model.layers", "[784, 32, 10]", "--trainer.enable_progress_bar", "false", "--model.engine", engine,
-         "--trainer.callbacks+=rank_probe.RankProbe", "--test_after_fit", "false"],
-        capture_output=True, text=True, env=env, timeout=300, cwd=tmp_path)
+        [
+            sys.executable,
+            "-m",
+            "digitnet",
+            "fit",
+            "--trainer.strategy",
+            "ddp",
+            "--trainer.devices",
+            "2",
+            "--trainer.accelerator",
+            "cpu",
+            "--trainer.max_epochs",
+            "2",
+            "--data.val_size",
+            "100",
+            "--model.layers",
+            "[784, 32, 10]",
+            "--trainer.enable_progress_bar",
+            "false",
+            "--model.engine",
+            engine,
+            "--trainer.callbacks+=rank_probe.RankProbe",
+            "--test_after_fit",
+            "false",
+        ],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=300,
+        cwd=tmp_path,
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     ranks = sorted(p.read_text() for p in probe.iterdir())
     assert len(ranks) == 2 and ranks[0] == ranks[1] and ranks[0].startswith("2 ")
@@ -30,5 +59,7 @@ def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp
     assert len(runs) == 1
     status = json.loads((runs[0] / "status.json").read_text())
     assert status["status"] == "finished" and status["pid"] != os.getpid()
-    starts = [line for line in (runs[0] / "events.jsonl").read_text().splitlines() if '"start"' in line]
+    starts = [
+        line for line in (runs[0] / "events.jsonl").read_text().splitlines() if '"start"' in line
+    ]
     assert len(starts) == 1  # rank 1 wrote nothing

@@ -2,7 +2,6 @@
 
 import doctest
 import importlib
-import sys
 from pathlib import Path
 
 import pytest
@@ -10,7 +9,8 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 MODULES = sorted(
     ".".join(path.relative_to(ROOT / "src").with_suffix("").parts).removesuffix(".__init__")
-    for path in (ROOT / "src").rglob("*.py") if ">>>" in path.read_text(encoding="utf-8")
+    for path in (ROOT / "src").rglob("*.py")
+    if ">>>" in path.read_text(encoding="utf-8")
 )
 
 
@@ -22,5 +22,7 @@ def test_docstring_examples(name, tmp_path, monkeypatch):
 
 
 def test_bench_examples():
-    result = doctest.testmod(importlib.import_module("dashboard_ab"))  # bench/ is on pytest's pythonpath
+    result = doctest.testmod(
+        importlib.import_module("dashboard_ab")
+    )  # bench/ is on pytest's pythonpath
     assert result.attempted and not result.failed

@@ -15,14 +15,25 @@ from digitnet.model.networks import COSTS
 UPDATES = 100
 
 
-def train(engine: str, precision: str = "32-true", updates: int = UPDATES, **model_kwargs) -> DigitClassifier:
+def train(
+    engine: str, precision: str = "32-true", updates: int = UPDATES, **model_kwargs
+) -> DigitClassifier:
     """``updates`` updates of batch 16 (one per training step: ``steps_per_call=1``), on the CPU."""
     torch.manual_seed(11)
     model = DigitClassifier(layers=[784, 12, 10], engine=engine, **model_kwargs)
     data = DigitDataModule("mnist", batch_size=16, val_size=10_000, seed=5, steps_per_call=1)
-    trainer = L.Trainer(max_steps=updates, max_epochs=-1, accelerator="cpu", precision=precision, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False,
-                        limit_val_batches=0, num_sanity_val_steps=0)
+    trainer = L.Trainer(
+        max_steps=updates,
+        max_epochs=-1,
+        accelerator="cpu",
+        precision=precision,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+    )
     trainer.fit(model, datamodule=data)
     assert trainer.global_step == model.updates == updates
     assert engine == "auto" or model.engine.name == engine
@@ -40,7 +51,9 @@ SETTINGS = {
 @pytest.mark.parametrize("loss", list(COSTS))
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 def test_backprop_gives_autograd_weights_in_float32(tiny_env, activation, loss, setting):
-    updates = 3 if setting == "gd" else UPDATES  # gd: one update per epoch, from the whole training split
+    updates = (
+        3 if setting == "gd" else UPDATES
+    )  # gd: one update per epoch, from the whole training split
     kwargs = dict(activation=activation, loss=loss, **SETTINGS[setting])
     ours = train("backprop", updates=updates, **kwargs).state_dict()
     reference = train("autograd", updates=updates, **kwargs).state_dict()
@@ -61,10 +74,16 @@ def test_backprop_gives_autograd_weights_in_float64(tiny_env, activation, loss):
 
 def test_backprop_gradients_match_autograd_on_one_batch():
     torch.manual_seed(0)
-    layers = [(torch.randn(7, 784, dtype=torch.float64, requires_grad=True),
-               torch.randn(7, dtype=torch.float64, requires_grad=True)),
-              (torch.randn(10, 7, dtype=torch.float64, requires_grad=True),
-               torch.randn(10, dtype=torch.float64, requires_grad=True))]
+    layers = [
+        (
+            torch.randn(7, 784, dtype=torch.float64, requires_grad=True),
+            torch.randn(7, dtype=torch.float64, requires_grad=True),
+        ),
+        (
+            torch.randn(10, 7, dtype=torch.float64, requires_grad=True),
+            torch.randn(10, dtype=torch.float64, requires_grad=True),
+        ),
+    ]
     x, y = torch.randn(5, 784, dtype=torch.float64), torch.tensor([0, 3, 9, 3, 1])
     for activation in ("relu", "sigmoid"):
         for loss, cost_fn in COSTS.items():
@@ -72,7 +91,9 @@ def test_backprop_gradients_match_autograd_on_one_batch():
             h = torch.relu(h) if activation == "relu" else torch.sigmoid(h)
             expected = cost_fn(h @ layers[1][0].T + layers[1][1], y)
             wanted = torch.autograd.grad(expected, [p for pair in layers for p in pair])
-            cost, grads = backprop([(w.detach(), b.detach()) for w, b in layers], activation, loss, x, y)
+            cost, grads = backprop(
+                [(w.detach(), b.detach()) for w, b in layers], activation, loss, x, y
+            )
             assert float(cost) == pytest.approx(float(expected), abs=1e-12)
             for got, want in zip([g for pair in grads for g in pair], wanted):
                 assert torch.allclose(got, want, atol=1e-12), (activation, loss)
@@ -84,27 +105,50 @@ def test_auto_picks_backprop_for_the_mlp_with_sgd_and_autograd_for_adam(tiny_env
     assert train("auto", updates=2, precision="bf16-mixed").engine.name == "autograd"
 
 
-FIT = ["fit", "--data.val_size", "10000", "--model.layers", "[784, 8, 10]", "--trainer.max_epochs", "1",
-       "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", "--test_after_fit", "false"]
+FIT = [
+    "fit",
+    "--data.val_size",
+    "10000",
+    "--model.layers",
+    "[784, 8, 10]",
+    "--trainer.max_epochs",
+    "1",
+    "--trainer.enable_progress_bar",
+    "false",
+    "--trainer.enable_model_summary",
+    "false",
+    "--test_after_fit",
+    "false",
+]
 
 
 def test_float64_trains_from_the_command_line(tiny_env, capsys):
     assert main([*FIT, "--run_name", "f64", "--trainer.precision", "64-true"]) == 0
-    weights = torch.load(f"{tiny_env['DIGITNET_CHECKPOINTS']}/f64/last.ckpt", weights_only=True)["state_dict"]
+    weights = torch.load(f"{tiny_env['DIGITNET_CHECKPOINTS']}/f64/last.ckpt", weights_only=True)[
+        "state_dict"
+    ]
     assert all(t.dtype == torch.float64 for t in weights.values())
 
 
-@pytest.mark.parametrize("args, words", [
-    (["--trainer.gradient_clip_val", "0.01"], "gradient_clip_val is not supported"),
-    (["--trainer.accumulate_grad_batches", "2"], "accumulate_grad_batches is not supported"),
-    (["--model.engine", "backprop", "--trainer.precision", "bf16-mixed"], "use --model.engine autograd"),
-    (["--model.engine", "backprop", "--model.arch", "cnn"], "for the MLP only"),
-    (["--model.engine", "backprop", "--model.optimizer", "adam"], "not adam"),
-    (["--model.engine", "fast"], "engine must be one of auto, autograd, backprop"),
-    (["--trainer.max_epochs", "-5"], "max_epochs must be at least 1"),
-])
+@pytest.mark.parametrize(
+    "args, words",
+    [
+        (["--trainer.gradient_clip_val", "0.01"], "gradient_clip_val is not supported"),
+        (["--trainer.accumulate_grad_batches", "2"], "accumulate_grad_batches is not supported"),
+        (
+            ["--model.engine", "backprop", "--trainer.precision", "bf16-mixed"],
+            "use --model.engine autograd",
+        ),
+        (["--model.engine", "backprop", "--model.arch", "cnn"], "for the MLP only"),
+        (["--model.engine", "backprop", "--model.optimizer", "adam"], "not adam"),
+        (["--model.engine", "fast"], "engine must be one of auto, autograd, backprop"),
+        (["--trainer.max_epochs", "-5"], "max_epochs must be at least 1"),
+    ],
+)
 def test_trainer_options_the_engines_cannot_honour_are_refused(tiny_env, capsys, args, words):
     assert main([*FIT, "--run_name", "refused", *args]) == 2
     err = capsys.readouterr().err
     assert words in err and "Traceback" not in err
-    assert not (tmp := __import__("pathlib").Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "refused").exists(), tmp
+    assert not (
+        tmp := __import__("pathlib").Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "refused"
+    ).exists(), tmp

@@ -1,4 +1,5 @@
-"""``digitnet export``: the trained network runs outside digitnet and gives the checkpoint's answers."""
+"""``digitnet export``: the trained network runs outside digitnet and gives the checkpoint's
+answers."""
 
 from __future__ import annotations
 
@@ -12,19 +13,44 @@ from digitnet.cli.main import main
 
 
 def fit(*args: str) -> None:
-    assert main(["fit", "--trainer.max_epochs", "1", "--data.val_size", "100", "--model.layers", "[784, 16, 10]",
-                 "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false", *args]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--trainer.max_epochs",
+                "1",
+                "--data.val_size",
+                "100",
+                "--model.layers",
+                "[784, 16, 10]",
+                "--trainer.enable_progress_bar",
+                "false",
+                "--trainer.enable_model_summary",
+                "false",
+                *args,
+            ]
+        )
+        == 0
+    )
 
 
 def expected(run: Path, pixels: torch.Tensor) -> torch.Tensor:
-    """What the checkpoint itself says for float pixels 0..1: digitnet's own scaling and probabilities."""
+    """What the checkpoint itself says for float pixels 0..1: digitnet's own scaling and
+    probabilities."""
     model = DigitClassifier.load_from_checkpoint(run / "last.ckpt").eval()
     with torch.no_grad():
         return model.predict_step(model.scale(pixels * 255), 0).float()
 
 
-@pytest.mark.parametrize("extra", [[], ["--model.arch", "cnn"], ["--trainer.precision", "64-true", "--model.loss", "mse",
-                                                                 "--model.activation", "sigmoid"]], ids=["mlp", "cnn", "float64-mse"])
+@pytest.mark.parametrize(
+    "extra",
+    [
+        [],
+        ["--model.arch", "cnn"],
+        ["--trainer.precision", "64-true", "--model.loss", "mse", "--model.activation", "sigmoid"],
+    ],
+    ids=["mlp", "cnn", "float64-mse"],
+)
 def test_the_pt2_file_gives_the_checkpoints_probabilities_for_any_batch(tiny_env, capsys, extra):
     fit("--run_name", "r", *extra)
     capsys.readouterr()
@@ -47,8 +73,12 @@ def test_the_onnx_file_runs_in_onnxruntime_with_the_checkpoints_answers(tiny_env
     session = ort.InferenceSession(str(out))
     pixels = torch.rand(5, 1, 28, 28, generator=torch.Generator().manual_seed(0))
     got = torch.from_numpy(session.run(None, {"pixels": pixels.numpy()})[0])
-    torch.testing.assert_close(got, expected(Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "r", pixels), atol=1e-5, rtol=0)
-    assert [p.name for p in out.parent.iterdir()] == ["digits.onnx"]  # no temporary or external-data file left
+    torch.testing.assert_close(
+        got, expected(Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "r", pixels), atol=1e-5, rtol=0
+    )
+    assert [p.name for p in out.parent.iterdir()] == [
+        "digits.onnx"
+    ]  # no temporary or external-data file left
 
 
 def test_export_refuses_a_folder_and_a_missing_run_in_one_sentence(tiny_env, tmp_path, capsys):

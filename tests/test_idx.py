@@ -3,7 +3,9 @@ import struct
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings as hsettings, strategies as st
+from hypothesis import given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from digitnet.data.idx import check_pair, parse_idx
 from digitnet.errors import DataError
@@ -17,13 +19,16 @@ def test_round_trip_of_images_and_labels():
     assert np.array_equal(decoded.numpy(), images)
 
 
-@pytest.mark.parametrize("mutate, message", [
-    (lambda b: b"\x00\x00\x09" + b[3:], "not an unsigned-byte IDX"),
-    (lambda b: b[:10], "truncated inside its header"),
-    (lambda b: b[:-5], "truncated"),
-    (lambda b: b + b"junk", "trailing bytes"),
-    (lambda b: b[:2], "too short"),
-])
+@pytest.mark.parametrize(
+    "mutate, message",
+    [
+        (lambda b: b"\x00\x00\x09" + b[3:], "not an unsigned-byte IDX"),
+        (lambda b: b[:10], "truncated inside its header"),
+        (lambda b: b[:-5], "truncated"),
+        (lambda b: b + b"junk", "trailing bytes"),
+        (lambda b: b[:2], "too short"),
+    ],
+)
 def test_damaged_files_are_refused_naming_the_file(mutate, message):
     raw = idx_bytes(np.zeros((3, 28, 28), np.uint8))
     with pytest.raises(DataError, match=message) as error:

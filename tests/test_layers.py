@@ -1,12 +1,12 @@
 """The package's layers: each folder imports only from the folders below it (read from the source).
 
-    errors, atomic, checks   the foundation: no digitnet imports above it
-    data                     the data sets
-    model                    the network, its engines, the LightningModule, its checkpoint files
-    runs                     the run folder and the Lightning callbacks/logger that write it
-    lecture                  the perceptron and the presets
-    dashboard                the terminal app (reads run folders; never imports torch)
-    cli                      the command line, over everything
+errors, atomic, checks   the foundation: no digitnet imports above it
+data                     the data sets
+model                    the network, its engines, the LightningModule, its checkpoint files
+runs                     the run folder and the Lightning callbacks/logger that write it
+lecture                  the perceptron and the presets
+dashboard                the terminal app (reads run folders; never imports torch)
+cli                      the command line, over everything
 """
 
 from __future__ import annotations
@@ -36,37 +36,69 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
         if isinstance(node, ast.Import):
             found += [(node.lineno, alias.name) for alias in node.names]
         elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found += [(node.lineno, f"{node.module}.{alias.name}") if node.module == "digitnet" else
-                      (node.lineno, node.module) for alias in node.names]
+            found += [
+                (node.lineno, f"{node.module}.{alias.name}")
+                if node.module == "digitnet"
+                else (node.lineno, node.module)
+                for alias in node.names
+            ]
     return [(line, name) for line, name in found if name.startswith("digitnet.")]
 
 
-SOURCES = [p for p in PACKAGE.rglob("*.py") if p.name not in ("__init__.py", "__main__.py") or p.parent != PACKAGE]
+SOURCES = [
+    p
+    for p in PACKAGE.rglob("*.py")
+    if p.name not in ("__init__.py", "__main__.py") or p.parent != PACKAGE
+]
 
 
 def test_every_module_belongs_to_a_layer():
-    strays = [p.relative_to(PACKAGE) for p in SOURCES if p.relative_to(PACKAGE).parts[0].removesuffix(".py") not in RANK]
+    strays = [
+        p.relative_to(PACKAGE)
+        for p in SOURCES
+        if p.relative_to(PACKAGE).parts[0].removesuffix(".py") not in RANK
+    ]
     assert not strays, f"modules outside the layers {LAYERS}: {strays}"
 
 
 @pytest.mark.parametrize("path", SOURCES, ids=lambda p: str(p.relative_to(PACKAGE)))
 def test_imports_point_down_only(path):
     mine = path.relative_to(PACKAGE).parts[0].removesuffix(".py")
-    upward = [f"line {line}: {name}" for line, name in imports_of(path)
-              if part_of(name) in RANK and RANK[part_of(name)] > RANK[mine]]
+    upward = [
+        f"line {line}: {name}"
+        for line, name in imports_of(path)
+        if part_of(name) in RANK and RANK[part_of(name)] > RANK[mine]
+    ]
     assert not upward, f"{path.relative_to(PACKAGE)} ({mine}) imports from a higher layer: {upward}"
 
 
-@pytest.mark.parametrize("module", ["digitnet.dashboard.app", "digitnet.runs.listing", "digitnet.runs.process",
-                                    "digitnet.data.catalog", "digitnet.cli.main"])
+@pytest.mark.parametrize(
+    "module",
+    [
+        "digitnet.dashboard.app",
+        "digitnet.runs.listing",
+        "digitnet.runs.process",
+        "digitnet.data.catalog",
+        "digitnet.cli.main",
+    ],
+)
 def test_what_the_dashboard_and_the_command_line_load_first_imports_no_torch(module):
-    code = f"import sys, {module}; print(sorted(m for m in ('torch', 'lightning') if m in sys.modules))"
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = (
+        f"import sys, {module}; print(sorted(m for m in ('torch', 'lightning') if m in "
+        "sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "[]"
 
 
 def test_the_training_core_imports_without_textual():
-    code = ("import sys, digitnet.model.classifier, digitnet.data.module, digitnet.runs.folder, "
-            "digitnet.cli.lightning_cli; print('textual' in sys.modules)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    code = (
+        "import sys, digitnet.model.classifier, digitnet.data.module, digitnet.runs.folder, "
+        "digitnet.cli.lightning_cli; print('textual' in sys.modules)"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
     assert out.strip() == "False"

@@ -3,9 +3,16 @@
 import pytest
 import torch
 
-from digitnet.lecture import presets
 from digitnet.cli.main import main
-from digitnet.lecture.neurons import GATES, INPUTS, MulticlassPerceptron, Perceptron, SigmoidNeuron, train_gate
+from digitnet.lecture import presets
+from digitnet.lecture.neurons import (
+    GATES,
+    INPUTS,
+    MulticlassPerceptron,
+    Perceptron,
+    SigmoidNeuron,
+    train_gate,
+)
 
 
 @pytest.mark.parametrize("gate", ["AND", "OR", "NAND"])
@@ -60,31 +67,71 @@ def test_every_preset_names_its_source_and_published_figure():
         assert preset.metric in ("test", "val")
 
 
-@pytest.mark.parametrize("name", ["quickstart", "nielsen-ch1", "nielsen-ch1-100", "nielsen-ch3", "cnn"])
+@pytest.mark.parametrize(
+    "name", ["quickstart", "nielsen-ch1", "nielsen-ch1-100", "nielsen-ch3", "cnn"]
+)
 def test_each_preset_loads_and_trains_a_step(tiny_env, name):
     import json
     from pathlib import Path
 
-    assert main(["fit", "--preset", name, "--trainer.max_steps", "2", "--trainer.limit_val_batches", "1",
-                 "--data.val_size", "10000", "--run_name", name, "--test_after_fit", "false",
-                 "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--preset",
+                name,
+                "--trainer.max_steps",
+                "2",
+                "--trainer.limit_val_batches",
+                "1",
+                "--data.val_size",
+                "10000",
+                "--run_name",
+                name,
+                "--test_after_fit",
+                "false",
+                "--trainer.enable_progress_bar",
+                "false",
+                "--trainer.enable_model_summary",
+                "false",
+            ]
+        )
+        == 0
+    )
     status = json.loads((Path(tiny_env["DIGITNET_CHECKPOINTS"]) / name / "status.json").read_text())
     assert status["status"] == "finished"
 
 
 def test_presets_are_faithful_to_their_sources():
-    from digitnet.cli.lightning_cli import expand_preset
     import yaml
+
+    from digitnet.cli.lightning_cli import expand_preset
 
     ch1 = yaml.safe_load(presets.get("nielsen-ch1").path.read_text())
     assert ch1["model"]["layers"] == [784, 30, 10] and ch1["model"]["loss"] == "mse"
-    assert ch1["model"]["init"] == "gaussian" and ch1["model"]["lr"] == 3.0 and ch1["data"]["batch_size"] == 10
+    assert (
+        ch1["model"]["init"] == "gaussian"
+        and ch1["model"]["lr"] == 3.0
+        and ch1["data"]["batch_size"] == 10
+    )
     ch3 = yaml.safe_load(presets.get("nielsen-ch3").path.read_text())
-    assert ch3["model"]["weight_decay"] == pytest.approx(5.0 / 50_000)  # lambda / n, as the book scales it
-    assert ch3["model"]["init"] == "scaled_gaussian" and ch3["model"]["loss"] == "sigmoid_cross_entropy"
+    assert ch3["model"]["weight_decay"] == pytest.approx(
+        5.0 / 50_000
+    )  # lambda / n, as the book scales it
+    assert (
+        ch3["model"]["init"] == "scaled_gaussian"
+        and ch3["model"]["loss"] == "sigmoid_cross_entropy"
+    )
     quick = yaml.safe_load(presets.get("quickstart").path.read_text())
-    assert quick["model"]["lr"] == 0.001 and quick["data"]["shuffle"] is False and quick["model"]["normalize"] is False
-    assert expand_preset(["fit", "--preset", "cnn"])[1:] == ["--config", str(presets.get("cnn").path)]
+    assert (
+        quick["model"]["lr"] == 0.001
+        and quick["data"]["shuffle"] is False
+        and quick["model"]["normalize"] is False
+    )
+    assert expand_preset(["fit", "--preset", "cnn"])[1:] == [
+        "--config",
+        str(presets.get("cnn").path),
+    ]
 
 
 def test_an_unknown_preset_is_one_sentence(capsys):

@@ -4,8 +4,12 @@ from digitnet.data.loader import TensorBatches
 
 
 def _batches(n=100, batch=16, **kwargs):
-    return TensorBatches(torch.arange(n).reshape(n, 1, 1).expand(n, 28, 28).to(torch.uint8),
-                         torch.arange(n), batch, **kwargs)
+    return TensorBatches(
+        torch.arange(n).reshape(n, 1, 1).expand(n, 28, 28).to(torch.uint8),
+        torch.arange(n),
+        batch,
+        **kwargs,
+    )
 
 
 def _labels(loader):

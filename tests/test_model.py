@@ -3,9 +3,15 @@ import math
 import pytest
 import torch
 
-from digitnet.model.classifier import DigitClassifier
 from digitnet.errors import BadSetting
-from digitnet.model.networks import MLP, init_gaussian, quadratic_cost, sigmoid_cross_entropy, softmax_cross_entropy
+from digitnet.model.classifier import DigitClassifier
+from digitnet.model.networks import (
+    MLP,
+    init_gaussian,
+    quadratic_cost,
+    sigmoid_cross_entropy,
+    softmax_cross_entropy,
+)
 
 
 def test_quadratic_cost_matches_the_hand_computed_example():
@@ -17,16 +23,26 @@ def test_quadratic_cost_is_summed_over_outputs_and_averaged_over_the_batch():
     z = torch.randn(5, 10)
     y = torch.randint(0, 10, (5,))
     a = torch.sigmoid(z)
-    by_hand = sum(0.5 * sum((a[i, j] - (1.0 if j == y[i] else 0.0)) ** 2 for j in range(10)) for i in range(5)) / 5
+    by_hand = (
+        sum(
+            0.5 * sum((a[i, j] - (1.0 if j == y[i] else 0.0)) ** 2 for j in range(10))
+            for i in range(5)
+        )
+        / 5
+    )
     assert quadratic_cost(z, y).item() == pytest.approx(float(by_hand), rel=1e-5)
 
 
 def test_sigmoid_cross_entropy_matches_the_hand_computed_example():
-    assert sigmoid_cross_entropy(torch.zeros(1, 10), torch.tensor([1])).item() == pytest.approx(10 * math.log(2), rel=1e-6)
+    assert sigmoid_cross_entropy(torch.zeros(1, 10), torch.tensor([1])).item() == pytest.approx(
+        10 * math.log(2), rel=1e-6
+    )
 
 
 def test_softmax_cross_entropy_of_uniform_scores_is_log_10():
-    assert softmax_cross_entropy(torch.zeros(3, 10), torch.tensor([0, 4, 9])).item() == pytest.approx(math.log(10))
+    assert softmax_cross_entropy(
+        torch.zeros(3, 10), torch.tensor([0, 4, 9])
+    ).item() == pytest.approx(math.log(10))
 
 
 def test_the_default_network_prints_like_the_slides():
@@ -44,12 +60,22 @@ def test_gaussian_init_draws_weights_and_biases_from_the_unit_normal():
     assert net.stack[0].weight.std().item() == pytest.approx(1.0, abs=0.02)
     assert net.stack[0].bias.std().item() == pytest.approx(1.0, abs=0.3)
     init_gaussian(net, scaled=True)
-    assert net.stack[0].weight.std().item() == pytest.approx(784 ** -0.5, rel=0.05)
+    assert net.stack[0].weight.std().item() == pytest.approx(784**-0.5, rel=0.05)
 
 
-@pytest.mark.parametrize("kwargs", [dict(lr=0), dict(lr=float("nan")), dict(layers=[]), dict(layers=[784, 0, 10]),
-                                    dict(activation="tanh"), dict(loss="hinge"), dict(optimizer="rmsprop"),
-                                    dict(momentum=-1)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(lr=0),
+        dict(lr=float("nan")),
+        dict(layers=[]),
+        dict(layers=[784, 0, 10]),
+        dict(activation="tanh"),
+        dict(loss="hinge"),
+        dict(optimizer="rmsprop"),
+        dict(momentum=-1),
+    ],
+)
 def test_bad_hyper_parameters_are_refused_before_anything_is_built(kwargs):
     with pytest.raises(BadSetting):
         DigitClassifier(**kwargs)
@@ -65,22 +91,28 @@ def test_weight_decay_applies_to_weights_not_biases():
 def test_pixels_are_scaled_on_the_fly_to_the_data_sets_statistics():
     model = DigitClassifier()
     pixels = torch.tensor([0, 255], dtype=torch.uint8)
-    assert model.scale(pixels).tolist() == pytest.approx([-0.1307 / 0.3081, (1 - 0.1307) / 0.3081], rel=1e-5)
+    assert model.scale(pixels).tolist() == pytest.approx(
+        [-0.1307 / 0.3081, (1 - 0.1307) / 0.3081], rel=1e-5
+    )
     raw = DigitClassifier(normalize=False)
     assert raw.scale(pixels).tolist() == pytest.approx([0.0, 1.0])
 
 
 def test_load_from_checkpoint_honours_map_location_and_strict(tmp_path):
-    from digitnet.model.checkpoints import atomic_save
     from digitnet.errors import CheckpointError
+    from digitnet.model.checkpoints import atomic_save
 
     saved = DigitClassifier(layers=[784, 16, 10])
     path = tmp_path / "m.ckpt"
     atomic_save({"state_dict": saved.state_dict(), "hyper_parameters": dict(saved.hparams)}, path)
     same = DigitClassifier.load_from_checkpoint(path, map_location="cpu")
-    assert same.device.type == "cpu" and torch.equal(same.network.stack[0].weight, saved.network.stack[0].weight)
+    assert same.device.type == "cpu" and torch.equal(
+        same.network.stack[0].weight, saved.network.stack[0].weight
+    )
     with pytest.raises(CheckpointError, match="another architecture"):
         DigitClassifier.load_from_checkpoint(path, layers=[784, 20, 10])
     loose = DigitClassifier.load_from_checkpoint(path, strict=False, layers=[784, 20, 10])
-    assert torch.equal(loose.network.stack[2].bias, saved.network.stack[2].bias)  # the one that fits
+    assert torch.equal(
+        loose.network.stack[2].bias, saved.network.stack[2].bias
+    )  # the one that fits
     assert loose.network.stack[0].weight.shape == (20, 784)

@@ -9,8 +9,10 @@ README = Path(__file__).resolve().parents[1] / "README.md"
 def test_the_readme_python_example_runs_and_resumes_in_place(tiny_env, capsys, monkeypatch):
     monkeypatch.setenv("DIGITNET_CHECKSUMS", tiny_env["DIGITNET_CHECKSUMS"])
     code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
-    code = code.replace('DigitDataModule(dataset="mnist", batch_size=64)',
-                        'DigitDataModule(dataset="mnist", batch_size=64, val_size=100)')
+    code = code.replace(
+        'DigitDataModule(dataset="mnist", batch_size=64)',
+        'DigitDataModule(dataset="mnist", batch_size=64, val_size=100)',
+    )
     namespace: dict = {}
     exec(compile(code, "README.md", "exec"), namespace)
     run = Path("checkpoints/py-demo")
@@ -23,7 +25,8 @@ def test_the_readme_python_example_runs_and_resumes_in_place(tiny_env, capsys, m
 
 
 def test_another_lightning_logger_works_beside_the_run_folder(tiny_env, tmp_path):
-    """Any Lightning logger can be added; here Lightning's own CSVLogger (the run folder keeps its own)."""
+    """Any Lightning logger can be added; here Lightning's own CSVLogger (the run folder keeps its
+    own)."""
     import csv
 
     import lightning as L
@@ -32,14 +35,27 @@ def test_another_lightning_logger_works_beside_the_run_folder(tiny_env, tmp_path
     from digitnet import DigitClassifier, DigitDataModule, run_folder
 
     extra = CSVLogger(tmp_path / "elsewhere", name="x", version=0)
-    trainer = L.Trainer(max_epochs=2, enable_progress_bar=False, enable_model_summary=False,
-                        **run_folder(tmp_path / "run", log_every_n_steps=10, loggers=[extra]))
-    trainer.fit(DigitClassifier(layers=[784, 8, 10]), datamodule=DigitDataModule(batch_size=16, val_size=100))
+    trainer = L.Trainer(
+        max_epochs=2,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **run_folder(tmp_path / "run", log_every_n_steps=10, loggers=[extra]),
+    )
+    trainer.fit(
+        DigitClassifier(layers=[784, 8, 10]),
+        datamodule=DigitDataModule(batch_size=16, val_size=100),
+    )
     ours = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
     theirs = list(csv.DictReader(open(tmp_path / "elsewhere" / "x" / "version_0" / "metrics.csv")))
-    assert [r["step"] for r in ours if r["train_loss"]] == [r["step"] for r in theirs if r.get("train_loss")]
-    assert [r["val_acc"] for r in ours if r["val_acc"]] == [r["val_acc"] for r in theirs if r.get("val_acc")]
-    assert (tmp_path / "run" / "status.json").is_file() and (tmp_path / "run" / "last.ckpt").is_file()
+    assert [r["step"] for r in ours if r["train_loss"]] == [
+        r["step"] for r in theirs if r.get("train_loss")
+    ]
+    assert [r["val_acc"] for r in ours if r["val_acc"]] == [
+        r["val_acc"] for r in theirs if r.get("val_acc")
+    ]
+    assert (tmp_path / "run" / "status.json").is_file() and (
+        tmp_path / "run" / "last.ckpt"
+    ).is_file()
 
 
 def test_a_tensorboard_logger_logs_the_same_run_beside_the_run_folder(tiny_env, tmp_path):
@@ -50,9 +66,16 @@ def test_a_tensorboard_logger_logs_the_same_run_beside_the_run_folder(tiny_env, 
     from digitnet import DigitClassifier, DigitDataModule, run_folder
 
     board = TensorBoardLogger(tmp_path / "tb", name="digits", version=0)
-    trainer = L.Trainer(max_epochs=2, enable_progress_bar=False, enable_model_summary=False,
-                        **run_folder(tmp_path / "run", log_every_n_steps=10, loggers=[board]))
-    trainer.fit(DigitClassifier(layers=[784, 8, 10]), datamodule=DigitDataModule(batch_size=16, val_size=100))
+    trainer = L.Trainer(
+        max_epochs=2,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **run_folder(tmp_path / "run", log_every_n_steps=10, loggers=[board]),
+    )
+    trainer.fit(
+        DigitClassifier(layers=[784, 8, 10]),
+        datamodule=DigitDataModule(batch_size=16, val_size=100),
+    )
     events = list((tmp_path / "tb" / "digits" / "version_0").glob("events.out.tfevents.*"))
     assert len(events) == 1
     written = events[0].read_bytes()

@@ -23,13 +23,34 @@ def test_real_splits_have_the_official_sizes(real_data, dataset):
 
 @pytest.mark.real_data
 @pytest.mark.parametrize("dataset, floor", [("mnist", 0.95), ("fashion_mnist", 0.82)])
-def test_one_epoch_of_the_default_network_learns_the_real_data(real_data, tmp_path, monkeypatch, dataset, floor):
+def test_one_epoch_of_the_default_network_learns_the_real_data(
+    real_data, tmp_path, monkeypatch, dataset, floor
+):
     monkeypatch.setenv("DIGITNET_CHECKPOINTS", str(tmp_path))
-    assert main(["fit", "--data.dataset", dataset, "--data.data_dir", str(real_data), "--trainer.max_epochs", "1",
-                 "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false",
-                 "--run_name", "real"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--data.dataset",
+                dataset,
+                "--data.data_dir",
+                str(real_data),
+                "--trainer.max_epochs",
+                "1",
+                "--trainer.enable_progress_bar",
+                "false",
+                "--trainer.enable_model_summary",
+                "false",
+                "--run_name",
+                "real",
+            ]
+        )
+        == 0
+    )
     status = json.loads((tmp_path / "real" / "status.json").read_text())
     assert status["status"] == "finished" and status["best_val_acc"] > floor
-    events = [json.loads(line) for line in (tmp_path / "real" / "events.jsonl").read_text().splitlines()]
+    events = [
+        json.loads(line) for line in (tmp_path / "real" / "events.jsonl").read_text().splitlines()
+    ]
     test = [e for e in events if e["event"] == "test"][-1]
     assert test["test_acc"] > floor

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from digitnet.runs import process as launch
 from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.widgets.run_list import RunList
+from digitnet.runs import process as launch
 from fake_runs import make_run
 
 PAYLOAD = """
@@ -29,16 +29,39 @@ def run(*args, **kwargs):
 
 
 def digitnet(env: dict, cwd: Path, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "digitnet", *args], env=env, cwd=cwd, capture_output=True,
-                          text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "digitnet", *args],
+        env=env,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture
 def planted(tiny_env, tmp_path) -> Path:
-    """A real, cancelled run ``checkpoints/evil`` holding ``payload.py``, whose import leaves PWNED."""
-    result = digitnet(tiny_env, tmp_path, "fit", "--run_name", "evil", "--trainer.max_epochs", "1",
-                      "--data.val_size", "100", "--model.layers", "[784, 8, 10]", "--test_after_fit", "false",
-                      "--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false")
+    """A real, cancelled run ``checkpoints/evil`` holding ``payload.py``, whose import leaves
+    PWNED."""
+    result = digitnet(
+        tiny_env,
+        tmp_path,
+        "fit",
+        "--run_name",
+        "evil",
+        "--trainer.max_epochs",
+        "1",
+        "--data.val_size",
+        "100",
+        "--model.layers",
+        "[784, 8, 10]",
+        "--test_after_fit",
+        "false",
+        "--trainer.enable_progress_bar",
+        "false",
+        "--trainer.enable_model_summary",
+        "false",
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "evil"
     (run / "payload.py").write_text(PAYLOAD)
@@ -49,7 +72,9 @@ def planted(tiny_env, tmp_path) -> Path:
 
 def plant_config(run: Path, **trainer: object) -> None:
     config = yaml.safe_load((run / "config.yaml").read_text())
-    config["fit"]["trainer"].update(trainer) if "fit" in config else config["trainer"].update(trainer)
+    config["fit"]["trainer"].update(trainer) if "fit" in config else config["trainer"].update(
+        trainer
+    )
     (run / "config.yaml").write_text(yaml.safe_dump(config))
 
 
@@ -70,8 +95,15 @@ def test_a_planted_callback_is_refused_on_resume_and_never_imported(planted, tin
 
 
 def test_a_function_named_as_a_plain_string_is_refused_too(planted, tiny_env, tmp_path):
-    plant_config(planted, callbacks=[{"class_path": "lightning.pytorch.callbacks.LambdaCallback",
-                                      "init_args": {"on_fit_start": "checkpoints.evil.payload.run"}}])
+    plant_config(
+        planted,
+        callbacks=[
+            {
+                "class_path": "lightning.pytorch.callbacks.LambdaCallback",
+                "init_args": {"on_fit_start": "checkpoints.evil.payload.run"},
+            }
+        ],
+    )
     result = digitnet(tiny_env, tmp_path, "fit", "--ckpt_path", "evil")
     assert result.returncode == 2
     assert "lightning.pytorch.callbacks.LambdaCallback" in result.stderr
@@ -86,14 +118,22 @@ def test_the_dashboards_resume_of_a_planted_run_runs_nothing(planted, tiny_env, 
     assert not (planted / "PWNED").exists()
 
 
-def test_a_launched_run_does_not_import_from_the_working_folder(planted, tiny_env, tmp_path, monkeypatch):
-    """Even a class the user allowed by name is not found in the working folder: it is off sys.path."""
+def test_a_launched_run_does_not_import_from_the_working_folder(
+    planted, tiny_env, tmp_path, monkeypatch
+):
+    """Even a class the user allowed by name is not found in the working folder: it is off
+    sys.path."""
     monkeypatch.setenv("DIGITNET_ALLOW_CLASSES", evil_class(planted))
     plant_config(planted, callbacks=[{"class_path": evil_class(planted)}], max_epochs=2)
     assert launch.resume(planted).wait(timeout=120) != 0
     assert not (planted / "PWNED").exists()
-    result = digitnet({**tiny_env, "DIGITNET_ALLOW_CLASSES": evil_class(planted)}, tmp_path, "fit", "--ckpt_path",
-                      "evil")
+    result = digitnet(
+        {**tiny_env, "DIGITNET_ALLOW_CLASSES": evil_class(planted)},
+        tmp_path,
+        "fit",
+        "--ckpt_path",
+        "evil",
+    )
     assert result.returncode != 0
     assert not (planted / "PWNED").exists()
 
@@ -101,10 +141,20 @@ def test_a_launched_run_does_not_import_from_the_working_folder(planted, tiny_en
 @pytest.mark.parametrize("key", ["dirpath", "save_dir"])
 def test_a_resumed_config_cannot_write_outside_its_run(planted, tiny_env, tmp_path, key):
     elsewhere = tmp_path / "elsewhere"
-    entry = ({"class_path": "lightning.pytorch.callbacks.ModelCheckpoint", "init_args": {"dirpath": str(elsewhere)}}
-             if key == "dirpath" else
-             {"class_path": "lightning.pytorch.loggers.CSVLogger", "init_args": {"save_dir": str(elsewhere)}})
-    plant_config(planted, **({"callbacks": [entry]} if key == "dirpath" else {"logger": entry}), max_epochs=2)
+    entry = (
+        {
+            "class_path": "lightning.pytorch.callbacks.ModelCheckpoint",
+            "init_args": {"dirpath": str(elsewhere)},
+        }
+        if key == "dirpath"
+        else {
+            "class_path": "lightning.pytorch.loggers.CSVLogger",
+            "init_args": {"save_dir": str(elsewhere)},
+        }
+    )
+    plant_config(
+        planted, **({"callbacks": [entry]} if key == "dirpath" else {"logger": entry}), max_epochs=2
+    )
     result = digitnet(tiny_env, tmp_path, "fit", "--ckpt_path", "evil")
     assert result.returncode == 2
     assert "outside the run folder" in result.stderr and key in result.stderr
@@ -112,7 +162,11 @@ def test_a_resumed_config_cannot_write_outside_its_run(planted, tiny_env, tmp_pa
 
 
 def test_an_allowed_callback_in_a_resumed_config_still_works(planted, tiny_env, tmp_path):
-    plant_config(planted, max_epochs=2, callbacks=[{"class_path": "lightning.pytorch.callbacks.LearningRateMonitor"}])
+    plant_config(
+        planted,
+        max_epochs=2,
+        callbacks=[{"class_path": "lightning.pytorch.callbacks.LearningRateMonitor"}],
+    )
     result = digitnet(tiny_env, tmp_path, "fit", "--ckpt_path", "evil", "--test_after_fit", "false")
     assert result.returncode == 0, result.stderr[-2000:]
     assert json.loads((planted / "status.json").read_text())["epoch"] == 2
@@ -122,10 +176,14 @@ def test_runs_prints_escape_sequences_from_a_run_folder_harmlessly(tiny_env, tmp
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     run = make_run(root, "x\x1b[2Jy\x1b]0;owned\x07", error="boom")
     status = json.loads((run / "status.json").read_text())
-    (run / "status.json").write_text(json.dumps({**status, "dataset": "\x1b[31mred", "summary": "\x9b2J"}))
+    (run / "status.json").write_text(
+        json.dumps({**status, "dataset": "\x1b[31mred", "summary": "\x9b2J"})
+    )
     result = digitnet(tiny_env, tmp_path, "runs")
     assert result.returncode == 0
-    assert "\x1b" not in result.stdout and "\x07" not in result.stdout and "\x9b" not in result.stdout
+    assert (
+        "\x1b" not in result.stdout and "\x07" not in result.stdout and "\x9b" not in result.stdout
+    )
     assert "x\\x1b[2Jy" in result.stdout and "\\x1b[31mred" in result.stdout
 
 
@@ -149,10 +207,22 @@ async def test_run_folder_text_is_never_read_as_markup(tiny_env):
 async def test_wrongly_typed_fields_do_not_crash_the_dashboard_or_runs(tiny_env, tmp_path):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     run = make_run(root, "odd")
-    (run / "status.json").write_text(json.dumps({"status": 3, "epoch": "x", "best_val_acc": "high",
-                                                 "updated": [1], "dataset": {"a": 1}, "error": None}))
+    (run / "status.json").write_text(
+        json.dumps(
+            {
+                "status": 3,
+                "epoch": "x",
+                "best_val_acc": "high",
+                "updated": [1],
+                "dataset": {"a": 1},
+                "error": None,
+            }
+        )
+    )
     with open(run / "events.jsonl", "a") as handle:
-        handle.write(json.dumps({"event": "step", "step": "x", "train_loss": "y", "epoch": None}) + "\n")
+        handle.write(
+            json.dumps({"event": "step", "step": "x", "train_loss": "y", "epoch": None}) + "\n"
+        )
         handle.write(json.dumps({"event": "epoch", "epoch": "2", "val_acc": [1]}) + "\n")
         handle.write(json.dumps(["not", "an", "event"]) + "\n")
     assert digitnet(tiny_env, tmp_path, "runs").returncode == 0

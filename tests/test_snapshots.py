@@ -1,6 +1,7 @@
 """Snapshots of the main screens over hand-written run folders (fixed numbers, fixed clock).
 
-Update them after an intended change of the look with ``pytest tests/test_snapshots.py --snapshot-update``.
+Update them after an intended change of the look with ``pytest tests/test_snapshots.py
+--snapshot-update``.
 """
 
 import pytest
@@ -15,13 +16,22 @@ SIZE = (100, 30)
 def app(tmp_path):
     root = tmp_path / "checkpoints"
     make_run(root, "mnist-demo", epochs=6, rate=1.0)
-    make_run(root, "mnist-broken", epochs=2, status="diverged", age=7200,
-             error="the training loss became NaN or infinite; lower the learning rate")
+    make_run(
+        root,
+        "mnist-broken",
+        epochs=2,
+        status="diverged",
+        age=7200,
+        error="the training loss became NaN or infinite; lower the learning rate",
+    )
     return DashboardApp(root, clock=lambda: T0)
 
 
-@pytest.mark.parametrize("keys", [[], ["2"], ["3"], ["4"], ["6"], ["question_mark"]],
-                         ids=["live", "epochs", "confusion", "samples", "new-run", "help"])
+@pytest.mark.parametrize(
+    "keys",
+    [[], ["2"], ["3"], ["4"], ["6"], ["question_mark"]],
+    ids=["live", "epochs", "confusion", "samples", "new-run", "help"],
+)
 def test_screens(app, snap_compare, keys):
     assert snap_compare(app, terminal_size=SIZE, press=keys)
 

@@ -13,9 +13,19 @@ from digitnet.data.loader import TensorBatches
 def _train(tiny_env, steps_per_call, epochs=2, **model_kwargs):
     torch.manual_seed(7)
     model = DigitClassifier(layers=[784, 16, 10], **model_kwargs)
-    data = DigitDataModule("mnist", batch_size=32, val_size=10_000, steps_per_call=steps_per_call, seed=3)
-    trainer = L.Trainer(max_epochs=epochs, accelerator="cpu", logger=False, enable_checkpointing=False, enable_progress_bar=False,
-                        enable_model_summary=False, limit_val_batches=0, num_sanity_val_steps=0)
+    data = DigitDataModule(
+        "mnist", batch_size=32, val_size=10_000, steps_per_call=steps_per_call, seed=3
+    )
+    trainer = L.Trainer(
+        max_epochs=epochs,
+        accelerator="cpu",
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+    )
     trainer.fit(model, datamodule=data)
     return model, data, trainer
 
@@ -25,10 +35,14 @@ def _bare(tiny_env, data, epochs=2, **model_kwargs):
     torch.manual_seed(7)
     model = DigitClassifier(layers=[784, 16, 10], **model_kwargs)
     net = model.network
-    optimizer = torch.optim.SGD(net.parameters(), lr=model.hparams.lr, momentum=model.hparams.momentum)
+    optimizer = torch.optim.SGD(
+        net.parameters(), lr=model.hparams.lr, momentum=model.hparams.momentum
+    )
     per_epoch = math.ceil(len(data.train_set[1]) / 32)
     total = per_epoch * epochs
-    schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: 0.5 * (1 + math.cos(math.pi * min(t / total, 1))))
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, lambda t: 0.5 * (1 + math.cos(math.pi * min(t / total, 1)))
+    )
     loader = TensorBatches(*data.train_set, 32, shuffle=True, seed=3)
     for epoch in range(epochs):
         loader.sampler.set_epoch(epoch)

@@ -1,4 +1,5 @@
-"""Tiny generated data sets in real IDX files: class k is a bright 6x6 block at a spot of its own, plus noise.
+"""Tiny generated data sets in real IDX files: class k is a bright 6x6 block at a spot of its own,
+plus noise.
 
 The training file holds 10,600 images, so the default validation split of 10,000 still leaves 600 to
 train on (runs launched from the dashboard use the defaults); most tests pass --data.val_size 100.
@@ -38,7 +39,8 @@ def digits(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def write_tiny(root: Path, n_train: int = 10_600, n_test: int = 200) -> Path:
-    """Write tiny MNIST and FashionMNIST folders under ``root`` and return the checksum JSON path."""
+    """Write tiny MNIST and FashionMNIST folders under ``root`` and return the checksum JSON
+    path."""
     table = {}
     for dataset, folder in FOLDERS.items():
         raw = root / folder / "raw"

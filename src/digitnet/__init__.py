@@ -1,4 +1,5 @@
-"""digitnet: neural networks on MNIST and FashionMNIST with PyTorch Lightning, watched in the terminal.
+"""digitnet: neural networks on MNIST and FashionMNIST with PyTorch Lightning, watched in the
+terminal.
 
 The public names load lazily, so ``import digitnet`` (and ``digitnet --help``) stays fast and does
 not import torch until a model or data module is used::

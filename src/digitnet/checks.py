@@ -1,4 +1,5 @@
-"""Provides the validation rules shared by the model, the data module, the CLI and the dashboard form.
+"""Provides the validation rules shared by the model, the data module, the CLI and the dashboard
+form.
 
 Every rule takes the raw value and returns the checked value or raises :class:`BadSetting` with one
 sentence naming the problem and the fix. The rules import nothing heavy, so the dashboard can check
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import math
 import os
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from digitnet.errors import BadSetting
 
@@ -45,7 +47,9 @@ def check_lr(value: Any, name: str = "lr") -> float:
     try:
         lr = float(value)
     except (TypeError, ValueError):
-        raise BadSetting(f"{name} must be a positive, finite number, got {value!r}; try 0.01.") from None
+        raise BadSetting(
+            f"{name} must be a positive, finite number, got {value!r}; try 0.01."
+        ) from None
     if not math.isfinite(lr) or lr <= 0:
         raise BadSetting(f"{name} must be a positive, finite number, got {value!r}; try 0.01.")
     return lr
@@ -70,7 +74,9 @@ def check_positive_int(name: str, value: Any, hint: str = "") -> int:
                 raise ValueError
             value = int(str(value).strip()) if not isinstance(value, float) else int(value)
         except (TypeError, ValueError):
-            raise BadSetting(f"{name} must be a whole number of at least 1, got {value!r}{hint}.") from None
+            raise BadSetting(
+                f"{name} must be a whole number of at least 1, got {value!r}{hint}."
+            ) from None
     if value < 1:
         raise BadSetting(f"{name} must be a whole number of at least 1, got {value!r}{hint}.")
     return value
@@ -111,7 +117,9 @@ def parse_layers(value: Any) -> list[int]:
     elif isinstance(value, (list, tuple)):
         parts = list(value)
     else:
-        raise BadSetting(f"layers must be a list of sizes such as [784, 512, 512, 10], got {value!r}.")
+        raise BadSetting(
+            f"layers must be a list of sizes such as [784, 512, 512, 10], got {value!r}."
+        )
     if len(parts) < 2:
         raise BadSetting(
             f"layers needs at least an input and an output size, such as [784, 10], got {value!r}."
@@ -123,12 +131,16 @@ def parse_layers(value: Any) -> list[int]:
                 raise ValueError
             size = int(part)
         except (TypeError, ValueError):
-            raise BadSetting(f"layers must hold whole numbers, got {part!r} in {value!r}.") from None
+            raise BadSetting(
+                f"layers must hold whole numbers, got {part!r} in {value!r}."
+            ) from None
         if size < 1:
             raise BadSetting(f"every layer needs at least 1 neuron, got {size} in {value!r}.")
         sizes.append(size)
     if sizes[0] != 784:
-        raise BadSetting(f"the first layer must be 784 (28x28 pixels), got {sizes[0]}; e.g. [784, 512, 512, 10].")
+        raise BadSetting(
+            f"the first layer must be 784 (28x28 pixels), got {sizes[0]}; e.g. [784, 512, 512, 10]."
+        )
     if sizes[-1] != 10:
         raise BadSetting(f"the last layer must be 10 (one neuron per class), got {sizes[-1]}.")
     check_fits_memory(sizes)
@@ -136,7 +148,8 @@ def parse_layers(value: Any) -> list[int]:
 
 
 def check_fits_memory(sizes: list[int]) -> None:
-    """Refuse a network whose weights, gradients and momentum (4 float32 copies) exceed this machine's memory.
+    """Refuse a network whose weights, gradients and momentum (4 float32 copies) exceed this
+    machine's memory.
 
     ``[784, 10**9, 10]`` has 795 billion weights and biases: about 12,720 GB in training.
     """
@@ -147,5 +160,7 @@ def check_fits_memory(sizes: list[int]) -> None:
     except (AttributeError, ValueError, OSError):  # not a POSIX system: cannot tell
         return
     if need > have:
-        raise BadSetting(f"layers {sizes} have {weights:,} weights and would need about {need / 1e9:,.0f} GB "
-                         f"of memory to train, more than this machine's {have / 1e9:,.0f} GB; use fewer neurons.")
+        raise BadSetting(
+            f"layers {sizes} have {weights:,} weights and would need about {need / 1e9:,.0f} GB "
+            f"of memory to train, more than this machine's {have / 1e9:,.0f} GB; use fewer neurons."
+        )

@@ -1,4 +1,5 @@
-"""Provides the small subcommands: ``digitnet runs``, ``data fetch``, ``predict``, ``export`` and ``dashboard``."""
+"""Provides the small subcommands: ``digitnet runs``, ``data fetch``, ``predict``, ``export`` and
+``dashboard``."""
 
 from __future__ import annotations
 
@@ -6,8 +7,8 @@ import argparse
 import time
 from pathlib import Path
 
-from digitnet.data.catalog import DATASETS
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
+from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting
 from digitnet.runs.layout import printable
 from digitnet.runs.listing import format_age, list_runs
@@ -33,13 +34,18 @@ def run_runs(argv: list[str]) -> int:
         print(f"no runs in {options.checkpoints_dir}/ yet; start one with 'digitnet fit'.")
         return 0
     now = time.time()
-    print(f"{'run':36} {'status':9} {'dataset':13} {'model':22} {'epochs':>7} {'best acc':>8} {'age':>5}")
+    print(
+        f"{'run':36} {'status':9} {'dataset':13} {'model':22} {'epochs':>7} {'best acc':>8} "
+        f"{'age':>5}"
+    )
     for run in found:
         epochs = f"{run.epoch}/{run.max_epochs}" if run.max_epochs else str(run.epoch)
         best = f"{100 * run.best_val_acc:.2f}%" if run.best_val_acc is not None else "-"
         name, dataset, summary = (printable(text) for text in (run.name, run.dataset, run.summary))
-        print(f"{name:36} {run.status:9} {dataset:13} {summary[:22]:22} {epochs:>7} {best:>8} "
-              f"{format_age(now - run.updated):>5}")
+        print(
+            f"{name:36} {run.status:9} {dataset:13} {summary[:22]:22} {epochs:>7} {best:>8} "
+            f"{format_age(now - run.updated):>5}"
+        )
     return 0
 
 
@@ -58,11 +64,17 @@ def run_data(argv: list[str]) -> int:
 
 
 def run_predict(argv: list[str]) -> int:
-    parser = parser_for("predict", "Classify images with a trained run: prints the class and the 10 probabilities.")
+    parser = parser_for(
+        "predict", "Classify images with a trained run: prints the class and the 10 probabilities."
+    )
     parser.add_argument("--ckpt_path", required=True, help="last, a run name, or a checkpoint file")
-    parser.add_argument("--background", choices=["auto", "black", "white"], default="auto",
-                        help="black: white digit on black, as MNIST; white: dark ink on white paper; "
-                             "auto: decide from the image's border (default)")
+    parser.add_argument(
+        "--background",
+        choices=["auto", "black", "white"],
+        default="auto",
+        help="black: white digit on black, as MNIST; white: dark ink on white paper; "
+        "auto: decide from the image's border (default)",
+    )
     add_checkpoints_dir(parser)
     parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...; any size)")
     options = parser.parse_args(argv)
@@ -77,17 +89,32 @@ def run_predict(argv: list[str]) -> int:
 
 
 def run_export(argv: list[str]) -> int:
-    parser = parser_for("export", "Write a trained network for use outside digitnet: pixels 0..1 -> 10 probabilities.")
+    parser = parser_for(
+        "export",
+        "Write a trained network for use outside digitnet: pixels 0..1 -> 10 probabilities.",
+    )
     parser.add_argument("--ckpt_path", required=True, help="last, a run name, or a checkpoint file")
-    parser.add_argument("--format", choices=["pt2", "onnx"], default="pt2",
-                        help="pt2: torch.export's ExportedProgram (default); onnx: needs pip install 'digitnet[onnx]'")
-    parser.add_argument("--out", default=None, help="the file to write (default: the checkpoint's name with .pt2/.onnx)")
+    parser.add_argument(
+        "--format",
+        choices=["pt2", "onnx"],
+        default="pt2",
+        help="pt2: torch.export's ExportedProgram (default); onnx: needs pip install "
+        "'digitnet[onnx]'",
+    )
+    parser.add_argument(
+        "--out",
+        default=None,
+        help="the file to write (default: the checkpoint's name with .pt2/.onnx)",
+    )
     add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
     path, _ = resolve_checkpoint(options.ckpt_path, Path(options.checkpoints_dir))
     out = Path(options.out) if options.out else path.with_suffix(f".{options.format}")
     if out.is_dir():
-        raise BadSetting(f"--out {out} is a folder; give a file name, such as {out / ('model.' + options.format)}.")
+        raise BadSetting(
+            f"--out {out} is a folder; give a file name, such as "
+            f"{out / ('model.' + options.format)}."
+        )
     from digitnet.model.classifier import DigitClassifier
     from digitnet.model.export import export
 

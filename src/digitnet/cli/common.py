@@ -1,10 +1,11 @@
-"""Provides what several subcommands share: the ``--checkpoints_dir`` option and ``--ckpt_path`` lookup.
+"""Provides what several subcommands share: the ``--checkpoints_dir`` option and ``--ckpt_path``
+lookup.
 
-    >>> import argparse
-    >>> parser = argparse.ArgumentParser()
-    >>> add_checkpoints_dir(parser)
-    >>> parser.parse_args(["--checkpoints_dir", "runs"]).checkpoints_dir
-    'runs'
+>>> import argparse
+>>> parser = argparse.ArgumentParser()
+>>> add_checkpoints_dir(parser)
+>>> parser.parse_args(["--checkpoints_dir", "runs"]).checkpoints_dir
+'runs'
 """
 
 from __future__ import annotations
@@ -18,10 +19,15 @@ from digitnet.runs.listing import list_runs
 
 
 def add_checkpoints_dir(parser: Any) -> None:
-    """Add ``--checkpoints_dir`` (default ``$DIGITNET_CHECKPOINTS`` or ``checkpoints``) to an argparse
+    """Add ``--checkpoints_dir`` (default ``$DIGITNET_CHECKPOINTS`` or ``checkpoints``) to an
+    argparse
     or jsonargparse parser."""
-    parser.add_argument("--checkpoints_dir", type=str, default=str(default_root()),
-                        help="where run folders live (default: $DIGITNET_CHECKPOINTS or checkpoints)")
+    parser.add_argument(
+        "--checkpoints_dir",
+        type=str,
+        default=str(default_root()),
+        help="where run folders live (default: $DIGITNET_CHECKPOINTS or checkpoints)",
+    )
 
 
 def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path | None]:
@@ -35,13 +41,17 @@ def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path 
         for run in list_runs(root):
             if run.has_checkpoint:
                 return run.path / "last.ckpt", run.path
-        raise RunError(f"there is no run with a last.ckpt under {root}; start one with 'digitnet fit'.")
+        raise RunError(
+            f"there is no run with a last.ckpt under {root}; start one with 'digitnet fit'."
+        )
     if NAME_RE.match(spec) and (root / spec).is_dir():
         if not (root / spec / "last.ckpt").is_file():
             raise RunError(f"run {spec} has no last.ckpt yet; it cannot be resumed.")
         return root / spec / "last.ckpt", root / spec
     path = Path(spec)
     if not path.is_file():
-        raise RunError(f"--ckpt_path {spec!r} is neither 'last', a run under {root}, nor an existing file.")
+        raise RunError(
+            f"--ckpt_path {spec!r} is neither 'last', a run under {root}, nor an existing file."
+        )
     run_dir = path.parent if (path.parent / "status.json").is_file() else None
     return path, run_dir

@@ -1,4 +1,5 @@
-"""Provides the runs behind ``digitnet reproduce`` and ``digitnet compare``, and their result tables.
+"""Provides the runs behind ``digitnet reproduce`` and ``digitnet compare``, and their result
+tables.
 
 Each experiment is an ordinary ``digitnet fit`` (same code path, same run folder); its figures are
 read back from the run folder: the best validation accuracy from ``status.json``, the test
@@ -65,12 +66,21 @@ def markdown_table(header: list[str], rows: list[list[str]]) -> str:
 
 def plain_table(header: list[str], rows: list[list[str]]) -> str:
     widths = [max(len(str(c)) for c in column) for column in zip(header, *rows)]
-    return "\n".join("  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in [header, *rows])
+    return "\n".join(
+        "  ".join(str(c).ljust(w) for c, w in zip(row, widths)) for row in [header, *rows]
+    )
 
 
-def write_tables(out: Path, title: str, header: list[str], rows: list[list[str]], records: list[dict],
-                 notes: str = "") -> None:
-    """Write ``out.md`` (a Markdown table with a title and notes) and ``out.json`` (every figure)."""
+def write_tables(
+    out: Path,
+    title: str,
+    header: list[str],
+    rows: list[list[str]],
+    records: list[dict],
+    notes: str = "",
+) -> None:
+    """Write ``out.md`` (a Markdown table with a title and notes) and ``out.json`` (every
+    figure)."""
     out.parent.mkdir(parents=True, exist_ok=True)
     out.with_suffix(".md").write_text(f"# {title}\n\n{markdown_table(header, rows)}\n{notes}")
     out.with_suffix(".json").write_text(json.dumps(records, indent=1))

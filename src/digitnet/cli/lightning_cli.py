@@ -1,4 +1,5 @@
-"""Provides ``digitnet fit|validate|test``: LightningCLI with run folders, safe resume and clear errors.
+"""Provides ``digitnet fit|validate|test``: LightningCLI with run folders, safe resume and clear
+errors.
 
 ``--ckpt_path`` takes ``last`` (the newest run), a run name, or a file. Before LightningCLI parses
 anything, the checkpoint is loaded safely and its run's ``config.yaml`` (or, for a loose file, the
@@ -26,20 +27,21 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from digitnet.model import engine as engines
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
-from digitnet.runs import layout, trust
-from digitnet.runs import lock as runlock
-from digitnet.model.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
-from digitnet.model.classifier import DigitClassifier
 from digitnet.data.module import DigitDataModule
 from digitnet.errors import BadSetting, DigitnetError, RunError
-from digitnet.runs.recorder import EPOCHS_DONE, RunRecorder
+from digitnet.model import engine as engines
+from digitnet.model.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
+from digitnet.model.classifier import DigitClassifier
+from digitnet.runs import layout, trust
+from digitnet.runs import lock as runlock
 from digitnet.runs.folder import run_folder
+from digitnet.runs.recorder import EPOCHS_DONE, RunRecorder
 
 
 def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:
-    """Take ``--name value`` or ``--name=value`` out of ``argv``; return (value or None, the rest)."""
+    """Take ``--name value`` or ``--name=value`` out of ``argv``; return (value or None, the
+    rest)."""
     index, value = _option(argv, name)
     if value is None:
         return None, argv
@@ -60,25 +62,40 @@ def _option(argv: list[str], name: str) -> tuple[int, str | None]:
 class DigitCLI(LightningCLI):
     """LightningCLI for :class:`DigitClassifier` and :class:`DigitDataModule` with run folders."""
 
-    def __init__(self, args: list[str], resume_dir: Path | None, checkpoint: dict | None = None,
-                 checkpoint_name: str = "") -> None:
+    def __init__(
+        self,
+        args: list[str],
+        resume_dir: Path | None,
+        checkpoint: dict | None = None,
+        checkpoint_name: str = "",
+    ) -> None:
         self.resume_dir = resume_dir
         self.checkpoint, self.checkpoint_name = checkpoint, checkpoint_name
         self.run_dir: Path | None = None
         self.recorder: RunRecorder | None = None
         super().__init__(
-            DigitClassifier, DigitDataModule, args=args, seed_everything_default=0,
-            save_config_kwargs={"overwrite": True}, auto_configure_optimizers=False,
+            DigitClassifier,
+            DigitDataModule,
+            args=args,
+            seed_everything_default=0,
+            save_config_kwargs={"overwrite": True},
+            auto_configure_optimizers=False,
             trainer_defaults={"max_epochs": 10, "num_sanity_val_steps": 0},
             parser_kwargs={"exit_on_error": False},
             save_config_callback=SaveConfigCallback if args[0] == "fit" else None,
         )
 
     def add_arguments_to_parser(self, parser: Any) -> None:
-        parser.add_argument("--run_name", type=str | None, default=None, help="name of the new run's folder")
+        parser.add_argument(
+            "--run_name", type=str | None, default=None, help="name of the new run's folder"
+        )
         add_checkpoints_dir(parser)
-        parser.add_argument("--test_after_fit", type=bool, default=True,
-                            help="after fit, test the best checkpoint on the 10,000 test images")
+        parser.add_argument(
+            "--test_after_fit",
+            type=bool,
+            default=True,
+            help="after fit, test the best checkpoint on the 10,000 test images",
+        )
         parser.link_arguments("data.dataset", "model.dataset")
         parser.link_arguments("seed_everything", "data.seed")
 
@@ -92,8 +109,10 @@ class DigitCLI(LightningCLI):
             return super().instantiate_trainer(**kwargs)
         root = Path(config.checkpoints_dir)
         if root.exists() and not root.is_dir():
-            raise RunError(f"the checkpoints folder {root} is a file; point --checkpoints_dir or "
-                           "$DIGITNET_CHECKPOINTS to a folder.")
+            raise RunError(
+                f"the checkpoints folder {root} is a file; point --checkpoints_dir or "
+                "$DIGITNET_CHECKPOINTS to a folder."
+            )
         if int(os.environ.get("LOCAL_RANK", "0")) > 0 and os.environ.get("DIGITNET_RUN_DIR"):
             self.run_dir = Path(os.environ["DIGITNET_RUN_DIR"])  # a DDP worker joins rank 0's run
         elif self.resume_dir is not None:
@@ -102,22 +121,41 @@ class DigitCLI(LightningCLI):
         elif config.run_name:
             self.run_dir = root / layout.check_name(config.run_name)
             if self.run_dir.exists() and not self.run_dir.is_dir():
-                raise RunError(f"{self.run_dir} is a file, not a run folder; pick another --run_name.")
+                raise RunError(
+                    f"{self.run_dir} is a file, not a run folder; pick another --run_name."
+                )
             self.run_dir.mkdir(parents=True, exist_ok=True)
-            runlock.check_new_run_folder(self.run_dir)  # a folder the dashboard made for this run is fine
+            runlock.check_new_run_folder(
+                self.run_dir
+            )  # a folder the dashboard made for this run is fine
             runlock.claim(self.run_dir)
-            runlock.check_new_run_folder(self.run_dir)  # again: another process may have started it meanwhile
+            runlock.check_new_run_folder(
+                self.run_dir
+            )  # again: another process may have started it meanwhile
         else:
             model = config.model
             self.run_dir = layout.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
             runlock.claim(self.run_dir)
-        os.environ["DIGITNET_RUN_DIR"] = str(self.run_dir)  # inherited by the DDP workers Lightning starts
+        os.environ["DIGITNET_RUN_DIR"] = str(
+            self.run_dir
+        )  # inherited by the DDP workers Lightning starts
         trainer_config = self._get(self.config_init, "trainer", default={})
         configured = trainer_config.get("callbacks") or []
         loggers = trainer_config.get("logger")
-        loggers = loggers if isinstance(loggers, list) else [loggers] if isinstance(loggers, Logger) else []
-        parts = run_folder(self.run_dir, config.trainer.log_every_n_steps or 50, list(configured),
-                           monitor="val_acc" if config.data.val_size else None, loggers=loggers)
+        loggers = (
+            loggers
+            if isinstance(loggers, list)
+            else [loggers]
+            if isinstance(loggers, Logger)
+            else []
+        )
+        parts = run_folder(
+            self.run_dir,
+            config.trainer.log_every_n_steps or 50,
+            list(configured),
+            monitor="val_acc" if config.data.val_size else None,
+            loggers=loggers,
+        )
         self.recorder = next(c for c in parts["callbacks"] if isinstance(c, RunRecorder))
         parts["plugins"] = kwargs["plugins"]
         kwargs.update(parts)
@@ -125,7 +163,9 @@ class DigitCLI(LightningCLI):
             return super().instantiate_trainer(**kwargs)
         except BaseException:  # a Trainer setting was refused: leave no empty run folder behind
             runlock.release(self.run_dir)
-            if self.resume_dir is None and {p.name for p in self.run_dir.iterdir()} <= {runlock.LOCK_NAME}:
+            if self.resume_dir is None and {p.name for p in self.run_dir.iterdir()} <= {
+                runlock.LOCK_NAME
+            }:
                 (self.run_dir / runlock.LOCK_NAME).unlink(missing_ok=True)
                 self.run_dir.rmdir()
             raise
@@ -134,28 +174,44 @@ class DigitCLI(LightningCLI):
         """Refuse, in one sentence, what the Trainer would refuse with a traceback or ignore, before
         any run folder is made."""
         if self.subcommand in ("test", "validate") and self.checkpoint is None:
-            raise BadSetting(f"digitnet {self.subcommand} needs --ckpt_path (last, a run name or a checkpoint file); "
-                             "without one it would evaluate an untrained network.")
+            raise BadSetting(
+                f"digitnet {self.subcommand} needs --ckpt_path (last, a run name or a checkpoint "
+                "file); "
+                "without one it would evaluate an untrained network."
+            )
         if self.subcommand != "fit":
             return
         config = self.config.fit
         trainer, model = config.trainer, config.model
         if trainer.gradient_clip_val:
-            raise BadSetting("--trainer.gradient_clip_val is not supported: digitnet's engines make several "
-                             "updates per Lightning step themselves; leave it unset (or lower --model.lr).")
+            raise BadSetting(
+                "--trainer.gradient_clip_val is not supported: digitnet's engines make several "
+                "updates per Lightning step themselves; leave it unset (or lower --model.lr)."
+            )
         if trainer.accumulate_grad_batches not in (None, 1):
-            raise BadSetting("--trainer.accumulate_grad_batches is not supported: each update uses one mini-batch; "
-                             "raise --data.batch_size instead, which averages the gradient over more images.")
+            raise BadSetting(
+                "--trainer.accumulate_grad_batches is not supported: each update uses one "
+                "mini-batch; "
+                "raise --data.batch_size instead, which averages the gradient over more images."
+            )
         if trainer.max_epochs is not None and trainer.max_epochs < -1:
-            raise BadSetting(f"--trainer.max_epochs must be at least 1 (or -1 for no limit), got {trainer.max_epochs}.")
+            raise BadSetting(
+                "--trainer.max_epochs must be at least 1 (or -1 for no limit), got "
+                f"{trainer.max_epochs}."
+            )
         precision = str(trainer.precision or "32-true")
-        problem = engines.problem(engines.choose(model.engine, model.arch, model.optimizer, precision),
-                                  model.arch, model.optimizer, precision)
+        problem = engines.problem(
+            engines.choose(model.engine, model.arch, model.optimizer, precision),
+            model.arch,
+            model.optimizer,
+            precision,
+        )
         if problem:
             raise BadSetting(problem)
 
     def _check_checkpoint_fits_model(self) -> None:
-        """Name mismatched keys and shapes before Lightning tries to load them (it would only raise a traceback)."""
+        """Name mismatched keys and shapes before Lightning tries to load them (it would only raise
+        a traceback)."""
         if self.checkpoint is not None:
             check_weights(self.checkpoint, self.model, self.checkpoint_name)
 
@@ -164,23 +220,34 @@ class DigitCLI(LightningCLI):
         done = (self.checkpoint or {}).get(EPOCHS_DONE)
         limit = self.trainer.max_epochs
         if isinstance(done, int) and limit is not None and limit >= 0 and done >= limit:
-            raise RunError(f"run {self.run_dir.name} already finished {done} epochs; raise --trainer.max_epochs "
-                           f"above {done} to continue.")
+            raise RunError(
+                f"run {self.run_dir.name} already finished {done} epochs; raise "
+                "--trainer.max_epochs "
+                f"above {done} to continue."
+            )
 
     before_validate = before_test = _check_checkpoint_fits_model
 
     def after_fit(self) -> None:
         status = self.recorder.final_status if self.recorder else None
         if status == "diverged":
-            raise RunError(f"run {self.run_dir.name} diverged: the loss became NaN or infinite; lower --model.lr. "
-                           "Its last good checkpoint is kept.")
+            raise RunError(
+                f"run {self.run_dir.name} diverged: the loss became NaN or infinite; lower "
+                "--model.lr. "
+                "Its last good checkpoint is kept."
+            )
         if status == "cancelled":
-            raise RunError(f"run {self.run_dir.name} was cancelled; resume it with "
-                           f"'digitnet fit --ckpt_path {self.run_dir.name}'.")
+            raise RunError(
+                f"run {self.run_dir.name} was cancelled; resume it with "
+                f"'digitnet fit --ckpt_path {self.run_dir.name}'."
+            )
         if self.config.fit.test_after_fit:  # on every rank: the test pass is collective under DDP
             best = self.run_dir / "best.ckpt"
-            self.trainer.test(self.model, datamodule=self.datamodule,
-                              ckpt_path=str(best) if best.is_file() else None)
+            self.trainer.test(
+                self.model,
+                datamodule=self.datamodule,
+                ckpt_path=str(best) if best.is_file() else None,
+            )
 
 
 @dataclass
@@ -191,7 +258,9 @@ class Resolved:
     run_dir: Path | None = None  # the run folder a ``fit`` resumes in
     checkpoint: dict | None = None
     checkpoint_name: str = ""
-    temporary_config: Path | None = None  # written from a loose checkpoint's settings; removed after use
+    temporary_config: Path | None = (
+        None  # written from a loose checkpoint's settings; removed after use
+    )
 
 
 def _resolve_resume(argv: list[str]) -> Resolved:
@@ -207,7 +276,9 @@ def _resolve_resume(argv: list[str]) -> Resolved:
         raise BadSetting("--ckpt_path is empty; give last, a run name or a checkpoint file.")
     _, root = _option(argv, "--checkpoints_dir")
     path, run_dir = resolve_checkpoint(spec, Path(root) if root else None)
-    checkpoint = load_checkpoint(path)  # refuses unsafe, corrupt and truncated files before any work
+    checkpoint = load_checkpoint(
+        path
+    )  # refuses unsafe, corrupt and truncated files before any work
     for key in ("hyper_parameters", "datamodule_hyper_parameters"):  # LightningCLI applies them too
         trust.check_hparams(checkpoint.get(key), f"{path} ({key})")
     args += ["--ckpt_path", str(path)]
@@ -217,22 +288,33 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     if not user_config:
         if run_dir is not None and (run_dir / "config.yaml").is_file():
             config = run_dir / "config.yaml"
-            trust.check_config(_read_yaml(config), run_dir, str(config))  # before anything is imported
+            trust.check_config(
+                _read_yaml(config), run_dir, str(config)
+            )  # before anything is imported
             base = ["--config", str(config)]
         else:
-            saved = {"model": dict(checkpoint.get("hyper_parameters") or {}),
-                     "data": dict(checkpoint.get("datamodule_hyper_parameters") or {})}
+            saved = {
+                "model": dict(checkpoint.get("hyper_parameters") or {}),
+                "data": dict(checkpoint.get("datamodule_hyper_parameters") or {}),
+            }
             saved["model"].pop("dataset", None)  # linked from data.dataset
             for section in saved.values():
                 section.pop("_instantiator", None)  # Lightning's bookkeeping, not a setting
-            handle = tempfile.NamedTemporaryFile("w", prefix="digitnet-ckpt-", suffix=".yaml", delete=False)
+            handle = tempfile.NamedTemporaryFile(
+                "w", prefix="digitnet-ckpt-", suffix=".yaml", delete=False
+            )
             yaml.safe_dump(saved, handle)
             handle.close()
             temporary = Path(handle.name)
             base = ["--config", handle.name]
     command = args[0]
-    return Resolved([command, *base, *args[1:]], run_dir if command == "fit" else None, checkpoint, str(path),
-                    temporary)
+    return Resolved(
+        [command, *base, *args[1:]],
+        run_dir if command == "fit" else None,
+        checkpoint,
+        str(path),
+        temporary,
+    )
 
 
 def _read_yaml(path: Path) -> Any:
@@ -240,30 +322,42 @@ def _read_yaml(path: Path) -> Any:
         return yaml.safe_load(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
         reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
-        raise RunError(f"{path} cannot be read as a YAML config ({reason}); fix or delete it.") from None
+        raise RunError(
+            f"{path} cannot be read as a YAML config ({reason}); fix or delete it."
+        ) from None
 
 
 NOISE = ("Tip:", "to estimate number of stepping batches", "Seed set to")
 
 
 def quiet_known_noise() -> None:
-    """Drop Lightning's advertisements and warnings that do not apply to digitnet's own set-up (once)."""
+    """Drop Lightning's advertisements and warnings that do not apply to digitnet's own set-up
+    (once)."""
     if getattr(quiet_known_noise, "done", False):
         return
     quiet_known_noise.done = True
-    for pattern in (r".*isinstance\(treespec, LeafSpec\)", r"You have overridden `on_after_batch_transfer`",
-                    r"Checkpoint directory .* exists and is not empty", r".*does not have many workers",
-                    r"Experiment logs directory .* exists", r"LightningCLI's args parameter is intended",
-                    r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint"):
+    for pattern in (
+        r".*isinstance\(treespec, LeafSpec\)",
+        r"You have overridden `on_after_batch_transfer`",
+        r"Checkpoint directory .* exists and is not empty",
+        r".*does not have many workers",
+        r"Experiment logs directory .* exists",
+        r"LightningCLI's args parameter is intended",
+        r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint",
+    ):
         warnings.filterwarnings("ignore", message=pattern)
     for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
         logging.getLogger(name).addFilter(
-            lambda record: not any(text in record.getMessage() for text in NOISE))
-    logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)  # "Seed set to 0"
+            lambda record: not any(text in record.getMessage() for text in NOISE)
+        )
+    logging.getLogger("lightning.fabric.utilities.seed").setLevel(
+        logging.WARNING
+    )  # "Seed set to 0"
 
 
 def expand_preset(argv: list[str]) -> list[str]:
-    """``--preset nielsen-ch1`` becomes ``--config <the preset's YAML file>`` (see :mod:`digitnet.lecture.presets`)."""
+    """``--preset nielsen-ch1`` becomes ``--config <the preset's YAML file>`` (see
+    :mod:`digitnet.lecture.presets`)."""
     name, rest = _pop_option(argv, "--preset")
     if name is None:
         return argv
@@ -282,8 +376,10 @@ def run_lightning(argv: list[str]) -> int:
         message = " ".join(str(error).split())
         raise BadSetting(f"{message}; run 'digitnet {argv[0]} --help' for the options.") from None
     except UnicodeDecodeError as error:
-        raise BadSetting(f"a config file is not UTF-8 text ({error.reason} at byte {error.start}); "
-                         "save it as UTF-8.") from None
+        raise BadSetting(
+            f"a config file is not UTF-8 text ({error.reason} at byte {error.start}); "
+            "save it as UTF-8."
+        ) from None
     except MisconfigurationException as error:  # Lightning's own refusal of a Trainer setting
         raise BadSetting(" ".join(str(error).split())) from None
     except (ValueError, TypeError) as error:

@@ -18,17 +18,21 @@ Train and watch neural networks on MNIST and FashionMNIST.
 
 commands:
   dashboard            open the terminal dashboard (also: digitnet with no command)
-  fit                  train a network (LightningCLI: --config, --print_config, --model.*, --data.*, --trainer.*)
+  fit                  train a network (LightningCLI: --config, --print_config, --model.*, --data.*,
+  --trainer.*)
   validate, test       evaluate a saved run: digitnet test --ckpt_path last|RUN|FILE
   predict              classify images: digitnet predict --ckpt_path RUN IMAGE.png ...
-  export               write a trained network as .pt2 (torch.export) or .onnx: digitnet export --ckpt_path RUN
+  export               write a trained network as .pt2 (torch.export) or .onnx: digitnet export
+  --ckpt_path RUN
   runs                 list the runs in checkpoints/ with status, epochs and best accuracy
   data fetch [NAME]    get mnist, fashion_mnist or all (default) into data/ and verify them
   gates                a perceptron learns AND, OR, NAND, and cannot learn XOR
   perceptron           a multi-class perceptron on raw pixels: the linear baseline
-  presets              the slides' and the textbook's networks as configs: digitnet fit --preset NAME
+  presets              the slides' and the textbook's networks as configs: digitnet fit --preset
+  NAME
   reproduce [NAME...]  run presets over seeds; table of ours against the published figures
-  compare              the slides' drop-in replacements (ReLU, cross-entropy, SGD) measured one by one
+  compare              the slides' drop-in replacements (ReLU, cross-entropy, SGD) measured one by
+  one
 
 Run 'digitnet COMMAND --help' for a command's options. Examples:
   digitnet fit --data.dataset fashion_mnist --model.activation sigmoid --trainer.max_epochs 30
@@ -62,10 +66,15 @@ def main(argv: list[str] | None = None) -> int:
             from digitnet.cli import teaching
 
             return getattr(teaching, f"run_{command}")(argv[1:])
-        print(f"digitnet: error: unknown command {command!r}; run 'digitnet --help' for the list.", file=sys.stderr)
+        print(
+            f"digitnet: error: unknown command {command!r}; run 'digitnet --help' for the list.",
+            file=sys.stderr,
+        )
         return 2
     except DigitnetError as error:
-        from digitnet.runs.layout import printable  # the sentence may quote names and text from a run folder
+        from digitnet.runs.layout import (
+            printable,
+        )  # the sentence may quote names and text from a run folder
 
         print(f"digitnet: error: {printable(error)}", file=sys.stderr)
         return 2

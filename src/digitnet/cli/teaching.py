@@ -1,17 +1,20 @@
-"""Provides the lecture's commands: ``gates``, ``perceptron``, ``presets``, ``reproduce`` and ``compare``."""
+"""Provides the lecture's commands: ``gates``, ``perceptron``, ``presets``, ``reproduce`` and
+``compare``."""
 
 from __future__ import annotations
 
 import platform
 from pathlib import Path
 
-from digitnet.data.catalog import DATASETS
-from digitnet.cli.common import add_checkpoints_dir
 from digitnet.cli.commands import parser_for
+from digitnet.cli.common import add_checkpoints_dir
+from digitnet.data.catalog import DATASETS
 
 
 def run_gates(argv: list[str]) -> int:
-    parser = parser_for("gates", "Train a perceptron on AND, OR, NAND and XOR and show what it learned.")
+    parser = parser_for(
+        "gates", "Train a perceptron on AND, OR, NAND and XOR and show what it learned."
+    )
     parser.add_argument("--max_epochs", type=int, default=100)
     options = parser.parse_args(argv)
     from digitnet.lecture.neurons import GATES, INPUTS, train_gate
@@ -23,19 +26,30 @@ def run_gates(argv: list[str]) -> int:
         if result.learned:
             print(f"learned in {result.epochs} epochs: w = [{w1:g}, {w2:g}], b = {result.bias:g}")
         else:
-            print(f"NOT learned: no epoch of {result.epochs} was free of mistakes. XOR is not linearly separable: "
-                  "no line w·x + b = 0 puts (0,1) and (1,0) on one side and (0,0) and (1,1) on the other, "
-                  "so a single perceptron cannot compute it (a hidden layer can).")
+            print(
+                f"NOT learned: no epoch of {result.epochs} was free of mistakes. XOR is not "
+                "linearly separable: "
+                "no line w·x + b = 0 puts (0,1) and (1,0) on one side and (0,0) and (1,1) on the "
+                "other, "
+                "so a single perceptron cannot compute it (a hidden layer can)."
+            )
         print("   x1 x2 | want perceptron | sigmoid neuron")
-        for x, want, out, smooth in zip(INPUTS.int().tolist(), GATES[gate].int().tolist(), result.outputs,
-                                        result.sigmoid_outputs):
+        for x, want, out, smooth in zip(
+            INPUTS.int().tolist(),
+            GATES[gate].int().tolist(),
+            result.outputs,
+            result.sigmoid_outputs,
+        ):
             mark = "" if want == out else "  <- wrong"
             print(f"    {x[0]}  {x[1]} |   {want}      {out}      |   {smooth:.3f}{mark}")
     return 0
 
 
 def run_perceptron(argv: list[str]) -> int:
-    parser = parser_for("perceptron", "A multi-class perceptron on raw pixels: the linear baseline for the networks.")
+    parser = parser_for(
+        "perceptron",
+        "A multi-class perceptron on raw pixels: the linear baseline for the networks.",
+    )
     parser.add_argument("--dataset", default="mnist", choices=DATASETS)
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--data_dir", default=None)
@@ -56,7 +70,10 @@ def run_perceptron(argv: list[str]) -> int:
     for epoch in range(options.epochs):
         mistakes = model.fit_epoch(x, data.train_set[1], generator)
         accuracy = (model.predict(test_x) == data.test_set[1]).float().mean().item()
-        print(f"epoch {epoch + 1}: {mistakes} mistakes on {len(x)} training images, test accuracy {accuracy:.2%}")
+        print(
+            f"epoch {epoch + 1}: {mistakes} mistakes on {len(x)} training images, test accuracy "
+            f"{accuracy:.2%}"
+        )
     return 0
 
 
@@ -65,48 +82,94 @@ def run_presets(argv: list[str]) -> int:
     from digitnet.lecture import presets
 
     for preset in presets.all_presets():
-        print(f"{preset.name}\n  {preset.description}\n  source: {preset.source}\n"
-              f"  published: {preset.published}% ({preset.metric}; {preset.note})\n"
-              f"  run: digitnet fit --preset {preset.name}\n")
+        print(
+            f"{preset.name}\n  {preset.description}\n  source: {preset.source}\n"
+            f"  published: {preset.published}% ({preset.metric}; {preset.note})\n"
+            f"  run: digitnet fit --preset {preset.name}\n"
+        )
     return 0
 
 
 def run_reproduce(argv: list[str]) -> int:
-    parser = parser_for("reproduce", "Run presets over several seeds and set our figures beside the published ones.")
+    parser = parser_for(
+        "reproduce", "Run presets over several seeds and set our figures beside the published ones."
+    )
     parser.add_argument("presets", nargs="*", default=["all"])
     parser.add_argument("--seeds", type=int, default=1)
-    parser.add_argument("--epochs", type=int, default=None, help="override every preset's epochs (quick look)")
+    parser.add_argument(
+        "--epochs", type=int, default=None, help="override every preset's epochs (quick look)"
+    )
     parser.add_argument("--out", default="docs/reproduce", help="writes OUT.md and OUT.json")
     add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
     from digitnet.cli import experiments
     from digitnet.lecture import presets
 
-    chosen = presets.all_presets() if options.presets in ([], ["all"]) else [presets.get(n) for n in options.presets]
+    chosen = (
+        presets.all_presets()
+        if options.presets in ([], ["all"])
+        else [presets.get(n) for n in options.presets]
+    )
     extra = ["--trainer.max_epochs", str(options.epochs)] if options.epochs else []
     root, stamp = Path(options.checkpoints_dir), experiments.stamp()
-    header = ["preset", "published", "source", "ours best", "ours mean", "difference", "seeds", "seconds/run"]
+    header = [
+        "preset",
+        "published",
+        "source",
+        "ours best",
+        "ours mean",
+        "difference",
+        "seeds",
+        "seconds/run",
+    ]
     rows, records = [], []
     for preset in chosen:
-        results = [experiments.fit(["--config", str(preset.path), "--seed_everything", str(seed), *extra],
-                                   f"reproduce-{preset.name}-s{seed}-{stamp}", root) for seed in range(options.seeds)]
+        results = [
+            experiments.fit(
+                ["--config", str(preset.path), "--seed_everything", str(seed), *extra],
+                f"reproduce-{preset.name}-s{seed}-{stamp}",
+                root,
+            )
+            for seed in range(options.seeds)
+        ]
         figures = [r.best_val_acc if preset.metric == "val" else r.test_acc for r in results]
         figures = [f for f in figures if f is not None]
         best, mean = (max(figures), experiments.mean(figures)) if figures else (None, None)
         difference = "-" if mean is None else f"{100 * mean - preset.published:+.2f}"
-        rows.append([preset.name, f"{preset.published:.2f} ({preset.metric})", preset.source.split(" (")[0],
-                     experiments.pct(best), experiments.pct(mean), difference, str(len(results)),
-                     f"{experiments.mean([r.seconds for r in results]):.0f}"])
-        records.append({"preset": preset.name, "published": preset.published, "metric": preset.metric,
-                        "source": preset.source, "runs": [experiments.as_dict(r) for r in results]})
+        rows.append(
+            [
+                preset.name,
+                f"{preset.published:.2f} ({preset.metric})",
+                preset.source.split(" (")[0],
+                experiments.pct(best),
+                experiments.pct(mean),
+                difference,
+                str(len(results)),
+                f"{experiments.mean([r.seconds for r in results]):.0f}",
+            ]
+        )
+        records.append(
+            {
+                "preset": preset.name,
+                "published": preset.published,
+                "metric": preset.metric,
+                "source": preset.source,
+                "runs": [experiments.as_dict(r) for r in results],
+            }
+        )
         print(experiments.plain_table(header, rows[-1:]), flush=True)
     print()
     print(experiments.plain_table(header, rows))
-    notes = (f"Measured with `digitnet reproduce {' '.join(options.presets)} --seeds {options.seeds}"
-             f"{f' --epochs {options.epochs}' if options.epochs else ''}` on {platform.machine()} "
-             f"({platform.python_version()}). 'ours' is test accuracy of the best-validation checkpoint, "
-             "or best validation accuracy where the source reports validation (val).\n")
-    experiments.write_tables(Path(options.out), "Presets against their published figures", header, rows, records, notes)
+    notes = (
+        f"Measured with `digitnet reproduce {' '.join(options.presets)} --seeds {options.seeds}"
+        f"{f' --epochs {options.epochs}' if options.epochs else ''}` on {platform.machine()} "
+        f"({platform.python_version()}). 'ours' is test accuracy of the best-validation "
+        "checkpoint, "
+        "or best validation accuracy where the source reports validation (val).\n"
+    )
+    experiments.write_tables(
+        Path(options.out), "Presets against their published figures", header, rows, records, notes
+    )
     print(f"\nwrote {options.out}.md and {options.out}.json")
     return 0
 
@@ -116,13 +179,17 @@ SWAPS = [
     ("sigmoid instead of ReLU", ["--model.activation", "sigmoid"]),
     ("MSE instead of cross-entropy", ["--model.loss", "mse"]),
     ("full-batch GD instead of mini-batch SGD", ["--model.optimizer", "gd"]),
-    ("the slides' old column: sigmoid, MSE, full GD", ["--model.activation", "sigmoid", "--model.loss", "mse",
-                                                        "--model.optimizer", "gd"]),
+    (
+        "the slides' old column: sigmoid, MSE, full GD",
+        ["--model.activation", "sigmoid", "--model.loss", "mse", "--model.optimizer", "gd"],
+    ),
 ]
 
 
 def run_compare(argv: list[str]) -> int:
-    parser = parser_for("compare", "Train one network with each drop-in replacement of the slides swapped back.")
+    parser = parser_for(
+        "compare", "Train one network with each drop-in replacement of the slides swapped back."
+    )
     parser.add_argument("--dataset", default="mnist", choices=DATASETS)
     parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--layers", default="[784, 100, 10]")
@@ -132,22 +199,50 @@ def run_compare(argv: list[str]) -> int:
     options = parser.parse_args(argv)
     from digitnet.cli import experiments
 
-    base = ["--data.dataset", options.dataset, "--model.layers", options.layers, "--model.lr", str(options.lr),
-            "--model.momentum", "0", "--model.schedule", "constant", "--trainer.max_epochs", str(options.epochs)]
+    base = [
+        "--data.dataset",
+        options.dataset,
+        "--model.layers",
+        options.layers,
+        "--model.lr",
+        str(options.lr),
+        "--model.momentum",
+        "0",
+        "--model.schedule",
+        "constant",
+        "--trainer.max_epochs",
+        str(options.epochs),
+    ]
     root, stamp = Path(options.checkpoints_dir), experiments.stamp()
     header = ["network", "test acc %", "vs modern", "train seconds", "updates/epoch"]
     rows, records, reference = [], [], None
     for i, (label, swap) in enumerate(SWAPS):
         result = experiments.fit([*base, *swap], f"compare-{i}-{stamp}", root)
         reference = result.test_acc if reference is None else reference
-        delta = "-" if i == 0 or result.test_acc is None else f"{100 * (result.test_acc - reference):+.2f}"
+        delta = (
+            "-"
+            if i == 0 or result.test_acc is None
+            else f"{100 * (result.test_acc - reference):+.2f}"
+        )
         updates = "-" if result.updates_per_epoch is None else str(result.updates_per_epoch)
-        rows.append([label, experiments.pct(result.test_acc), delta, f"{result.seconds:.1f}", updates])
+        rows.append(
+            [label, experiments.pct(result.test_acc), delta, f"{result.seconds:.1f}", updates]
+        )
         records.append({"swap": label, "args": swap, **experiments.as_dict(result)})
     print(experiments.plain_table(header, rows))
-    notes = (f"Each row trains {options.layers} on {options.dataset} for {options.epochs} epochs at lr {options.lr} "
-             "(no momentum, constant rate), changing only what the row names. Measured with "
-             f"`digitnet compare --epochs {options.epochs}`.\n")
-    experiments.write_tables(Path(options.out), "The slides' drop-in replacements, measured", header, rows, records, notes)
+    notes = (
+        f"Each row trains {options.layers} on {options.dataset} for {options.epochs} epochs at lr "
+        f"{options.lr} "
+        "(no momentum, constant rate), changing only what the row names. Measured with "
+        f"`digitnet compare --epochs {options.epochs}`.\n"
+    )
+    experiments.write_tables(
+        Path(options.out),
+        "The slides' drop-in replacements, measured",
+        header,
+        rows,
+        records,
+        notes,
+    )
     print(f"\nwrote {options.out}.md and {options.out}.json")
     return 0

@@ -1,4 +1,5 @@
-"""Provides the terminal dashboard; ``run_dashboard(root)`` opens it on the run folders under ``root``."""
+"""Provides the terminal dashboard; ``run_dashboard(root)`` opens it on the run folders under
+``root``."""
 
 from __future__ import annotations
 

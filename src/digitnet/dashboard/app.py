@@ -1,4 +1,5 @@
-"""Provides :class:`DashboardApp`: the run list on the left, the selected run's live view on the right.
+"""Provides :class:`DashboardApp`: the run list on the left, the selected run's live view on the
+right.
 
 Everything shown comes from run folders (:mod:`digitnet.runs`); the app never imports torch. It
 polls the folders once a second, reads only new event lines, draws only the tab in view, and
@@ -10,8 +11,8 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from rich.console import Group
 from rich.progress_bar import ProgressBar as Bar
@@ -20,12 +21,10 @@ from rich.text import Text
 from textual import on
 from textual.app import App, ComposeResult
 from textual.binding import Binding
-from textual.css.query import NoMatches
 from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
+from textual.css.query import NoMatches
 from textual.widgets import DataTable, Footer, Header, Label, Static, TabbedContent, TabPane
 
-from digitnet.runs import layout, listing
-from digitnet.runs import process as control
 from digitnet.dashboard.screens.help import HelpScreen
 from digitnet.dashboard.state import RunTail, RunView
 from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
@@ -34,8 +33,17 @@ from digitnet.dashboard.widgets.launch_form import LaunchForm
 from digitnet.dashboard.widgets.run_list import STATUS_STYLE, RunList
 from digitnet.dashboard.widgets.samples import SampleGrid
 from digitnet.errors import DigitnetError
+from digitnet.runs import layout, listing
+from digitnet.runs import process as control
 
-TABS = ("live", "epochs", "confusion", "samples", "details", "launch")  # TabPane ids are "tab-<name>"
+TABS = (
+    "live",
+    "epochs",
+    "confusion",
+    "samples",
+    "details",
+    "launch",
+)  # TabPane ids are "tab-<name>"
 # the event kinds each pane is drawn from (the confusion matrix takes its class names from samples)
 PANE_EVENTS = {"epochs": ("epoch",), "confusion": ("val", "samples"), "samples": ("samples",)}
 
@@ -66,11 +74,16 @@ class DashboardApp(App):
         *[Binding(str(i + 1), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS)],
     ]
 
-    def __init__(self, root: Path | None = None, clock: Callable[[], float] = time.time,
-                 poll_seconds: float = 1.0) -> None:
+    def __init__(
+        self,
+        root: Path | None = None,
+        clock: Callable[[], float] = time.time,
+        poll_seconds: float = 1.0,
+    ) -> None:
         super().__init__()
         # No sliding tab underline or smooth scrolling: each animation frame is a screen render,
-        # about 40 of them per tab switch, CPU a watched run would lose. TEXTUAL_ANIMATIONS still wins.
+        # about 40 of them per tab switch, CPU a watched run would lose. TEXTUAL_ANIMATIONS still
+        # wins.
         self.animation_level = os.environ.get("TEXTUAL_ANIMATIONS", "none")  # type: ignore[assignment]
         self.root = Path(root) if root is not None else layout.default_root()
         self.clock, self.poll_seconds = clock, poll_seconds
@@ -110,7 +123,9 @@ class DashboardApp(App):
 
     def on_mount(self) -> None:
         self.main = self.screen  # widgets are looked up here even while the help screen is on top
-        self.main.query_one("#epoch-table", DataTable).add_columns("epoch", "train loss", "val loss", "val acc", "seconds")
+        self.main.query_one("#epoch-table", DataTable).add_columns(
+            "epoch", "train loss", "val loss", "val acc", "seconds"
+        )
         self.poll()
         self.set_interval(self.poll_seconds, self.poll)
         self.main.query_one(RunList).focus()
@@ -142,24 +157,40 @@ class DashboardApp(App):
         if pane == "live":
             self._draw_live(names, info, view)
         elif pane == "details":
-            self._update_if_changed("#details", self._details(info, view) if info else "no run selected")
+            self._update_if_changed(
+                "#details", self._details(info, view) if info else "no run selected"
+            )
         elif pane in PANE_EVENTS:
-            shown = (info.name if info else None, *(view.counts.get(kind, 0) for kind in PANE_EVENTS[pane]))
+            shown = (
+                info.name if info else None,
+                *(view.counts.get(kind, 0) for kind in PANE_EVENTS[pane]),
+            )
             if self._drawn.get(pane) != shown:
                 self._drawn[pane] = shown
                 getattr(self, f"_draw_{pane}")(view)
 
     def _draw_live(self, names: list[str], info: listing.RunInfo | None, view: RunView) -> None:
         if info is None:
-            self._update_if_changed("#progress", "no run selected: press n to start one", layout=False)
+            self._update_if_changed(
+                "#progress", "no run selected: press n to start one", layout=False
+            )
         else:
-            text = Text.assemble((info.name, "bold"), "  ", (info.status, STATUS_STYLE.get(info.status, "")), "  ",
-                                 view.progress_text(live=info.status == "running"))
+            text = Text.assemble(
+                (info.name, "bold"),
+                "  ",
+                (info.status, STATUS_STYLE.get(info.status, "")),
+                "  ",
+                view.progress_text(live=info.status == "running"),
+            )
             done = view.fraction_done()
-            self._update_if_changed("#progress", progress_lines(text, done), layout=False, key=f"{text} {done:.3f}")
+            self._update_if_changed(
+                "#progress", progress_lines(text, done), layout=False, key=f"{text} {done:.3f}"
+            )
         if info is not None and info.status in ("failed", "diverged"):
             tail = "\n".join(listing.output_tail(info.path, 5, info.log_offset))
-            alert = Text(f"{info.status}: {info.error}" + (f"\n{tail}" if tail else ""))  # not markup: from the run
+            alert = Text(
+                f"{info.status}: {info.error}" + (f"\n{tail}" if tail else "")
+            )  # not markup: from the run
             self._update_if_changed("#alert", alert)
             self.main.query_one("#alert").add_class("shown")
         else:
@@ -167,8 +198,12 @@ class DashboardApp(App):
         # Charts are the costly part: redraw them at once when other runs are shown, and for new
         # points of a live run at most every CHART_SECONDS, so the dashboard takes little CPU from
         # training. Each chart redraws only if the points it shows changed.
-        due = names != self._chart_names or time.monotonic() - self._charts_at >= self.CHART_SECONDS \
-            or info is None or info.status != "running"
+        due = (
+            names != self._chart_names
+            or time.monotonic() - self._charts_at >= self.CHART_SECONDS
+            or info is None
+            or info.status != "running"
+        )
         if due:
             self._chart_names, self._charts_at = names, time.monotonic()
             shown = [(name, self.tails[name].view) for name in names]
@@ -177,40 +212,60 @@ class DashboardApp(App):
 
     def _draw_epochs(self, view: RunView) -> None:
         table = self.main.query_one("#epoch-table", DataTable)
-        rows = [(row.get("epoch", 0) + 1, _fmt(row.get("train_loss")), _fmt(row.get("val_loss")),
-                 _fmt(row.get("val_acc"), percent=True), _fmt(row.get("seconds"), digits=1)) for row in view.epoch_rows]
+        rows = [
+            (
+                row.get("epoch", 0) + 1,
+                _fmt(row.get("train_loss")),
+                _fmt(row.get("val_loss")),
+                _fmt(row.get("val_acc"), percent=True),
+                _fmt(row.get("seconds"), digits=1),
+            )
+            for row in view.epoch_rows
+        ]
         shown = self._epoch_rows
-        if rows[:len(shown)] != shown or table.row_count != len(shown):  # another run, or a resumed epoch re-run
+        if rows[: len(shown)] != shown or table.row_count != len(
+            shown
+        ):  # another run, or a resumed epoch re-run
             table.clear()
             shown = []
-        table.add_rows(rows[len(shown):])  # a live run only adds rows
+        table.add_rows(rows[len(shown) :])  # a live run only adds rows
         self._epoch_rows = rows
 
     def _draw_confusion(self, view: RunView) -> None:
-        self.main.query_one(ConfusionMatrix).show(view.confusion, (view.samples or {}).get("classes"))
+        self.main.query_one(ConfusionMatrix).show(
+            view.confusion, (view.samples or {}).get("classes")
+        )
 
     def _draw_samples(self, view: RunView) -> None:
         self.main.query_one(SampleGrid).show(view.samples)
 
-    def _update_if_changed(self, selector: str, content, layout: bool = True, key: str | None = None) -> None:
+    def _update_if_changed(
+        self, selector: str, content, layout: bool = True, key: str | None = None
+    ) -> None:
         """Update a Static only when its text (or ``key``) changes. An update costs a layout pass
-        of the whole screen unless ``layout=False``, which is right only for a widget of fixed size."""
+        of the whole screen unless ``layout=False``, which is right only for a widget of fixed
+        size."""
         key = str(content) if key is None else key
         if self._shown_text.get(selector) != key:
             self._shown_text[selector] = key
             self.main.query_one(selector, Static).update(content, layout=layout)
 
     def _details(self, info: listing.RunInfo, view) -> Text:
-        """Everything here comes from the run folder, so it is plain Text, never parsed as markup."""
+        """Everything here comes from the run folder, so it is plain Text, never parsed as
+        markup."""
         text = Text.assemble((info.name, "bold"), f"  {info.status}\nfolder: {info.path}")
         if info.error:
             text.append(f"\nerror: {info.error}", style="red")
         if view.test:
-            text.append(f"\ntest: loss {_fmt(view.test.get('test_loss'))}, "
-                        f"accuracy {_fmt(view.test.get('test_acc'), True)}")
+            text.append(
+                f"\ntest: loss {_fmt(view.test.get('test_loss'))}, "
+                f"accuracy {_fmt(view.test.get('test_acc'), True)}"
+            )
         for section, values in view.config.items():
             if isinstance(values, dict):
-                shown = ", ".join(f"{k}={v}" for k, v in values.items() if not str(k).startswith("_"))
+                shown = ", ".join(
+                    f"{k}={v}" for k, v in values.items() if not str(k).startswith("_")
+                )
                 text.append(f"\n{section}: {shown}")
         tail = listing.output_tail(info.path, 15)
         if tail:
@@ -290,7 +345,8 @@ class DashboardApp(App):
 
 
 def progress_lines(text: Text, fraction: float) -> Group:
-    """Where a run is, over a bar of how much of it is done: one widget, so one small repaint a second."""
+    """Where a run is, over a bar of how much of it is done: one widget, so one small repaint a
+    second."""
     bar = Table.grid(expand=True)
     bar.add_column(ratio=1)
     bar.add_column(width=5, justify="right")

@@ -4,8 +4,9 @@ Per-step events replace each other's effect (the latest progress wins), so howev
 dashboard falls, one refresh shows the newest state. Imports neither torch nor textual.
 
     >>> view = RunView()
-    >>> view.apply({"event": "start", "max_epochs": 2, "steps_per_epoch": 100, "batch_size": 64, "epoch": 0})
-    >>> view.apply({"event": "step", "epoch": 0, "step": 50, "batch": 49, "train_loss": 0.4, "samples_per_s": 6400.0})
+    >>> view.apply({"event": "start", "max_epochs": 2, "steps_per_epoch": 100, "batch_size": 64})
+    >>> view.apply({"event": "step", "epoch": 0, "step": 50, "batch": 49, "train_loss": 0.4,
+    ...             "samples_per_s": 6400.0})
     >>> view.progress_text()
     'epoch 1/2  batch 50/100  6,400 samples/s  ~2s left'
     >>> view.progress_text(live=False)
@@ -42,7 +43,9 @@ class RunView:
     samples_per_s: float = 0.0
     ended: str | None = None
     error: str = ""
-    counts: dict[str, int] = field(default_factory=dict)  # events applied, by kind: {"step": 40, "epoch": 2}
+    counts: dict[str, int] = field(
+        default_factory=dict
+    )  # events applied, by kind: {"step": 40, "epoch": 2}
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -67,7 +70,9 @@ class RunView:
                 self.val_accs.append(float(event["val_acc"]))
             self.confusion = event.get("confusion") or self.confusion
         elif kind == "epoch":
-            self.epoch_rows = [row for row in self.epoch_rows if row.get("epoch") != event.get("epoch")] + [event]
+            self.epoch_rows = [
+                row for row in self.epoch_rows if row.get("epoch") != event.get("epoch")
+            ] + [event]
             self.epoch, self.batch = event.get("epoch", self.epoch - 1) + 1, 0
         elif kind == "samples":
             self.samples = event
@@ -82,12 +87,15 @@ class RunView:
         self.train_steps = [self.train_steps[i] for i in kept]
         self.train_losses = [self.train_losses[i] for i in kept]
         shown = [i for i, e in enumerate(self.val_epochs) if e <= epoch]  # val_epochs count from 1
-        self.val_epochs, self.val_losses, self.val_accs = ([series[i] for i in shown] for series in
-                                                           (self.val_epochs, self.val_losses, self.val_accs))
+        self.val_epochs, self.val_losses, self.val_accs = (
+            [series[i] for i in shown]
+            for series in (self.val_epochs, self.val_losses, self.val_accs)
+        )
         self.epoch_rows = [row for row in self.epoch_rows if row.get("epoch", 0) < epoch]
 
     def progress_text(self, live: bool = True) -> str:
-        """``epoch 3/10  batch 120/782  9,800 samples/s  ~41s left``: where the run is and how long it needs.
+        """``epoch 3/10  batch 120/782  9,800 samples/s  ~41s left``: where the run is and how long
+        it needs.
 
         ``live=False`` (its process is gone, killed without a word) leaves the speed and time out:
         ``epoch 3/10  batch 120/782``, where it stopped.

@@ -30,7 +30,10 @@ def parse_idx(raw: bytes, name: str = "<bytes>", ndim: int | None = None) -> tor
     ``ndim`` (3 for images, 1 for labels) is checked when given. ``name`` appears in errors.
     """
     if len(raw) < 4:
-        raise DataError(f"{name} is truncated: {len(raw)} bytes is too short for an IDX header; delete it and fetch again.")
+        raise DataError(
+            f"{name} is truncated: {len(raw)} bytes is too short for an IDX header; delete it and "
+            "fetch again."
+        )
     zero, dtype, dims = struct.unpack(">HBB", raw[:4])
     if zero != 0 or dtype != UBYTE or dims == 0:
         raise DataError(
@@ -38,10 +41,14 @@ def parse_idx(raw: bytes, name: str = "<bytes>", ndim: int | None = None) -> tor
             "delete it and run 'digitnet data fetch'."
         )
     if ndim is not None and dims != ndim:
-        raise DataError(f"{name} has {dims} dimensions where {ndim} were expected; it is the wrong file.")
+        raise DataError(
+            f"{name} has {dims} dimensions where {ndim} were expected; it is the wrong file."
+        )
     header = 4 + 4 * dims
     if len(raw) < header:
-        raise DataError(f"{name} is truncated inside its header; delete it and run 'digitnet data fetch'.")
+        raise DataError(
+            f"{name} is truncated inside its header; delete it and run 'digitnet data fetch'."
+        )
     shape = struct.unpack(f">{dims}I", raw[4:header])
     count = 1
     for size in shape:
@@ -63,12 +70,14 @@ def parse_idx(raw: bytes, name: str = "<bytes>", ndim: int | None = None) -> tor
 
 
 def check_pair(images: torch.Tensor, labels: torch.Tensor, name: str, classes: int = 10) -> None:
-    """Check that images (N, 28, 28) and labels (N,) match in count and labels lie in 0..classes-1."""
+    """Check that images (N, 28, 28) and labels (N,) match in count and labels lie in
+    0..classes-1."""
     if images.ndim != 3 or tuple(images.shape[1:]) != (28, 28):
         raise DataError(f"{name}: images must be 28x28, got shape {tuple(images.shape)}.")
     if images.shape[0] != labels.shape[0]:
         raise DataError(
-            f"{name}: {images.shape[0]} images but {labels.shape[0]} labels; the files do not belong together."
+            f"{name}: {images.shape[0]} images but {labels.shape[0]} labels; the files do not "
+            "belong together."
         )
     if labels.numel() and int(labels.max()) >= classes:
         raise DataError(f"{name}: label {int(labels.max())} is out of range 0-{classes - 1}.")

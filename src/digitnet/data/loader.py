@@ -13,7 +13,7 @@ padded by wrapping so all ranks run the same number of batches (as ``Distributed
 from __future__ import annotations
 
 import math
-from typing import Iterator
+from collections.abc import Iterator
 
 import torch
 
@@ -21,7 +21,9 @@ import torch
 class EpochSampler:
     """The index order for one epoch; Lightning calls :meth:`set_epoch` before each epoch."""
 
-    def __init__(self, n: int, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1) -> None:
+    def __init__(
+        self, n: int, shuffle: bool, seed: int, rank: int = 0, world_size: int = 1
+    ) -> None:
         self.n, self.shuffle, self.seed = n, shuffle, seed
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
@@ -37,7 +39,9 @@ class EpochSampler:
             order = torch.arange(self.n)
         if self.world_size > 1:
             per_rank = math.ceil(self.n / self.world_size)
-            order = order.repeat(math.ceil(per_rank * self.world_size / max(self.n, 1)))[: per_rank * self.world_size]
+            order = order.repeat(math.ceil(per_rank * self.world_size / max(self.n, 1)))[
+                : per_rank * self.world_size
+            ]
             order = order[self.rank :: self.world_size]
         return order
 
@@ -48,7 +52,9 @@ class EpochSampler:
 class TensorBatches:
     """An iterable of ``(pixels uint8 [B, 1, 28, 28], labels int64 [B])`` batches.
 
-    >>> batches = TensorBatches(torch.zeros(100, 28, 28, dtype=torch.uint8), torch.zeros(100, dtype=torch.long), 64)
+    >>> images = torch.zeros(100, 28, 28, dtype=torch.uint8)
+    >>> labels = torch.zeros(100, dtype=torch.long)
+    >>> batches = TensorBatches(images, labels, 64)
     >>> len(batches), [x.shape[0] for x, _ in batches]
     (2, [64, 36])
 
@@ -62,8 +68,17 @@ class TensorBatches:
     were used, so a resume mid-epoch skips exactly those (see :meth:`load_state_dict`).
     """
 
-    def __init__(self, images: torch.Tensor, labels: torch.Tensor, batch_size: int, shuffle: bool = False,
-                 seed: int = 0, rank: int = 0, world_size: int = 1, steps_per_call: int = 1) -> None:
+    def __init__(
+        self,
+        images: torch.Tensor,
+        labels: torch.Tensor,
+        batch_size: int,
+        shuffle: bool = False,
+        seed: int = 0,
+        rank: int = 0,
+        world_size: int = 1,
+        steps_per_call: int = 1,
+    ) -> None:
         self.images, self.labels, self.batch_size = images, labels, batch_size
         self.steps_per_call = max(1, steps_per_call)
         self.sampler = EpochSampler(len(labels), shuffle, seed, rank, world_size)
@@ -85,7 +100,10 @@ class TensorBatches:
         order = self.sampler.order().to(self.images.device)
         full = len(order) // self.batch_size
         if self.steps_per_call == 1:
-            items = [order[b : b + self.batch_size] for b in range(0, full * self.batch_size, self.batch_size)]
+            items = [
+                order[b : b + self.batch_size]
+                for b in range(0, full * self.batch_size, self.batch_size)
+            ]
         else:
             grid = order[: full * self.batch_size].view(full, self.batch_size)
             items = [grid[g : g + self.steps_per_call] for g in range(0, full, self.steps_per_call)]

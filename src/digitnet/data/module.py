@@ -13,9 +13,9 @@ import lightning as L
 import torch
 
 from digitnet import checks
+from digitnet.data.catalog import CATALOG, DATASETS, SPLITS
 from digitnet.data.idx import check_pair, parse_idx
 from digitnet.data.loader import TensorBatches
-from digitnet.data.catalog import CATALOG, DATASETS, SPLITS
 from digitnet.data.sources import default_data_dir, fetch, raw_dir, verify
 from digitnet.errors import BadSetting, DataError
 
@@ -53,13 +53,22 @@ class DigitDataModule(L.LightningDataModule):
             (the model's ``optimizer="gd"`` sets this itself).
         shuffle: reshuffle the training split every epoch (the slides' ``DataLoader`` does not).
         steps_per_call: mini-batches handed to each Lightning training step, which runs one update
-            per mini-batch (see :class:`~digitnet.data.loader.TensorBatches`). It changes speed, never
+            per mini-batch (see :class:`~digitnet.data.loader.TensorBatches`). It changes speed,
+            never
             results. ``None`` picks ``max(1, 1024 // batch_size)``: 16 at batch 64, 102 at batch 10.
     """
 
-    def __init__(self, dataset: str = "mnist", data_dir: str | None = None, batch_size: int = 64,
-                 val_size: int = 10_000, seed: int = 0, full_batch: bool = False, shuffle: bool = True,
-                 steps_per_call: int | None = None) -> None:
+    def __init__(
+        self,
+        dataset: str = "mnist",
+        data_dir: str | None = None,
+        batch_size: int = 64,
+        val_size: int = 10_000,
+        seed: int = 0,
+        full_batch: bool = False,
+        shuffle: bool = True,
+        steps_per_call: int | None = None,
+    ) -> None:
         super().__init__()
         checks.check_choice("dataset", dataset, DATASETS)
         checks.check_positive_int("batch_size", batch_size, "; 64 is the slides' value")
@@ -84,8 +93,10 @@ class DigitDataModule(L.LightningDataModule):
         if stage in (None, "fit", "validate") and self.train_set is None:
             images, labels = load_split(self.dataset, "train", self.data_dir)
             if self.val_size >= len(labels):
-                raise BadSetting(f"val_size {self.val_size} leaves no training images out of {len(labels)}; "
-                                 f"use a smaller --data.val_size.")
+                raise BadSetting(
+                    f"val_size {self.val_size} leaves no training images out of {len(labels)}; "
+                    f"use a smaller --data.val_size."
+                )
             order = torch.randperm(len(labels), generator=torch.Generator().manual_seed(SPLIT_SEED))
             train, val = order[self.val_size :], order[: self.val_size]
             self.train_set = self._on_device(images[train], labels[train])
@@ -93,13 +104,17 @@ class DigitDataModule(L.LightningDataModule):
         if stage in (None, "test", "predict") and self.test_set is None:
             self.test_set = self._on_device(*load_split(self.dataset, "test", self.data_dir))
 
-    def _on_device(self, images: torch.Tensor, labels: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def _on_device(
+        self, images: torch.Tensor, labels: torch.Tensor
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """Keep the split resident on the training device, so batches never cross the bus."""
         trainer = self.trainer
         device = trainer.strategy.root_device if trainer is not None else torch.device("cpu")
         return images.contiguous().to(device), labels.to(device)
 
-    def _batches(self, split, batch_size: int, shuffle: bool, steps_per_call: int = 1) -> TensorBatches:
+    def _batches(
+        self, split, batch_size: int, shuffle: bool, steps_per_call: int = 1
+    ) -> TensorBatches:
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
         return TensorBatches(*split, batch_size, shuffle, self.seed, rank, world, steps_per_call)

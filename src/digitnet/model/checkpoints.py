@@ -2,7 +2,8 @@
 
 Every load goes through :func:`load_checkpoint`, which calls ``torch.load(..., weights_only=True)``
 explicitly (so ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` cannot turn it off): a crafted pickle is
-refused, never run. Every save goes through :class:`SafeCheckpointIO`: write ``.last.ckpt.<random>.tmp``
+refused, never run. Every save goes through :class:`SafeCheckpointIO`: write
+``.last.ckpt.<random>.tmp``
 in the same folder, flush and fsync it, then rename it over ``last.ckpt``; a process killed at any
 moment leaves the previous checkpoint whole.
 """
@@ -23,19 +24,32 @@ from digitnet.errors import CheckpointError
 
 
 def load_checkpoint(path: Any) -> dict[str, Any]:
-    """Load a checkpoint dict on the CPU with ``weights_only=True``, or raise :class:`CheckpointError`."""
+    """Load a checkpoint dict on the CPU with ``weights_only=True``, or raise
+    :class:`CheckpointError`."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"checkpoint {path} does not exist; 'digitnet runs' lists the runs and their checkpoints.")
+        raise CheckpointError(
+            f"checkpoint {path} does not exist; 'digitnet runs' lists the runs and their "
+            "checkpoints."
+        )
     try:
         checkpoint = torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(
-            f"{path} was refused as unsafe: it holds pickled objects beyond plain weights ({first[:160]}); "
+            f"{path} was refused as unsafe: it holds pickled objects beyond plain weights "
+            f"({first[:160]}); "
             "only load checkpoints you trust through code you control."
         ) from None
-    except (RuntimeError, EOFError, OSError, ValueError, zipfile.BadZipFile, KeyError, IndexError) as error:
+    except (
+        RuntimeError,
+        EOFError,
+        OSError,
+        ValueError,
+        zipfile.BadZipFile,
+        KeyError,
+        IndexError,
+    ) as error:
         raise CheckpointError(
             f"{path} is not a readable checkpoint (corrupt or truncated: "
             f"{(str(error).strip().splitlines() or [type(error).__name__])[0][:120]}); "
@@ -44,28 +58,42 @@ def load_checkpoint(path: Any) -> dict[str, Any]:
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path} is not a digitnet checkpoint (it has no state_dict).")
     weights = checkpoint["state_dict"]
-    if not isinstance(weights, dict) or not all(isinstance(k, str) and torch.is_tensor(v) for k, v in weights.items()):
-        raise CheckpointError(f"{path} is not a digitnet checkpoint (its state_dict is not a mapping of named tensors).")
+    if not isinstance(weights, dict) or not all(
+        isinstance(k, str) and torch.is_tensor(v) for k, v in weights.items()
+    ):
+        raise CheckpointError(
+            f"{path} is not a digitnet checkpoint (its state_dict is not a mapping of named "
+            "tensors)."
+        )
     if not isinstance(checkpoint.get("hyper_parameters", {}), dict):
-        raise CheckpointError(f"{path} is not a digitnet checkpoint (its hyper_parameters are not a mapping).")
+        raise CheckpointError(
+            f"{path} is not a digitnet checkpoint (its hyper_parameters are not a mapping)."
+        )
     if not all_finite(checkpoint):
-        raise CheckpointError(f"{path} holds weights that are not finite (NaN or infinity); "
-                              "use another checkpoint of the run, such as best.ckpt.")
+        raise CheckpointError(
+            f"{path} holds weights that are not finite (NaN or infinity); "
+            "use another checkpoint of the run, such as best.ckpt."
+        )
     expected = checkpoint.get(DIGEST_KEY)
     if expected is not None and weights_digest(checkpoint["state_dict"]) != expected:
         raise CheckpointError(
-            f"{path} is corrupt: its weights do not match the checksum saved with them (a flipped or lost bit); "
+            f"{path} is corrupt: its weights do not match the checksum saved with them (a flipped "
+            "or lost bit); "
             "use another checkpoint of the run, such as best.ckpt."
         )
     return checkpoint
 
 
 def check_weights(checkpoint: dict[str, Any], model: torch.nn.Module, name: str) -> None:
-    """Raise :class:`CheckpointError` naming mismatched keys and shapes between a checkpoint and a model."""
+    """Raise :class:`CheckpointError` naming mismatched keys and shapes between a checkpoint and a
+    model."""
     saved = checkpoint["state_dict"]
     expected = model.state_dict()
-    problems = [f"{k} is {tuple(saved[k].shape)} in the file but {tuple(v.shape)} in the model"
-                for k, v in expected.items() if k in saved and tuple(saved[k].shape) != tuple(v.shape)]
+    problems = [
+        f"{k} is {tuple(saved[k].shape)} in the file but {tuple(v.shape)} in the model"
+        for k, v in expected.items()
+        if k in saved and tuple(saved[k].shape) != tuple(v.shape)
+    ]
     missing = [k for k in expected if k not in saved]
     extra = [k for k in saved if k not in expected]
     if missing:
@@ -74,28 +102,39 @@ def check_weights(checkpoint: dict[str, Any], model: torch.nn.Module, name: str)
         problems.append("unexpected " + ", ".join(extra[:6]))
     if problems:
         raise CheckpointError(
-            f"{name} holds another architecture: " + "; ".join(problems[:6])
+            f"{name} holds another architecture: "
+            + "; ".join(problems[:6])
             + "; resume it with its own settings (drop the --model overrides) or start a new run."
         )
 
 
-def model_from_checkpoint(checkpoint: dict[str, Any], name: str, cls: type, strict: bool = True,
-                          **overrides: Any) -> Any:
-    """Rebuild ``cls(**hyper_parameters)`` from ``checkpoint`` and load its weights (with ``strict=False``,
+def model_from_checkpoint(
+    checkpoint: dict[str, Any], name: str, cls: type, strict: bool = True, **overrides: Any
+) -> Any:
+    """Rebuild ``cls(**hyper_parameters)`` from ``checkpoint`` and load its weights (with
+    ``strict=False``,
     those whose names and shapes fit)."""
     hparams = dict(checkpoint.get("hyper_parameters") or {})
     hparams.update(overrides)
     try:
         model = cls(**hparams)
     except TypeError as error:
-        raise CheckpointError(f"{name} was not written by digitnet's DigitClassifier ({error}).") from None
+        raise CheckpointError(
+            f"{name} was not written by digitnet's DigitClassifier ({error})."
+        ) from None
     if strict:
         check_weights(checkpoint, model, name)
         model.load_state_dict(checkpoint["state_dict"])
     else:
         own = model.state_dict()
-        model.load_state_dict({k: v for k, v in checkpoint["state_dict"].items()
-                               if k in own and torch.is_tensor(v) and v.shape == own[k].shape}, strict=False)
+        model.load_state_dict(
+            {
+                k: v
+                for k, v in checkpoint["state_dict"].items()
+                if k in own and torch.is_tensor(v) and v.shape == own[k].shape
+            },
+            strict=False,
+        )
     return model
 
 
@@ -121,12 +160,16 @@ def weights_digest(state_dict: dict[str, Any]) -> str:
 
 def all_finite(checkpoint: dict[str, Any]) -> bool:
     """True if every floating-point tensor in the checkpoint's weights is finite."""
-    return all(bool(torch.isfinite(t).all()) for t in checkpoint.get("state_dict", {}).values()
-               if torch.is_tensor(t) and t.is_floating_point())
+    return all(
+        bool(torch.isfinite(t).all())
+        for t in checkpoint.get("state_dict", {}).values()
+        if torch.is_tensor(t) and t.is_floating_point()
+    )
 
 
 def atomic_save(obj: Any, path: Path) -> None:
-    """``torch.save`` through :func:`digitnet.atomic.atomic_file`: a kill or a full disk keeps the old file."""
+    """``torch.save`` through :func:`digitnet.atomic.atomic_file`: a kill or a full disk keeps the
+    old file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as handle:
         torch.save(obj, handle)
@@ -135,17 +178,23 @@ def atomic_save(obj: Any, path: Path) -> None:
 class SafeCheckpointIO(TorchCheckpointIO):
     """Lightning's checkpoint I/O with atomic saves, refused non-finite weights and safe loads."""
 
-    def save_checkpoint(self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None) -> None:
+    def save_checkpoint(
+        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
+    ) -> None:
         if not all_finite(checkpoint):
-            return  # never replace a good checkpoint with NaN weights; the divergence guard stops the run
+            # never replace a good checkpoint with NaN weights; the divergence guard stops the run
+            return
         checkpoint = {**checkpoint, DIGEST_KEY: weights_digest(checkpoint["state_dict"])}
         try:
             atomic_save(checkpoint, Path(path))
         except OSError as error:
             raise CheckpointError(
-                f"could not save checkpoint {path} ({error.strerror or error}); the previous checkpoint is intact. "
+                f"could not save checkpoint {path} ({error.strerror or error}); the previous "
+                "checkpoint is intact. "
                 "Free some disk space and resume with --ckpt_path last."
             ) from None
 
-    def load_checkpoint(self, path: Any, map_location: Any = None, weights_only: bool | None = None) -> dict[str, Any]:
+    def load_checkpoint(
+        self, path: Any, map_location: Any = None, weights_only: bool | None = None
+    ) -> dict[str, Any]:
         return load_checkpoint(path)

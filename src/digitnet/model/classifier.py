@@ -1,6 +1,8 @@
-"""Provides :class:`DigitClassifier`, the LightningModule that wires a network to its cost and optimizer.
+"""Provides :class:`DigitClassifier`, the LightningModule that wires a network to its cost and
+optimizer.
 
-The network itself is a plain ``nn.Module`` (:mod:`digitnet.model.networks`); this class only adds the
+The network itself is a plain ``nn.Module`` (:mod:`digitnet.model.networks`); this class only adds
+the
 cost, the metrics and the optimizer, and saves its arguments with ``save_hyperparameters()``, so
 ``DigitClassifier.load_from_checkpoint("checkpoints/run/last.ckpt")`` rebuilds the model alone.
 """
@@ -14,15 +16,16 @@ import lightning as L
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from digitnet.model import engine as engines
 from digitnet import checks
 from digitnet.data.catalog import CATALOG, DATASETS
 from digitnet.errors import BadSetting
+from digitnet.model import engine as engines
 from digitnet.model.networks import CNN, COSTS, MLP, init_gaussian, probabilities
 
 
 def cosine_factor(step: int, total: int) -> float:
-    """½(1 + cos(π·step/total)), held at 0 past ``total``: 1.0 at the start, 0.5 halfway, 0.0 at the end."""
+    """½(1 + cos(π·step/total)), held at 0 past ``total``: 1.0 at the start, 0.5 halfway, 0.0 at the
+    end."""
     return 0.5 * (1.0 + math.cos(math.pi * min(step / total, 1.0)))
 
 
@@ -36,7 +39,8 @@ class DigitClassifier(L.LightningModule):
         layers: MLP layer sizes, input first: ``[784, 512, 512, 10]`` is the slides' network.
         activation: ``relu`` or ``sigmoid``, between layers.
         loss: ``cross_entropy`` (softmax), ``mse`` (the quadratic cost, see
-            :func:`digitnet.model.networks.quadratic_cost`) or ``sigmoid_cross_entropy`` (textbook ch. 3).
+            :func:`digitnet.model.networks.quadratic_cost`) or ``sigmoid_cross_entropy`` (textbook
+            ch. 3).
         optimizer: ``sgd`` (mini-batch), ``gd`` (full-batch gradient descent: one update per epoch
             from the gradient over the whole training split) or ``adam``.
         lr: learning rate (the textbook's eta).
@@ -49,15 +53,28 @@ class DigitClassifier(L.LightningModule):
         dataset: the data set the statistics for ``normalize`` come from.
         schedule: ``constant`` learning rate, or ``cosine``: lr · ½(1 + cos(π · t/T)) after t of the
             run's T updates, falling smoothly from ``lr`` to 0 by the last epoch.
-        engine: how updates are computed (:mod:`digitnet.model.engine`): ``autograd``, ``backprop`` (the
+        engine: how updates are computed (:mod:`digitnet.model.engine`): ``autograd``, ``backprop``
+        (the
             written-out backpropagation of the MLP) or ``auto``, which picks ``backprop`` where it
             applies. Both give the same weights (tested to 1e-6); only the speed differs.
     """
 
-    def __init__(self, layers: list[int] | None = None, activation: str = "relu", loss: str = "cross_entropy",
-                 optimizer: str = "sgd", lr: float = 0.05, momentum: float = 0.9, weight_decay: float = 0.0,
-                 init: str = "default", arch: str = "mlp", normalize: bool = True,
-                 dataset: str = "mnist", schedule: str = "cosine", engine: str = "auto") -> None:
+    def __init__(
+        self,
+        layers: list[int] | None = None,
+        activation: str = "relu",
+        loss: str = "cross_entropy",
+        optimizer: str = "sgd",
+        lr: float = 0.05,
+        momentum: float = 0.9,
+        weight_decay: float = 0.0,
+        init: str = "default",
+        arch: str = "mlp",
+        normalize: bool = True,
+        dataset: str = "mnist",
+        schedule: str = "cosine",
+        engine: str = "auto",
+    ) -> None:
         super().__init__()
         layers = checks.parse_layers(layers if layers is not None else [784, 512, 512, 10])
         checks.check_choice("activation", activation, checks.ACTIVATIONS)
@@ -71,9 +88,23 @@ class DigitClassifier(L.LightningModule):
         lr = checks.check_lr(lr)
         momentum = checks.check_non_negative("momentum", momentum)
         weight_decay = checks.check_non_negative("weight_decay", weight_decay)
-        self.save_hyperparameters(dict(layers=layers, activation=activation, loss=loss, optimizer=optimizer, lr=lr,
-                                       momentum=momentum, weight_decay=weight_decay, init=init, arch=arch,
-                                       normalize=normalize, dataset=dataset, schedule=schedule, engine=engine))
+        self.save_hyperparameters(
+            dict(
+                layers=layers,
+                activation=activation,
+                loss=loss,
+                optimizer=optimizer,
+                lr=lr,
+                momentum=momentum,
+                weight_decay=weight_decay,
+                init=init,
+                arch=arch,
+                normalize=normalize,
+                dataset=dataset,
+                schedule=schedule,
+                engine=engine,
+            )
+        )
         self.network = MLP(layers, activation) if arch == "mlp" else CNN(activation=activation)
         if init != "default":
             init_gaussian(self.network, scaled=init == "scaled_gaussian")
@@ -86,14 +117,17 @@ class DigitClassifier(L.LightningModule):
         self.val_confusion = MulticlassConfusionMatrix(num_classes=10)
         self.automatic_optimization = False  # the engine makes the updates, see training_step
         self.engine: engines.Engine | None = None
-        self.updates = 0  # optimizer updates made so far; Lightning's global_step counts training steps
+        self.updates = (
+            0  # optimizer updates made so far; Lightning's global_step counts training steps
+        )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scores ``[B, 10]`` for float pixels ``x`` already scaled (see :meth:`scale`)."""
         return self.network(x)
 
     def scale(self, pixels: torch.Tensor) -> torch.Tensor:
-        """uint8 pixels 0..255 -> floats of the model's dtype: (p - 255·mean) / (255·std), or p / 255
+        """uint8 pixels 0..255 -> floats of the model's dtype: (p - 255·mean) / (255·std), or p /
+        255
         without ``normalize``."""
         return (pixels.to(self.pixel_mean.dtype) - self.pixel_mean) * self.pixel_scale
 
@@ -126,7 +160,11 @@ class DigitClassifier(L.LightningModule):
         self.engine = engines.make(choice, self)
         self._threads_before = None
         batch_size = getattr(self.trainer.datamodule, "batch_size", 64)
-        if self.device.type == "cpu" and torch.get_num_threads() > 1 and self.flops_per_update(batch_size) < 20e6:
+        if (
+            self.device.type == "cpu"
+            and torch.get_num_threads() > 1
+            and self.flops_per_update(batch_size) < 20e6
+        ):
             self._threads_before = torch.get_num_threads()
             torch.set_num_threads(1)
 
@@ -141,7 +179,9 @@ class DigitClassifier(L.LightningModule):
             torch.set_num_threads(self._threads_before)
             self._threads_before = None
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
+    def training_step(
+        self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
+    ) -> torch.Tensor:
         """Hand one mini-batch ``[B, ...]``, or k stacked ``[k, B, ...]``, to the engine, and log.
 
         The engine makes one update per mini-batch (:mod:`digitnet.model.engine`): ``self.updates``
@@ -161,8 +201,10 @@ class DigitClassifier(L.LightningModule):
             values = costs.tolist()
             for step in logged:
                 for logger in self.loggers:
-                    logger.log_metrics({"train_loss": values[step - before - 1], "epoch": self.current_epoch},
-                                       step=step)
+                    logger.log_metrics(
+                        {"train_loss": values[step - before - 1], "epoch": self.current_epoch},
+                        step=step,
+                    )
             self.log("train_loss", values[-1], prog_bar=True, logger=False)
         mark = getattr(self.trainer.train_dataloader, "mark_finished", None)
         if mark is not None:  # checkpoints taken after this step resume after this item
@@ -190,7 +232,8 @@ class DigitClassifier(L.LightningModule):
         if not self.trainer.sanity_checking:
             self.log("step", float(self.updates))
             self.log("epoch", float(self.current_epoch))
-        self.val_confusion.reset()  # callbacks (RunRecorder) read it first: their hooks run before this one
+        # callbacks (RunRecorder) read it first: their hooks run before this one
+        self.val_confusion.reset()
 
     def test_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> None:
         x, y = batch
@@ -204,11 +247,15 @@ class DigitClassifier(L.LightningModule):
         return probabilities(self(x), self.hparams.loss)
 
     def make_optimizer(self) -> torch.optim.Optimizer:
-        """SGD (with momentum for ``sgd``, without for ``gd``) or Adam; weight decay on weights only."""
+        """SGD (with momentum for ``sgd``, without for ``gd``) or Adam; weight decay on weights
+        only."""
         hp = self.hparams
         weights = [p for p in self.network.parameters() if p.ndim > 1]
         biases = [p for p in self.network.parameters() if p.ndim <= 1]
-        groups = [{"params": weights, "weight_decay": hp.weight_decay}, {"params": biases, "weight_decay": 0.0}]
+        groups = [
+            {"params": weights, "weight_decay": hp.weight_decay},
+            {"params": biases, "weight_decay": 0.0},
+        ]
         if hp.optimizer == "adam":
             optimizer = torch.optim.Adam(groups, lr=hp.lr)
         else:
@@ -221,17 +268,26 @@ class DigitClassifier(L.LightningModule):
         if self.hparams.get("schedule", "constant") == "constant":
             return optimizer
         datamodule = getattr(self.trainer, "datamodule", None)
-        if hasattr(datamodule, "updates_per_epoch") and self.trainer.max_epochs and self.trainer.max_epochs > 0:
+        if (
+            hasattr(datamodule, "updates_per_epoch")
+            and self.trainer.max_epochs
+            and self.trainer.max_epochs > 0
+        ):
             total = datamodule.updates_per_epoch * self.trainer.max_epochs
         else:
             total = max(1, int(self.trainer.estimated_stepping_batches))
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: cosine_factor(t, total))
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+        return {
+            "optimizer": optimizer,
+            "lr_scheduler": {"scheduler": scheduler, "interval": "step"},
+        }
 
     @classmethod
-    def load_from_checkpoint(cls, checkpoint_path: Any, map_location: Any = None, strict: bool = True,
-                             **kwargs: Any) -> "DigitClassifier":
-        """Rebuild a classifier from a checkpoint, loaded with ``weights_only=True`` (never runs pickled code).
+    def load_from_checkpoint(
+        cls, checkpoint_path: Any, map_location: Any = None, strict: bool = True, **kwargs: Any
+    ) -> DigitClassifier:
+        """Rebuild a classifier from a checkpoint, loaded with ``weights_only=True`` (never runs
+        pickled code).
 
         ``map_location`` is the device the model is moved to (``"cpu"``, ``"cuda:0"``);
         ``strict=False`` loads the weights that fit and leaves the rest as initialised; other
@@ -240,5 +296,7 @@ class DigitClassifier(L.LightningModule):
         """
         from digitnet.model.checkpoints import load_checkpoint, model_from_checkpoint
 
-        model = model_from_checkpoint(load_checkpoint(checkpoint_path), str(checkpoint_path), cls, strict, **kwargs)
+        model = model_from_checkpoint(
+            load_checkpoint(checkpoint_path), str(checkpoint_path), cls, strict, **kwargs
+        )
         return model.to(torch.device(map_location)) if map_location is not None else model

@@ -45,16 +45,27 @@ from typing import Any
 import torch
 from torch import nn
 
-EXACT_PRECISIONS = ("32-true", "32", "64-true", "64")  # where written-out backprop computes as autograd does
+EXACT_PRECISIONS = (
+    "32-true",
+    "32",
+    "64-true",
+    "64",
+)  # where written-out backprop computes as autograd does
 
 
-def backprop(layers: list[tuple[torch.Tensor, torch.Tensor]], activation: str, loss: str, x: torch.Tensor,
-             y: torch.Tensor) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
+def backprop(
+    layers: list[tuple[torch.Tensor, torch.Tensor]],
+    activation: str,
+    loss: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+) -> tuple[torch.Tensor, list[tuple[torch.Tensor, torch.Tensor]]]:
     """The cost of one mini-batch and its gradients ``[(∂C/∂W, ∂C/∂b), ...]``, layer by layer.
 
     ``layers`` holds each layer's ``(W [n_out, n_in], b [n_out])``; ``x`` is ``[B, n_in]`` (or an
     image batch, flattened here); ``y`` the class indices ``[B]``. The cost is the batch mean, as
-    :mod:`digitnet.model.networks` defines it; ``activation`` applies between layers, not after the last.
+    :mod:`digitnet.model.networks` defines it; ``activation`` applies between layers, not after the
+    last.
     Each line is one tensor operation: at batch 10, a call costs as many operations as it has.
     """
     sigmoid = activation == "sigmoid"
@@ -76,7 +87,9 @@ def backprop(layers: list[tuple[torch.Tensor, torch.Tensor]], activation: str, l
         cost = diff.square().sum().mul_(0.5 * scale)
         delta = diff.mul_(torch.addcmul(out, out, out, value=-1.0))  # (a − y) ⊙ a(1 − a)
     elif loss == "sigmoid_cross_entropy":
-        cost = nn.functional.binary_cross_entropy_with_logits(z, target, reduction="sum").mul_(scale)
+        cost = nn.functional.binary_cross_entropy_with_logits(z, target, reduction="sum").mul_(
+            scale
+        )
         delta = torch.sigmoid(z).sub_(target)
     else:
         raise ValueError(f"backprop has no output error for the cost {loss!r}")
@@ -117,7 +130,8 @@ class Engine:
         optimizer.zero_grad(set_to_none=True)
 
     def update(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """k updates from ``x [k, B, ...]``, ``y [k, B]``; returns the k mini-batches' costs ``[k]``.
+        """k updates from ``x [k, B, ...]``, ``y [k, B]``; returns the k mini-batches' costs
+        ``[k]``.
 
         Each update goes to the torch optimizer itself; Lightning's wrapper of it is stepped once
         at the end, with no gradients left (a no-op for the weights), so that Lightning's step
@@ -144,7 +158,8 @@ class Engine:
 
 
 class AutogradEngine(Engine):
-    """Gradients by autograd, through Lightning's ``manual_backward`` (precision and DDP handled there)."""
+    """Gradients by autograd, through Lightning's ``manual_backward`` (precision and DDP handled
+    there)."""
 
     name = "autograd"
 
@@ -166,7 +181,9 @@ class BackpropEngine(Engine):
 
     def __init__(self, module: Any) -> None:
         super().__init__(module)
-        self.layers = [(m.weight, m.bias) for m in module.network.modules() if isinstance(m, nn.Linear)]
+        self.layers = [
+            (m.weight, m.bias) for m in module.network.modules() if isinstance(m, nn.Linear)
+        ]
         self.params = [p for pair in self.layers for p in pair]
         self.activation, self.loss = module.hparams.activation, module.hparams.loss
         self._no_sync = None
@@ -191,8 +208,12 @@ class BackpropEngine(Engine):
         cost, grads = backprop(self.layers, self.activation, self.loss, x, y)
         flat = [g for pair in grads for g in pair]
         if self.module.trainer.world_size > 1:
-            joined = self.module.trainer.strategy.reduce(torch.cat([g.reshape(-1) for g in flat]), reduce_op="mean")
-            flat = [part.view_as(g) for part, g in zip(joined.split([g.numel() for g in flat]), flat)]
+            joined = self.module.trainer.strategy.reduce(
+                torch.cat([g.reshape(-1) for g in flat]), reduce_op="mean"
+            )
+            flat = [
+                part.view_as(g) for part, g in zip(joined.split([g.numel() for g in flat]), flat)
+            ]
         for p, g in zip(self.params, flat):
             p.grad = g
         return cost
@@ -200,7 +221,8 @@ class BackpropEngine(Engine):
     def step(self, optimizer: torch.optim.Optimizer) -> None:
         """``torch.optim.SGD``'s update written out, on that optimizer's own settings and state
         (so a checkpoint resumes with either engine): with weight decay λ, momentum μ and learning
-        rate η, ``g ← g + λ w``; ``v ← g`` on the first step, ``v ← μ v + g`` after; ``w ← w − η v``.
+        rate η, ``g ← g + λ w``; ``v ← g`` on the first step, ``v ← μ v + g`` after; ``w ← w − η
+        v``.
         """
         for group in optimizer.param_groups:
             lr, momentum, decay = float(group["lr"]), group["momentum"], group["weight_decay"]
@@ -234,17 +256,31 @@ def choose(engine: str, arch: str, optimizer: str, precision: str) -> str:
 
 def problem(engine: str, arch: str, optimizer: str, precision: str) -> str | None:
     """Why ``engine`` cannot train this run, in one sentence, or None."""
-    if str(precision) in ("16-mixed", "16"):  # its loss scaling lives in Lightning's optimizer wrapper
-        return "precision 16-mixed is not supported (the engines step the optimizer themselves); use bf16-mixed."
+    if str(precision) in (
+        "16-mixed",
+        "16",
+    ):  # its loss scaling lives in Lightning's optimizer wrapper
+        return (
+            "precision 16-mixed is not supported (the engines step the optimizer themselves); "
+            "use bf16-mixed."
+        )
     if engine != "backprop":
         return None
     if arch != "mlp":
-        return "the backprop engine is written out for the MLP only; use --model.engine autograd for the CNN."
+        return (
+            "the backprop engine is written out for the MLP only; use --model.engine autograd "
+            "for the CNN."
+        )
     if optimizer not in ("sgd", "gd"):
-        return f"the backprop engine makes SGD and GD updates, not {optimizer}; use --model.engine autograd."
+        return (
+            f"the backprop engine makes SGD and GD updates, not {optimizer}; use "
+            "--model.engine autograd."
+        )
     if str(precision) not in EXACT_PRECISIONS:
-        return (f"the backprop engine computes in float32 or float64, not precision {precision}; "
-                "use --model.engine autograd for mixed precision.")
+        return (
+            f"the backprop engine computes in float32 or float64, not precision {precision}; "
+            "use --model.engine autograd for mixed precision."
+        )
     return None
 
 

@@ -12,7 +12,8 @@ The exported program takes what torchvision's ``ToTensor`` gives, float pixels i
 - ``.onnx``: through :meth:`lightning.LightningModule.to_onnx` (needs the ``onnx`` extra:
   ``pip install 'digitnet[onnx]'``), for onnxruntime and other ONNX runtimes.
 
-Both are written through :func:`digitnet.atomic.atomic_file`: a failed export never leaves half a file.
+Both are written through :func:`digitnet.atomic.atomic_file`: a failed export never leaves half a
+file.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ FORMATS = ("pt2", "onnx")
 
 
 class Probabilities(L.LightningModule):
-    """A classifier's network with its pixel scaling before and its probabilities after: 0..1 -> [N, 10].
+    """A classifier's network with its pixel scaling before and its probabilities after: 0..1 -> [N,
+    10].
 
     A LightningModule only so that its own ``to_onnx`` writes the ONNX form.
     """
@@ -41,12 +43,16 @@ class Probabilities(L.LightningModule):
         super().__init__()
         self.network, self.loss = classifier.network, classifier.hparams.loss
         dtype = classifier.pixel_mean.dtype
-        self.register_buffer("mean", classifier.pixel_mean.detach().clone() / 255.0)  # in 0..1 units
+        self.register_buffer(
+            "mean", classifier.pixel_mean.detach().clone() / 255.0
+        )  # in 0..1 units
         self.register_buffer("scale", classifier.pixel_scale.detach().clone() * 255.0)
         self.pixel_dtype = dtype
 
     def forward(self, pixels: torch.Tensor) -> torch.Tensor:
-        return probabilities(self.network((pixels.to(self.pixel_dtype) - self.mean) * self.scale), self.loss)
+        return probabilities(
+            self.network((pixels.to(self.pixel_dtype) - self.mean) * self.scale), self.loss
+        )
 
 
 def example_input(batch: int = 2) -> torch.Tensor:
@@ -54,14 +60,17 @@ def example_input(batch: int = 2) -> torch.Tensor:
 
 
 def export(classifier: nn.Module, out: Path, fmt: str) -> Path:
-    """Write ``classifier`` (a :class:`~digitnet.model.classifier.DigitClassifier`) to ``out`` as ``fmt``."""
+    """Write ``classifier`` (a :class:`~digitnet.model.classifier.DigitClassifier`) to ``out`` as
+    ``fmt``."""
     if fmt not in FORMATS:
         raise BadSetting(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
     wrapped = Probabilities(classifier.cpu().eval()).eval()
     out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "pt2":
         batch = torch.export.Dim("batch", min=1)
-        program = torch.export.export(wrapped, (example_input(),), dynamic_shapes={"pixels": {0: batch}})
+        program = torch.export.export(
+            wrapped, (example_input(),), dynamic_shapes={"pixels": {0: batch}}
+        )
         with atomic_file(out) as handle:
             torch.export.save(program, handle)
         return out
@@ -70,14 +79,24 @@ def export(classifier: nn.Module, out: Path, fmt: str) -> Path:
 
 def _onnx(wrapped: Probabilities, out: Path) -> Path:
     try:
-        import onnx  # noqa: F401  (to_onnx needs onnx and onnxscript; say so in one sentence, not a traceback)
+        # to_onnx needs onnx and onnxscript: say so in one sentence, not a traceback
+        import onnx  # noqa: F401
         import onnxscript  # noqa: F401
     except ImportError:
-        raise BadSetting("ONNX export needs the onnx and onnxscript packages; "
-                         "install them with pip install 'digitnet[onnx]'.") from None
+        raise BadSetting(
+            "ONNX export needs the onnx and onnxscript packages; "
+            "install them with pip install 'digitnet[onnx]'."
+        ) from None
     buffer = io.BytesIO()
-    wrapped.to_onnx(buffer, example_input(), dynamo=True, verbose=False, input_names=["pixels"],
-                    output_names=["probabilities"], dynamic_shapes={"pixels": {0: torch.export.Dim("batch", min=1)}})
+    wrapped.to_onnx(
+        buffer,
+        example_input(),
+        dynamo=True,
+        verbose=False,
+        input_names=["pixels"],
+        output_names=["probabilities"],
+        dynamic_shapes={"pixels": {0: torch.export.Dim("batch", min=1)}},
+    )
     with atomic_file(out) as handle:
         handle.write(buffer.getvalue())
     return out

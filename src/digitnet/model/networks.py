@@ -29,7 +29,8 @@ ACTIVATION_MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid}
 
 
 class MLP(nn.Module):
-    """Fully connected layers of the given sizes, ``activation`` between them, none after the last."""
+    """Fully connected layers of the given sizes, ``activation`` between them, none after the
+    last."""
 
     def __init__(self, layers: list[int], activation: str = "relu") -> None:
         super().__init__()
@@ -49,15 +50,20 @@ class CNN(nn.Module):
     """The textbook's chapter 6 network: two conv-pool layers, a fully connected layer, 10 outputs.
 
     ``[B, 1, 28, 28]`` -> conv 5x5 (20) -> pool 2 -> ``[B, 20, 12, 12]`` -> conv 5x5 (40) -> pool 2
-    -> ``[B, 40, 4, 4]`` -> 640 -> ``hidden`` -> 10; ``activation`` after each conv and the hidden layer.
+    -> ``[B, 40, 4, 4]`` -> 640 -> ``hidden`` -> 10; ``activation`` after each conv and the hidden
+    layer.
     """
 
     def __init__(self, hidden: int = 100, activation: str = "relu") -> None:
         super().__init__()
         act = ACTIVATION_MODULES[activation]
         self.features = nn.Sequential(
-            nn.Conv2d(1, 20, 5), act(), nn.MaxPool2d(2),
-            nn.Conv2d(20, 40, 5), act(), nn.MaxPool2d(2),
+            nn.Conv2d(1, 20, 5),
+            act(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(20, 40, 5),
+            act(),
+            nn.MaxPool2d(2),
             nn.Flatten(),
         )
         self.classifier = nn.Sequential(nn.Linear(640, hidden), act(), nn.Linear(hidden, 10))
@@ -67,19 +73,22 @@ class CNN(nn.Module):
 
 
 def init_gaussian(network: nn.Module, scaled: bool) -> None:
-    """Draw every weight and bias from N(0, 1) (textbook ch. 1), or weights from N(0, 1/n_in) (ch. 3).
+    """Draw every weight and bias from N(0, 1) (textbook ch. 1), or weights from N(0, 1/n_in) (ch.
+    3).
 
-    ``n_in`` is a neuron's number of inputs: 784 for the first hidden layer, 25 x channels for a conv.
+    ``n_in`` is a neuron's number of inputs: 784 for the first hidden layer, 25 x channels for a
+    conv.
     """
     for module in network.modules():
         if isinstance(module, (nn.Linear, nn.Conv2d)):
             n_in = module.weight[0].numel()
-            nn.init.normal_(module.weight, 0.0, n_in ** -0.5 if scaled else 1.0)
+            nn.init.normal_(module.weight, 0.0, n_in**-0.5 if scaled else 1.0)
             nn.init.normal_(module.bias, 0.0, 1.0)
 
 
 def quadratic_cost(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The slides' quadratic cost: ½ Σ_j (a_j − y_j)² over the 10 output neurons, averaged over the batch.
+    """The slides' quadratic cost: ½ Σ_j (a_j − y_j)² over the 10 output neurons, averaged over the
+    batch.
 
     The output neurons are sigmoid neurons, ``a = σ(z)``, and ``y`` is the one-hot target, as in the
     textbook's ``network.py`` (its C = 1/2n Σ_x ‖y(x) − a‖²). Worked example for one image of
@@ -91,7 +100,8 @@ def quadratic_cost(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def sigmoid_cross_entropy(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The textbook's ch. 3 cross-entropy: −Σ_j [y_j ln a_j + (1−y_j) ln(1−a_j)], a = σ(z), batch mean.
+    """The textbook's ch. 3 cross-entropy: −Σ_j [y_j ln a_j + (1−y_j) ln(1−a_j)], a = σ(z), batch
+    mean.
 
     For one image of class 1 with all z_j = 0 (a_j = 0.5): 10 · ln 2 ≈ 6.931.
     """
@@ -100,15 +110,21 @@ def sigmoid_cross_entropy(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def softmax_cross_entropy(z: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The modern cross-entropy: −ln softmax(z)_y, averaged over the batch (``nn.CrossEntropyLoss``)."""
+    """The modern cross-entropy: −ln softmax(z)_y, averaged over the batch
+    (``nn.CrossEntropyLoss``)."""
     return F.cross_entropy(z, y)
 
 
-COSTS = {"cross_entropy": softmax_cross_entropy, "mse": quadratic_cost, "sigmoid_cross_entropy": sigmoid_cross_entropy}
+COSTS = {
+    "cross_entropy": softmax_cross_entropy,
+    "mse": quadratic_cost,
+    "sigmoid_cross_entropy": sigmoid_cross_entropy,
+}
 
 
 def probabilities(z: torch.Tensor, loss: str) -> torch.Tensor:
-    """Class probabilities from scores: softmax for cross-entropy, normalized sigmoid outputs otherwise."""
+    """Class probabilities from scores: softmax for cross-entropy, normalized sigmoid outputs
+    otherwise."""
     if loss == "cross_entropy":
         return torch.softmax(z, dim=1)
     a = torch.sigmoid(z)

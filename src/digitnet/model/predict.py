@@ -1,4 +1,5 @@
-"""Provides image classification with a saved run: any image becomes a centred 28x28 MNIST-style digit.
+"""Provides image classification with a saved run: any image becomes a centred 28x28 MNIST-style
+digit.
 
 MNIST digits are white on black, fitted into a 20x20 box and centred by their centre of mass in a
 28x28 frame. A photo of ink on paper is the other way round, so ``background="white"`` inverts it
@@ -15,10 +16,9 @@ import numpy as np
 import torch
 from PIL import Image, UnidentifiedImageError
 
-from digitnet.model.checkpoints import load_checkpoint, model_from_checkpoint
 from digitnet.data.catalog import CATALOG
 from digitnet.errors import BadSetting
-
+from digitnet.model.checkpoints import load_checkpoint, model_from_checkpoint
 
 MAX_SIDE = 1024  # larger images are decoded at a reduced size (JPEG) and shrunk to this first
 
@@ -33,11 +33,15 @@ def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
     Raises :class:`NoDigit` for an image with no ink (blank, one colour, or too small to hold one).
     """
     if max(image.size) > MAX_SIDE:
-        image.draft("L", (MAX_SIDE, MAX_SIDE))  # JPEG decodes at 1/2, 1/4 or 1/8 of its size: no huge buffer
+        image.draft(
+            "L", (MAX_SIDE, MAX_SIDE)
+        )  # JPEG decodes at 1/2, 1/4 or 1/8 of its size: no huge buffer
         image.thumbnail((MAX_SIDE, MAX_SIDE))
     gray = torch.from_numpy(np.array(image.convert("L"), dtype=np.uint8))
     if min(gray.shape) < 2 or int(gray.max()) - int(gray.min()) < 16:
-        raise NoDigit("no digit found: the image is blank (one shade, or too small to hold a digit).")
+        raise NoDigit(
+            "no digit found: the image is blank (one shade, or too small to hold a digit)."
+        )
     if background == "auto":
         border = torch.cat([gray[0], gray[-1], gray[:, 0], gray[:, -1]]).float().mean()
         background = "white" if border > 127 else "black"
@@ -52,7 +56,9 @@ def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
     bottom, right = (ink.max(0).values + 1).tolist()
     crop = Image.fromarray(gray[top:bottom, left:right].numpy())
     scale = 20 / max(crop.width, crop.height)
-    crop = crop.resize((max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.LANCZOS)
+    crop = crop.resize(
+        (max(1, round(crop.width * scale)), max(1, round(crop.height * scale))), Image.LANCZOS
+    )
     digit = torch.from_numpy(np.array(crop, dtype=np.float32))
     total = digit.sum().clamp_min(1e-6)
     cy = (digit.sum(1) * torch.arange(crop.height)).sum() / total
@@ -60,7 +66,9 @@ def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
     top, left = int(round(14 - float(cy))), int(round(14 - float(cx)))
     top, left = min(max(top, 0), 28 - crop.height), min(max(left, 0), 28 - crop.width)
     frame = torch.zeros(28, 28, dtype=torch.uint8)
-    frame[top : top + crop.height, left : left + crop.width] = digit.round().clamp(0, 255).to(torch.uint8)
+    frame[top : top + crop.height, left : left + crop.width] = (
+        digit.round().clamp(0, 255).to(torch.uint8)
+    )
     return frame
 
 
@@ -68,7 +76,9 @@ def predict_files(checkpoint_path: Path, files: list[str], background: str = "au
     """Yield (file name, class names, 10 probabilities) for each image file."""
     from digitnet.model.classifier import DigitClassifier
 
-    model = model_from_checkpoint(load_checkpoint(checkpoint_path), str(checkpoint_path), DigitClassifier)
+    model = model_from_checkpoint(
+        load_checkpoint(checkpoint_path), str(checkpoint_path), DigitClassifier
+    )
     model.eval()
     classes = CATALOG[model.hparams.dataset].classes
     for name in files:
@@ -80,15 +90,19 @@ def predict_files(checkpoint_path: Path, files: list[str], background: str = "au
         if not path.is_file():  # a FIFO or device would block or never end
             raise BadSetting(f"{name} is not a regular file; give an image file.")
         try:
-            with warnings.catch_warnings():  # Pillow only warns from 89 to 179 million pixels: refuse those too
+            with (
+                warnings.catch_warnings()
+            ):  # Pillow only warns from 89 to 179 million pixels: refuse those too
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(name) as image:
                     pixels = to_mnist(image, background)
         except NoDigit as error:
             raise NoDigit(f"{name}: {error}") from None
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise BadSetting(f"{name} is too large to decode safely (a decompression bomb?); "
-                             "shrink it below 89 million pixels.") from None
+            raise BadSetting(
+                f"{name} is too large to decode safely (a decompression bomb?); "
+                "shrink it below 89 million pixels."
+            ) from None
         except (UnidentifiedImageError, OSError) as error:
             raise BadSetting(f"{name} is not a readable image ({error}).") from None
         with torch.no_grad():

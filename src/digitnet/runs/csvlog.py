@@ -1,4 +1,5 @@
-"""Provides :class:`RunCSVLogger`: a run's ``metrics.csv`` and ``hparams.yaml``, kept across resumes.
+"""Provides :class:`RunCSVLogger`: a run's ``metrics.csv`` and ``hparams.yaml``, kept across
+resumes.
 
 Lightning's own ``CSVLogger`` starts ``metrics.csv`` afresh when it opens a folder that has one; a
 digitnet run is resumed in place, so this logger appends instead, and :meth:`drop_after` removes
@@ -38,7 +39,9 @@ class RunCSVLogger(Logger):
         self.run_dir = Path(run_dir)
         self.path = self.run_dir / "metrics.csv"
         self.keys: list[str] = []
-        self.rows: list[dict[str, str]] | None = None  # loaded only when the header must grow or rows go
+        self.rows: list[dict[str, str]] | None = (
+            None  # loaded only when the header must grow or rows go
+        )
 
     @property
     def name(self) -> str:
@@ -81,20 +84,29 @@ class RunCSVLogger(Logger):
             with open(self.path, "a", encoding="utf-8") as handle:
                 handle.write(buffer.getvalue())
         except OSError as error:  # a full disk: one sentence, not a traceback
-            raise RunError(f"could not write {self.path} ({error.strerror or error}); the previous checkpoint is "
-                           f"intact. Free some disk space and resume with --ckpt_path {self.run_dir.name}.") from None
+            raise RunError(
+                f"could not write {self.path} ({error.strerror or error}); the previous "
+                "checkpoint is "
+                f"intact. Free some disk space and resume with --ckpt_path {self.run_dir.name}."
+            ) from None
 
     @rank_zero_only
     def drop_after(self, step: int, epoch: int) -> int:
-        """Forget what a stopped launch logged past its checkpoint, taken at update ``step`` in (or at
+        """Forget what a stopped launch logged past its checkpoint, taken at update ``step`` in (or
+        at
         the end of) the epoch before ``epoch``: rows after ``step``, validation rows of ``epoch`` or
         later (Lightning validates when a run is stopped early, which an uninterrupted run would
         not), and any row torn by a kill. Returns how many rows went."""
         if not self.path.is_file():
             return 0
         rows = self._read_rows()
-        kept = [row for row in rows if _step(row) is not None and _step(row) <= step
-                and not (_is_validation(row) and (_step(row, "epoch") or 0) >= epoch)]
+        kept = [
+            row
+            for row in rows
+            if _step(row) is not None
+            and _step(row) <= step
+            and not (_is_validation(row) and (_step(row, "epoch") or 0) >= epoch)
+        ]
         if len(kept) != len(rows) or _torn(self.path):
             self._rewrite(self._header(), kept)
         return len(rows) - len(kept)
@@ -123,7 +135,8 @@ class RunCSVLogger(Logger):
 
 
 def _cell(key: str, value: Any) -> str:
-    """A metric as Lightning's CSV shows it; ``epoch`` and ``step`` as whole numbers (``3``, not ``3.0``)."""
+    """A metric as Lightning's CSV shows it; ``epoch`` and ``step`` as whole numbers (``3``, not
+    ``3.0``)."""
     value = value.item() if hasattr(value, "item") else value
     if key in ("epoch", "step") and isinstance(value, float) and value.is_integer():
         return str(int(value))

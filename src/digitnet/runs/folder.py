@@ -1,4 +1,5 @@
-"""Provides :func:`run_folder`, the Trainer settings that make a run folder, for the CLI and Python alike.
+"""Provides :func:`run_folder`, the Trainer settings that make a run folder, for the CLI and Python
+alike.
 
     >>> import lightning as L
     >>> trainer = L.Trainer(max_epochs=2, **run_folder("checkpoints/py-demo"))
@@ -20,8 +21,13 @@ from digitnet.runs.csvlog import RunCSVLogger
 from digitnet.runs.recorder import RunRecorder
 
 
-def run_folder(run_dir: str | Path, log_every_n_steps: int = 50, callbacks: list | None = None,
-               monitor: str | None = "val_acc", loggers: list | None = None) -> dict[str, Any]:
+def run_folder(
+    run_dir: str | Path,
+    log_every_n_steps: int = 50,
+    callbacks: list | None = None,
+    monitor: str | None = "val_acc",
+    loggers: list | None = None,
+) -> dict[str, Any]:
     """Keyword arguments for ``lightning.Trainer`` that record the run in ``run_dir``.
 
     ``monitor=None`` (for a run without a validation split) makes ``best.ckpt`` the latest epoch.
@@ -31,7 +37,9 @@ def run_folder(run_dir: str | Path, log_every_n_steps: int = 50, callbacks: list
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
     # last.ckpt is the recorder's (every epoch end, and on cancel mid-epoch); best.ckpt Lightning's
-    best = ModelCheckpoint(dirpath=run_dir, filename="best", monitor=monitor, mode="max", enable_version_counter=False)
+    best = ModelCheckpoint(
+        dirpath=run_dir, filename="best", monitor=monitor, mode="max", enable_version_counter=False
+    )
     recorder = RunRecorder(run_dir, log_every_n_steps=log_every_n_steps, save_last=True)
     return {
         "callbacks": [*(callbacks or []), recorder, best],

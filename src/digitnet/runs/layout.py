@@ -1,11 +1,13 @@
-"""Provides the run folder's layout and its files: names, the event log, the status. Imports no torch.
+"""Provides the run folder's layout and its files: names, the event log, the status. Imports no
+torch.
 
 This is the contract between a training process and anything that watches it (the dashboard,
 ``digitnet runs``). A run lives in ``checkpoints/<run-name>/``::
 
     config.yaml     the full LightningCLI config of the run (``digitnet fit --config`` takes it)
     hparams.yaml    the model's hyper-parameters (Lightning's CSVLogger)
-    metrics.csv     train_loss per logged step, val_loss/val_acc per epoch (CSVLogger; appended on resume)
+    metrics.csv     train_loss per logged step, val_loss/val_acc per epoch (CSVLogger; appended on
+    resume)
     events.jsonl    one JSON object per line, appended; the dashboard's only input (see below)
     status.json     the latest state: {"status": "running", "pid": 4242, "epoch": 3, ...}
     launcher.json   {"pid": 4242, "args": [...], "log_offset": 0} for a run the dashboard started
@@ -17,12 +19,17 @@ This is the contract between a training process and anything that watches it (th
 Each line of ``events.jsonl`` has ``"event"``, ``"time"`` (Unix seconds) and ``"launch"`` (1 for the
 first training process of the run, 2 for its first resume, ...) and, by event::
 
-    start   {"config": {...}, "max_epochs": 10, "steps_per_epoch": 782, "batch_size": 64, "resumed": false,
-             "epoch": 0, "step": 0}   (a resume starts at the epoch and update count of its checkpoint)
+    start   {"config": {...}, "max_epochs": 10, "steps_per_epoch": 782, "batch_size": 64, "resumed":
+    false,
+             "epoch": 0, "step": 0}   (a resume starts at the epoch and update count of its
+             checkpoint)
     step    {"epoch": 0, "step": 50, "batch": 49, "train_loss": 0.31, "samples_per_s": 10432.0}
-    val     {"epoch": 0, "step": 782, "val_loss": 0.11, "val_acc": 0.967, "confusion": [[...10 ints] x 10]}
-    epoch   {"epoch": 0, "step": 782, "train_loss": 0.25, "val_loss": 0.11, "val_acc": 0.967, "seconds": 4.1}
-    samples {"images": [[784 ints 0-255] x 24], "labels": [...], "predicted": [...], "classes": [...]}
+    val     {"epoch": 0, "step": 782, "val_loss": 0.11, "val_acc": 0.967, "confusion": [[...10 ints]
+    x 10]}
+    epoch   {"epoch": 0, "step": 782, "train_loss": 0.25, "val_loss": 0.11, "val_acc": 0.967,
+    "seconds": 4.1}
+    samples {"images": [[784 ints 0-255] x 24], "labels": [...], "predicted": [...], "classes":
+    [...]}
     test    {"test_loss": 0.07, "test_acc": 0.981}
     end     {"status": "finished" | "cancelled" | "failed" | "diverged", "error": "..."}
 
@@ -36,8 +43,9 @@ import json
 import os
 import re
 import time
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from digitnet.atomic import atomic_write_text
 from digitnet.errors import RunError
@@ -54,12 +62,15 @@ def default_root() -> Path:
 
 def check_name(name: str) -> str:
     if not NAME_RE.match(name or ""):
-        raise RunError(f"run name {name!r} may hold only letters, digits, '.', '_' and '-' (at most 100).")
+        raise RunError(
+            f"run name {name!r} may hold only letters, digits, '.', '_' and '-' (at most 100)."
+        )
     return name
 
 
 def create_run_dir(root: Path, prefix: str) -> Path:
-    """Make a new, empty run folder ``root/prefix-YYYYmmdd-HHMMSS[-N]``; safe when runs start at once."""
+    """Make a new, empty run folder ``root/prefix-YYYYmmdd-HHMMSS[-N]``; safe when runs start at
+    once."""
     root.mkdir(parents=True, exist_ok=True)
     base = f"{prefix}-{time.strftime('%Y%m%d-%H%M%S')}"
     for n in range(1, 1000):
@@ -73,7 +84,8 @@ def create_run_dir(root: Path, prefix: str) -> Path:
 
 
 def append_event(run_dir: Path, event: str, **fields: Any) -> None:
-    """Append one event line; a single ``write`` of a whole line, so readers never see half a line."""
+    """Append one event line; a single ``write`` of a whole line, so readers never see half a
+    line."""
     line = json.dumps({"event": event, "time": time.time(), **fields}, separators=(",", ":")) + "\n"
     with open(run_dir / "events.jsonl", "a", encoding="utf-8") as handle:
         handle.write(line)
@@ -100,7 +112,12 @@ def _is_int(v: Any) -> bool:
 
 
 def _is_number(v: Any) -> bool:
-    return isinstance(v, (int, float)) and not isinstance(v, bool) and v == v and abs(v) != float("inf")
+    return (
+        isinstance(v, (int, float))
+        and not isinstance(v, bool)
+        and v == v
+        and abs(v) != float("inf")
+    )
 
 
 def _is_int_list(v: Any) -> bool:
@@ -108,15 +125,32 @@ def _is_int_list(v: Any) -> bool:
 
 
 FIELDS = {  # the type of every field the readers use; a field of another type is dropped
-    "epoch": _is_int, "step": _is_int, "batch": _is_int, "max_epochs": _is_int, "steps_per_epoch": _is_int,
-    "batch_size": _is_int, "pid": _is_int, "launch": _is_int, "resumed": lambda v: isinstance(v, bool),
-    "train_loss": _is_number, "val_loss": _is_number, "val_acc": _is_number, "test_loss": _is_number,
-    "test_acc": _is_number, "samples_per_s": _is_number, "seconds": _is_number, "time": _is_number,
-    "status": lambda v: v in STATUSES, "error": lambda v: isinstance(v, str),
+    "epoch": _is_int,
+    "step": _is_int,
+    "batch": _is_int,
+    "max_epochs": _is_int,
+    "steps_per_epoch": _is_int,
+    "batch_size": _is_int,
+    "pid": _is_int,
+    "launch": _is_int,
+    "resumed": lambda v: isinstance(v, bool),
+    "train_loss": _is_number,
+    "val_loss": _is_number,
+    "val_acc": _is_number,
+    "test_loss": _is_number,
+    "test_acc": _is_number,
+    "samples_per_s": _is_number,
+    "seconds": _is_number,
+    "time": _is_number,
+    "status": lambda v: v in STATUSES,
+    "error": lambda v: isinstance(v, str),
     "config": lambda v: isinstance(v, dict) and all(isinstance(s, dict) for s in v.values()),
-    "confusion": lambda v: isinstance(v, list) and len(v) == 10 and all(_is_int_list(r) and len(r) == 10 for r in v),
+    "confusion": lambda v: (
+        isinstance(v, list) and len(v) == 10 and all(_is_int_list(r) and len(r) == 10 for r in v)
+    ),
     "images": lambda v: isinstance(v, list) and all(_is_int_list(i) and len(i) == 784 for i in v),
-    "labels": _is_int_list, "predicted": _is_int_list,
+    "labels": _is_int_list,
+    "predicted": _is_int_list,
     "classes": lambda v: isinstance(v, list) and all(isinstance(c, str) for c in v),
 }
 
@@ -132,11 +166,15 @@ def clean_event(event: Any) -> dict[str, Any] | None:
     """
     if not isinstance(event, dict) or not isinstance(event.get("event"), str):
         return None
-    return {"event": event["event"], **{k: v for k, v in event.items() if k in FIELDS and FIELDS[k](v)}}
+    return {
+        "event": event["event"],
+        **{k: v for k, v in event.items() if k in FIELDS and FIELDS[k](v)},
+    }
 
 
 class EventReader:
-    """Reads the new complete lines of an ``events.jsonl`` since the last call (tails a live run)."""
+    """Reads the new complete lines of an ``events.jsonl`` since the last call (tails a live
+    run)."""
 
     def __init__(self, path: Path) -> None:
         self.path, self.offset = Path(path), 0
@@ -174,10 +212,13 @@ def iter_events(run_dir: Path) -> Iterator[dict[str, Any]]:
 def printable(text: Any) -> str:
     r"""``text`` with every control character written as an escape, safe to print to a terminal.
 
-    Names, errors and settings come from run folders, which anyone can write: printed raw, ``ESC [2J``
+    Names, errors and settings come from run folders, which anyone can write: printed raw, ``ESC
+    [2J``
     would clear the screen and an OSC sequence retitle the terminal.
 
     >>> printable("run\x1b[2J\n")
     'run\\x1b[2J\\n'
     """
-    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text))
+    return "".join(
+        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text)
+    )

@@ -1,4 +1,5 @@
-"""Provides what ``digitnet runs`` and the dashboard show of run folders: :func:`list_runs`, :func:`read_run`.
+"""Provides what ``digitnet runs`` and the dashboard show of run folders: :func:`list_runs`,
+:func:`read_run`.
 
 A folder's ``status.json`` says what its process last wrote; the reader reconciles it with the
 process table, so a ``running`` run whose process is gone shows as ``failed`` with the last error
@@ -48,34 +49,61 @@ class RunInfo:
 def read_run(path: Path) -> RunInfo:
     status = read_json(path / "status.json")
     launcher = read_json(path / "launcher.json")
-    since = _number(launcher.get("log_offset"), int) or 0  # a resumed run's error is in its own launch's output only
+    since = (
+        _number(launcher.get("log_offset"), int) or 0
+    )  # a resumed run's error is in its own launch's output only
     if not status:  # launched, but training has not started (or died before it could)
-        status = {"status": "running", "pid": launcher.get("pid"), "updated": launcher.get("time", 0)}
-    if (_number(launcher.get("time"), float) or 0) > (_number(status.get("updated"), float) or 0):  # relaunched (resume) since the last status
+        status = {
+            "status": "running",
+            "pid": launcher.get("pid"),
+            "updated": launcher.get("time", 0),
+        }
+    if (_number(launcher.get("time"), float) or 0) > (
+        _number(status.get("updated"), float) or 0
+    ):  # relaunched (resume) since the last status
         alive = process_alive(launcher.get("pid"))
-        status = {**status, "status": "running" if alive else "failed", "pid": launcher.get("pid"),
-                  "error": "" if alive else last_error_line(path, since) or "the resumed process ended before training began"}
+        status = {
+            **status,
+            "status": "running" if alive else "failed",
+            "pid": launcher.get("pid"),
+            "error": ""
+            if alive
+            else last_error_line(path, since) or "the resumed process ended before training began",
+        }
     state = _text(status.get("status"), "failed")
     error = _text(status.get("error"))
     if state == "running" and not process_alive(status.get("pid"), status.get("host")):
         state = "failed"
-        error = error or last_error_line(path, since) or "the training process ended without a word (killed?)"
+        error = (
+            error
+            or last_error_line(path, since)
+            or "the training process ended without a word (killed?)"
+        )
     return RunInfo(
-        name=path.name, path=path, status=state if state in STATUSES else "failed",
-        dataset=_text(status.get("dataset"), "?"), summary=_text(status.get("summary")),
-        epoch=_number(status.get("epoch"), int) or 0, max_epochs=_number(status.get("max_epochs"), int),
-        best_val_acc=_number(status.get("best_val_acc"), float), updated=_number(status.get("updated"), float) or 0.0,
-        error=error, raw=status, log_offset=_number(since, int) or 0,
+        name=path.name,
+        path=path,
+        status=state if state in STATUSES else "failed",
+        dataset=_text(status.get("dataset"), "?"),
+        summary=_text(status.get("summary")),
+        epoch=_number(status.get("epoch"), int) or 0,
+        max_epochs=_number(status.get("max_epochs"), int),
+        best_val_acc=_number(status.get("best_val_acc"), float),
+        updated=_number(status.get("updated"), float) or 0.0,
+        error=error,
+        raw=status,
+        log_offset=_number(since, int) or 0,
     )
 
 
 def _text(value: Any, default: str = "") -> str:
-    """A string field of a run folder's JSON, whatever was written there (the folder is untrusted)."""
+    """A string field of a run folder's JSON, whatever was written there (the folder is
+    untrusted)."""
     return value if isinstance(value, str) else default
 
 
 def _number(value: Any, kind: type) -> Any:
-    """An int or float field of a run folder's JSON, or None when it is missing or of another type."""
+    """An int or float field of a run folder's JSON, or None when it is missing or of another
+    type."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:
         return None
     try:
@@ -85,7 +113,8 @@ def _number(value: Any, kind: type) -> Any:
 
 
 def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
-    """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process printed),
+    """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process
+    printed),
     from byte ``since`` on at most."""
     try:
         with open(Path(run_dir) / "output.log", "rb") as handle:
@@ -102,7 +131,9 @@ def last_error_line(run_dir: Path, since: int = 0) -> str:
     byte ``since``, else ``""``."""
     tail = [line for line in output_tail(run_dir, 50, since) if line.strip()]
     for line in reversed(tail):
-        if line.startswith("digitnet: error:") or re.match(r"^[A-Za-z_.]+(Error|Exception)\b", line):
+        if line.startswith("digitnet: error:") or re.match(
+            r"^[A-Za-z_.]+(Error|Exception)\b", line
+        ):
             return line
     return ""
 
@@ -112,8 +143,11 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
     root = Path(root) if root is not None else default_root()
     if not root.is_dir():
         return []
-    runs = [read_run(p) for p in root.iterdir()
-            if (p / "status.json").is_file() or (p / "launcher.json").is_file()]
+    runs = [
+        read_run(p)
+        for p in root.iterdir()
+        if (p / "status.json").is_file() or (p / "launcher.json").is_file()
+    ]
     return sorted(runs, key=lambda r: r.updated, reverse=True)
 
 

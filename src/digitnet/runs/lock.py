@@ -33,7 +33,8 @@ _held: dict[Path, int] = {}  # run folder -> the open file holding its lock, in 
 
 
 def claim(run_dir: Path) -> bool:
-    """Lock ``run_dir`` for this process; True if this call took the lock, False if it held it already.
+    """Lock ``run_dir`` for this process; True if this call took the lock, False if it held it
+    already.
 
     Raises :class:`RunError` naming the holder when another process has it.
     """
@@ -46,12 +47,24 @@ def claim(run_dir: Path) -> bool:
     except OSError:
         holder = _read_holder(fd)
         os.close(fd)
-        since = time.strftime("%H:%M:%S", time.localtime(holder.get("since", 0))) if holder.get("since") else "?"
-        raise RunError(f"run {key.name} is in use by process {holder.get('pid', '?')} on {holder.get('host', '?')} "
-                       f"since {since}; wait for it to end, or cancel it ('c' in the dashboard), then try again.") \
-            from None
+        since = (
+            time.strftime("%H:%M:%S", time.localtime(holder.get("since", 0)))
+            if holder.get("since")
+            else "?"
+        )
+        raise RunError(
+            f"run {key.name} is in use by process {holder.get('pid', '?')} on "
+            f"{holder.get('host', '?')} "
+            f"since {since}; wait for it to end, or cancel it ('c' in the dashboard), then try "
+            "again."
+        ) from None
     os.ftruncate(fd, 0)
-    os.write(fd, json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}).encode())
+    os.write(
+        fd,
+        json.dumps(
+            {"pid": os.getpid(), "host": socket.gethostname(), "since": time.time()}
+        ).encode(),
+    )
     _held[key] = fd
     return True
 
@@ -71,15 +84,24 @@ def _read_holder(fd: int) -> dict:
         return {}
 
 
-RUN_FILES = {"launcher.json", "output.log", LOCK_NAME}  # what the dashboard leaves before training starts
+RUN_FILES = {
+    "launcher.json",
+    "output.log",
+    LOCK_NAME,
+}  # what the dashboard leaves before training starts
 
 
 def check_new_run_folder(run_dir: Path) -> None:
-    """Refuse to start a new run in a folder holding anything but what a dashboard launch leaves there."""
+    """Refuse to start a new run in a folder holding anything but what a dashboard launch leaves
+    there."""
     if (run_dir / "status.json").exists():
-        raise RunError(f"run {run_dir.name} already exists; resume it with --ckpt_path {run_dir.name} "
-                       "or pick another --run_name.")
+        raise RunError(
+            f"run {run_dir.name} already exists; resume it with --ckpt_path {run_dir.name} "
+            "or pick another --run_name."
+        )
     others = sorted(p.name for p in run_dir.iterdir() if p.name not in RUN_FILES)
     if others:
-        raise RunError(f"{run_dir} is not a digitnet run (it holds {', '.join(others[:3])}); "
-                       "pick another --run_name, so nothing in it is overwritten.")
+        raise RunError(
+            f"{run_dir} is not a digitnet run (it holds {', '.join(others[:3])}); "
+            "pick another --run_name, so nothing in it is overwritten."
+        )

@@ -1,4 +1,5 @@
-"""Provides the training processes a watcher controls: :class:`LaunchSpec`, start, resume, cancel, liveness.
+"""Provides the training processes a watcher controls: :class:`LaunchSpec`, start, resume, cancel,
+liveness.
 
 The form, the tests and the command line meet here: a spec validates each field with the rules of
 :mod:`digitnet.checks` and turns into the ``digitnet fit`` arguments that the training process
@@ -24,8 +25,8 @@ from pathlib import Path
 import psutil
 
 from digitnet import checks
-from digitnet.data.catalog import DATASETS
 from digitnet.atomic import atomic_write_text
+from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting
 from digitnet.runs.layout import create_run_dir
 
@@ -79,12 +80,32 @@ class LaunchSpec:
         if problems:
             raise BadSetting(next(iter(problems.values())))
         return [
-            "fit", "--run_name", run_name,
-            "--data.dataset", self.dataset, "--model.layers", json.dumps(checks.parse_layers(self.layers)),
-            "--model.arch", self.arch, "--model.activation", self.activation, "--model.loss", self.loss,
-            "--model.optimizer", self.optimizer, "--model.lr", str(checks.check_lr(self.lr)),
-            "--data.batch_size", str(int(self.batch_size)), "--trainer.max_epochs", str(int(self.epochs)),
-            "--seed_everything", str(int(self.seed)), "--trainer.accelerator", self.device, *QUIET,
+            "fit",
+            "--run_name",
+            run_name,
+            "--data.dataset",
+            self.dataset,
+            "--model.layers",
+            json.dumps(checks.parse_layers(self.layers)),
+            "--model.arch",
+            self.arch,
+            "--model.activation",
+            self.activation,
+            "--model.loss",
+            self.loss,
+            "--model.optimizer",
+            self.optimizer,
+            "--model.lr",
+            str(checks.check_lr(self.lr)),
+            "--data.batch_size",
+            str(int(self.batch_size)),
+            "--trainer.max_epochs",
+            str(int(self.epochs)),
+            "--seed_everything",
+            str(int(self.seed)),
+            "--trainer.accelerator",
+            self.device,
+            *QUIET,
         ]
 
     @classmethod
@@ -105,28 +126,49 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
     log = open(run_dir / "output.log", "ab")
     offset = log.tell()  # a resumed run appends: its own output starts here
     try:
-        env = {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}  # no working folder on sys.path
-        process = subprocess.Popen([sys.executable, "-m", "digitnet", *args], stdout=log, stderr=subprocess.STDOUT,
-                                   stdin=subprocess.DEVNULL, env=env, start_new_session=True)
+        env = {
+            **os.environ,
+            "PYTHONUNBUFFERED": "1",
+            "PYTHONSAFEPATH": "1",
+        }  # no working folder on sys.path
+        process = subprocess.Popen(
+            [sys.executable, "-m", "digitnet", *args],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            env=env,
+            start_new_session=True,
+        )
     finally:
         log.close()
-    atomic_write_text(run_dir / "launcher.json",
-                      json.dumps({"pid": process.pid, "args": args, "time": time.time(), "log_offset": offset}))
+    atomic_write_text(
+        run_dir / "launcher.json",
+        json.dumps({"pid": process.pid, "args": args, "time": time.time(), "log_offset": offset}),
+    )
     return process
 
 
 def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
     """Start a new run of ``spec`` under ``root``; return its name and process."""
     run_dir = create_run_dir(root, f"{spec.dataset}-{spec.arch}")
-    return run_dir.name, start_process([*spec.to_args(run_dir.name), "--checkpoints_dir", str(root)], run_dir)
+    return run_dir.name, start_process(
+        [*spec.to_args(run_dir.name), "--checkpoints_dir", str(root)], run_dir
+    )
 
 
 def resume(run_dir: Path) -> subprocess.Popen:
     """Continue a stopped run from its ``last.ckpt``, in place."""
     if not (run_dir / "last.ckpt").is_file():
         raise BadSetting(f"run {run_dir.name} has no last.ckpt to resume from.")
-    return start_process(["fit", "--ckpt_path", run_dir.name, "--checkpoints_dir", str(run_dir.parent), *QUIET],
-                         run_dir)
+    return start_process(
+        ["fit", "--ckpt_path", run_dir.name, "--checkpoints_dir", str(run_dir.parent), *QUIET],
+        run_dir,
+    )
+
+
+def reap(processes: list[subprocess.Popen]) -> None:
+    """Drop the processes that ended from ``processes`` (waiting on them: no zombies left)."""
+    processes[:] = [p for p in processes if p.poll() is None]
 
 
 def cancel(run_dir: Path) -> None:

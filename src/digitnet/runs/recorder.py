@@ -1,4 +1,5 @@
-"""Provides :class:`RunRecorder`, the Lightning callback that writes a run folder's events and status.
+"""Provides :class:`RunRecorder`, the Lightning callback that writes a run folder's events and
+status.
 
 Add it to any ``Trainer`` to make a run show up live in the dashboard::
 
@@ -30,21 +31,27 @@ from typing import Any
 import lightning as L
 import torch
 
+from digitnet.atomic import remove_stale_temporaries
+from digitnet.errors import RunError
 from digitnet.runs import layout, listing
 from digitnet.runs import lock as runlock
-from digitnet.atomic import remove_stale_temporaries
 from digitnet.runs.csvlog import RunCSVLogger
-from digitnet.errors import RunError
 
 SAMPLE_COUNT = 24
 EPOCHS_DONE = "digitnet_epochs_done"
 
 
 class RunRecorder(L.Callback):
-    """Append events to ``run_dir/events.jsonl`` and keep ``run_dir/status.json`` current (rank 0 only)."""
+    """Append events to ``run_dir/events.jsonl`` and keep ``run_dir/status.json`` current (rank 0
+    only)."""
 
-    def __init__(self, run_dir: str | Path, log_every_n_steps: int = 50, handle_signals: bool = True,
-                 save_last: bool = False) -> None:
+    def __init__(
+        self,
+        run_dir: str | Path,
+        log_every_n_steps: int = 50,
+        handle_signals: bool = True,
+        save_last: bool = False,
+    ) -> None:
         self.run_dir = Path(run_dir)
         self.save_last = save_last
         self.epochs_done = 0
@@ -71,13 +78,17 @@ class RunRecorder(L.Callback):
             self._writing(layout.write_status, **fields)
 
     def _writing(self, write: Any, *args: Any, **fields: Any) -> None:
-        """A run-folder write; a full or failing disk ends the run with one sentence, not a traceback."""
+        """A run-folder write; a full or failing disk ends the run with one sentence, not a
+        traceback."""
         try:
             write(self.run_dir, *args, **fields)
         except OSError as error:
-            raise RunError(f"could not write to run folder {self.run_dir} ({error.strerror or error}); the previous "
-                           f"checkpoint is intact. Free some disk space and resume with --ckpt_path "
-                           f"{self.run_dir.name}.") from None
+            raise RunError(
+                f"could not write to run folder {self.run_dir} ({error.strerror or error}); the "
+                "previous "
+                f"checkpoint is intact. Free some disk space and resume with --ckpt_path "
+                f"{self.run_dir.name}."
+            ) from None
 
     def _request_stop(self, signum: int, frame: Any) -> None:
         if self.stop_reason is not None and signum == signal.SIGINT:
@@ -86,13 +97,16 @@ class RunRecorder(L.Callback):
 
     # -- fit ---------------------------------------------------------------------------------
     def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        """Claim the run folder for this process (see :mod:`digitnet.runs.lock`) before anything is written."""
+        """Claim the run folder for this process (see :mod:`digitnet.runs.lock`) before anything is
+        written."""
         if stage == "fit" and trainer.is_global_zero:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._claimed = runlock.claim(self.run_dir)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if stage == "fit" and getattr(self, "_claimed", False):  # the CLI's own claim lasts its whole process
+        if stage == "fit" and getattr(
+            self, "_claimed", False
+        ):  # the CLI's own claim lasts its whole process
             runlock.release(self.run_dir)
             self._claimed = False
 
@@ -107,10 +121,23 @@ class RunRecorder(L.Callback):
         hp, data_hp = _settings(trainer, pl_module)
         dataset = data_hp.get("dataset", hp.get("dataset", "?"))
         arch = hp.get("arch", "mlp")
-        summary = "cnn" if arch == "cnn" else "-".join(map(str, hp.get("layers", []))) + f" {hp.get('activation', '')}"
-        self._status(trainer, status="running", pid=os.getpid(), host=socket.gethostname(), error="",
-                     started=previous.get("started", time.time()), dataset=dataset, summary=summary.strip(),
-                     max_epochs=trainer.max_epochs, epoch=trainer.current_epoch)
+        summary = (
+            "cnn"
+            if arch == "cnn"
+            else "-".join(map(str, hp.get("layers", []))) + f" {hp.get('activation', '')}"
+        )
+        self._status(
+            trainer,
+            status="running",
+            pid=os.getpid(),
+            host=socket.gethostname(),
+            error="",
+            started=previous.get("started", time.time()),
+            dataset=dataset,
+            summary=summary.strip(),
+            max_epochs=trainer.max_epochs,
+            epoch=trainer.current_epoch,
+        )
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """After a checkpoint is restored, so the epoch is the one training resumes at."""
@@ -118,7 +145,9 @@ class RunRecorder(L.Callback):
         hp, data_hp = _settings(trainer, pl_module)
         self.epochs_done = trainer.current_epoch
         self._status(trainer, epoch=trainer.current_epoch)
-        for logger in trainer.loggers:  # a resumed run: forget what a stopped launch logged past its checkpoint
+        for logger in (
+            trainer.loggers
+        ):  # a resumed run: forget what a stopped launch logged past its checkpoint
             if isinstance(logger, RunCSVLogger):
                 logger.drop_after(_updates(trainer, pl_module), trainer.current_epoch)
         # Installed here, after Lightning's own SIGTERM handler (which would end the run with
@@ -129,10 +158,19 @@ class RunRecorder(L.Callback):
                     self._old_handlers[signum] = signal.signal(signum, self._request_stop)
                 except ValueError:  # not the main thread
                     pass
-        self._event(trainer, "start", config={"model": hp, "data": data_hp}, max_epochs=trainer.max_epochs,
-                    steps_per_epoch=getattr(datamodule, "updates_per_epoch", None) or _as_int(trainer.num_training_batches),
-                    batch_size=data_hp.get("batch_size"), resumed=trainer.ckpt_path is not None,
-                    epoch=trainer.current_epoch, step=_updates(trainer, pl_module), pid=os.getpid())
+        self._event(
+            trainer,
+            "start",
+            config={"model": hp, "data": data_hp},
+            max_epochs=trainer.max_epochs,
+            steps_per_epoch=getattr(datamodule, "updates_per_epoch", None)
+            or _as_int(trainer.num_training_batches),
+            batch_size=data_hp.get("batch_size"),
+            resumed=trainer.ckpt_path is not None,
+            epoch=trainer.current_epoch,
+            step=_updates(trainer, pl_module),
+            pid=os.getpid(),
+        )
 
     def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._epoch_start = self._window_start = time.perf_counter()
@@ -140,11 +178,20 @@ class RunRecorder(L.Callback):
         self._window_samples = 0
         self._epoch_losses = []
 
-    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any,
-                           batch: Any, batch_idx: int) -> None:
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
         self._window_samples += batch[1].numel()  # one mini-batch [B] or k of them [k, B]
         step = _updates(trainer, pl_module)
-        if step // self.every > self._logged_at // self.every or batch_idx + 1 == trainer.num_training_batches:
+        if (
+            step // self.every > self._logged_at // self.every
+            or batch_idx + 1 == trainer.num_training_batches
+        ):
             self._logged_at = step
             loss = outputs["loss"] if isinstance(outputs, dict) else outputs
             value = float(loss)
@@ -153,9 +200,17 @@ class RunRecorder(L.Callback):
             else:
                 now = time.perf_counter()
                 self._epoch_losses.append(value)
-                self._event(trainer, "step", epoch=trainer.current_epoch, step=step,
-                            batch=step - self._epoch_first_step - 1, train_loss=value,
-                            samples_per_s=round(self._window_samples / max(now - self._window_start, 1e-9), 1))
+                self._event(
+                    trainer,
+                    "step",
+                    epoch=trainer.current_epoch,
+                    step=step,
+                    batch=step - self._epoch_first_step - 1,
+                    train_loss=value,
+                    samples_per_s=round(
+                        self._window_samples / max(now - self._window_start, 1e-9), 1
+                    ),
+                )
                 self._window_start, self._window_samples = now, 0
         if self.stop_reason is None and (self.run_dir / "cancel").exists():
             self.stop_reason = "cancelled"
@@ -166,11 +221,15 @@ class RunRecorder(L.Callback):
         trainer.should_stop = True
         self.final_status = self.stop_reason
         if self.stop_reason == "cancelled":  # the epoch-end save is skipped: this one is mid-epoch
-            trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)  # the whole training state
+            trainer.save_checkpoint(
+                self.run_dir / "last.ckpt", weights_only=False
+            )  # the whole training state
             if trainer.is_global_zero:
                 (self.run_dir / "cancel").unlink(missing_ok=True)  # honoured
 
-    def on_save_checkpoint(self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict) -> None:
+    def on_save_checkpoint(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict
+    ) -> None:
         checkpoint[EPOCHS_DONE] = self.epochs_done
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
@@ -178,10 +237,22 @@ class RunRecorder(L.Callback):
             return
         metrics = _metrics(trainer, ("val_loss", "val_acc"))
         confusion = getattr(pl_module, "val_confusion", None)
-        matrix = confusion.compute().cpu().tolist() if confusion is not None and confusion.update_count else None
-        self._event(trainer, "val", epoch=trainer.current_epoch, step=_updates(trainer, pl_module), **metrics,
-                    confusion=matrix)
-        if "val_acc" in metrics and (self.best_val_acc is None or metrics["val_acc"] > self.best_val_acc):
+        matrix = (
+            confusion.compute().cpu().tolist()
+            if confusion is not None and confusion.update_count
+            else None
+        )
+        self._event(
+            trainer,
+            "val",
+            epoch=trainer.current_epoch,
+            step=_updates(trainer, pl_module),
+            **metrics,
+            confusion=matrix,
+        )
+        if "val_acc" in metrics and (
+            self.best_val_acc is None or metrics["val_acc"] > self.best_val_acc
+        ):
             self.best_val_acc = metrics["val_acc"]
         self._samples(trainer, pl_module)
 
@@ -194,44 +265,76 @@ class RunRecorder(L.Callback):
         with torch.no_grad():
             predicted = pl_module(pl_module.scale(images.unsqueeze(1))).argmax(dim=1)
         classes = list(getattr(getattr(datamodule, "info", None), "classes", range(10)))
-        self._event(trainer, "samples", epoch=trainer.current_epoch, images=images.reshape(len(labels), -1).tolist(),
-                    labels=labels.tolist(), predicted=predicted.tolist(), classes=[str(c) for c in classes])
+        self._event(
+            trainer,
+            "samples",
+            epoch=trainer.current_epoch,
+            images=images.reshape(len(labels), -1).tolist(),
+            labels=labels.tolist(),
+            predicted=predicted.tolist(),
+            classes=[str(c) for c in classes],
+        )
 
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self.final_status is not None:
             return
         self.epochs_done = trainer.current_epoch + 1
         if self.save_last:  # before the status says the epoch is done, so the two never disagree
-            trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)  # the whole training state
+            trainer.save_checkpoint(
+                self.run_dir / "last.ckpt", weights_only=False
+            )  # the whole training state
         metrics = _metrics(trainer, ("val_loss", "val_acc"))
-        mean_loss = sum(self._epoch_losses) / len(self._epoch_losses) if self._epoch_losses else None
-        self._event(trainer, "epoch", epoch=trainer.current_epoch, step=_updates(trainer, pl_module), train_loss=mean_loss,
-                    seconds=round(time.perf_counter() - self._epoch_start, 3), **metrics)
+        mean_loss = (
+            sum(self._epoch_losses) / len(self._epoch_losses) if self._epoch_losses else None
+        )
+        self._event(
+            trainer,
+            "epoch",
+            epoch=trainer.current_epoch,
+            step=_updates(trainer, pl_module),
+            train_loss=mean_loss,
+            seconds=round(time.perf_counter() - self._epoch_start, 3),
+            **metrics,
+        )
         self._status(trainer, epoch=trainer.current_epoch + 1, best_val_acc=self.best_val_acc)
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         status = self.final_status or "finished"
-        error = "the training loss became NaN or infinite; lower the learning rate" if status == "diverged" else ""
+        error = (
+            "the training loss became NaN or infinite; lower the learning rate"
+            if status == "diverged"
+            else ""
+        )
         self._status(trainer, status=status, error=error, best_val_acc=self.best_val_acc)
         self._event(trainer, "end", status=status, error=error)
         self._restore_signals()
 
-    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
-        """The status says what is on disk: ``cancelled`` only with a ``last.ckpt`` to resume from. An
+    def on_exception(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
+    ) -> None:
+        """The status says what is on disk: ``cancelled`` only with a ``last.ckpt`` to resume from.
+        An
         interrupted test after fit leaves the finished run as it is."""
         self._restore_signals()
         interrupted = isinstance(exception, KeyboardInterrupt)
         if trainer.state.fn != "fit":
             if interrupted and trainer.is_global_zero:
-                print(f"digitnet: the test of run {self.run_dir.name} was interrupted; the run and its checkpoints "
-                      f"are intact: 'digitnet test --ckpt_path {self.run_dir.name}' tests it.", file=sys.stderr)
+                print(
+                    f"digitnet: the test of run {self.run_dir.name} was interrupted; the run and "
+                    "its checkpoints "
+                    f"are intact: 'digitnet test --ckpt_path {self.run_dir.name}' tests it.",
+                    file=sys.stderr,
+                )
             return
         if interrupted and (self.run_dir / "last.ckpt").is_file():
             status, error = "cancelled", ""
         elif interrupted:
             status, error = "failed", "interrupted before its first checkpoint; start it again"
         else:
-            status, error = "failed", "".join(traceback.format_exception_only(type(exception), exception)).strip()
+            status, error = (
+                "failed",
+                "".join(traceback.format_exception_only(type(exception), exception)).strip(),
+            )
         try:
             self._status(trainer, status=status, error=error[-2000:])
             self._event(trainer, "end", status=status, error=error[-2000:])
@@ -266,7 +369,8 @@ def _interrupt(signum: int, frame: Any) -> None:
 
 
 def _settings(trainer: L.Trainer, pl_module: L.LightningModule) -> tuple[dict, dict]:
-    """The model's and the data module's saved hyper-parameters, without Lightning's private keys."""
+    """The model's and the data module's saved hyper-parameters, without Lightning's private
+    keys."""
     datamodule = trainer.datamodule
     data_hp = dict(datamodule.hparams) if datamodule is not None else {}
     return dict(pl_module.hparams), {k: v for k, v in data_hp.items() if not k.startswith("_")}
@@ -282,7 +386,8 @@ def _metrics(trainer: L.Trainer, names: tuple[str, ...]) -> dict[str, float]:
 
 
 def _updates(trainer: L.Trainer, pl_module: L.LightningModule) -> int:
-    """Updates so far: a DigitClassifier counts them (k per training step); other modules, Lightning's steps."""
+    """Updates so far: a DigitClassifier counts them (k per training step); other modules,
+    Lightning's steps."""
     updates = getattr(pl_module, "updates", None)
     return updates if isinstance(updates, int) else trainer.global_step
 

@@ -20,7 +20,11 @@ Example, for the run folder ``checkpoints/run``::
     >>> check_config(evil, Path("checkpoints/run"), "config.yaml")
     Traceback (most recent call last):
     ...
-    digitnet.errors.RunError: config.yaml names checkpoints.evil.payload.Innocent at trainer.callbacks[0].class_path, which digitnet never imports from a run folder; delete that entry (or start a new run), or trust it by adding it to $DIGITNET_ALLOW_CLASSES.
+    digitnet.errors.RunError: config.yaml names checkpoints.evil.payload.Innocent at ...
+
+The whole sentence goes on: "... at trainer.callbacks[0].class_path, which digitnet never imports
+from a run folder; delete that entry (or start a new run), or trust it by adding it to
+$DIGITNET_ALLOW_CLASSES."
 
 Classes a user trusts can be added, comma-separated, to ``$DIGITNET_ALLOW_CLASSES``: a setting of
 the person running digitnet, never of the folder. Imports neither torch nor Lightning.
@@ -35,42 +39,85 @@ from typing import Any
 
 from digitnet.errors import RunError
 
-_CALLBACKS = ("EarlyStopping", "LearningRateMonitor", "ModelCheckpoint", "TQDMProgressBar", "RichProgressBar",
-              "ModelSummary", "RichModelSummary", "Timer", "DeviceStatsMonitor", "StochasticWeightAveraging")
-_LOGGERS = ("CSVLogger", "TensorBoardLogger", "MLFlowLogger", "WandbLogger", "CometLogger", "NeptuneLogger")
+_CALLBACKS = (
+    "EarlyStopping",
+    "LearningRateMonitor",
+    "ModelCheckpoint",
+    "TQDMProgressBar",
+    "RichProgressBar",
+    "ModelSummary",
+    "RichModelSummary",
+    "Timer",
+    "DeviceStatsMonitor",
+    "StochasticWeightAveraging",
+)
+_LOGGERS = (
+    "CSVLogger",
+    "TensorBoardLogger",
+    "MLFlowLogger",
+    "WandbLogger",
+    "CometLogger",
+    "NeptuneLogger",
+)
 _PROFILERS = ("SimpleProfiler", "AdvancedProfiler", "PyTorchProfiler")
-_DIGITNET = ("digitnet.DigitClassifier", "digitnet.model.classifier.DigitClassifier", "digitnet.DigitDataModule",
-             "digitnet.data.module.DigitDataModule", "digitnet.runs.recorder.RunRecorder",
-             "lightning.pytorch.cli.instantiate_module")  # the last: LightningCLI's note in saved settings
+_DIGITNET = (
+    "digitnet.DigitClassifier",
+    "digitnet.model.classifier.DigitClassifier",
+    "digitnet.DigitDataModule",
+    "digitnet.data.module.DigitDataModule",
+    "digitnet.runs.recorder.RunRecorder",
+    "lightning.pytorch.cli.instantiate_module",
+)  # the last: LightningCLI's note in saved settings
 
 
 _LIGHTNING = re.compile(
     r"^(lightning\.pytorch|pytorch_lightning)\.(callbacks|loggers|profilers)(\.[a-z_]+)*\.("
-    + "|".join(_CALLBACKS + _LOGGERS + _PROFILERS) + r")$"
+    + "|".join(_CALLBACKS + _LOGGERS + _PROFILERS)
+    + r")$"
 )  # a built-in class under its public module or the one defining it: lightning's own code only
 DOTTED = re.compile(r"^[A-Za-z_]\w*(\.[A-Za-z_]\w*)+$")  # how an import path looks: a.b, a.b.C
-WRITE_KEYS = ("dirpath", "save_dir", "default_root_dir", "root_dir", "log_dir", "dir", "logdir",
-              "output_dir", "save_path")
+WRITE_KEYS = (
+    "dirpath",
+    "save_dir",
+    "default_root_dir",
+    "root_dir",
+    "log_dir",
+    "dir",
+    "logdir",
+    "output_dir",
+    "save_path",
+)
 NAME_KEYS = ("filename", "name", "version", "sub_dir", "prefix")
 
 
 def allowed_classes() -> frozenset[str]:
-    extra = {name.strip() for name in os.environ.get("DIGITNET_ALLOW_CLASSES", "").split(",") if name.strip()}
+    extra = {
+        name.strip()
+        for name in os.environ.get("DIGITNET_ALLOW_CLASSES", "").split(",")
+        if name.strip()
+    }
     return frozenset(_DIGITNET) | extra
 
 
 def check_config(config: Any, run_dir: Path, source: str) -> None:
-    """Raise :class:`RunError` naming the first class or write path in ``config`` that is not allowed."""
+    """Raise :class:`RunError` naming the first class or write path in ``config`` that is not
+    allowed."""
     if not isinstance(config, dict):
-        raise RunError(f"{source} is not a config (a mapping of settings); start a new run instead.")
+        raise RunError(
+            f"{source} is not a config (a mapping of settings); start a new run instead."
+        )
     for key in ("config", "__path__"):
         if key in config:
-            raise RunError(f"{source} includes another file through {key!r}, which a run folder may not do; "
-                           "delete that line.")
+            raise RunError(
+                f"{source} includes another file through {key!r}, which a run folder may not do; "
+                "delete that line."
+            )
     _walk(config, "", run_dir.resolve(), source, allowed_classes(), in_code=False)
 
 
-def _walk(value: Any, where: str, run_dir: Path, source: str, allowed: frozenset[str], in_code: bool) -> None:
+def _walk(
+    value: Any, where: str, run_dir: Path, source: str, allowed: frozenset[str], in_code: bool
+) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             key = str(key)
@@ -79,11 +126,24 @@ def _walk(value: Any, where: str, run_dir: Path, source: str, allowed: frozenset
                 _check_name(item, here, source, allowed, named=True)
             elif key in WRITE_KEYS and isinstance(item, str):
                 _check_inside(item, here, run_dir, source)
-            elif key in NAME_KEYS and isinstance(item, str) and ("/" in item or "\\" in item or ".." in item):
-                raise RunError(f"{source} sets {here} to {item!r}, a path that leaves the run folder; "
-                               "delete that line.")
+            elif (
+                key in NAME_KEYS
+                and isinstance(item, str)
+                and ("/" in item or "\\" in item or ".." in item)
+            ):
+                raise RunError(
+                    f"{source} sets {here} to {item!r}, a path that leaves the run folder; "
+                    "delete that line."
+                )
             else:
-                _walk(item, here, run_dir, source, allowed, in_code or key in ("trainer", "init_args", "dict_kwargs"))
+                _walk(
+                    item,
+                    here,
+                    run_dir,
+                    source,
+                    allowed,
+                    in_code or key in ("trainer", "init_args", "dict_kwargs"),
+                )
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _walk(item, f"{where}[{i}]", run_dir, source, allowed, in_code)
@@ -92,17 +152,25 @@ def _walk(value: Any, where: str, run_dir: Path, source: str, allowed: frozenset
 
 
 def _check_name(name: Any, where: str, source: str, allowed: frozenset[str], named: bool) -> None:
-    if isinstance(name, str) and (name in allowed or _LIGHTNING.match(name) or (not named and not DOTTED.match(name))):
+    if isinstance(name, str) and (
+        name in allowed or _LIGHTNING.match(name) or (not named and not DOTTED.match(name))
+    ):
         return
-    raise RunError(f"{source} names {name} at {where}, which digitnet never imports from a run folder; "
-                   "delete that entry (or start a new run), or trust it by adding it to $DIGITNET_ALLOW_CLASSES.")
+    raise RunError(
+        f"{source} names {name} at {where}, which digitnet never imports from a run folder; "
+        "delete that entry (or start a new run), or trust it by adding it to "
+        "$DIGITNET_ALLOW_CLASSES."
+    )
 
 
 def _check_inside(path: str, where: str, run_dir: Path, source: str) -> None:
     resolved = Path(os.path.expanduser(path)).resolve()
     if resolved != run_dir and run_dir not in resolved.parents:
-        raise RunError(f"{source} sets {where} to {path}, outside the run folder {run_dir}; a resumed run writes "
-                       "only into its own folder, so delete that line.")
+        raise RunError(
+            f"{source} sets {where} to {path}, outside the run folder {run_dir}; a resumed run "
+            "writes "
+            "only into its own folder, so delete that line."
+        )
 
 
 def check_hparams(hparams: Any, source: str) -> dict[str, Any]:
@@ -110,7 +178,9 @@ def check_hparams(hparams: Any, source: str) -> dict[str, Any]:
     if hparams is None:
         return {}
     if not isinstance(hparams, dict):
-        raise RunError(f"{source} holds settings of the wrong type ({type(hparams).__name__}); "
-                       "it was not written by digitnet.")
+        raise RunError(
+            f"{source} holds settings of the wrong type ({type(hparams).__name__}); "
+            "it was not written by digitnet."
+        )
     _walk(hparams, "hyper_parameters", Path.cwd(), source, frozenset(_DIGITNET), in_code=True)
     return hparams

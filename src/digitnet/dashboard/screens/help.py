@@ -28,10 +28,15 @@ step and validation loss and accuracy per epoch; the x axis counts epochs.
 
 
 class HelpScreen(ModalScreen):
-    BINDINGS = [("escape", "dismiss", "Close"), ("question_mark", "dismiss", "Close"), ("q", "dismiss", "Close")]
+    BINDINGS = [
+        ("escape", "dismiss", "Close"),
+        ("question_mark", "dismiss", "Close"),
+        ("q", "dismiss", "Close"),
+    ]
     DEFAULT_CSS = """
     HelpScreen { align: center middle; }
-    HelpScreen VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent; background: $panel; }
+    HelpScreen VerticalScroll { width: 90%; max-width: 100; height: 90%; border: round $accent;
+    background: $panel; }
     """
 
     def compose(self) -> ComposeResult:

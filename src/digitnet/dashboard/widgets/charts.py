@@ -19,7 +19,14 @@ def epoch_span(runs: list[tuple[str, RunView]]) -> float:
 
 
 MOST_POINTS = 400  # per line; see thin()
-COLORS = ("bright_cyan", "bright_magenta", "bright_yellow", "bright_green", "bright_red", "bright_blue")
+COLORS = (
+    "bright_cyan",
+    "bright_magenta",
+    "bright_yellow",
+    "bright_green",
+    "bright_red",
+    "bright_blue",
+)
 
 
 class RunChart(PlotWidget):
@@ -34,7 +41,9 @@ class RunChart(PlotWidget):
     _legend_key: tuple = ()
     _shown_key: tuple | None = None
 
-    def _update_legend(self) -> None:  # textual-plot's hook, called by clear(), plot(), scatter(), show_legend()
+    def _update_legend(
+        self,
+    ) -> None:  # textual-plot's hook, called by clear(), plot(), scatter(), show_legend()
         if not self._holding:
             super()._update_legend()
 
@@ -49,8 +58,14 @@ class RunChart(PlotWidget):
             self.draw(runs)
         finally:
             self._holding = False
-        legend = (tuple(self._labels), tuple(str(getattr(d, "line_style", getattr(d, "marker_style", "")))
-                                             for d in self._datasets), self.query_one("#legend").display)
+        legend = (
+            tuple(self._labels),
+            tuple(
+                str(getattr(d, "line_style", getattr(d, "marker_style", "")))
+                for d in self._datasets
+            ),
+            self.query_one("#legend").display,
+        )
         if legend != self._legend_key:
             self._legend_key = legend
             self._update_legend()
@@ -63,7 +78,9 @@ class RunChart(PlotWidget):
         raise NotImplementedError
 
 
-def thin(xs: list[float], ys: list[float], most: int = MOST_POINTS) -> tuple[list[float], list[float]]:
+def thin(
+    xs: list[float], ys: list[float], most: int = MOST_POINTS
+) -> tuple[list[float], list[float]]:
     """At most ``most`` points: means of runs of consecutive points, so a long run's line costs no
     more to draw than a short one's (a chart is at most a few hundred braille dots wide).
 
@@ -74,15 +91,20 @@ def thin(xs: list[float], ys: list[float], most: int = MOST_POINTS) -> tuple[lis
         return xs, ys
     size = -(-len(xs) // most)
     groups = range(0, len(xs), size)
-    return ([sum(xs[i:i + size]) / len(xs[i:i + size]) for i in groups],
-            [sum(ys[i:i + size]) / len(ys[i:i + size]) for i in groups])
+    return (
+        [sum(xs[i : i + size]) / len(xs[i : i + size]) for i in groups],
+        [sum(ys[i : i + size]) / len(ys[i : i + size]) for i in groups],
+    )
 
 
 class LossChart(RunChart):
     """Training loss per logged step and validation loss per epoch."""
 
     def key(self, runs: list[tuple[str, RunView]]) -> tuple:
-        return tuple((name, len(v.train_steps), len(v.val_epochs), v.max_epochs, v.steps_per_epoch) for name, v in runs)
+        return tuple(
+            (name, len(v.train_steps), len(v.val_epochs), v.max_epochs, v.steps_per_epoch)
+            for name, v in runs
+        )
 
     def draw(self, runs: list[tuple[str, RunView]]) -> None:
         several = len(runs) > 1
@@ -91,12 +113,22 @@ class LossChart(RunChart):
             per_epoch = view.steps_per_epoch or 1
             if view.train_steps:
                 label = f"{name} train" if several else "train loss"
-                self.plot(*thin([s / per_epoch for s in view.train_steps], view.train_losses), line_style=color,
-                          hires_mode=HiResMode.BRAILLE, label=label)
+                self.plot(
+                    *thin([s / per_epoch for s in view.train_steps], view.train_losses),
+                    line_style=color,
+                    hires_mode=HiResMode.BRAILLE,
+                    label=label,
+                )
             if view.val_epochs:
                 label = f"{name} val" if several else "val loss"
-                self.scatter(view.val_epochs, view.val_losses, marker_style=f"bold {color}" if several else "bold white",
-                             hires_mode=None, label=label, marker="●")
+                self.scatter(
+                    view.val_epochs,
+                    view.val_losses,
+                    marker_style=f"bold {color}" if several else "bold white",
+                    hires_mode=None,
+                    label=label,
+                    marker="●",
+                )
         self.set_xlimits(0, epoch_span(runs))
         self.set_xlabel("epoch")
         self.set_ylabel("loss")
@@ -112,8 +144,13 @@ class AccuracyChart(RunChart):
     def draw(self, runs: list[tuple[str, RunView]]) -> None:
         for i, (name, view) in enumerate(runs):
             if view.val_epochs:
-                self.plot(view.val_epochs, [100 * a for a in view.val_accs], line_style=COLORS[i % len(COLORS)],
-                          hires_mode=HiResMode.BRAILLE, label=name if len(runs) > 1 else "val accuracy %")
+                self.plot(
+                    view.val_epochs,
+                    [100 * a for a in view.val_accs],
+                    line_style=COLORS[i % len(COLORS)],
+                    hires_mode=HiResMode.BRAILLE,
+                    label=name if len(runs) > 1 else "val accuracy %",
+                )
         self.set_xlimits(0, epoch_span(runs))
         self.set_xlabel("epoch")
         self.set_ylabel("val acc %")

@@ -1,4 +1,5 @@
-"""Provides :class:`ConfusionMatrix`: rows are true classes, columns predicted, from the latest validation pass."""
+"""Provides :class:`ConfusionMatrix`: rows are true classes, columns predicted, from the latest
+validation pass."""
 
 from __future__ import annotations
 
@@ -8,7 +9,8 @@ from textual.widgets import Static
 
 
 def short(name: str) -> str:
-    """A class name cut to 4 letters for a column head: ``T-shirt/top`` -> ``T-sh``, ``Ankle boot`` -> ``Boot``."""
+    """A class name cut to 4 letters for a column head: ``T-shirt/top`` -> ``T-sh``, ``Ankle boot``
+    -> ``Boot``."""
     return "Boot" if name == "Ankle boot" else name[:4]
 
 
@@ -18,7 +20,12 @@ class ConfusionMatrix(Static):
             self.update("no validation pass yet")
             return
         classes = [short(c) for c in (classes or [str(i) for i in range(len(matrix))])]
-        table = Table(title="rows: true class, columns: predicted", box=None, padding=(0, 0, 0, 1), show_edge=False)
+        table = Table(
+            title="rows: true class, columns: predicted",
+            box=None,
+            padding=(0, 0, 0, 1),
+            show_edge=False,
+        )
         table.add_column("", style="bold")
         for name in classes:
             table.add_column(name, justify="right")

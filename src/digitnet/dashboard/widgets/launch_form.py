@@ -1,7 +1,8 @@
 """Provides :class:`LaunchForm`: a run's settings, checked as you type, and the Start button.
 
 A bad value is explained right under its field and Start stays disabled until every field is good;
-the checks are those of :class:`digitnet.runs.process.LaunchSpec`, the same the command line applies.
+the checks are those of :class:`digitnet.runs.process.LaunchSpec`, the same the command line
+applies.
 """
 
 from __future__ import annotations
@@ -19,8 +20,12 @@ from digitnet.data.catalog import DATASETS
 from digitnet.runs.process import DEVICES, LaunchSpec
 
 CHOICES = {
-    "dataset": DATASETS, "arch": checks.ARCHS, "activation": checks.ACTIVATIONS,
-    "loss": checks.LOSSES, "optimizer": checks.OPTIMIZERS, "device": DEVICES,
+    "dataset": DATASETS,
+    "arch": checks.ARCHS,
+    "activation": checks.ACTIVATIONS,
+    "loss": checks.LOSSES,
+    "optimizer": checks.OPTIMIZERS,
+    "device": DEVICES,
 }
 LABELS = {"lr": "learning rate", "batch_size": "batch size", "layers": "layer sizes"}
 
@@ -50,7 +55,13 @@ class LaunchForm(VerticalScroll):
             with Horizontal(classes="row"):
                 yield Label(LABELS.get(name, name), classes="name")
                 if name in CHOICES:
-                    yield Select([(c, c) for c in CHOICES[name]], value=value, allow_blank=False, id=name, compact=True)
+                    yield Select(
+                        [(c, c) for c in CHOICES[name]],
+                        value=value,
+                        allow_blank=False,
+                        id=name,
+                        compact=True,
+                    )
                 else:
                     yield Input(value, id=name, compact=True)
             yield Label("", id=f"{name}-problem", classes="problem")

@@ -1,17 +1,23 @@
-"""Provides :class:`RunList`, the table of every run with its status, data set, model, best accuracy and age."""
+"""Provides :class:`RunList`, the table of every run with its status, data set, model, best accuracy
+and age."""
 
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
 from rich.text import Text
 from textual.widgets import DataTable
 
 from digitnet.runs.listing import RunInfo, format_age
 
-STATUS_STYLE = {"running": "bold green", "finished": "cyan", "cancelled": "yellow", "failed": "bold red",
-                "diverged": "bold magenta"}
+STATUS_STYLE = {
+    "running": "bold green",
+    "finished": "cyan",
+    "cancelled": "yellow",
+    "failed": "bold red",
+    "diverged": "bold magenta",
+}
 
 
 class RunList(DataTable):
@@ -24,7 +30,9 @@ class RunList(DataTable):
         self._shown: list[tuple] = []
 
     def on_mount(self) -> None:
-        self.columns_keys = self.add_columns("status", "run", "best", "age", "data", "model")  # what matters most first
+        self.columns_keys = self.add_columns(
+            "status", "run", "best", "age", "data", "model"
+        )  # what matters most first
 
     @property
     def selected(self) -> str | None:
@@ -63,6 +71,11 @@ class RunList(DataTable):
     def _cells(self, run: RunInfo, now: float) -> tuple:
         mark = "▶ " if run.name in self.compared else ""
         best = f"{100 * run.best_val_acc:.2f}" if run.best_val_acc is not None else "-"
-        return (Text(run.status, style=STATUS_STYLE.get(run.status, "")), Text(mark + run.name, overflow="ellipsis"),
-                best, format_age(now - run.updated), Text(run.dataset.replace("fashion_mnist", "fashion")),
-                Text(run.summary))  # Text, never markup: these come from the run folder
+        return (
+            Text(run.status, style=STATUS_STYLE.get(run.status, "")),
+            Text(mark + run.name, overflow="ellipsis"),
+            best,
+            format_age(now - run.updated),
+            Text(run.dataset.replace("fashion_mnist", "fashion")),
+            Text(run.summary),
+        )  # Text, never markup: these come from the run folder

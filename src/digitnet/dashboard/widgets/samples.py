@@ -35,8 +35,10 @@ class Sample(Vertical):
         super().__init__()
         self.image = PILImage.frombytes("L", (28, 28), bytes(pixels))
         right = truth == guess
-        self.caption = Text(f"{guess[:6]}" if right else f"{guess[:4]}≠{truth[:4]}",
-                            style="green" if right else "bold red")
+        self.caption = Text(
+            f"{guess[:6]}" if right else f"{guess[:4]}≠{truth[:4]}",
+            style="green" if right else "bold red",
+        )
 
     def compose(self) -> ComposeResult:
         yield DigitImage(self.image, classes="image")
@@ -59,7 +61,9 @@ class SampleGrid(Vertical):
         yield Grid(id="samples-grid")
 
     def on_resize(self) -> None:
-        self.query_one("#samples-grid", Grid).styles.grid_size_columns = max(1, (self.size.width + 1) // 15)
+        self.query_one("#samples-grid", Grid).styles.grid_size_columns = max(
+            1, (self.size.width + 1) // 15
+        )
 
     def show(self, samples: dict[str, Any] | None) -> None:
         if samples is self._shown:
@@ -74,5 +78,7 @@ class SampleGrid(Vertical):
         pairs = list(zip(samples["images"], samples["labels"], samples["predicted"]))[:SHOWN]
         wrong = sum(1 for _, y, p in pairs if y != p)
         self.query_one("#samples-summary", Static).update(
-            f"validation images after epoch {samples.get('epoch', 0) + 1}: {len(pairs) - wrong} right, {wrong} wrong")
+            f"validation images after epoch {samples.get('epoch', 0) + 1}: {len(pairs) - wrong} "
+            f"right, {wrong} wrong"
+        )
         grid.mount_all(Sample(pixels, classes[y], classes[p]) for pixels, y, p in pairs)
