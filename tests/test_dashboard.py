@@ -1,4 +1,5 @@
-"""The dashboard driven as a person would, with Textual's Pilot, over real training processes on tiny data."""
+"""The dashboard driven as a person would, with Textual's Pilot, over real training processes on
+tiny data."""
 
 from __future__ import annotations
 
@@ -7,37 +8,18 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.screens.help import HelpScreen
-from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
+from digitnet.dashboard.widgets.charts import AccuracyChart, Legend, LossChart
 from digitnet.dashboard.widgets.run_list import RunList
 from fake_runs import T0, make_run
+from screen import epoch_rows, legend_of, row_of, shown_text, status_of, wait_for
 
 SIZE = (100, 32)
-
-
-async def wait_for(pilot, predicate, timeout: float = 90.0, what: str = "condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.2)
-        if predicate():
-            return
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-def shown_text(widget) -> str:
-    """What a widget shows on screen, as plain text."""
-    return "\n".join(strip.text for strip in widget.render_lines(widget.size.region))
-
-
-def status_of(app: DashboardApp, name: str) -> str | None:
-    info = app.infos.get(name)
-    return info.status if info else None
 
 
 async def fill(pilot, app: DashboardApp, **fields: str) -> None:
@@ -54,7 +36,9 @@ async def start_run(pilot, app: DashboardApp, **fields: str) -> str:
     """Fill the form, press Start, and return the new run's name once it is in the list."""
     await fill(pilot, app, layers="784, 32, 10", **fields)
     await pilot.click("#start")
-    await wait_for(pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the new run in the list")
+    await wait_for(
+        pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the new run in the list"
+    )
     return app.query_one(RunList).selected
 
 
@@ -76,17 +60,21 @@ async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
         name = await start_run(pilot, app, epochs="3")
-        await wait_for(pilot, lambda: app.tails[name].view.train_losses, 60, "training-loss points")
+        await wait_for(pilot, lambda: "train loss" in legend_of(app, LossChart), 60, "train loss")
         await wait_for(pilot, lambda: status_of(app, name) == "finished", 120, "the run to finish")
         await pilot.pause(0.5)
-        view = app.tails[name].view
-        assert len(view.val_accs) == 3 and view.val_accs[-1] > 0.9
         assert "finished" in shown_text(app.query_one("#progress", Static))
-        await wait_for(pilot, lambda: app.processes == [], 60, "the ended process to be reaped (no zombie)")
-        assert app.query_one(LossChart)._datasets and app.query_one(AccuracyChart)._datasets
+        assert "val loss" in legend_of(app, LossChart)
+        assert "val accuracy %" in legend_of(app, AccuracyChart)
+        assert float(row_of(app, name)["best"]) > 90
+        await wait_for(
+            pilot, lambda: app.processes == [], 60, "the ended process to be reaped (no zombie)"
+        )
         await pilot.press("2")  # the Epochs tab is filled when it is opened
         await pilot.pause(0.3)
-        assert app.query_one("#epoch-table", DataTable).row_count == 3
+        table = app.query_one("#epoch-table", DataTable)
+        assert table.row_count == 3
+        assert [row[0] for row in (table.get_row_at(i) for i in range(3))] == [1, 2, 3]
     assert (Path(tiny_env["DIGITNET_CHECKPOINTS"]) / name / "best.ckpt").is_file()
 
 
@@ -94,26 +82,49 @@ async def test_cancel_saves_a_checkpoint_and_resume_continues_the_run(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
         name = await start_run(pilot, app, epochs="400")
-        await wait_for(pilot, lambda: len(app.tails[name].view.epoch_rows) >= 1, 90, "a finished epoch")
+        await pilot.press("2")
+        await wait_for(pilot, lambda: epoch_rows(app) >= 1, 90, "a finished epoch")
         await pilot.press("c")
-        await wait_for(pilot, lambda: status_of(app, name) == "cancelled", 60, "the run to be cancelled")
+        await wait_for(
+            pilot, lambda: status_of(app, name) == "cancelled", 60, "the run to be cancelled"
+        )
         run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / name
         assert (run / "last.ckpt").is_file() and not (run / "cancel").exists()
-        epochs_before = len(app.tails[name].view.epoch_rows)
+        epochs_before = epoch_rows(app)
         await pilot.press("r")
         await wait_for(pilot, lambda: status_of(app, name) == "running", 30, "the run to resume")
-        await wait_for(pilot, lambda: len(app.tails[name].view.epoch_rows) > epochs_before, 90, "a new epoch")
+        await pilot.press("2")
+        await wait_for(pilot, lambda: epoch_rows(app) > epochs_before, 90, "a new epoch")
         await pilot.press("c")
         await wait_for(pilot, lambda: status_of(app, name) == "cancelled", 60, "the second cancel")
-    starts = [json.loads(l) for l in (run / "events.jsonl").read_text().splitlines() if '"start"' in l]
+    starts = [
+        json.loads(line)
+        for line in (run / "events.jsonl").read_text().splitlines()
+        if '"start"' in line
+    ]
     assert [s["resumed"] for s in starts] == [False, True]
     assert starts[1]["epoch"] >= epochs_before
 
 
-async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(tiny_env, tmp_path, monkeypatch):
+async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(
+    tiny_env, tmp_path, monkeypatch
+):
     bad = tmp_path / "wrong-checksums.json"
-    bad.write_text(json.dumps({"mnist": {n: "0" * 64 for n in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-                                                             "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")}}))
+    bad.write_text(
+        json.dumps(
+            {
+                "mnist": {
+                    n: "0" * 64
+                    for n in (
+                        "train-images-idx3-ubyte",
+                        "train-labels-idx1-ubyte",
+                        "t10k-images-idx3-ubyte",
+                        "t10k-labels-idx1-ubyte",
+                    )
+                }
+            }
+        )
+    )
     monkeypatch.setenv("DIGITNET_CHECKSUMS", str(bad))
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
@@ -133,26 +144,48 @@ async def test_a_killed_run_is_reported_failed(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
         name = await start_run(pilot, app, epochs="400")
-        await wait_for(pilot, lambda: status_of(app, name) == "running" and app.tails[name].view.train_losses, 90,
-                       "training")
+        await wait_for(
+            pilot,
+            lambda: status_of(app, name) == "running" and "train loss" in legend_of(app, LossChart),
+            90,
+            "training",
+        )
         os.kill(app.processes[-1].pid, signal.SIGKILL)
         await wait_for(pilot, lambda: status_of(app, name) == "failed", 30, "the kill to show")
-        assert "killed" in app.infos[name].error
+        await pilot.pause(0.3)
+        assert "killed" in str(app.query_one("#alert", Static).render())
 
 
 async def test_a_run_started_elsewhere_appears_and_updates_live(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
         assert app.query_one(RunList).row_count == 0
-        process = subprocess.Popen([sys.executable, "-m", "digitnet", "fit", "--run_name", "outside",
-                                    "--model.layers", "[784, 32, 10]", "--trainer.max_epochs", "2",
-                                    "--trainer.enable_progress_bar", "false"], env=tiny_env,
-                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "digitnet",
+                "fit",
+                "--run_name",
+                "outside",
+                "--model.layers",
+                "[784, 32, 10]",
+                "--trainer.max_epochs",
+                "2",
+                "--trainer.enable_progress_bar",
+                "false",
+            ],
+            env=tiny_env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         try:
-            await wait_for(pilot, lambda: "outside" in app.infos, 60, "the outside run")
-            await wait_for(pilot, lambda: status_of(app, "outside") == "finished", 120, "it to finish")
-            await pilot.pause(0.5)
-            assert len(app.tails["outside"].view.val_accs) == 2
+            await wait_for(pilot, lambda: row_of(app, "outside"), 60, "the outside run")
+            await wait_for(
+                pilot, lambda: status_of(app, "outside") == "finished", 120, "it to finish"
+            )
+            await pilot.press("2")
+            await wait_for(pilot, lambda: epoch_rows(app) == 2, 10, "its two epochs")
         finally:
             process.wait(timeout=60)
 
@@ -165,11 +198,12 @@ async def test_compare_overlays_the_curves_of_marked_runs(tmp_path):
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m", "down", "m")
         await pilot.pause(0.3)
-        labels = app.query_one(AccuracyChart)._labels
-        assert sorted(labels) == ["fast", "slow"]
+        assert "━ fast" in legend_of(app, AccuracyChart)
+        assert "━ slow" in legend_of(app, AccuracyChart)
+        assert row_of(app, "fast")["run"] == "▶ fast"
         await pilot.press("m", "up", "m")  # unmark both: only the selected run is left
         await pilot.pause(0.3)
-        assert len(app.query_one(AccuracyChart)._labels) == 1
+        assert legend_of(app, AccuracyChart).strip() == "━ val accuracy %"
 
 
 async def test_a_hidden_tab_catches_up_when_it_is_opened(tmp_path):
@@ -183,10 +217,21 @@ async def test_a_hidden_tab_catches_up_when_it_is_opened(tmp_path):
         assert table.row_count == 2
         await pilot.press("1")
         with open(run / "events.jsonl", "a") as events:
-            events.write(json.dumps({"event": "epoch", "time": T0, "epoch": 2, "train_loss": 0.1, "val_loss": 0.1,
-                                     "val_acc": 0.97, "seconds": 1.5}) + "\n")
-        await pilot.pause(0.5)
-        assert app.tails["grows"].view.counts["epoch"] == 3
+            events.write(
+                json.dumps(
+                    {
+                        "event": "epoch",
+                        "time": T0,
+                        "epoch": 2,
+                        "train_loss": 0.1,
+                        "val_loss": 0.1,
+                        "val_acc": 0.97,
+                        "seconds": 1.5,
+                    }
+                )
+                + "\n"
+            )
+        await pilot.pause(0.5)  # five looks at the folder: the new epoch has been read
         assert table.row_count == 2  # only the tab in view is drawn
         await pilot.press("2")
         await pilot.pause(0.3)
@@ -196,36 +241,47 @@ async def test_a_hidden_tab_catches_up_when_it_is_opened(tmp_path):
 
 async def test_a_chart_redraws_only_for_new_points_and_keeps_its_legend(tmp_path):
     root = tmp_path / "checkpoints"
-    make_run(root, "steady", epochs=2)
-    app = DashboardApp(root, clock=lambda: T0)
+    run = make_run(root, "steady", epochs=2)
+    app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
         chart = app.query_one(LossChart)
-        legend = chart.query_one("#legend", Static)
-        updates = []
-        original = legend.update
-        legend.update = lambda *args, **kwargs: (updates.append(args), original(*args, **kwargs))
-        shown = [("steady", app.tails["steady"].view)]
-        drawn = chart._datasets
-        chart.show_runs(shown)
-        assert chart._datasets is drawn  # nothing new: no redraw
-        app.tails["steady"].view.apply({"event": "step", "epoch": 1, "step": 41, "batch": 0, "train_loss": 0.2})
-        chart.show_runs(shown)
-        assert chart._datasets is not drawn and len(chart._datasets[0].x) == len(drawn[0].x) + 1
-        assert updates == []  # the same labels: the legend is left alone
+        legend_before = legend_of(app, LossChart)
+        draws, legend_updates = [], []
+        draw, update = chart.draw, chart.query_one(Legend).update
+        chart.draw = lambda *args: (draws.append(1), draw(*args))[1]
+        chart.query_one(Legend).update = lambda *a, **k: (legend_updates.append(a), update(*a, **k))
+        await pilot.pause(0.5)  # five looks at the folder with nothing new: no redraw
+        assert draws == []
+        with open(run / "events.jsonl", "a") as events:
+            step = {"event": "step", "time": T0, "epoch": 1, "step": 41, "batch": 0}
+            events.write(json.dumps({**step, "train_loss": 0.2}) + "\n")
+        await wait_for(pilot, lambda: draws, 5, "the new point drawn")
+        assert len(draws) == 1
+        assert legend_updates == []  # the same series: the legend is left alone
+        assert legend_of(app, LossChart) == legend_before
 
 
 def test_ages_tick_by_the_minute_at_most():
     from digitnet.runs.listing import format_age
 
-    assert [format_age(s) for s in (0, 59.9, 60, 3599, 3600, 90000)] == ["<1m", "<1m", "1m", "59m", "1h", "1d"]
+    assert [format_age(s) for s in (0, 59.9, 60, 3599, 3600, 90000)] == [
+        "<1m",
+        "<1m",
+        "1m",
+        "59m",
+        "1h",
+        "1d",
+    ]
 
 
 async def test_the_status_column_widens_when_a_run_finishes(tmp_path):
     root = tmp_path / "checkpoints"
     run = make_run(root, "widens", epochs=1)
     status = json.loads((run / "status.json").read_text())
-    (run / "status.json").write_text(json.dumps({**status, "status": "running", "pid": os.getpid()}))
+    (run / "status.json").write_text(
+        json.dumps({**status, "status": "running", "pid": os.getpid()})
+    )
     app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
@@ -241,14 +297,22 @@ def test_a_resumed_run_that_is_killed_reports_its_own_end_not_an_earlier_launch(
     from digitnet.runs.listing import read_run
 
     run = make_run(tmp_path, "resumed", epochs=1)
-    earlier = "digitnet: error: run resumed was cancelled; resume it with 'digitnet fit --ckpt_path resumed'.\n"
-    (run / "output.log").write_text(earlier + "Restoring states from the checkpoint path at resumed/last.ckpt\n")
+    earlier = (
+        "digitnet: error: run resumed was cancelled; resume it with 'digitnet fit "
+        "--ckpt_path resumed'.\n"
+    )
+    (run / "output.log").write_text(
+        earlier + "Restoring states from the checkpoint path at resumed/last.ckpt\n"
+    )
     gone = subprocess.Popen([sys.executable, "-c", "pass"])
     gone.wait()
     status = json.loads((run / "status.json").read_text())
-    (run / "status.json").write_text(json.dumps({**status, "status": "running", "pid": gone.pid, "error": ""}))
-    (run / "launcher.json").write_text(json.dumps({"pid": gone.pid, "args": [], "time": 0,
-                                                   "log_offset": len(earlier)}))
+    (run / "status.json").write_text(
+        json.dumps({**status, "status": "running", "pid": gone.pid, "error": ""})
+    )
+    (run / "launcher.json").write_text(
+        json.dumps({"pid": gone.pid, "args": [], "time": 0, "log_offset": len(earlier)})
+    )
     info = read_run(run)
     assert info.status == "failed"
     assert info.error == "the training process ended without a word (killed?)"

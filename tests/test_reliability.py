@@ -14,29 +14,55 @@ from pathlib import Path
 
 import pytest
 import torch
-from hypothesis import HealthCheck, given, settings as hsettings, strategies as st
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
 
 from digitnet.atomic import remove_stale_temporaries
-from digitnet.model.checkpoints import atomic_save, load_checkpoint
 from digitnet.cli.main import main
 from digitnet.errors import CheckpointError
+from digitnet.model.checkpoints import atomic_save, load_checkpoint
 from faults import Payload
+from screen import alert_of, epoch_rows, status_of, wait_for
 
 TESTS = Path(__file__).parent
-RUN = ["--data.val_size", "10000", "--data.batch_size", "16", "--model.layers", "[784, 24, 10]",
-       "--trainer.max_epochs", "4", "--trainer.enable_progress_bar", "false", "--trainer.log_every_n_steps", "5",
-       "--trainer.enable_model_summary", "false", "--test_after_fit", "false"]
+RUN = [
+    "--data.val_size",
+    "10000",
+    "--data.batch_size",
+    "16",
+    "--model.layers",
+    "[784, 24, 10]",
+    "--trainer.max_epochs",
+    "4",
+    "--trainer.enable_progress_bar",
+    "false",
+    "--trainer.log_every_n_steps",
+    "5",
+    "--trainer.enable_model_summary",
+    "false",
+    "--test_after_fit",
+    "false",
+]
 
 
 def cli(env: dict, *args: str, fault: str = "", check: bool = False) -> subprocess.CompletedProcess:
     # faults.Fault is trusted by name, as a user would trust a callback of their own on resume
-    env = {**env, "PYTHONPATH": os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")]),
-           "DIGITNET_ALLOW_CLASSES": "faults.Fault"}
+    env = {
+        **env,
+        "PYTHONPATH": os.pathsep.join([str(TESTS), env.get("PYTHONPATH", "")]),
+        "DIGITNET_ALLOW_CLASSES": "faults.Fault",
+    }
     env.pop("DIGITNET_TEST_FAULT", None)
     if fault:
         env["DIGITNET_TEST_FAULT"] = fault
-    result = subprocess.run([sys.executable, "-m", "digitnet", *args], env=env, capture_output=True, text=True,
-                            timeout=300)
+    result = subprocess.run(
+        [sys.executable, "-m", "digitnet", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     if check:
         assert result.returncode == 0, result.stderr[-3000:]
     return result
@@ -47,7 +73,8 @@ def weights(path: Path) -> dict:
 
 
 def epoch_metrics(run: Path) -> dict[int, tuple]:
-    """The last-written val metrics of each epoch (a re-run epoch overwrites its partial first try)."""
+    """The last-written val metrics of each epoch (a re-run epoch overwrites its partial first
+    try)."""
     found = {}
     for line in (run / "events.jsonl").read_text().splitlines():
         event = json.loads(line)
@@ -63,23 +90,50 @@ def metrics_rows(run: Path) -> list[tuple]:
     with open(run / "metrics.csv", newline="") as handle:
         rows = list(csv.DictReader(handle))
     cell = lambda row, key: float(row[key]) if row.get(key) else float("nan")  # noqa: E731
-    return [(int(row["epoch"]), int(row["step"]), *(cell(row, k) for k in ("train_loss", "val_acc", "val_loss")))
-            for row in rows]
+    return [
+        (
+            int(row["epoch"]),
+            int(row["step"]),
+            *(cell(row, k) for k in ("train_loss", "val_acc", "val_loss")),
+        )
+        for row in rows
+    ]
 
 
 @pytest.fixture
 def reference(tiny_env, tmp_path_factory):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
-    cli(tiny_env, "fit", *RUN, "--run_name", "reference", "--trainer.callbacks+=faults.Fault", check=True)
+    cli(
+        tiny_env,
+        "fit",
+        *RUN,
+        "--run_name",
+        "reference",
+        "--trainer.callbacks+=faults.Fault",
+        check=True,
+    )
     return root / "reference"
 
 
-# -- 1 and 11: exact resume after SIGKILL, SIGTERM (graceful stop) and cancel -----------------------
-@pytest.mark.parametrize("fault", ["kill:40", "kill:80", "kill:113", "term:50", "term:75", "cancel:60"])
+# -- 1 and 11: exact resume after SIGKILL, SIGTERM (graceful stop) and cancel
+# -----------------------
+@pytest.mark.parametrize(
+    "fault", ["kill:40", "kill:80", "kill:113", "term:50", "term:75", "cancel:60"]
+)
 def test_a_stopped_run_resumed_from_last_matches_the_uninterrupted_one(tiny_env, reference, fault):
     run = reference.parent / "broken"
-    result = cli(tiny_env, "fit", *RUN, "--run_name", "broken", "--trainer.callbacks+=faults.Fault", fault=fault)
-    assert result.returncode == (-signal.SIGKILL if fault.startswith("kill") else 2), result.stderr[-2000:]
+    result = cli(
+        tiny_env,
+        "fit",
+        *RUN,
+        "--run_name",
+        "broken",
+        "--trainer.callbacks+=faults.Fault",
+        fault=fault,
+    )
+    assert result.returncode == (-signal.SIGKILL if fault.startswith("kill") else 2), result.stderr[
+        -2000:
+    ]
     if not fault.startswith("kill"):
         assert json.loads((run / "status.json").read_text())["status"] == "cancelled"
         assert "was cancelled; resume it with" in result.stderr
@@ -96,7 +150,8 @@ def test_a_stopped_run_resumed_from_last_matches_the_uninterrupted_one(tiny_env,
     assert values(ours) == pytest.approx(values(theirs), abs=1e-5, nan_ok=True)
 
 
-# -- 2: atomic checkpoints ---------------------------------------------------------------------------
+# -- 2: atomic checkpoints
+# ---------------------------------------------------------------------------
 SAVER = """
 import sys, torch
 from pathlib import Path
@@ -118,7 +173,8 @@ def test_a_kill_at_any_moment_of_a_save_leaves_the_previous_checkpoint_loadable(
         process.wait()
         checkpoint = load_checkpoint(path)
         w = checkpoint["state_dict"]["w"]
-        assert torch.equal(w, torch.full_like(w, float(checkpoint["i"])))  # whole, never half of two saves
+        # whole, never half of two saves
+        assert torch.equal(w, torch.full_like(w, float(checkpoint["i"])))
     remove_stale_temporaries(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
 
@@ -127,11 +183,25 @@ def test_leftover_temporary_files_are_removed_when_a_run_starts(tiny_env):
     assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "t"]) == 0
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "t"
     (run / ".last.ckpt.abc123.tmp").write_bytes(b"half a checkpoint")
-    assert main(["fit", "--ckpt_path", "t", "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false"]) == 0
+    assert (
+        main(
+            [
+                "fit",
+                "--ckpt_path",
+                "t",
+                "--trainer.max_epochs",
+                "2",
+                "--trainer.enable_progress_bar",
+                "false",
+            ]
+        )
+        == 0
+    )
     assert not list(run.glob(".*.tmp"))
 
 
-# -- 3: corrupt and foreign checkpoints --------------------------------------------------------------
+# -- 3: corrupt and foreign checkpoints
+# --------------------------------------------------------------
 def test_a_bit_flip_inside_the_weights_is_caught(tiny_env, tmp_path, capsys):
     assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "flip"]) == 0
     import zipfile
@@ -151,35 +221,39 @@ def test_a_bit_flip_inside_the_weights_is_caught(tiny_env, tmp_path, capsys):
     assert "corrupt" in capsys.readouterr().err
 
 
-# -- 4: untrusted checkpoints, dashboard path -------------------------------------------------------
-async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_nothing(tiny_env, tmp_path, monkeypatch):
+# -- 4: untrusted checkpoints, dashboard path
+# -------------------------------------------------------
+async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_nothing(
+    tiny_env, tmp_path, monkeypatch
+):
     from digitnet.dashboard.app import DashboardApp
     from fake_runs import T0, make_run
 
     mark = tmp_path / "pwned"
     monkeypatch.setenv("PAYLOAD_MARK", str(mark))
     monkeypatch.setenv("TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD", "1")
-    run = make_run(Path(tiny_env["DIGITNET_CHECKPOINTS"]), "evil", status="cancelled",
-                   age=T0 - time.time() + 3600)  # stopped an hour ago
+    run = make_run(
+        Path(tiny_env["DIGITNET_CHECKPOINTS"]),
+        "evil",
+        status="cancelled",
+        age=T0 - time.time() + 3600,
+    )  # stopped an hour ago
     torch.save({"state_dict": {}, "x": Payload()}, run / "last.ckpt")
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=(100, 30)) as pilot:
         await pilot.pause(0.5)
         await pilot.press("r")
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            await pilot.pause(0.3)
-            info = app.infos.get("evil")
-            if info and info.status == "failed" and "unsafe" in info.error:
-                break
-        assert "unsafe" in app.infos["evil"].error
+        await wait_for(pilot, lambda: status_of(app, "evil") == "failed", 60, "the refusal")
+        await wait_for(pilot, lambda: "unsafe" in alert_of(app), 5, "the refusal's sentence")
     assert not mark.exists()
 
 
-# -- 5: bad data files under python -O ----------------------------------------------------------------
+# -- 5: bad data files under python -O
+# ----------------------------------------------------------------
 def test_a_label_out_of_range_is_refused_under_python_O(tiny_env, tmp_path):
-    from tiny import idx_bytes, write_tiny
     import numpy as np
+
+    from tiny import idx_bytes, write_tiny
 
     root = tmp_path / "bad"
     checksums = write_tiny(root, n_train=200, n_test=20)
@@ -191,19 +265,28 @@ def test_a_label_out_of_range_is_refused_under_python_O(tiny_env, tmp_path):
     table["mnist"]["train-labels-idx1-ubyte"] = hashlib.sha256(labels_path.read_bytes()).hexdigest()
     checksums.write_text(json.dumps(table))
     env = {**tiny_env, "DIGITNET_DATA": str(root), "DIGITNET_CHECKSUMS": str(checksums)}
-    result = subprocess.run([sys.executable, "-O", "-m", "digitnet", "fit", "--data.val_size", "50"], env=env,
-                            capture_output=True, text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-O", "-m", "digitnet", "fit", "--data.val_size", "50"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert result.returncode == 2
     assert "label 12 is out of range" in result.stderr
     assert not any(Path(env["DIGITNET_CHECKPOINTS"]).glob("*/last.ckpt"))
 
 
-# -- 7: bad hyper-parameters, property-based -----------------------------------------------------------
+# -- 7: bad hyper-parameters, property-based
+# -----------------------------------------------------------
 BAD_VALUES = st.one_of(
     st.tuples(st.just("--model.lr"), st.sampled_from(["0", "-1", "-0.5", "1e-400", "inf", "-inf"])),
     st.tuples(st.just("--data.batch_size"), st.sampled_from(["0", "-3"])),
     st.tuples(st.just("--data.val_size"), st.sampled_from(["-1", "60000", "99999"])),
-    st.tuples(st.just("--model.layers"), st.sampled_from(["[]", "[784]", "[784, 0, 10]", "[10, 10]", "[784, 5]"])),
+    st.tuples(
+        st.just("--model.layers"),
+        st.sampled_from(["[]", "[784]", "[784, 0, 10]", "[10, 10]", "[784, 5]"]),
+    ),
     st.tuples(st.just("--model.activation"), st.text(alphabet="abcxyz", min_size=1, max_size=6)),
     st.tuples(st.just("--model.loss"), st.sampled_from(["l1", "hinge", "MSE"])),
     st.tuples(st.just("--model.momentum"), st.sampled_from(["-0.1", "nan"])),
@@ -211,7 +294,9 @@ BAD_VALUES = st.one_of(
 )
 
 
-@hsettings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@hsettings(
+    max_examples=25, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(BAD_VALUES)
 def test_every_invalid_setting_is_refused_before_data_or_files(tiny_env, capsys, monkeypatch, bad):
     option, value = bad
@@ -226,8 +311,11 @@ def test_every_invalid_setting_is_refused_before_data_or_files(tiny_env, capsys,
     assert (sorted(root.rglob("*")) if root.exists() else []) == before
 
 
-# -- 8: a full disk ------------------------------------------------------------------------------------
-def test_a_full_disk_stops_the_run_clearly_and_keeps_the_previous_checkpoint(tiny_env, capsys, monkeypatch):
+# -- 8: a full disk
+# ------------------------------------------------------------------------------------
+def test_a_full_disk_stops_the_run_clearly_and_keeps_the_previous_checkpoint(
+    tiny_env, capsys, monkeypatch
+):
     assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "disk"]) == 0
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "disk"
     good = (run / "last.ckpt").read_bytes()
@@ -238,7 +326,20 @@ def test_a_full_disk_stops_the_run_clearly_and_keeps_the_previous_checkpoint(tin
 
     monkeypatch.setattr(os, "fsync", full)
     capsys.readouterr()
-    assert main(["fit", "--ckpt_path", "disk", "--trainer.max_epochs", "2", "--trainer.enable_progress_bar", "false"]) == 2
+    assert (
+        main(
+            [
+                "fit",
+                "--ckpt_path",
+                "disk",
+                "--trainer.max_epochs",
+                "2",
+                "--trainer.enable_progress_bar",
+                "false",
+            ]
+        )
+        == 2
+    )
     monkeypatch.setattr(os, "fsync", real_fsync)
     err = capsys.readouterr().err.strip().splitlines()[-1]
     assert "No space left on device" in err and "previous checkpoint is intact" in err
@@ -252,53 +353,99 @@ def tiny_disk(tmp_path):
     """A real 4 MB tmpfs (root only); skipped where one cannot be mounted."""
     mount = tmp_path / "disk"
     mount.mkdir()
-    if os.geteuid() != 0 or subprocess.run(["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)],
-                                           capture_output=True).returncode != 0:
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+        != 0
+    ):
         pytest.skip("cannot mount a tmpfs here")
     yield mount
     subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
-def test_a_real_full_disk_keeps_the_previous_checkpoint_and_ends_in_one_sentence(tiny_env, tiny_disk):
+def test_a_real_full_disk_keeps_the_previous_checkpoint_and_ends_in_one_sentence(
+    tiny_env, tiny_disk
+):
     env = {**tiny_env, "DIGITNET_CHECKPOINTS": str(tiny_disk)}
-    result = cli(env, "fit", *RUN, "--run_name", "full", "--trainer.callbacks+=faults.Fault", fault="fill:45")
+    result = cli(
+        env, "fit", *RUN, "--run_name", "full", "--trainer.callbacks+=faults.Fault", fault="fill:45"
+    )
     assert result.returncode == 2, result.stderr[-2000:]
     assert result.stderr.count("Traceback") == 0
-    assert "No space left on device" in result.stderr and "previous checkpoint is intact" in result.stderr
+    assert (
+        "No space left on device" in result.stderr
+        and "previous checkpoint is intact" in result.stderr
+    )
     run = tiny_disk / "full"
     load_checkpoint(run / "last.ckpt")  # the epoch-0 checkpoint, whole
     assert not list(run.glob(".*.tmp"))
     (tiny_disk / "filler").unlink()
-    listing = subprocess.run([sys.executable, "-m", "digitnet", "runs", "--checkpoints_dir", str(tiny_disk)],
-                             env=env, capture_output=True, text=True)
+    listing = subprocess.run(
+        [sys.executable, "-m", "digitnet", "runs", "--checkpoints_dir", str(tiny_disk)],
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert "full" in listing.stdout and "failed" in listing.stdout
 
 
-# -- 9: concurrent runs and two dashboards ---------------------------------------------------------------
+# -- 9: concurrent runs and two dashboards
+# ---------------------------------------------------------------
 def test_two_runs_started_at_once_get_separate_folders(tiny_env):
     env = {**tiny_env}
     args = [sys.executable, "-m", "digitnet", "fit", *RUN, "--trainer.max_epochs", "1"]
-    processes = [subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
+    processes = [
+        subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(2)
+    ]
     assert [p.wait(timeout=180) for p in processes] == [0, 0]
     runs = sorted(Path(tiny_env["DIGITNET_CHECKPOINTS"]).iterdir())
     assert len(runs) == 2
-    pids = [{json.loads(l)["pid"] for l in (r / "events.jsonl").read_text().splitlines() if '"start"' in l} for r in runs]
+    pids = [
+        {
+            json.loads(line)["pid"]
+            for line in (r / "events.jsonl").read_text().splitlines()
+            if '"start"' in line
+        }
+        for r in runs
+    ]
     assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1]
 
 
 @pytest.mark.parametrize("fault", ["testint:0", "testterm:0"])
 def test_an_interrupted_test_after_fit_leaves_the_finished_run_finished(tiny_env, fault):
     args = RUN[:-2]  # without --test_after_fit false
-    result = cli(tiny_env, "fit", *args, "--trainer.max_epochs", "1", "--run_name", "t",
-                 "--trainer.callbacks+=faults.Fault", fault=fault)
+    result = cli(
+        tiny_env,
+        "fit",
+        *args,
+        "--trainer.max_epochs",
+        "1",
+        "--run_name",
+        "t",
+        "--trainer.callbacks+=faults.Fault",
+        fault=fault,
+    )
     assert result.returncode != 0
-    assert "the test of run t was interrupted; the run and its checkpoints are intact" in result.stderr
+    assert (
+        "the test of run t was interrupted; the run and its checkpoints are intact" in result.stderr
+    )
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "t"
     assert json.loads((run / "status.json").read_text())["status"] == "finished"
 
 
 def test_a_double_ctrl_c_before_the_first_checkpoint_is_not_called_resumable(tiny_env):
-    result = cli(tiny_env, "fit", *RUN, "--run_name", "early", "--trainer.callbacks+=faults.Fault", fault="int2:5")
+    result = cli(
+        tiny_env,
+        "fit",
+        *RUN,
+        "--run_name",
+        "early",
+        "--trainer.callbacks+=faults.Fault",
+        fault="int2:5",
+    )
     assert result.returncode != 0
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "early"
     status = json.loads((run / "status.json").read_text())
@@ -309,10 +456,17 @@ def test_a_double_ctrl_c_before_the_first_checkpoint_is_not_called_resumable(tin
 def race(env: dict, *args: str) -> list[subprocess.CompletedProcess]:
     """Start ``digitnet fit ARGS`` twice, 0.3 s apart, and wait for both."""
     command = [sys.executable, "-m", "digitnet", "fit", *args]
-    first = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    first = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
     time.sleep(0.3)
-    second = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    return [subprocess.CompletedProcess(p.args, p.wait(timeout=300), "", p.stderr.read()) for p in (first, second)]
+    second = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
+    )
+    return [
+        subprocess.CompletedProcess(p.args, p.wait(timeout=300), "", p.stderr.read())
+        for p in (first, second)
+    ]
 
 
 def test_two_runs_with_one_name_never_share_its_folder(tiny_env):
@@ -323,8 +477,16 @@ def test_two_runs_with_one_name_never_share_its_folder(tiny_env):
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "same"
     steps = [row[:2] for row in metrics_rows(run)]
     assert len(steps) == len(set(steps))  # one writer: no row twice
-    assert len({json.loads(line)["pid"] for line in (run / "events.jsonl").read_text().splitlines()
-                if '"start"' in line}) == 1
+    assert (
+        len(
+            {
+                json.loads(line)["pid"]
+                for line in (run / "events.jsonl").read_text().splitlines()
+                if '"start"' in line
+            }
+        )
+        == 1
+    )
 
 
 def test_two_resumes_of_one_run_at_once_are_refused_but_one(tiny_env):
@@ -350,8 +512,12 @@ async def test_two_dashboards_watch_the_same_run(tiny_env):
     from digitnet.dashboard.app import DashboardApp
 
     env = {**tiny_env}
-    process = subprocess.Popen([sys.executable, "-m", "digitnet", "fit", *RUN, "--run_name", "shared"], env=env,
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "digitnet", "fit", *RUN, "--run_name", "shared"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     one, two = DashboardApp(poll_seconds=0.2), DashboardApp(poll_seconds=0.2)
     async with one.run_test(size=(100, 30)) as p1, two.run_test(size=(100, 30)) as p2:
         deadline = time.monotonic() + 120
@@ -360,36 +526,54 @@ async def test_two_dashboards_watch_the_same_run(tiny_env):
             await p2.pause(0.2)
         await p1.pause(0.5)
         await p2.pause(0.5)
-        for app in (one, two):
-            assert app.infos["shared"].status == "finished"
-            assert len(app.tails["shared"].view.val_accs) == 4
+        for app, pilot in ((one, p1), (two, p2)):
+            assert status_of(app, "shared") == "finished"
+            await pilot.press("2")
+            await wait_for(pilot, lambda app=app: epoch_rows(app) == 4, 10, "four epochs")
     assert process.wait(timeout=10) == 0
 
 
-# -- 10: the dashboard under failure -------------------------------------------------------------------------
+# -- 10: the dashboard under failure
+# -------------------------------------------------------------------------
 @pytest.mark.parametrize("fault, state", [("raise:3", "failed"), ("flood:50", "finished")])
-async def test_the_dashboard_shows_a_crashing_or_flooding_run_and_stays_usable(tiny_env, fault, state):
+async def test_the_dashboard_shows_a_crashing_or_flooding_run_and_stays_usable(
+    tiny_env, fault, state
+):
     from digitnet.dashboard.app import DashboardApp
 
     env = {**tiny_env, "DIGITNET_TEST_FAULT": fault, "PYTHONPATH": str(TESTS)}
     log = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "out.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as sink:
-        process = subprocess.Popen([sys.executable, "-m", "digitnet", "fit", *RUN, "--run_name", "faulty",
-                                    "--trainer.max_epochs", "2", "--trainer.callbacks+=faults.Fault"],
-                                   env=env, stdout=sink, stderr=subprocess.STDOUT)
+        process = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "digitnet",
+                "fit",
+                *RUN,
+                "--run_name",
+                "faulty",
+                "--trainer.max_epochs",
+                "2",
+                "--trainer.callbacks+=faults.Fault",
+            ],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
         app = DashboardApp(poll_seconds=0.2)
         async with app.run_test(size=(100, 30)) as pilot:
             deadline = time.monotonic() + 120
             while time.monotonic() < deadline:
                 await pilot.pause(0.2)
                 await pilot.press("down", "up")  # keys are still handled while it runs
-                info = app.infos.get("faulty")
-                if info and info.status == state:
+                if status_of(app, "faulty") == state:
                     break
-            assert app.infos["faulty"].status == state
+            assert status_of(app, "faulty") == state
             if state == "failed":
-                assert "RuntimeError: injected failure at step" in app.infos["faulty"].error
+                await pilot.pause(0.3)
+                assert "RuntimeError: injected failure at step" in alert_of(app)
             await pilot.press("n")
             assert app.query_one("#tabs").active == "tab-launch"
         process.wait(timeout=60)

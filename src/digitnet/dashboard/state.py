@@ -18,8 +18,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from digitnet.runs.layout import EventReader
-
 
 @dataclass
 class RunView:
@@ -43,9 +41,8 @@ class RunView:
     samples_per_s: float = 0.0
     ended: str | None = None
     error: str = ""
-    counts: dict[str, int] = field(
-        default_factory=dict
-    )  # events applied, by kind: {"step": 40, "epoch": 2}
+    # events applied, by kind: {"step": 40, "epoch": 2}
+    counts: dict[str, int] = field(default_factory=dict)
 
     def apply(self, event: dict[str, Any]) -> None:
         kind = event.get("event")
@@ -131,19 +128,3 @@ def _duration(seconds: float) -> str:
     if seconds >= 60:
         return f"{seconds // 60}m{seconds % 60:02d}s"
     return f"{seconds}s"
-
-
-class RunTail:
-    """A :class:`RunView` kept current from a run folder by reading only the new event lines."""
-
-    def __init__(self, run_dir) -> None:
-        self.run_dir = run_dir
-        self.view = RunView()
-        self.reader = EventReader(run_dir / "events.jsonl")
-
-    def poll(self) -> bool:
-        """Apply new events; return True if there were any."""
-        events = self.reader.read()
-        for event in events:
-            self.view.apply(event)
-        return bool(events)

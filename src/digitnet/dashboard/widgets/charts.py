@@ -1,22 +1,30 @@
-"""Provides the loss and accuracy charts (textual-plot), each able to overlay several runs.
+"""Provides the loss and accuracy charts, each able to overlay several runs.
 
 The x axis is epochs: a training-loss point logged at step 391 of a run with 782 steps per epoch
-sits at x = 0.5; validation points sit at the end of their epoch (x = 1, 2, ...).
+sits at x = 0.5; validation points sit at the end of their epoch (x = 1, 2, ...). A chart is a
+textual-plot ``PlotWidget`` under a one-line legend of our own: textual-plot's legend floats
+over the plot and is laid out again with every line added, the largest cost of a redraw while a
+run trains, so it stays hidden and :class:`Legend` says which colour is which run.
+
+The y axis of a series with one point, or of a flat one, gets a margin, so a single loss of
+0.2891 reads 0.27-0.31 rather than an axis from 0.2891520 to 0.2891535::
+
+    >>> y_span([0.2891527])
+    (0.2746950..., 0.3036103...)
+    >>> y_span([97.5, 97.5, 97.5])
+    (92.625, 102.375)
 """
 
 from __future__ import annotations
 
-from textual_plot import HiResMode, LegendLocation, PlotWidget
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import Static
+from textual_plot import HiResMode, PlotWidget
 
 from digitnet.dashboard.state import RunView
-
-
-def epoch_span(runs: list[tuple[str, RunView]]) -> float:
-    """The x range to show: every run's planned epochs, or further if a run went past them."""
-    ends = [float(view.max_epochs or 1) for _, view in runs]
-    ends += [view.val_epochs[-1] for _, view in runs if view.val_epochs]
-    return max(ends, default=1.0)
-
 
 MOST_POINTS = 400  # per line; see thin()
 COLORS = (
@@ -29,53 +37,22 @@ COLORS = (
 )
 
 
-class RunChart(PlotWidget):
-    """A PlotWidget that redraws only when its points changed, its legend only when that changed.
+def epoch_span(runs: list[tuple[str, RunView]]) -> float:
+    """The x range to show: every run's planned epochs, or further if a run went past them."""
+    ends = [float(view.max_epochs or 1) for _, view in runs]
+    ends += [view.val_epochs[-1] for _, view in runs if view.val_epochs]
+    return max(ends, default=1.0)
 
-    textual-plot rewrites its legend after every dataset added; each rewrite makes Textual lay the
-    whole screen out again, the largest cost of a chart redraw while a run trains. ``show_runs``
-    holds those rewrites back and makes the one that is needed, if any.
-    """
 
-    _holding = False
-    _legend_key: tuple = ()
-    _shown_key: tuple | None = None
-
-    def _update_legend(
-        self,
-    ) -> None:  # textual-plot's hook, called by clear(), plot(), scatter(), show_legend()
-        if not self._holding:
-            super()._update_legend()
-
-    def show_runs(self, runs: list[tuple[str, RunView]]) -> None:
-        key = self.key(runs)
-        if key == self._shown_key:
-            return
-        self._shown_key = key
-        self._holding = True
-        try:
-            self.clear()
-            self.draw(runs)
-        finally:
-            self._holding = False
-        legend = (
-            tuple(self._labels),
-            tuple(
-                str(getattr(d, "line_style", getattr(d, "marker_style", "")))
-                for d in self._datasets
-            ),
-            self.query_one("#legend").display,
-        )
-        if legend != self._legend_key:
-            self._legend_key = legend
-            self._update_legend()
-
-    def key(self, runs: list[tuple[str, RunView]]) -> tuple:
-        """What the chart shows of ``runs``; it redraws when this changes."""
-        raise NotImplementedError
-
-    def draw(self, runs: list[tuple[str, RunView]]) -> None:
-        raise NotImplementedError
+def y_span(values: list[float]) -> tuple[float, float] | None:
+    """The y range to show: the data's, widened by 5% of its size where it is (nearly) flat."""
+    if not values:
+        return None
+    low, high = min(values), max(values)
+    if high - low > 1e-6 * max(1.0, abs(high)):
+        return None  # textual-plot's own scaling
+    margin = 0.05 * max(abs(high), 1e-3)
+    return low - margin, high + margin
 
 
 def thin(
@@ -97,61 +74,107 @@ def thin(
     )
 
 
+class Legend(Static):
+    """One line: a coloured mark and a label per series, e.g. ``━ train loss  ● val loss``."""
+
+    entries: reactive[tuple[tuple[str, str, str], ...]] = reactive(())  # (mark, style, label)
+
+    def watch_entries(self, entries: tuple[tuple[str, str, str], ...]) -> None:
+        text = Text()
+        for mark, style, label in entries:
+            text.append(mark, style=style).append(f" {label}  ")  # labels come from run folders
+        self.update(text, layout=False)
+
+
+class RunChart(Vertical):
+    """A legend over a plot of some runs; :meth:`show_runs` redraws only when the points changed.
+
+    ``key`` is what the chart shows (the runs, and how many points each has); a ``reactive``
+    compares it with the last one, so the plot is drawn again only when it changed.
+    """
+
+    key: reactive[tuple] = reactive((), init=False)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.runs: list[tuple[str, RunView]] = []
+
+    def compose(self) -> ComposeResult:
+        yield Legend(classes="legend")
+        yield PlotWidget()
+
+    def on_mount(self) -> None:
+        self.query_one(PlotWidget).show_legend(is_visible=False)
+
+    def show_runs(self, runs: list[tuple[str, RunView]]) -> None:
+        self.runs = runs
+        self.key = self.points_key(runs)
+
+    def watch_key(self) -> None:
+        plot = self.query_one(PlotWidget)
+        plot.clear()
+        self.query_one(Legend).entries = tuple(self.draw(plot, self.runs))
+
+    def points_key(self, runs: list[tuple[str, RunView]]) -> tuple:
+        """What the chart shows of ``runs``; it redraws when this changes."""
+        raise NotImplementedError
+
+    def draw(self, plot: PlotWidget, runs: list[tuple[str, RunView]]) -> list[tuple[str, str, str]]:
+        """Plot ``runs``; return the legend's entries."""
+        raise NotImplementedError
+
+
 class LossChart(RunChart):
     """Training loss per logged step and validation loss per epoch."""
 
-    def key(self, runs: list[tuple[str, RunView]]) -> tuple:
+    def points_key(self, runs: list[tuple[str, RunView]]) -> tuple:
         return tuple(
             (name, len(v.train_steps), len(v.val_epochs), v.max_epochs, v.steps_per_epoch)
             for name, v in runs
         )
 
-    def draw(self, runs: list[tuple[str, RunView]]) -> None:
-        several = len(runs) > 1
+    def draw(self, plot: PlotWidget, runs: list[tuple[str, RunView]]) -> list[tuple[str, str, str]]:
+        several, legend, ys = len(runs) > 1, [], []
         for i, (name, view) in enumerate(runs):
             color = COLORS[i % len(COLORS)]
             per_epoch = view.steps_per_epoch or 1
             if view.train_steps:
-                label = f"{name} train" if several else "train loss"
-                self.plot(
-                    *thin([s / per_epoch for s in view.train_steps], view.train_losses),
-                    line_style=color,
-                    hires_mode=HiResMode.BRAILLE,
-                    label=label,
+                xs = [s / per_epoch for s in view.train_steps]
+                plot.plot(
+                    *thin(xs, view.train_losses), line_style=color, hires_mode=HiResMode.BRAILLE
                 )
+                legend.append(("━", color, f"{name} train" if several else "train loss"))
+                ys += view.train_losses
             if view.val_epochs:
-                label = f"{name} val" if several else "val loss"
-                self.scatter(
-                    view.val_epochs,
-                    view.val_losses,
-                    marker_style=f"bold {color}" if several else "bold white",
-                    hires_mode=None,
-                    label=label,
-                    marker="●",
-                )
-        self.set_xlimits(0, epoch_span(runs))
-        self.set_xlabel("epoch")
-        self.set_ylabel("loss")
-        self.show_legend(LegendLocation.TOPRIGHT)
+                style = f"bold {color}" if several else "bold white"
+                plot.scatter(view.val_epochs, view.val_losses, marker_style=style, marker="●")
+                legend.append(("●", style, f"{name} val" if several else "val loss"))
+                ys += view.val_losses
+        finish(plot, runs, ys, "loss")
+        return legend
 
 
 class AccuracyChart(RunChart):
     """Validation accuracy (percent) per epoch."""
 
-    def key(self, runs: list[tuple[str, RunView]]) -> tuple:
+    def points_key(self, runs: list[tuple[str, RunView]]) -> tuple:
         return tuple((name, len(v.val_epochs), v.max_epochs) for name, v in runs)
 
-    def draw(self, runs: list[tuple[str, RunView]]) -> None:
+    def draw(self, plot: PlotWidget, runs: list[tuple[str, RunView]]) -> list[tuple[str, str, str]]:
+        legend, ys = [], []
         for i, (name, view) in enumerate(runs):
             if view.val_epochs:
-                self.plot(
-                    view.val_epochs,
-                    [100 * a for a in view.val_accs],
-                    line_style=COLORS[i % len(COLORS)],
-                    hires_mode=HiResMode.BRAILLE,
-                    label=name if len(runs) > 1 else "val accuracy %",
-                )
-        self.set_xlimits(0, epoch_span(runs))
-        self.set_xlabel("epoch")
-        self.set_ylabel("val acc %")
-        self.show_legend(LegendLocation.BOTTOMRIGHT, is_visible=len(runs) > 1)
+                color = COLORS[i % len(COLORS)]
+                accs = [100 * a for a in view.val_accs]
+                plot.plot(view.val_epochs, accs, line_style=color, hires_mode=HiResMode.BRAILLE)
+                legend.append(("━", color, name if len(runs) > 1 else "val accuracy %"))
+                ys += accs
+        finish(plot, runs, ys, "val acc %")
+        return legend
+
+
+def finish(plot: PlotWidget, runs: list[tuple[str, RunView]], ys: list[float], ylabel: str) -> None:
+    plot.set_xlimits(0, epoch_span(runs))
+    plot.set_ylimits(*(y_span(ys) or (None, None)))
+    plot.set_xlabel("epoch")
+    plot.set_ylabel(ylabel)

@@ -5,7 +5,10 @@ from __future__ import annotations
 
 from rich.table import Table
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import Static
+
+from digitnet.dashboard.state import RunView
 
 
 def short(name: str) -> str:
@@ -15,7 +18,19 @@ def short(name: str) -> str:
 
 
 class ConfusionMatrix(Static):
-    def show(self, matrix: list[list[int]] | None, classes: list[str] | None = None) -> None:
+    """The latest validation pass's matrix of the selected run; redrawn when it changes."""
+
+    data: reactive[tuple | None] = reactive(None, init=False)
+
+    def on_mount(self) -> None:
+        self.update("no validation pass yet")
+
+    def show_view(self, view: RunView) -> None:
+        classes = (view.samples or {}).get("classes")  # the class names come with the samples
+        self.data = (view.confusion, classes) if view.confusion else None
+
+    def watch_data(self, data: tuple | None) -> None:
+        matrix, classes = data or (None, None)
         if not matrix:
             self.update("no validation pass yet")
             return

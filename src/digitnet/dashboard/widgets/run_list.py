@@ -7,7 +7,9 @@ import time
 from collections.abc import Callable
 
 from rich.text import Text
+from textual.reactive import reactive
 from textual.widgets import DataTable
+from textual.widgets.data_table import RowDoesNotExist
 
 from digitnet.runs.listing import RunInfo, format_age
 
@@ -21,18 +23,23 @@ STATUS_STYLE = {
 
 
 class RunList(DataTable):
-    """One row per run, newest first; the cursor stays on the same run as rows come and go."""
+    """One row per run, newest first; the cursor stays on the same run as rows come and go.
+
+    ``listed`` (a ``reactive``) holds what the table shows; when only cells changed (an age, a
+    status), only those cells are updated: rebuilding the table would cost a layout pass of the
+    whole screen.
+    """
+
+    listed: reactive[tuple[tuple[str, tuple], ...]] = reactive((), init=False)
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs) -> None:
         super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
         self.clock = clock
         self.compared: set[str] = set()
-        self._shown: list[tuple] = []
 
     def on_mount(self) -> None:
-        self.columns_keys = self.add_columns(
-            "status", "run", "best", "age", "data", "model"
-        )  # what matters most first
+        # what matters most first
+        self.columns_keys = self.add_columns("status", "run", "best", "age", "data", "model")
 
     @property
     def selected(self) -> str | None:
@@ -40,37 +47,38 @@ class RunList(DataTable):
             return None
         return self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
 
+    def toggle_compare(self, name: str) -> None:
+        """Mark ``name`` for comparison, or unmark it."""
+        self.compared.symmetric_difference_update({name})
+
     def show(self, runs: list[RunInfo]) -> None:
         now = self.clock()
-        rows = [(run.name, self._cells(run, now)) for run in runs]
-        if rows == self._shown:
-            return
-        if [name for name, _ in rows] == [name for name, _ in self._shown]:
-            # the same runs in the same order: change only the cells that changed (ages tick every
-            # second); rebuilding the table would cost a layout pass of the whole screen
-            for (name, cells), (_, old) in zip(rows, self._shown):
-                for column, value, before in zip(self.columns_keys, cells, old):
-                    if value != before:
+        self.listed = tuple((run.name, self._cells(run, now)) for run in runs)
+
+    def watch_listed(self, old: tuple, new: tuple) -> None:
+        if [name for name, _ in new] == [name for name, _ in old]:
+            for (name, cells), (_, before) in zip(new, old):
+                for column, value, was in zip(self.columns_keys, cells, before):
+                    if value != was:
                         self.update_cell(name, column, value, update_width=True)
-            self._shown = rows
             return
         keep = self.selected
         self.clear()
-        for name, cells in rows:
+        for name, cells in new:
             self.add_row(*cells, key=name)
-        self._shown = rows
         if keep is not None:
             self.select(keep)
 
     def select(self, name: str) -> None:
         try:
             self.move_cursor(row=self.get_row_index(name))
-        except Exception:  # the run is gone (deleted by hand)
+        except RowDoesNotExist:  # the run is gone (deleted by hand)
             pass
 
     def _cells(self, run: RunInfo, now: float) -> tuple:
         mark = "▶ " if run.name in self.compared else ""
         best = f"{100 * run.best_val_acc:.2f}" if run.best_val_acc is not None else "-"
+        # Text, never markup: these come from the run folder
         return (
             Text(run.status, style=STATUS_STYLE.get(run.status, "")),
             Text(mark + run.name, overflow="ellipsis"),
@@ -78,4 +86,4 @@ class RunList(DataTable):
             format_age(now - run.updated),
             Text(run.dataset.replace("fashion_mnist", "fashion")),
             Text(run.summary),
-        )  # Text, never markup: these come from the run folder
+        )

@@ -12,10 +12,13 @@ from PIL import Image as PILImage
 from rich.text import Text
 from textual.app import ComposeResult
 from textual.containers import Grid, Vertical
+from textual.reactive import reactive
 from textual.widgets import Label, Static
 from textual_image.renderable import Image as BestRenderable
 from textual_image.renderable.unicode import Image as UnicodeRenderable
 from textual_image.widget import HalfcellImage, Image
+
+from digitnet.dashboard.state import RunView
 
 # Without a graphics protocol, textual-image falls back to shaded Unicode blocks; half blocks show
 # a 28x28 digit far more clearly (each cell is two pixels, one above the other).
@@ -46,15 +49,13 @@ class Sample(Vertical):
 
 
 class SampleGrid(Vertical):
-    """The newest ``samples`` event of a run; redrawn only when a new one arrives."""
+    """The newest ``samples`` event of the selected run; redrawn only when another arrives."""
 
     DEFAULT_CSS = """
     SampleGrid Grid { grid-size: 4; grid-gutter: 0 1; grid-columns: 14; height: auto; }
     """
 
-    def __init__(self, **kwargs) -> None:
-        super().__init__(**kwargs)
-        self._shown: Any = None
+    samples: reactive[dict[str, Any] | None] = reactive(None, init=False)
 
     def compose(self) -> ComposeResult:
         yield Static("no validation pass yet", id="samples-summary")
@@ -65,10 +66,10 @@ class SampleGrid(Vertical):
             1, (self.size.width + 1) // 15
         )
 
-    def show(self, samples: dict[str, Any] | None) -> None:
-        if samples is self._shown:
-            return
-        self._shown = samples
+    def show_view(self, view: RunView) -> None:
+        self.samples = view.samples
+
+    def watch_samples(self, samples: dict[str, Any] | None) -> None:
         grid = self.query_one("#samples-grid", Grid)
         grid.remove_children()
         if not samples:

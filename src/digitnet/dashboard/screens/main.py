@@ -1,0 +1,236 @@
+"""Provides :class:`MainScreen`: the run list on the left, the selected run on the right.
+
+Every ``poll_seconds`` a worker thread reads the run folders (:class:`FolderWatcher`: the run
+list, and the new event lines of the runs on screen) and posts what it found as a
+:class:`MainScreen.Read` message; the screen folds the events into each run's
+:class:`~digitnet.dashboard.state.RunView` and shows the tab in view. Each widget holds what it
+shows in a ``reactive`` and redraws only when that changes, so a long run costs the dashboard no
+more than a short one; a hidden tab catches up when it is opened. The charts, the costly part,
+take new points of a live run at most every ``CHART_SECONDS``.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, ScrollableContainer, Vertical, VerticalScroll
+from textual.css.query import NoMatches
+from textual.message import Message
+from textual.screen import Screen
+from textual.widgets import Footer, Header, Label, TabbedContent, TabPane
+from textual.worker import Worker
+
+from digitnet.dashboard.state import RunView
+from digitnet.dashboard.watcher import FolderWatcher, Snapshot
+from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
+from digitnet.dashboard.widgets.confusion import ConfusionMatrix
+from digitnet.dashboard.widgets.launch_form import LaunchForm
+from digitnet.dashboard.widgets.panels import Alert, Details, EpochTable, ProgressPanel
+from digitnet.dashboard.widgets.run_list import RunList
+from digitnet.dashboard.widgets.samples import SampleGrid
+from digitnet.errors import DigitnetError
+from digitnet.runs import process as control
+from digitnet.runs.listing import RunInfo
+
+TABS = ("live", "epochs", "confusion", "samples", "details", "launch")  # TabPane ids: "tab-<name>"
+
+
+class MainScreen(Screen):
+    """The dashboard's screen over the run folders in ``root``."""
+
+    CHART_SECONDS = 2.0
+    BINDINGS = [
+        Binding("n", "new_run", "New run"),
+        Binding("c", "cancel_run", "Cancel"),
+        Binding("r", "resume_run", "Resume"),
+        Binding("m", "compare", "Compare"),
+        Binding("escape", "focus_runs", "Runs", show=False),
+        *[Binding(str(i + 1), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS)],
+    ]
+
+    class Read(Message):
+        """What a look at the run folders found."""
+
+        def __init__(self, snapshot: Snapshot) -> None:
+            super().__init__()
+            self.snapshot = snapshot
+
+    def __init__(
+        self, watcher: FolderWatcher, clock: Callable[[], float], poll_seconds: float
+    ) -> None:
+        super().__init__()
+        self.watcher, self.clock, self.poll_seconds = watcher, clock, poll_seconds
+        self.runs: dict[str, RunInfo] = {}
+        self.views: dict[str, RunView] = {}
+        self.reader: Worker | None = None
+        self.again = False  # a look was asked for while a read was going
+        self.charts_at = 0.0
+
+    def compose(self) -> ComposeResult:
+        yield Header()
+        with Horizontal():
+            with Vertical(id="left"):
+                yield Label("Runs")
+                yield RunList(clock=self.clock, id="runs")
+            with TabbedContent(initial="tab-live", id="tabs"):
+                with TabPane("Live", id="tab-live"):
+                    yield ProgressPanel(id="progress")
+                    yield Alert(id="alert")
+                    yield LossChart(id="loss")
+                    yield AccuracyChart(id="acc")
+                with TabPane("Epochs", id="tab-epochs"):
+                    yield EpochTable(id="epoch-table")
+                with TabPane("Confusion", id="tab-confusion"):
+                    with ScrollableContainer():
+                        yield ConfusionMatrix(id="matrix", expand=False)
+                with TabPane("Samples", id="tab-samples"):
+                    yield SampleGrid(id="sample-grid")
+                with TabPane("Details", id="tab-details"):
+                    with VerticalScroll():
+                        yield Details(id="details")
+                with TabPane("New run", id="tab-launch"):
+                    yield LaunchForm(id="form")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        self.apply(self.watcher.read([]))  # the first screen shows the runs at once
+        self.apply(self.watcher.read(self.watched()))
+        self.set_interval(self.poll_seconds, self.look)
+        self.query_one(RunList).focus()
+
+    # -- reading, in a worker thread -------------------------------------------------------------
+    def look(self) -> None:
+        """Start a read of the run folders; if one is still going, another follows it."""
+        if self.reader is not None and not self.reader.is_finished:
+            self.again = True
+            return
+        self.again = False
+        self.reader = self.read_folders(self.watched())
+
+    @work(thread=True, group="folders")
+    def read_folders(self, watched: list[str]) -> None:
+        self.post_message(self.Read(self.watcher.read(watched)))
+
+    def on_main_screen_read(self, message: Read) -> None:
+        try:
+            self.apply(message.snapshot)
+        except NoMatches:
+            return  # the app is closing and its widgets are gone
+        if self.again:
+            self.look()
+
+    def watched(self) -> list[str]:
+        """The runs whose events are read: the selected one and those marked for compare."""
+        run_list = self.query_one(RunList)
+        return list(dict.fromkeys(n for n in [run_list.selected, *sorted(run_list.compared)] if n))
+
+    # -- showing ---------------------------------------------------------------------------------
+    def apply(self, snapshot: Snapshot) -> None:
+        control.reap(self.app.processes)
+        self.runs = {run.name: run for run in snapshot.runs}
+        fresh = False  # a run seen for the first time: its charts are drawn at once
+        for name, events in snapshot.events.items():
+            fresh = fresh or name not in self.views
+            view = self.views.setdefault(name, RunView())
+            for event in events:
+                view.apply(event)
+        self.query_one(RunList).show(snapshot.runs)
+        self.show(charts_now=fresh)
+
+    def show(self, charts_now: bool = False) -> None:
+        """Show the selected run in the tab in view (a hidden tab catches up when it is opened)."""
+        info = self.selected_info()
+        view = self.views.get(info.name, RunView()) if info else RunView()
+        pane = self.query_one(TabbedContent).active.removeprefix("tab-")
+        if pane == "live":
+            self.query_one(ProgressPanel).show_run(info, view)
+            self.query_one(Alert).show_run(info)
+            running = info is not None and info.status == "running"
+            if charts_now or not running or time.monotonic() - self.charts_at >= self.CHART_SECONDS:
+                self.charts_at = time.monotonic()
+                shown = [(name, self.views.get(name, RunView())) for name in self.watched()]
+                self.query_one(LossChart).show_runs(shown)
+                self.query_one(AccuracyChart).show_runs(shown)
+        elif pane == "epochs":
+            self.query_one(EpochTable).show_view(view)
+        elif pane == "confusion":
+            self.query_one(ConfusionMatrix).show_view(view)
+        elif pane == "samples":
+            self.query_one(SampleGrid).show_view(view)
+        elif pane == "details":
+            self.query_one(Details).show_run(info, view)
+
+    def selected_info(self) -> RunInfo | None:
+        name = self.query_one(RunList).selected
+        return self.runs.get(name) if name else None
+
+    # -- events and actions ----------------------------------------------------------------------
+    @on(RunList.RowHighlighted, "#runs")
+    def _selected(self) -> None:
+        self.refresh_watched()
+
+    @on(TabbedContent.TabActivated, "#tabs")
+    def _tab_opened(self) -> None:
+        self.show(charts_now=True)
+
+    def refresh_watched(self) -> None:
+        """Show what is known of the runs now watched, and read their new events at once."""
+        self.show(charts_now=True)
+        self.look()
+
+    @on(LaunchForm.Start)
+    def _start(self, message: LaunchForm.Start) -> None:
+        try:
+            name, process = control.launch(message.spec, self.watcher.root)
+        except (DigitnetError, OSError) as error:
+            self.notify(str(error), title="could not start", severity="error")
+            return
+        self.app.processes.append(process)
+        self.notify(f"started {name}")
+        self.apply(self.watcher.read([]))
+        self.query_one(RunList).select(name)
+        self.action_show_tab("live")
+        self.query_one(RunList).focus()
+
+    def action_new_run(self) -> None:
+        self.action_show_tab("launch")
+        self.query_one("#form").query_one("#dataset").focus()
+
+    def action_cancel_run(self) -> None:
+        info = self.selected_info()
+        if info is None or info.status != "running":
+            self.notify("select a running run to cancel", severity="warning")
+            return
+        control.cancel(info.path)
+        self.notify(f"cancelling {info.name}: it stops after its current step")
+
+    def action_resume_run(self) -> None:
+        info = self.selected_info()
+        if info is None or info.status == "running":
+            self.notify("select a stopped run to resume", severity="warning")
+            return
+        try:
+            self.app.processes.append(control.resume(info.path))
+        except (DigitnetError, OSError) as error:
+            self.notify(str(error), title="could not resume", severity="error")
+            return
+        self.notify(f"resuming {info.name}")
+        self.action_show_tab("live")
+
+    def action_compare(self) -> None:
+        run_list = self.query_one(RunList)
+        if run_list.selected is None:
+            return
+        run_list.toggle_compare(run_list.selected)
+        run_list.show(list(self.runs.values()))
+        self.refresh_watched()
+
+    def action_show_tab(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = f"tab-{tab}"
+
+    def action_focus_runs(self) -> None:
+        self.query_one(RunList).focus()

@@ -1,0 +1,51 @@
+"""Provides :class:`FolderWatcher`: what changed in the run folders since the last look.
+
+The dashboard calls :meth:`FolderWatcher.read` from a worker thread, so reading files never
+stalls the screen; the result comes back to the UI as a message and is applied there. Imports
+neither torch nor textual.
+
+    >>> from pathlib import Path
+    >>> FolderWatcher(Path("no-such-folder")).read(["a-run"]).runs
+    []
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from digitnet.runs.layout import EventReader
+from digitnet.runs.listing import RunInfo, list_runs
+
+
+@dataclass
+class Snapshot:
+    """Every run, newest first, and the events each watched run wrote since the last read."""
+
+    runs: list[RunInfo]
+    events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+class FolderWatcher:
+    """Lists the runs under ``root`` and tails the ``events.jsonl`` of the runs being watched.
+
+    One reader per run remembers where it stopped, so each event is returned once; a run
+    watched again later (selected, left, selected again) picks up where it stopped.
+    """
+
+    def __init__(self, root: Path) -> None:
+        self.root = Path(root)
+        self.readers: dict[str, EventReader] = {}
+
+    def read(self, watched: list[str]) -> Snapshot:
+        runs = list_runs(self.root)
+        present = {run.name for run in runs}
+        events = {}
+        for name in watched:
+            if name in present:
+                reader = self.readers.setdefault(
+                    name, EventReader(self.root / name / "events.jsonl")
+                )
+                events[name] = reader.read()
+        return Snapshot(runs, events)

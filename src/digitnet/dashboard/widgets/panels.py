@@ -1,0 +1,144 @@
+"""Provides the text panels of a run: progress, the error box, the epochs table and the details.
+
+Each holds what it shows in a ``reactive``; Textual calls its ``watch_`` method only when that
+value changes, so a panel is repainted only when its text does. Everything here that comes from
+a run folder is shown as plain :class:`rich.text.Text`, never parsed as markup.
+"""
+
+from __future__ import annotations
+
+from rich.console import Group
+from rich.progress_bar import ProgressBar as Bar
+from rich.table import Table
+from rich.text import Text
+from textual.reactive import reactive
+from textual.widgets import DataTable, Static
+
+from digitnet.dashboard.state import RunView
+from digitnet.dashboard.widgets.run_list import STATUS_STYLE
+from digitnet.runs.listing import RunInfo, output_tail
+
+
+def fmt(value, percent: bool = False, digits: int = 4) -> str:
+    """``0.1235``, ``98.41%`` or ``-`` for a missing value."""
+    if value is None:
+        return "-"
+    return f"{100 * value:.2f}%" if percent else f"{value:.{digits}f}"
+
+
+class ProgressPanel(Static):
+    """Where the selected run is (``name  status  epoch 3/10 ...``) over a bar of how much is done.
+
+    Of fixed height, so an update repaints it alone, without a layout pass of the screen.
+    """
+
+    state: reactive[tuple[str, str, str, float] | None] = reactive(None, init=False)
+
+    def on_mount(self) -> None:
+        self.update("no run selected: press n to start one")
+
+    def show_run(self, info: RunInfo | None, view: RunView) -> None:
+        if info is None:
+            self.state = None
+            return
+        done = round(view.fraction_done(), 3)
+        self.state = (
+            info.name,
+            info.status,
+            view.progress_text(live=info.status == "running"),
+            done,
+        )
+
+    def watch_state(self, state: tuple[str, str, str, float] | None) -> None:
+        if state is None:
+            self.update("no run selected: press n to start one", layout=False)
+            return
+        name, status, progress, done = state
+        text = Text.assemble(
+            (name, "bold"), "  ", (status, STATUS_STYLE.get(status, "")), "  ", progress
+        )
+        bar = Table.grid(expand=True)
+        bar.add_column(ratio=1)
+        bar.add_column(width=5, justify="right")
+        bar.add_row(Bar(total=1.0, completed=done), f"{100 * done:.0f}%")
+        self.update(Group(text, bar), layout=False)
+
+
+class Alert(Static):
+    """The error of a failed or diverged run and the last lines of its output; hidden otherwise."""
+
+    message: reactive[str] = reactive("", init=False)
+
+    def show_run(self, info: RunInfo | None) -> None:
+        if info is None or info.status not in ("failed", "diverged"):
+            self.message = ""
+            return
+        tail = "\n".join(output_tail(info.path, 5, info.log_offset))
+        self.message = f"{info.status}: {info.error}" + (f"\n{tail}" if tail else "")
+
+    def watch_message(self, message: str) -> None:
+        self.set_class(bool(message), "shown")
+        self.update(Text(message))
+
+
+class EpochTable(DataTable):
+    """One row per finished epoch; a live run only adds rows, another run replaces them."""
+
+    epochs: reactive[tuple[tuple, ...]] = reactive((), init=False)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(cursor_type="row", **kwargs)
+
+    def on_mount(self) -> None:
+        self.add_columns("epoch", "train loss", "val loss", "val acc", "seconds")
+
+    def show_view(self, view: RunView) -> None:
+        self.epochs = tuple(
+            (
+                row.get("epoch", 0) + 1,
+                fmt(row.get("train_loss")),
+                fmt(row.get("val_loss")),
+                fmt(row.get("val_acc"), percent=True),
+                fmt(row.get("seconds"), digits=1),
+            )
+            for row in view.epoch_rows
+        )
+
+    def watch_epochs(self, old: tuple[tuple, ...], new: tuple[tuple, ...]) -> None:
+        if new[: len(old)] != old or self.row_count != len(old):
+            self.clear()  # another run, or a resumed epoch run again
+            old = ()
+        self.add_rows(new[len(old) :])
+
+
+class Details(Static):
+    """The run's folder, error, test result, settings and the end of its output."""
+
+    content: reactive[Text] = reactive(Text("no run selected"), init=False)
+
+    def on_mount(self) -> None:
+        self.update(self.content)
+
+    def show_run(self, info: RunInfo | None, view: RunView) -> None:
+        self.content = details(info, view) if info else Text("no run selected")
+
+    def watch_content(self, content: Text) -> None:
+        self.update(content)
+
+
+def details(info: RunInfo, view: RunView) -> Text:
+    text = Text.assemble((info.name, "bold"), f"  {info.status}\nfolder: {info.path}")
+    if info.error:
+        text.append(f"\nerror: {info.error}", style="red")
+    if view.test:
+        loss, acc = fmt(view.test.get("test_loss")), fmt(view.test.get("test_acc"), True)
+        text.append(f"\ntest: loss {loss}, accuracy {acc}")
+    for section, values in view.config.items():
+        if isinstance(values, dict):
+            shown = ", ".join(f"{k}={v}" for k, v in values.items() if not str(k).startswith("_"))
+            text.append(f"\n{section}: {shown}")
+    tail = output_tail(info.path, 15)
+    if tail:
+        text.append("\n\noutput.log", style="bold")
+        text.append(" (last lines)\n" + "\n".join(tail))
+    return text

@@ -1,0 +1,58 @@
+"""What a person sees on the dashboard, read from its widgets: the helpers of the Pilot tests."""
+
+from __future__ import annotations
+
+import time
+
+from textual.widgets import DataTable
+
+from digitnet.dashboard.app import DashboardApp
+from digitnet.dashboard.widgets.charts import Legend
+from digitnet.dashboard.widgets.run_list import RunList
+
+
+async def wait_for(pilot, predicate, timeout: float = 90.0, what: str = "condition"):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        await pilot.pause(0.2)
+        if predicate():
+            return
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+def shown_text(widget) -> str:
+    """What a widget shows on screen, as plain text."""
+    return "\n".join(strip.text for strip in widget.render_lines(widget.size.region))
+
+
+def row_of(app: DashboardApp, name: str) -> dict[str, str] | None:
+    """The run list's row for run ``name`` as shown: {"status": "running", "best": "97.10", ...}."""
+    table = app.query_one(RunList)
+    for index in range(table.row_count):
+        cells = [str(cell) for cell in table.get_row_at(index)]
+        labels = [str(column.label) for column in table.columns.values()]
+        row = dict(zip(labels, cells))
+        if row["run"].removeprefix("▶ ") == name:
+            return row
+    return None
+
+
+def status_of(app: DashboardApp, name: str) -> str | None:
+    row = row_of(app, name)
+    return row["status"] if row else None
+
+
+def legend_of(app: DashboardApp, chart) -> str:
+    """The legend line over a chart, as shown: ``━ train loss  ● val loss``."""
+    return str(app.query_one(chart).query_one(Legend).render())
+
+
+def epoch_rows(app: DashboardApp) -> int:
+    """How many rows the Epochs tab shows (the tab must be in view: a hidden tab is not drawn)."""
+    return app.query_one("#epoch-table", DataTable).row_count
+
+
+def alert_of(app: DashboardApp) -> str:
+    """The error box of the Live tab, as shown (empty when hidden)."""
+    alert = app.query_one("#alert")
+    return str(alert.render()) if alert.display else ""
