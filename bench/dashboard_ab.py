@@ -3,9 +3,8 @@
 Machine noise on a small shared box moves whole epochs by 30% (see docs/benchmarks.md), far more
 than the 3% to be measured, so comparing one run against another cannot resolve it. Here one
 training run is launched the dashboard's way (:func:`digitnet.runs.process.launch`) and watched by a
-real
-``digitnet dashboard`` process in a pseudo-terminal (so it also writes its screen updates); every
-``window`` seconds the dashboard is frozen (SIGSTOP) or let run (SIGCONT). A frozen dashboard
+real ``digitnet dashboard`` process in a pseudo-terminal (so it also writes its screen updates);
+every ``window`` seconds the dashboard is frozen (SIGSTOP) or let run (SIGCONT). A frozen dashboard
 costs nothing, so frozen windows are the headless baseline, side by side with the watched ones.
 
 Throughput per window comes from the run's ``step`` events: updates per second of training,

@@ -92,8 +92,7 @@ def slides_epoch(model, optimizer, schedule, loader) -> float:
 def backprop_epoch(layers, images, labels, batch_size: int, lr: float, generator) -> float:
     """(4b) The textbook setting's floor: digitnet's written-out backpropagation
     (``digitnet.model.engine.backprop``, sigmoid neurons, quadratic cost) and a plain SGD step, in a
-    bare
-    loop over one tensor on one thread, with no framework: what digitnet's engine costs without
+    bare loop over one tensor on one thread, with no framework: what digitnet's engine costs without
     Lightning. ``layers`` is a list of ``(W, b)`` tensors, updated in place; pixels scaled to [0,
     1]."""
     from digitnet.model.engine import backprop

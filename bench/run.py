@@ -123,9 +123,8 @@ def bench_mlp(data, reps: int) -> dict:
         root=str(ROOT / "data"), train=True, download=False, transform=ToTensor()
     )
     order = torch.randperm(60_000, generator=torch.Generator().manual_seed(12345))
-    loader = DataLoader(
-        Subset(train, order[10_000:].tolist()), batch_size=64
-    )  # digitnet's 50,000 images
+    # digitnet's 50,000 images
+    loader = DataLoader(Subset(train, order[10_000:].tolist()), batch_size=64)
     slides_model = loops.mlp()
     slides_opt, slides_sched = loops.sgd_with_cosine(slides_model, 0.05, 0.9, 782 * (reps + 1))
 
@@ -154,8 +153,7 @@ def bench_mlp(data, reps: int) -> dict:
 
 def bench_textbook(data, epochs: int) -> dict:
     """The textbook setting, interleaved: one NumPy epoch and one floor epoch after each digitnet
-    epoch;
-    accuracy after ``epochs`` each."""
+    epoch; accuracy after ``epochs`` each."""
     images, labels = data.train_set
     test_images, test_labels = data.test_set
     x = (images.reshape(len(labels), -1).float() / 255).numpy().astype(np.float64)

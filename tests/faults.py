@@ -4,9 +4,8 @@ $DIGITNET_TEST_FAULT.
 ``kill:N`` sends SIGKILL to its own process once N updates are made (``pl_module.updates``);
 ``term:N`` sends SIGTERM (a graceful
 stop); ``cancel:N`` writes the run's cancel file, as the dashboard does; ``int2:N`` sends SIGINT
-twice (an
-impatient Ctrl-C Ctrl-C); ``fill:N`` fills the disk the run folder is on; ``testint:0`` and
-``testterm:0`` send SIGINT or SIGTERM during the test after fit; ``raise:N`` raises an error;
+twice (an impatient Ctrl-C Ctrl-C); ``fill:N`` fills the disk the run folder is on; ``testint:0``
+and ``testterm:0`` send SIGINT or SIGTERM during the test after fit; ``raise:N`` raises an error;
 ``flood:N`` prints N lines after every update. Without the
 variable it does nothing, so a resumed run (started without it) trains normally.
 """
@@ -43,9 +42,8 @@ class Fault(L.Callback):
                 os.kill(os.getpid(), signal.SIGTERM)
             elif self.kind == "cancel":  # what the dashboard's c key does
                 (Path(trainer.default_root_dir) / "cancel").write_text("")
-            elif (
-                self.kind == "fill"
-            ):  # fill the disk the run writes to: the next save meets a real ENOSPC
+            # fill the disk the run writes to: the next save meets a real ENOSPC
+            elif self.kind == "fill":
                 with open(
                     Path(trainer.default_root_dir).parent / "filler", "wb", buffering=0
                 ) as handle:

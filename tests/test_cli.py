@@ -202,9 +202,8 @@ def test_predict_prints_class_and_ten_probabilities(tiny_env, tmp_path, capsys):
 )
 def test_bad_input_gives_one_sentence_and_exit_2(tiny_env, capsys, args, words):
     assert main(["fit", *args]) == 2
-    err = (
-        capsys.readouterr().err.strip().splitlines()[-1]
-    )  # in-process, earlier log lines may precede it
+    # in-process, earlier log lines may precede it
+    err = capsys.readouterr().err.strip().splitlines()[-1]
     assert err.startswith("digitnet: error: ") and words in err
     assert not Path(tiny_env["DIGITNET_CHECKPOINTS"]).exists() or not any(
         Path(tiny_env["DIGITNET_CHECKPOINTS"]).iterdir()
@@ -275,9 +274,8 @@ def test_predict_shrinks_a_huge_image_and_refuses_a_decompression_bomb(tiny_env,
         main(["predict", "--ckpt_path", "p", "--background", "black", str(tmp_path / "big.jpg")])
         == 0
     )
-    Image.new("L", (12000, 12000), 0).save(
-        tmp_path / "bomb.png"
-    )  # 144 Mpixel: over Pillow's guard x 1.6
+    # 144 Mpixel: over Pillow's guard x 1.6
+    Image.new("L", (12000, 12000), 0).save(tmp_path / "bomb.png")
     capsys.readouterr()
     assert main(["predict", "--ckpt_path", "p", str(tmp_path / "bomb.png")]) == 2
     assert "decompression bomb" in capsys.readouterr().err

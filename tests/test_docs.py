@@ -22,7 +22,6 @@ def test_docstring_examples(name, tmp_path, monkeypatch):
 
 
 def test_bench_examples():
-    result = doctest.testmod(
-        importlib.import_module("dashboard_ab")
-    )  # bench/ is on pytest's pythonpath
+    # bench/ is on pytest's pythonpath
+    result = doctest.testmod(importlib.import_module("dashboard_ab"))
     assert result.attempted and not result.failed

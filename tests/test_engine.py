@@ -51,9 +51,8 @@ SETTINGS = {
 @pytest.mark.parametrize("loss", list(COSTS))
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 def test_backprop_gives_autograd_weights_in_float32(tiny_env, activation, loss, setting):
-    updates = (
-        3 if setting == "gd" else UPDATES
-    )  # gd: one update per epoch, from the whole training split
+    # gd: one update per epoch, from the whole training split
+    updates = 3 if setting == "gd" else UPDATES
     kwargs = dict(activation=activation, loss=loss, **SETTINGS[setting])
     ours = train("backprop", updates=updates, **kwargs).state_dict()
     reference = train("autograd", updates=updates, **kwargs).state_dict()

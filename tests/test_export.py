@@ -76,9 +76,8 @@ def test_the_onnx_file_runs_in_onnxruntime_with_the_checkpoints_answers(tiny_env
     torch.testing.assert_close(
         got, expected(Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "r", pixels), atol=1e-5, rtol=0
     )
-    assert [p.name for p in out.parent.iterdir()] == [
-        "digits.onnx"
-    ]  # no temporary or external-data file left
+    # no temporary or external-data file left
+    assert [p.name for p in out.parent.iterdir()] == ["digits.onnx"]
 
 
 def test_export_refuses_a_folder_and_a_missing_run_in_one_sentence(tiny_env, tmp_path, capsys):

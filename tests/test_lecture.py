@@ -115,9 +115,8 @@ def test_presets_are_faithful_to_their_sources():
         and ch1["data"]["batch_size"] == 10
     )
     ch3 = yaml.safe_load(presets.get("nielsen-ch3").path.read_text())
-    assert ch3["model"]["weight_decay"] == pytest.approx(
-        5.0 / 50_000
-    )  # lambda / n, as the book scales it
+    # lambda / n, as the book scales it
+    assert ch3["model"]["weight_decay"] == pytest.approx(5.0 / 50_000)
     assert (
         ch3["model"]["init"] == "scaled_gaussian"
         and ch3["model"]["loss"] == "sigmoid_cross_entropy"

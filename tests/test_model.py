@@ -112,7 +112,6 @@ def test_load_from_checkpoint_honours_map_location_and_strict(tmp_path):
     with pytest.raises(CheckpointError, match="another architecture"):
         DigitClassifier.load_from_checkpoint(path, layers=[784, 20, 10])
     loose = DigitClassifier.load_from_checkpoint(path, strict=False, layers=[784, 20, 10])
-    assert torch.equal(
-        loose.network.stack[2].bias, saved.network.stack[2].bias
-    )  # the one that fits
+    # the one that fits
+    assert torch.equal(loose.network.stack[2].bias, saved.network.stack[2].bias)
     assert loose.network.stack[0].weight.shape == (20, 784)

@@ -577,3 +577,65 @@ async def test_the_dashboard_shows_a_crashing_or_flooding_run_and_stays_usable(
             await pilot.press("n")
             assert app.query_one("#tabs").active == "tab-launch"
         process.wait(timeout=60)
+
+
+# -- 9, continued: folders that cannot be written or read
+@pytest.fixture
+def read_only_disk(tmp_path):
+    """A real read-only tmpfs (root only: even root cannot write it); skipped where none can be
+    mounted."""
+    mount = tmp_path / "read-only"
+    mount.mkdir()
+    command = ["mount", "-t", "tmpfs", "-o", "ro,size=1m", "tmpfs", str(mount)]
+    if os.geteuid() != 0 or subprocess.run(command, capture_output=True).returncode != 0:
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
+
+
+def test_a_read_only_working_folder_gets_one_sentence(
+    tiny_env, read_only_disk, capsys, monkeypatch
+):
+    monkeypatch.delenv("DIGITNET_CHECKPOINTS")
+    monkeypatch.chdir(read_only_disk)
+    assert main(["fit", *RUN]) == 2
+    err = capsys.readouterr().err
+    assert "cannot write the checkpoints folder checkpoints (Read-only file system)" in err
+    assert "Traceback" not in err
+
+
+@pytest.mark.parametrize("where", ["file", "read-only"])
+def test_a_data_folder_that_is_a_file_or_read_only_gets_one_sentence_and_no_run_folder(
+    tiny_env, tmp_path, capsys, monkeypatch, request, where
+):
+    if where == "file":
+        data = tmp_path / "data-file"
+        data.write_text("not a folder")
+        expected = f"the data folder {data} is a file, not a folder"
+    else:
+        data = request.getfixturevalue("read_only_disk")
+        expected = f"mnist is not in {data}, and {data} cannot be written to fetch it"
+    monkeypatch.setenv("DIGITNET_DATA", str(data))
+    for command in (["fit", *RUN], ["data", "fetch", "mnist"]):
+        assert main(command) == 2
+        assert expected in capsys.readouterr().err
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    assert not root.exists() or list(root.iterdir()) == []  # no empty run folder left behind
+
+
+def test_an_unreadable_run_folder_is_left_out_of_the_list(tiny_env, capsys, monkeypatch):
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "mine"]) == 0
+    (root / "theirs").mkdir()
+    real_is_file = Path.is_file
+
+    def is_file(path: Path) -> bool:  # what a folder of another user gives (root reads them all)
+        if path.parent.name == "theirs":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_is_file(path)
+
+    monkeypatch.setattr(Path, "is_file", is_file)
+    capsys.readouterr()
+    assert main(["runs"]) == 0
+    out = capsys.readouterr().out
+    assert "mine" in out and "theirs" not in out

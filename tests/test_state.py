@@ -19,12 +19,10 @@ def test_a_resume_forgets_what_the_stopped_launch_did_past_its_checkpoint():
         )
     view.apply({"event": "val", "epoch": 0, "step": 10, "val_loss": 0.5, "val_acc": 0.8})
     view.apply({"event": "epoch", "epoch": 0, "step": 10, "val_acc": 0.8})
-    view.apply(
-        {"event": "val", "epoch": 1, "step": 15, "val_loss": 0.4, "val_acc": 0.85}
-    )  # stopped early
-    view.apply(
-        {**start, "epoch": 1, "step": 10, "resumed": True}
-    )  # resumed from the end of epoch 0
+    # stopped early
+    view.apply({"event": "val", "epoch": 1, "step": 15, "val_loss": 0.4, "val_acc": 0.85})
+    # resumed from the end of epoch 0
+    view.apply({**start, "epoch": 1, "step": 10, "resumed": True})
     assert view.train_steps == [5.0, 10.0]
     assert view.val_epochs == [1.0] and view.val_accs == [0.8]
     assert [row["epoch"] for row in view.epoch_rows] == [0]

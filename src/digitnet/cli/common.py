@@ -20,8 +20,7 @@ from digitnet.runs.listing import list_runs
 
 def add_checkpoints_dir(parser: Any) -> None:
     """Add ``--checkpoints_dir`` (default ``$DIGITNET_CHECKPOINTS`` or ``checkpoints``) to an
-    argparse
-    or jsonargparse parser."""
+    argparse or jsonargparse parser."""
     parser.add_argument(
         "--checkpoints_dir",
         type=str,

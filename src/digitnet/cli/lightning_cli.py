@@ -113,32 +113,38 @@ class DigitCLI(LightningCLI):
                 f"the checkpoints folder {root} is a file; point --checkpoints_dir or "
                 "$DIGITNET_CHECKPOINTS to a folder."
             )
-        if int(os.environ.get("LOCAL_RANK", "0")) > 0 and os.environ.get("DIGITNET_RUN_DIR"):
-            self.run_dir = Path(os.environ["DIGITNET_RUN_DIR"])  # a DDP worker joins rank 0's run
-        elif self.resume_dir is not None:
-            self.run_dir = self.resume_dir
-            runlock.claim(self.run_dir)  # one process at a time trains in a run folder
-        elif config.run_name:
-            self.run_dir = root / layout.check_name(config.run_name)
-            if self.run_dir.exists() and not self.run_dir.is_dir():
-                raise RunError(
-                    f"{self.run_dir} is a file, not a run folder; pick another --run_name."
-                )
-            self.run_dir.mkdir(parents=True, exist_ok=True)
-            runlock.check_new_run_folder(
-                self.run_dir
-            )  # a folder the dashboard made for this run is fine
-            runlock.claim(self.run_dir)
-            runlock.check_new_run_folder(
-                self.run_dir
-            )  # again: another process may have started it meanwhile
-        else:
-            model = config.model
-            self.run_dir = layout.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
-            runlock.claim(self.run_dir)
-        os.environ["DIGITNET_RUN_DIR"] = str(
-            self.run_dir
-        )  # inherited by the DDP workers Lightning starts
+        try:
+            if int(os.environ.get("LOCAL_RANK", "0")) > 0 and os.environ.get("DIGITNET_RUN_DIR"):
+                self.run_dir = Path(
+                    os.environ["DIGITNET_RUN_DIR"]
+                )  # a DDP worker joins rank 0's run
+            elif self.resume_dir is not None:
+                self.run_dir = self.resume_dir
+                runlock.claim(self.run_dir)  # one process at a time trains in a run folder
+            elif config.run_name:
+                self.run_dir = root / layout.check_name(config.run_name)
+                if self.run_dir.exists() and not self.run_dir.is_dir():
+                    raise RunError(
+                        f"{self.run_dir} is a file, not a run folder; pick another --run_name."
+                    )
+                self.run_dir.mkdir(parents=True, exist_ok=True)
+                # a folder the dashboard made for this run is fine
+                runlock.check_new_run_folder(self.run_dir)
+                runlock.claim(self.run_dir)
+                # again: another process may have started it meanwhile
+                runlock.check_new_run_folder(self.run_dir)
+            else:
+                model = config.model
+                self.run_dir = layout.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
+                runlock.claim(self.run_dir)
+        except OSError as error:
+            raise RunError(
+                f"cannot write the checkpoints folder {root} ({error.strerror or error}); run "
+                "digitnet from a folder you can write, or point --checkpoints_dir or "
+                "$DIGITNET_CHECKPOINTS to one."
+            ) from None
+        # inherited by the DDP workers Lightning starts
+        os.environ["DIGITNET_RUN_DIR"] = str(self.run_dir)
         trainer_config = self._get(self.config_init, "trainer", default={})
         configured = trainer_config.get("callbacks") or []
         loggers = trainer_config.get("logger")
@@ -276,9 +282,8 @@ def _resolve_resume(argv: list[str]) -> Resolved:
         raise BadSetting("--ckpt_path is empty; give last, a run name or a checkpoint file.")
     _, root = _option(argv, "--checkpoints_dir")
     path, run_dir = resolve_checkpoint(spec, Path(root) if root else None)
-    checkpoint = load_checkpoint(
-        path
-    )  # refuses unsafe, corrupt and truncated files before any work
+    # refuses unsafe, corrupt and truncated files before any work
+    checkpoint = load_checkpoint(path)
     for key in ("hyper_parameters", "datamodule_hyper_parameters"):  # LightningCLI applies them too
         trust.check_hparams(checkpoint.get(key), f"{path} ({key})")
     args += ["--ckpt_path", str(path)]
@@ -288,9 +293,8 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     if not user_config:
         if run_dir is not None and (run_dir / "config.yaml").is_file():
             config = run_dir / "config.yaml"
-            trust.check_config(
-                _read_yaml(config), run_dir, str(config)
-            )  # before anything is imported
+            # before anything is imported
+            trust.check_config(_read_yaml(config), run_dir, str(config))
             base = ["--config", str(config)]
         else:
             saved = {
@@ -350,9 +354,8 @@ def quiet_known_noise() -> None:
         logging.getLogger(name).addFilter(
             lambda record: not any(text in record.getMessage() for text in NOISE)
         )
-    logging.getLogger("lightning.fabric.utilities.seed").setLevel(
-        logging.WARNING
-    )  # "Seed set to 0"
+    # "Seed set to 0"
+    logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)
 
 
 def expand_preset(argv: list[str]) -> list[str]:

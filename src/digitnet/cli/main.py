@@ -29,8 +29,7 @@ commands:
   gates                a perceptron learns AND, OR, NAND, and cannot learn XOR
   perceptron           a multi-class perceptron on raw pixels: the linear baseline
   presets              the slides' and the textbook's networks as configs: digitnet fit --preset
-  NAME
-  reproduce [NAME...]  run presets over seeds; table of ours against the published figures
+  NAME reproduce [NAME...]  run presets over seeds; table of ours against the published figures
   compare              the slides' drop-in replacements (ReLU, cross-entropy, SGD) measured one by
   one
 
@@ -72,9 +71,8 @@ def main(argv: list[str] | None = None) -> int:
         )
         return 2
     except DigitnetError as error:
-        from digitnet.runs.layout import (
-            printable,
-        )  # the sentence may quote names and text from a run folder
+        # the sentence may quote names and text from a run folder
+        from digitnet.runs.layout import printable
 
         print(f"digitnet: error: {printable(error)}", file=sys.stderr)
         return 2

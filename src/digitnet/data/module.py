@@ -16,7 +16,14 @@ from digitnet import checks
 from digitnet.data.catalog import CATALOG, DATASETS, SPLITS
 from digitnet.data.idx import check_pair, parse_idx
 from digitnet.data.loader import TensorBatches
-from digitnet.data.sources import default_data_dir, fetch, raw_dir, verify
+from digitnet.data.sources import (
+    check_data_dir,
+    default_data_dir,
+    fetch,
+    has_files,
+    raw_dir,
+    verify,
+)
 from digitnet.errors import BadSetting, DataError
 
 SPLIT_SEED = 12345  # fixed, so every run of a data set validates on the same 10,000 images
@@ -54,8 +61,8 @@ class DigitDataModule(L.LightningDataModule):
         shuffle: reshuffle the training split every epoch (the slides' ``DataLoader`` does not).
         steps_per_call: mini-batches handed to each Lightning training step, which runs one update
             per mini-batch (see :class:`~digitnet.data.loader.TensorBatches`). It changes speed,
-            never
-            results. ``None`` picks ``max(1, 1024 // batch_size)``: 16 at batch 64, 102 at batch 10.
+            never results. ``None`` picks ``max(1, 1024 // batch_size)``: 16 at batch 64, 102 at
+            batch 10.
     """
 
     def __init__(
@@ -82,11 +89,11 @@ class DigitDataModule(L.LightningDataModule):
         self.steps_per_call = steps_per_call
         self.info = CATALOG[dataset]
         self.train_set = self.val_set = self.test_set = None
+        check_data_dir(dataset, self.data_dir)  # before any run folder is made
 
     def prepare_data(self) -> None:
         """Fetch the four files from the first source that works (only on rank 0 of each node)."""
-        folder = raw_dir(self.data_dir, self.dataset)
-        if not all((folder / name).is_file() for name in self.info.sha256):
+        if not has_files(self.dataset, self.data_dir):
             fetch(self.dataset, self.data_dir)
 
     def setup(self, stage: str | None = None) -> None:

@@ -169,6 +169,33 @@ def _write_atomically(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def has_files(dataset: str, data_dir: Path) -> bool:
+    folder = raw_dir(data_dir, dataset)
+    return all((folder / name).is_file() for name in CATALOG[dataset].sha256)
+
+
+def check_data_dir(dataset: str, data_dir: Path) -> None:
+    """Refuse, in one sentence, a data folder that is a file, or that lacks the data set's files
+    and cannot be written to fetch them (a read-only disk, a folder of another user)."""
+    where = "point --data.data_dir or $DIGITNET_DATA"
+    if data_dir.exists() and not data_dir.is_dir():
+        raise DataError(f"the data folder {data_dir} is a file, not a folder; {where} to a folder.")
+    if has_files(dataset, data_dir):
+        return
+    existing = data_dir
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
+    if existing.exists() and not existing.is_dir():
+        raise DataError(
+            f"the data folder {data_dir} lies under the file {existing}; {where} to a folder."
+        )
+    if not os.access(existing, os.W_OK | os.X_OK):
+        raise DataError(
+            f"{dataset} is not in {data_dir}, and {existing} cannot be written to fetch it; "
+            f"{where} to a folder you can write (digitnet data fetch {dataset} --data_dir DIR)."
+        )
+
+
 def fetch(
     dataset: str, data_dir: Path | str | None = None, log: Callable[[str], None] = print
 ) -> str:
@@ -178,6 +205,7 @@ def fetch(
     """
     info = CATALOG[dataset]
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    check_data_dir(dataset, data_dir)
     failures = []
     for description, source in sources(info, data_dir):
         try:
@@ -188,7 +216,14 @@ def fetch(
         target = raw_dir(data_dir, dataset)
         for name, data in files.items():
             if not (target / name).is_file() or (target / name).read_bytes() != data:
-                _write_atomically(target / name, data)
+                try:
+                    _write_atomically(target / name, data)
+                except OSError as error:
+                    raise DataError(
+                        f"could not write {target / name} ({error.strerror or error}); free "
+                        "some space or point --data.data_dir or $DIGITNET_DATA to a folder you can "
+                        "write."
+                    ) from None
         log(f"{dataset}: using {description} -> {target}")
         return description
     hint = (

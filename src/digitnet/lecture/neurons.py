@@ -117,8 +117,7 @@ class MulticlassPerceptron:
     """Ten perceptrons over the 784 raw pixels, one per class; the highest score wins.
 
     On a mistake (true class ``y``, guess ``g``) the rule adds the image to ``W[y]`` and subtracts
-    it
-    from ``W[g]``. It has no hidden layer: a linear baseline for the networks.
+    it from ``W[g]``. It has no hidden layer: a linear baseline for the networks.
     """
 
     def __init__(self, classes: int = 10, features: int = 784) -> None:

@@ -60,9 +60,8 @@ def all_presets() -> list[Preset]:
 
 def get(name: str) -> Preset:
     path = _folder() / f"{name}.yaml"
-    if (
-        not path.is_file() or path.resolve().parent != _folder().resolve()
-    ):  # no climbing out with ../
+    # no climbing out with ../
+    if not path.is_file() or path.resolve().parent != _folder().resolve():
         names = ", ".join(p.name for p in all_presets())
         raise BadSetting(f"there is no preset {name!r}; the presets are {names}.")
     return load(path)

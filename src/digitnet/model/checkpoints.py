@@ -112,8 +112,7 @@ def model_from_checkpoint(
     checkpoint: dict[str, Any], name: str, cls: type, strict: bool = True, **overrides: Any
 ) -> Any:
     """Rebuild ``cls(**hyper_parameters)`` from ``checkpoint`` and load its weights (with
-    ``strict=False``,
-    those whose names and shapes fit)."""
+    ``strict=False``, those whose names and shapes fit)."""
     hparams = dict(checkpoint.get("hyper_parameters") or {})
     hparams.update(overrides)
     try:

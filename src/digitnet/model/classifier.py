@@ -2,8 +2,7 @@
 optimizer.
 
 The network itself is a plain ``nn.Module`` (:mod:`digitnet.model.networks`); this class only adds
-the
-cost, the metrics and the optimizer, and saves its arguments with ``save_hyperparameters()``, so
+the cost, the metrics and the optimizer, and saves its arguments with ``save_hyperparameters()``, so
 ``DigitClassifier.load_from_checkpoint("checkpoints/run/last.ckpt")`` rebuilds the model alone.
 """
 
@@ -127,8 +126,7 @@ class DigitClassifier(L.LightningModule):
 
     def scale(self, pixels: torch.Tensor) -> torch.Tensor:
         """uint8 pixels 0..255 -> floats of the model's dtype: (p - 255·mean) / (255·std), or p /
-        255
-        without ``normalize``."""
+        255 without ``normalize``."""
         return (pixels.to(self.pixel_mean.dtype) - self.pixel_mean) * self.pixel_scale
 
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:

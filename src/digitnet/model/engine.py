@@ -65,8 +65,7 @@ def backprop(
     ``layers`` holds each layer's ``(W [n_out, n_in], b [n_out])``; ``x`` is ``[B, n_in]`` (or an
     image batch, flattened here); ``y`` the class indices ``[B]``. The cost is the batch mean, as
     :mod:`digitnet.model.networks` defines it; ``activation`` applies between layers, not after the
-    last.
-    Each line is one tensor operation: at batch 10, a call costs as many operations as it has.
+    last. Each line is one tensor operation: at batch 10, a call costs as many operations as it has.
     """
     sigmoid = activation == "sigmoid"
     a = x.flatten(1)

@@ -43,9 +43,8 @@ class Probabilities(L.LightningModule):
         super().__init__()
         self.network, self.loss = classifier.network, classifier.hparams.loss
         dtype = classifier.pixel_mean.dtype
-        self.register_buffer(
-            "mean", classifier.pixel_mean.detach().clone() / 255.0
-        )  # in 0..1 units
+        # in 0..1 units
+        self.register_buffer("mean", classifier.pixel_mean.detach().clone() / 255.0)
         self.register_buffer("scale", classifier.pixel_scale.detach().clone() * 255.0)
         self.pixel_dtype = dtype
 

@@ -33,9 +33,8 @@ def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
     Raises :class:`NoDigit` for an image with no ink (blank, one colour, or too small to hold one).
     """
     if max(image.size) > MAX_SIDE:
-        image.draft(
-            "L", (MAX_SIDE, MAX_SIDE)
-        )  # JPEG decodes at 1/2, 1/4 or 1/8 of its size: no huge buffer
+        # JPEG decodes at 1/2, 1/4 or 1/8 of its size: no huge buffer
+        image.draft("L", (MAX_SIDE, MAX_SIDE))
         image.thumbnail((MAX_SIDE, MAX_SIDE))
     gray = torch.from_numpy(np.array(image.convert("L"), dtype=np.uint8))
     if min(gray.shape) < 2 or int(gray.max()) - int(gray.min()) < 16:
@@ -90,9 +89,8 @@ def predict_files(checkpoint_path: Path, files: list[str], background: str = "au
         if not path.is_file():  # a FIFO or device would block or never end
             raise BadSetting(f"{name} is not a regular file; give an image file.")
         try:
-            with (
-                warnings.catch_warnings()
-            ):  # Pillow only warns from 89 to 179 million pixels: refuse those too
+            # Pillow only warns from 89 to 179 million pixels: refuse those too
+            with warnings.catch_warnings():
                 warnings.simplefilter("error", Image.DecompressionBombWarning)
                 with Image.open(name) as image:
                     pixels = to_mnist(image, background)

@@ -93,9 +93,8 @@ class RunCSVLogger(Logger):
     @rank_zero_only
     def drop_after(self, step: int, epoch: int) -> int:
         """Forget what a stopped launch logged past its checkpoint, taken at update ``step`` in (or
-        at
-        the end of) the epoch before ``epoch``: rows after ``step``, validation rows of ``epoch`` or
-        later (Lightning validates when a run is stopped early, which an uninterrupted run would
+        at the end of) the epoch before ``epoch``: rows after ``step``, validation rows of ``epoch``
+        or later (Lightning validates when a run is stopped early, which an uninterrupted run would
         not), and any row torn by a kill. Returns how many rows went."""
         if not self.path.is_file():
             return 0

@@ -1,35 +1,32 @@
-"""Provides the run folder's layout and its files: names, the event log, the status. Imports no
-torch.
+"""Provides the run folder's layout and its files: names, the event log, the status.
 
 This is the contract between a training process and anything that watches it (the dashboard,
-``digitnet runs``). A run lives in ``checkpoints/<run-name>/``::
+``digitnet runs``). Imports no torch. A run lives in ``checkpoints/<run-name>/``::
 
     config.yaml     the full LightningCLI config of the run (``digitnet fit --config`` takes it)
-    hparams.yaml    the model's hyper-parameters (Lightning's CSVLogger)
-    metrics.csv     train_loss per logged step, val_loss/val_acc per epoch (CSVLogger; appended on
-    resume)
+    hparams.yaml    the model's hyper-parameters
+    metrics.csv     train_loss per logged step, val_loss/val_acc per epoch (appended on resume)
     events.jsonl    one JSON object per line, appended; the dashboard's only input (see below)
     status.json     the latest state: {"status": "running", "pid": 4242, "epoch": 3, ...}
-    launcher.json   {"pid": 4242, "args": [...], "log_offset": 0} for a run the dashboard started
-                    (log_offset: where this launch's part of output.log begins)
+    launcher.json   {"pid": 4242, "args": [...], "log_offset": 0} for a run the dashboard
+                    started (log_offset: where this launch's part of output.log begins)
     last.ckpt       saved at every epoch end (and on cancel); resume from it
     best.ckpt       the checkpoint with the best val_acc
     output.log      stdout and stderr of a run the dashboard launched
 
-Each line of ``events.jsonl`` has ``"event"``, ``"time"`` (Unix seconds) and ``"launch"`` (1 for the
-first training process of the run, 2 for its first resume, ...) and, by event::
+Each line of ``events.jsonl`` has ``"event"``, ``"time"`` (Unix seconds) and ``"launch"`` (1 for
+the first training process of the run, 2 for its first resume, ...) and, by event::
 
-    start   {"config": {...}, "max_epochs": 10, "steps_per_epoch": 782, "batch_size": 64, "resumed":
-    false,
-             "epoch": 0, "step": 0}   (a resume starts at the epoch and update count of its
-             checkpoint)
+    start   {"config": {...}, "max_epochs": 10, "steps_per_epoch": 782, "batch_size": 64,
+             "resumed": false, "epoch": 0, "step": 0}
+             (a resume starts at the epoch and update count of its checkpoint)
     step    {"epoch": 0, "step": 50, "batch": 49, "train_loss": 0.31, "samples_per_s": 10432.0}
-    val     {"epoch": 0, "step": 782, "val_loss": 0.11, "val_acc": 0.967, "confusion": [[...10 ints]
-    x 10]}
+    val     {"epoch": 0, "step": 782, "val_loss": 0.11, "val_acc": 0.967,
+             "confusion": [[...10 ints] x 10]}
     epoch   {"epoch": 0, "step": 782, "train_loss": 0.25, "val_loss": 0.11, "val_acc": 0.967,
-    "seconds": 4.1}
-    samples {"images": [[784 ints 0-255] x 24], "labels": [...], "predicted": [...], "classes":
-    [...]}
+             "seconds": 4.1}
+    samples {"images": [[784 ints 0-255] x 24], "labels": [...], "predicted": [...],
+             "classes": [...]}
     test    {"test_loss": 0.07, "test_acc": 0.981}
     end     {"status": "finished" | "cancelled" | "failed" | "diverged", "error": "..."}
 
@@ -213,8 +210,7 @@ def printable(text: Any) -> str:
     r"""``text`` with every control character written as an escape, safe to print to a terminal.
 
     Names, errors and settings come from run folders, which anyone can write: printed raw, ``ESC
-    [2J``
-    would clear the screen and an OSC sequence retitle the terminal.
+    [2J`` would clear the screen and an OSC sequence retitle the terminal.
 
     >>> printable("run\x1b[2J\n")
     'run\\x1b[2J\\n'

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digitnet.errors import RunError
 from digitnet.runs.layout import STATUSES, default_root, read_json
 from digitnet.runs.process import process_alive
 
@@ -49,18 +50,16 @@ class RunInfo:
 def read_run(path: Path) -> RunInfo:
     status = read_json(path / "status.json")
     launcher = read_json(path / "launcher.json")
-    since = (
-        _number(launcher.get("log_offset"), int) or 0
-    )  # a resumed run's error is in its own launch's output only
+    # a resumed run's error is in its own launch's output only
+    since = _number(launcher.get("log_offset"), int) or 0
     if not status:  # launched, but training has not started (or died before it could)
         status = {
             "status": "running",
             "pid": launcher.get("pid"),
             "updated": launcher.get("time", 0),
         }
-    if (_number(launcher.get("time"), float) or 0) > (
-        _number(status.get("updated"), float) or 0
-    ):  # relaunched (resume) since the last status
+    # relaunched (resume) since the last status
+    if (_number(launcher.get("time"), float) or 0) > (_number(status.get("updated"), float) or 0):
         alive = process_alive(launcher.get("pid"))
         status = {
             **status,
@@ -114,8 +113,7 @@ def _number(value: Any, kind: type) -> Any:
 
 def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
     """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process
-    printed),
-    from byte ``since`` on at most."""
+    printed), from byte ``since`` on at most."""
     try:
         with open(Path(run_dir) / "output.log", "rb") as handle:
             handle.seek(0, os.SEEK_END)
@@ -139,16 +137,29 @@ def last_error_line(run_dir: Path, since: int = 0) -> str:
 
 
 def list_runs(root: Path | None = None) -> list[RunInfo]:
-    """Every run folder under ``root`` (with a status.json or launcher.json), newest first."""
+    """Every run folder under ``root`` (with a status.json or launcher.json), newest first.
+
+    A folder this user cannot read is left out, as anything else that is not a run; a
+    checkpoints folder that cannot be read at all is a :class:`RunError` in one sentence.
+    """
     root = Path(root) if root is not None else default_root()
     if not root.is_dir():
         return []
-    runs = [
-        read_run(p)
-        for p in root.iterdir()
-        if (p / "status.json").is_file() or (p / "launcher.json").is_file()
-    ]
+    try:
+        folders = list(root.iterdir())
+    except OSError as error:
+        raise RunError(
+            f"cannot read the checkpoints folder {root} ({error.strerror or error})."
+        ) from None
+    runs = [read_run(p) for p in folders if _is_run(p)]
     return sorted(runs, key=lambda r: r.updated, reverse=True)
+
+
+def _is_run(folder: Path) -> bool:
+    try:
+        return (folder / "status.json").is_file() or (folder / "launcher.json").is_file()
+    except OSError:  # unreadable (another user's, a broken mount): not listed
+        return False
 
 
 def format_age(seconds: float) -> str:

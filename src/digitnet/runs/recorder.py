@@ -104,9 +104,8 @@ class RunRecorder(L.Callback):
             self._claimed = runlock.claim(self.run_dir)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        if stage == "fit" and getattr(
-            self, "_claimed", False
-        ):  # the CLI's own claim lasts its whole process
+        # the CLI's own claim lasts its whole process
+        if stage == "fit" and getattr(self, "_claimed", False):
             runlock.release(self.run_dir)
             self._claimed = False
 
@@ -145,9 +144,8 @@ class RunRecorder(L.Callback):
         hp, data_hp = _settings(trainer, pl_module)
         self.epochs_done = trainer.current_epoch
         self._status(trainer, epoch=trainer.current_epoch)
-        for logger in (
-            trainer.loggers
-        ):  # a resumed run: forget what a stopped launch logged past its checkpoint
+        # a resumed run: forget what a stopped launch logged past its checkpoint
+        for logger in trainer.loggers:
             if isinstance(logger, RunCSVLogger):
                 logger.drop_after(_updates(trainer, pl_module), trainer.current_epoch)
         # Installed here, after Lightning's own SIGTERM handler (which would end the run with
@@ -221,9 +219,8 @@ class RunRecorder(L.Callback):
         trainer.should_stop = True
         self.final_status = self.stop_reason
         if self.stop_reason == "cancelled":  # the epoch-end save is skipped: this one is mid-epoch
-            trainer.save_checkpoint(
-                self.run_dir / "last.ckpt", weights_only=False
-            )  # the whole training state
+            # the whole training state
+            trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)
             if trainer.is_global_zero:
                 (self.run_dir / "cancel").unlink(missing_ok=True)  # honoured
 
@@ -280,9 +277,8 @@ class RunRecorder(L.Callback):
             return
         self.epochs_done = trainer.current_epoch + 1
         if self.save_last:  # before the status says the epoch is done, so the two never disagree
-            trainer.save_checkpoint(
-                self.run_dir / "last.ckpt", weights_only=False
-            )  # the whole training state
+            # the whole training state
+            trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)
         metrics = _metrics(trainer, ("val_loss", "val_acc"))
         mean_loss = (
             sum(self._epoch_losses) / len(self._epoch_losses) if self._epoch_losses else None
@@ -313,8 +309,7 @@ class RunRecorder(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
         """The status says what is on disk: ``cancelled`` only with a ``last.ckpt`` to resume from.
-        An
-        interrupted test after fit leaves the finished run as it is."""
+        An interrupted test after fit leaves the finished run as it is."""
         self._restore_signals()
         interrupted = isinstance(exception, KeyboardInterrupt)
         if trainer.state.fn != "fit":
