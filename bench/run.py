@@ -27,7 +27,7 @@ import torch
 sys.path.insert(0, str(Path(__file__).parent))
 import loops  # noqa: E402
 from digitnet.cli.lightning_cli import quiet_known_noise  # noqa: E402
-from network_np import Network  # noqa: E402
+from digitnet.lecture.textbook import Network  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 warnings.filterwarnings("ignore")
@@ -358,7 +358,7 @@ def render(r: dict, reps: int) -> str:
         "",
         f"| what | seconds per epoch | test accuracy after {len(tb['numpy'])} epochs |",
         "|---|---|---|",
-        "| NumPy reference in the style of `network.py` (`bench/network_np.py`) | "
+        "| NumPy reference in the style of `network.py` (`digitnet.lecture.textbook`) | "
         f"{fmt(tb['numpy'])} | {100 * tb['numpy_acc']:.2f}% |",
         f"| digitnet (`--model.engine auto`: written-out backprop) | {fmt(tb['digitnet'])} | "
         f"{100 * tb['digitnet_acc']:.2f}% |",

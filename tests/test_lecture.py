@@ -1,5 +1,7 @@
 """The lecture's ideas: single neurons, the gates, the presets, and the commands that show them."""
 
+import json
+
 import pytest
 import torch
 
@@ -136,3 +138,21 @@ def test_presets_are_faithful_to_their_sources():
 def test_an_unknown_preset_is_one_sentence(capsys):
     assert main(["fit", "--preset", "lenet"]) == 2
     assert "there is no preset 'lenet'" in capsys.readouterr().err
+
+
+def test_reproduce_reports_a_spread_over_seeds_beside_the_textbooks_own_code(
+    tiny_env, tmp_path, capsys
+):
+    out = tmp_path / "reproduce"
+    args = ["reproduce", "nielsen-ch1", "--seeds", "2", "--epochs", "1", "--out", str(out)]
+    assert main(args) == 0
+    record = json.loads(out.with_suffix(".json").read_text())[0]
+    assert len(record["runs"]) == 2 and len(record["network_py_runs"]) == 2
+    assert record["ours"]["runs"] == 2 and record["network_py"]["runs"] == 2
+    ours = sorted(r["test_acc"] for r in record["runs"])
+    assert record["ours"]["low"] == ours[0] and record["ours"]["high"] == ours[1]
+    table = out.with_suffix(".md").read_text()
+    assert "network.py: median (min-max)" in table and "| nielsen-ch1 |" in table
+    assert "stuck when it ends more than 10 points below the best run" in table
+    assert main(["reproduce", "quickstart", "--seeds", "0"]) == 2
+    assert "--seeds must be at least 1" in capsys.readouterr().err

@@ -3,12 +3,14 @@
 
 from __future__ import annotations
 
+import dataclasses
 import platform
 from pathlib import Path
 
 from digitnet.cli.commands import parser_for
 from digitnet.cli.common import add_checkpoints_dir
 from digitnet.data.catalog import DATASETS
+from digitnet.errors import BadSetting
 
 
 def run_gates(argv: list[str]) -> int:
@@ -92,18 +94,27 @@ def run_presets(argv: list[str]) -> int:
 
 def run_reproduce(argv: list[str]) -> int:
     parser = parser_for(
-        "reproduce", "Run presets over several seeds and set our figures beside the published ones."
+        "reproduce",
+        "Run presets over several seeds and set their spread beside the published figures (and "
+        "beside the textbook's own network.py, in NumPy, where a preset is its setting).",
     )
     parser.add_argument("presets", nargs="*", default=["all"])
-    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 of each preset (5)")
     parser.add_argument(
         "--epochs", type=int, default=None, help="override every preset's epochs (quick look)"
+    )
+    parser.add_argument(
+        "--no_reference", action="store_true", help="skip the NumPy network.py runs (slow)"
     )
     parser.add_argument("--out", default="docs/reproduce", help="writes OUT.md and OUT.json")
     add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
+    if options.seeds < 1:
+        raise BadSetting(f"--seeds must be at least 1, got {options.seeds}.")
+    import yaml
+
     from digitnet.cli import experiments
-    from digitnet.lecture import presets
+    from digitnet.lecture import presets, textbook
 
     chosen = (
         presets.all_presets()
@@ -112,38 +123,41 @@ def run_reproduce(argv: list[str]) -> int:
     )
     extra = ["--trainer.max_epochs", str(options.epochs)] if options.epochs else []
     root, stamp = Path(options.checkpoints_dir), experiments.stamp()
-    header = [
-        "preset",
-        "published",
-        "source",
-        "ours best",
-        "ours mean",
-        "difference",
-        "seeds",
-        "seconds/run",
-    ]
+    header = ["preset", "published", "ours: median (min-max)", "stuck", "difference",
+              "network.py: median (min-max)", "stuck", "seeds", "seconds/run"]  # fmt: skip
     rows, records = [], []
     for preset in chosen:
+        seeds = range(options.seeds)
         results = [
             experiments.fit(
                 ["--config", str(preset.path), "--seed_everything", str(seed), *extra],
                 f"reproduce-{preset.name}-s{seed}-{stamp}",
                 root,
             )
-            for seed in range(options.seeds)
+            for seed in seeds
         ]
-        figures = [r.best_val_acc if preset.metric == "val" else r.test_acc for r in results]
-        figures = [f for f in figures if f is not None]
-        best, mean = (max(figures), experiments.mean(figures)) if figures else (None, None)
-        difference = "-" if mean is None else f"{100 * mean - preset.published:+.2f}"
+        ours = experiments.spread(
+            [r.best_val_acc if preset.metric == "val" else r.test_acc for r in results]
+        )
+        setting = textbook.setting_of(yaml.safe_load(preset.path.read_text()))
+        reference, theirs = [], experiments.spread([])
+        if setting is not None and not options.no_reference:
+            if options.epochs:
+                setting = dataclasses.replace(setting, epochs=options.epochs)
+            splits = experiments.textbook_splits(setting)
+            reference = [textbook.train(setting, seed, splits) for seed in seeds]
+            key = "test_acc" if preset.metric == "test" else None
+            theirs = experiments.spread([r[key] if key else max(r["val_accs"]) for r in reference])
+        difference = "-" if ours.median is None else f"{100 * ours.median - preset.published:+.2f}"
         rows.append(
             [
                 preset.name,
                 f"{preset.published:.2f} ({preset.metric})",
-                preset.source.split(" (")[0],
-                experiments.pct(best),
-                experiments.pct(mean),
+                ours.text(),
+                str(ours.stuck),
                 difference,
+                theirs.text(),
+                str(theirs.stuck) if theirs.runs else "-",
                 str(len(results)),
                 f"{experiments.mean([r.seconds for r in results]):.0f}",
             ]
@@ -154,7 +168,10 @@ def run_reproduce(argv: list[str]) -> int:
                 "published": preset.published,
                 "metric": preset.metric,
                 "source": preset.source,
+                "ours": dataclasses.asdict(ours),
+                "network_py": dataclasses.asdict(theirs),
                 "runs": [experiments.as_dict(r) for r in results],
+                "network_py_runs": reference,
             }
         )
         print(experiments.plain_table(header, rows[-1:]), flush=True)
@@ -163,9 +180,12 @@ def run_reproduce(argv: list[str]) -> int:
     notes = (
         f"Measured with `digitnet reproduce {' '.join(options.presets)} --seeds {options.seeds}"
         f"{f' --epochs {options.epochs}' if options.epochs else ''}` on {platform.machine()} "
-        f"({platform.python_version()}). 'ours' is test accuracy of the best-validation "
-        "checkpoint, "
-        "or best validation accuracy where the source reports validation (val).\n"
+        f"(Python {platform.python_version()}), seeds 0 to {options.seeds - 1}. 'ours' is the "
+        "test accuracy of the best-validation checkpoint, or the best validation accuracy where "
+        "the source reports validation (val); 'network.py' is the textbook's own code (in NumPy, "
+        "`digitnet.lecture.textbook`) on the same split and seeds, measured the same way. A run "
+        f"is stuck when it ends more than {100 * experiments.STUCK_GAP:.0f} points below the best "
+        "run of its setting (saturated sigmoid neurons).\n"
     )
     experiments.write_tables(
         Path(options.out), "Presets against their published figures", header, rows, records, notes

@@ -1,4 +1,5 @@
-"""A straightforward NumPy network in the style of the textbook's ``network.py``.
+"""Provides :class:`Network`: the textbook's ``network.py`` (Nielsen, ch. 1), in NumPy, as the book
+computes it: the reference that ``digitnet reproduce`` sets beside the ``nielsen-ch1*`` presets.
 
 Sigmoid neurons, quadratic cost, mini-batch SGD; weights and biases N(0, 1); backpropagation one
 example at a time inside each mini-batch, summed, then ``w -= eta/m · Σ∇w``, as the book does.
@@ -8,6 +9,7 @@ Column vectors: an image is a (784, 1) array; the target is a one-hot (10, 1) ar
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -79,3 +81,71 @@ class Network:
             else np.hstack([self.feedforward(col.reshape(-1, 1)) for col in x])
         )
         return float((out.argmax(axis=0) == y).mean())
+
+
+@dataclass(frozen=True)
+class Setting:
+    """What ``network.py`` needs to train as a preset does: ``Network(sizes).SGD(..., epochs,
+    mini_batch_size, eta)``, on the preset's data set and 50k/10k split."""
+
+    sizes: list[int]
+    epochs: int
+    batch_size: int
+    eta: float
+    dataset: str
+    val_size: int
+
+
+def setting_of(config: dict) -> Setting | None:
+    """The textbook setting a preset's config describes, or None if it is not ``network.py``'s.
+
+    ``network.py`` is sigmoid neurons, the quadratic cost, plain mini-batch SGD at a constant
+    rate, N(0, 1) weights and biases and pixels in [0, 1]::
+
+        >>> config = {"trainer": {"max_epochs": 30}, "data": {"batch_size": 10},
+        ...           "model": {"layers": [784, 30, 10], "activation": "sigmoid", "loss": "mse",
+        ...                     "optimizer": "sgd", "lr": 3.0, "momentum": 0.0, "init": "gaussian",
+        ...                     "schedule": "constant", "normalize": False}}
+        >>> setting = setting_of(config)
+        >>> setting.sizes, setting.epochs, setting.batch_size, setting.eta
+        ([784, 30, 10], 30, 10, 3.0)
+        >>> setting_of({**config, "model": {**config["model"], "loss": "cross_entropy"}}) is None
+        True
+    """
+    model, data = config.get("model") or {}, config.get("data") or {}
+    textbook = {
+        "activation": "sigmoid",
+        "loss": "mse",
+        "optimizer": "sgd",
+        "momentum": 0.0,
+        "init": "gaussian",
+        "schedule": "constant",
+        "normalize": False,
+        "arch": "mlp",
+    }
+    if any(
+        model.get(key, "mlp" if key == "arch" else None) != want for key, want in textbook.items()
+    ):
+        return None
+    return Setting(
+        sizes=list(model["layers"]),
+        epochs=int((config.get("trainer") or {}).get("max_epochs", 30)),
+        batch_size=int(data.get("batch_size", 10)),
+        eta=float(model["lr"]),
+        dataset=data.get("dataset", "mnist"),
+        val_size=int(data.get("val_size", 10_000)),
+    )
+
+
+def train(setting: Setting, seed: int, splits: dict[str, tuple]) -> dict:
+    """Train ``network.py`` as the book does; ``splits`` maps train/val/test to (pixels 0..1 as
+    float64 [N, 784], labels [N]). Returns the validation accuracy of every epoch, the test
+    accuracy at the best one, and the training seconds."""
+    network = Network(setting.sizes, seed=seed)
+    val_accs, test_at_best, seconds = [], None, 0.0
+    for _ in range(setting.epochs):
+        seconds += network.epoch(*splits["train"], setting.batch_size, setting.eta)
+        val_accs.append(network.accuracy(*splits["val"]))
+        if val_accs[-1] == max(val_accs):
+            test_at_best = network.accuracy(*splits["test"])
+    return {"val_accs": val_accs, "test_acc": test_at_best, "seconds": round(seconds, 2)}
