@@ -19,6 +19,7 @@ def make_run(
     rate: float = 1.0,
     error: str = "",
     age: float = 300,
+    dataset: str = "mnist",
 ) -> Path:
     run = root / name
     run.mkdir(parents=True)
@@ -29,7 +30,7 @@ def make_run(
             "time": T0,
             "config": {
                 "model": {"layers": [784, 32, 10], "activation": "relu"},
-                "data": {"dataset": "mnist", "batch_size": 64},
+                "data": {"dataset": dataset, "batch_size": 64},
             },
             "max_epochs": epochs,
             "steps_per_epoch": steps,
@@ -99,7 +100,7 @@ def make_run(
             {
                 "status": status,
                 "pid": 0,
-                "dataset": "mnist",
+                "dataset": dataset,
                 "summary": "784-32-10 relu",
                 "epoch": epochs,
                 "max_epochs": epochs,

@@ -8,7 +8,7 @@ from textual.widgets import DataTable
 
 from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.widgets.charts import Legend
-from digitnet.dashboard.widgets.run_list import RunList
+from digitnet.dashboard.widgets.run_list import STATUS_MARK, RunList
 
 
 async def wait_for(pilot, predicate, timeout: float = 90.0, what: str = "condition"):
@@ -25,21 +25,25 @@ def shown_text(widget) -> str:
     return "\n".join(strip.text for strip in widget.render_lines(widget.size.region))
 
 
-def row_of(app: DashboardApp, name: str) -> dict[str, str] | None:
-    """The run list's row for run ``name`` as shown: {"status": "running", "best": "97.10", ...}."""
+def rows_of(app: DashboardApp) -> list[dict[str, str]]:
+    """The run list's rows as shown, top to bottom: {"status": "●", "run": "my-run", ...}."""
     table = app.query_one(RunList)
-    for index in range(table.row_count):
-        cells = [str(cell) for cell in table.get_row_at(index)]
-        labels = [str(column.label) for column in table.columns.values()]
-        row = dict(zip(labels, cells))
-        if row["run"].removeprefix("▶ ") == name:
-            return row
-    return None
+    keys = [key.value for key in table.columns]
+    rows = [map(str.strip, map(str, table.get_row_at(i))) for i in range(table.row_count)]
+    return [dict(zip(keys, row)) for row in rows]
+
+
+def row_of(app: DashboardApp, name: str) -> dict[str, str] | None:
+    """The run list's row for run ``name`` (a short name, shown whole, marked or not)."""
+    return next((row for row in rows_of(app) if row["run"].removeprefix("▶") == name), None)
 
 
 def status_of(app: DashboardApp, name: str) -> str | None:
+    """The status the run's mark in the list stands for: ``●`` is running, ``✓`` finished, ..."""
     row = row_of(app, name)
-    return row["status"] if row else None
+    return (
+        {mark: status for status, mark in STATUS_MARK.items()}.get(row["status"]) if row else None
+    )
 
 
 def legend_of(app: DashboardApp, chart) -> str:

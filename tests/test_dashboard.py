@@ -17,7 +17,7 @@ from digitnet.dashboard.screens.help import HelpScreen
 from digitnet.dashboard.widgets.charts import AccuracyChart, Legend, LossChart
 from digitnet.dashboard.widgets.run_list import RunList
 from fake_runs import T0, make_run
-from screen import epoch_rows, legend_of, row_of, shown_text, status_of, wait_for
+from screen import epoch_rows, legend_of, row_of, rows_of, shown_text, status_of, wait_for
 
 SIZE = (100, 32)
 
@@ -200,7 +200,7 @@ async def test_compare_overlays_the_curves_of_marked_runs(tmp_path):
         await pilot.pause(0.3)
         assert "━ fast" in legend_of(app, AccuracyChart)
         assert "━ slow" in legend_of(app, AccuracyChart)
-        assert row_of(app, "fast")["run"] == "▶ fast"
+        assert row_of(app, "fast")["run"] == "▶fast"
         await pilot.press("m", "up", "m")  # unmark both: only the selected run is left
         await pilot.pause(0.3)
         assert legend_of(app, AccuracyChart).strip() == "━ val accuracy %"
@@ -275,9 +275,9 @@ def test_ages_tick_by_the_minute_at_most():
     ]
 
 
-async def test_the_status_column_widens_when_a_run_finishes(tmp_path):
+async def test_the_status_mark_changes_when_a_run_finishes(tmp_path):
     root = tmp_path / "checkpoints"
-    run = make_run(root, "widens", epochs=1)
+    run = make_run(root, "turns", epochs=1)
     status = json.loads((run / "status.json").read_text())
     (run / "status.json").write_text(
         json.dumps({**status, "status": "running", "pid": os.getpid()})
@@ -285,12 +285,37 @@ async def test_the_status_column_widens_when_a_run_finishes(tmp_path):
     app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
-        runs_table = app.query_one(RunList)
-        assert str(runs_table.get_cell_at((0, 0))) == "running"
+        assert status_of(app, "turns") == "running"
+        assert "●" in shown_text(app.query_one(RunList))
         (run / "status.json").write_text(json.dumps(status))  # finished
         await pilot.pause(0.5)
-        assert str(runs_table.get_cell_at((0, 0))) == "finished"
-        assert "finished" in shown_text(runs_table)
+        assert status_of(app, "turns") == "finished"
+        assert "✓" in shown_text(app.query_one(RunList))
+
+
+async def test_the_run_list_reads_at_a_glance_at_80x24_sorts_and_filters(tmp_path):
+    root = tmp_path / "checkpoints"
+    make_run(root, "mnist-mlp-sigmoid-mse-lr3-20261126-101500", rate=0.5)
+    make_run(root, "fashion-cnn-20261126-093000", rate=1.5, dataset="fashion_mnist", age=7200)
+    make_run(root, "best-one", rate=2.0, age=90000)
+    app = DashboardApp(root, clock=lambda: T0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await pilot.pause(0.3)
+        shown = shown_text(app.query_one(RunList))
+        assert "mnist-m…-101500" in shown  # cut in the middle: its start and end stay visible
+        for column in ("data", "best", "age", "fashn", "mnist", "2h", "1d"):
+            assert column in shown, column
+        assert [row["run"] for row in rows_of(app)][0].startswith("mnist-m")  # newest first
+        await pilot.press("s")
+        best_first = [row["best"] for row in rows_of(app)]
+        assert best_first == sorted(best_first, key=float, reverse=True)
+        assert "best accuracy first" in str(app.query_one("#runs-title", Label).render())
+        await pilot.press("slash", *"fash")
+        await pilot.pause(0.2)
+        assert [row["data"] for row in rows_of(app)] == ["fashn"]
+        await pilot.press("escape")
+        await pilot.pause(0.2)
+        assert len(rows_of(app)) == 3
 
 
 def test_a_resumed_run_that_is_killed_reports_its_own_end_not_an_earlier_launch(tmp_path):
@@ -316,3 +341,14 @@ def test_a_resumed_run_that_is_killed_reports_its_own_end_not_an_earlier_launch(
     info = read_run(run)
     assert info.status == "failed"
     assert info.error == "the training process ended without a word (killed?)"
+
+
+def test_the_app_can_be_subclassed_in_code_that_has_no_file(tmp_path):
+    """bench/dashboard_ab.py does it with ``python -c``; the look is found all the same."""
+    code = (
+        "from digitnet.dashboard.app import DashboardApp\n"
+        "class Mine(DashboardApp):\n    pass\n"
+        "print(len(Mine('x').css_path))"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr

@@ -24,58 +24,44 @@ def test_the_readme_python_example_runs_and_resumes_in_place(tiny_env, capsys, m
     assert epochs == {"0", "1", "2", "3"}
 
 
+def fit_beside(run: Path, logger) -> None:
+    """Two epochs on tiny data into the run folder ``run``, with ``logger`` beside its own."""
+    import lightning as L
+
+    from digitnet import DigitClassifier, DigitDataModule, run_folder
+
+    trainer = L.Trainer(
+        max_epochs=2,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **run_folder(run, log_every_n_steps=10, loggers=[logger]),
+    )
+    model = DigitClassifier(layers=[784, 8, 10])
+    trainer.fit(model, datamodule=DigitDataModule(batch_size=16, val_size=100))
+    assert (run / "status.json").is_file() and (run / "last.ckpt").is_file()
+
+
 def test_another_lightning_logger_works_beside_the_run_folder(tiny_env, tmp_path):
     """Any Lightning logger can be added; here Lightning's own CSVLogger (the run folder keeps its
     own)."""
     import csv
 
-    import lightning as L
     from lightning.pytorch.loggers import CSVLogger
 
-    from digitnet import DigitClassifier, DigitDataModule, run_folder
-
-    extra = CSVLogger(tmp_path / "elsewhere", name="x", version=0)
-    trainer = L.Trainer(
-        max_epochs=2,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        **run_folder(tmp_path / "run", log_every_n_steps=10, loggers=[extra]),
-    )
-    trainer.fit(
-        DigitClassifier(layers=[784, 8, 10]),
-        datamodule=DigitDataModule(batch_size=16, val_size=100),
-    )
+    fit_beside(tmp_path / "run", CSVLogger(tmp_path / "elsewhere", name="x", version=0))
     ours = list(csv.DictReader(open(tmp_path / "run" / "metrics.csv")))
     theirs = list(csv.DictReader(open(tmp_path / "elsewhere" / "x" / "version_0" / "metrics.csv")))
-    assert [r["step"] for r in ours if r["train_loss"]] == [
-        r["step"] for r in theirs if r.get("train_loss")
-    ]
-    assert [r["val_acc"] for r in ours if r["val_acc"]] == [
-        r["val_acc"] for r in theirs if r.get("val_acc")
-    ]
-    assert (tmp_path / "run" / "status.json").is_file() and (
-        tmp_path / "run" / "last.ckpt"
-    ).is_file()
+    steps = [r["step"] for r in theirs if r.get("train_loss")]
+    assert [r["step"] for r in ours if r["train_loss"]] == steps
+    accs = [r["val_acc"] for r in theirs if r.get("val_acc")]
+    assert [r["val_acc"] for r in ours if r["val_acc"]] == accs
 
 
 def test_a_tensorboard_logger_logs_the_same_run_beside_the_run_folder(tiny_env, tmp_path):
     """TensorBoardLogger (through tensorboardX or tensorboard) beside the run folder's own files."""
-    import lightning as L
     from lightning.pytorch.loggers import TensorBoardLogger
 
-    from digitnet import DigitClassifier, DigitDataModule, run_folder
-
-    board = TensorBoardLogger(tmp_path / "tb", name="digits", version=0)
-    trainer = L.Trainer(
-        max_epochs=2,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        **run_folder(tmp_path / "run", log_every_n_steps=10, loggers=[board]),
-    )
-    trainer.fit(
-        DigitClassifier(layers=[784, 8, 10]),
-        datamodule=DigitDataModule(batch_size=16, val_size=100),
-    )
+    fit_beside(tmp_path / "run", TensorBoardLogger(tmp_path / "tb", name="digits", version=0))
     events = list((tmp_path / "tb" / "digits" / "version_0").glob("events.out.tfevents.*"))
     assert len(events) == 1
     written = events[0].read_bytes()
@@ -83,4 +69,4 @@ def test_a_tensorboard_logger_logs_the_same_run_beside_the_run_folder(tiny_env, 
         assert tag in written  # each scalar's tag is stored verbatim in the event records
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,step") and len(rows) > 2
-    assert (tmp_path / "run" / "last.ckpt").is_file() and (tmp_path / "run" / "best.ckpt").is_file()
+    assert (tmp_path / "run" / "best.ckpt").is_file()

@@ -27,7 +27,8 @@ class DashboardApp(App):
     """The digitnet terminal dashboard over the run folders in ``root``."""
 
     TITLE = "digitnet"
-    CSS_PATH = "app.tcss"
+    # absolute: Textual resolves a relative path beside the file of a subclass, which may have none
+    CSS_PATH = Path(__file__).with_name("app.tcss")
     BINDINGS = [
         Binding("question_mark", "help", "Help", key_display="?"),
         Binding("q", "quit", "Quit"),

@@ -16,8 +16,13 @@ HELP = """\
 | `c` | cancel the selected run: it stops after its current step and saves `last.ckpt` |
 | `r` | resume the selected run from its `last.ckpt`, in place |
 | `m` | mark or unmark the selected run for comparison: marked runs' curves overlay the charts |
+| `s` | sort the runs: newest first, best accuracy first, by name |
+| `/` | filter the runs by a part of their name or data set; `Esc` clears it |
 | `1`-`6` | tabs: live, epochs, confusion, samples, details, new run |
 | `↑` `↓` | choose a run in the list |
+
+The marks in the list: `●` running, `✓` finished, `■` cancelled, `✗` failed, `~` diverged;
+`▶` before a name: marked for compare. `best` is the best validation accuracy in percent.
 | `?` | this help; `Esc` closes it |
 | `q` | quit (runs keep training: they are processes of their own) |
 

@@ -21,7 +21,7 @@ from textual.containers import Horizontal, ScrollableContainer, Vertical, Vertic
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Label, TabbedContent, TabPane
+from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker
 
 from digitnet.dashboard.state import RunView
@@ -48,6 +48,8 @@ class MainScreen(Screen):
         Binding("c", "cancel_run", "Cancel"),
         Binding("r", "resume_run", "Resume"),
         Binding("m", "compare", "Compare"),
+        Binding("s", "sort", "Sort"),
+        Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "focus_runs", "Runs", show=False),
         *[Binding(str(i + 1), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS)],
     ]
@@ -74,7 +76,8 @@ class MainScreen(Screen):
         yield Header()
         with Horizontal():
             with Vertical(id="left"):
-                yield Label("Runs")
+                yield Label("Runs · newest first", id="runs-title")
+                yield Input(placeholder="filter: name or data set", id="filter")
                 yield RunList(clock=self.clock, id="runs")
             with TabbedContent(initial="tab-live", id="tabs"):
                 with TabPane("Live", id="tab-live"):
@@ -232,5 +235,27 @@ class MainScreen(Screen):
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
 
+    def action_sort(self) -> None:
+        by = self.query_one(RunList).next_sort()
+        title = {"age": "newest first", "accuracy": "best accuracy first", "name": "by name"}[by]
+        self.query_one("#runs-title", Label).update(f"Runs · {title}")
+
+    def action_filter(self) -> None:
+        box = self.query_one("#filter", Input)
+        box.add_class("shown")
+        box.focus()
+
+    @on(Input.Changed, "#filter")
+    def _filter_changed(self, event: Input.Changed) -> None:
+        self.query_one(RunList).text_filter = event.value
+
+    @on(Input.Submitted, "#filter")
+    def _filter_done(self) -> None:
+        self.query_one(RunList).focus()
+
     def action_focus_runs(self) -> None:
+        box = self.query_one("#filter", Input)
+        if box.has_focus:  # Esc in the filter box: no filter
+            box.value = ""
+            box.remove_class("shown")
         self.query_one(RunList).focus()

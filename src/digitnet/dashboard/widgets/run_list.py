@@ -1,5 +1,14 @@
-"""Provides :class:`RunList`, the table of every run with its status, data set, model, best accuracy
-and age."""
+"""Provides :class:`RunList`: every run at a glance, even at 80x24.
+
+One row per run: its status as a coloured mark, its name (cut in the middle when long, so the
+date or counter at its end stays visible), its data set, its best validation accuracy and its
+age. Sorted newest first, by best accuracy or by name (``s``), filtered by a text (``/``)::
+
+    >>> cut_middle("mnist-mlp-20261126-022433", 14)
+    'mnist-…-022433'
+    >>> [STATUS_MARK[s] for s in ("running", "finished", "failed")]
+    ['●', '✓', '✗']
+"""
 
 from __future__ import annotations
 
@@ -20,26 +29,54 @@ STATUS_STYLE = {
     "failed": "bold red",
     "diverged": "bold magenta",
 }
+STATUS_MARK = {"running": "●", "finished": "✓", "cancelled": "■", "failed": "✗", "diverged": "~"}
+SORTS = ("age", "accuracy", "name")  # what ``s`` cycles through
+FIXED = (
+    2 + 1 + 6 + 5 + 3 + 1
+)  # "● ", the space after the name, "mnist ", "97.1 ", "59m", scroll bar
+
+
+def cut_middle(name: str, width: int) -> str:
+    """``name`` in at most ``width`` characters, its middle replaced by ``…`` if it is longer."""
+    if len(name) <= width:
+        return name
+    head = max(1, (width - 1) // 2)
+    tail = max(0, width - 1 - head)
+    return name[:head] + "…" + (name[-tail:] if tail else "")
+
+
+def short_dataset(name: str) -> str:
+    return {"fashion_mnist": "fashn"}.get(name, name[:5])
 
 
 class RunList(DataTable):
-    """One row per run, newest first; the cursor stays on the same run as rows come and go.
+    """One row per run; the cursor stays on the same run as rows come and go.
 
     ``listed`` (a ``reactive``) holds what the table shows; when only cells changed (an age, a
     status), only those cells are updated: rebuilding the table would cost a layout pass of the
-    whole screen.
+    whole screen. ``sort_by`` and ``text_filter`` are reactive too: changing one shows the list
+    again.
     """
 
     listed: reactive[tuple[tuple[str, tuple], ...]] = reactive((), init=False)
+    sort_by: reactive[str] = reactive("age", init=False)
+    text_filter: reactive[str] = reactive("", init=False)
 
     def __init__(self, clock: Callable[[], float] = time.time, **kwargs) -> None:
-        super().__init__(cursor_type="row", zebra_stripes=True, **kwargs)
+        # no cell padding: each cell carries its one space, so names get the width at 80x24
+        super().__init__(cursor_type="row", zebra_stripes=True, cell_padding=0, **kwargs)
         self.clock = clock
         self.compared: set[str] = set()
+        self.runs: list[RunInfo] = []
 
     def on_mount(self) -> None:
-        # what matters most first
-        self.columns_keys = self.add_columns("status", "run", "best", "age", "data", "model")
+        self.columns_keys = [
+            self.add_column("  ", key="status"),
+            self.add_column("run ", key="run"),
+            self.add_column("data  ", key="data"),
+            self.add_column("best ", key="best"),
+            self.add_column("age", key="age"),
+        ]
 
     @property
     def selected(self) -> str | None:
@@ -51,9 +88,31 @@ class RunList(DataTable):
         """Mark ``name`` for comparison, or unmark it."""
         self.compared.symmetric_difference_update({name})
 
+    def next_sort(self) -> str:
+        self.sort_by = SORTS[(SORTS.index(self.sort_by) + 1) % len(SORTS)]
+        return self.sort_by
+
     def show(self, runs: list[RunInfo]) -> None:
-        now = self.clock()
-        self.listed = tuple((run.name, self._cells(run, now)) for run in runs)
+        self.runs = runs
+        now, width = self.clock(), max(8, self.size.width - FIXED)
+        needle = self.text_filter.lower()
+        shown = [r for r in runs if needle in r.name.lower() or needle in r.dataset.lower()]
+        if self.sort_by == "accuracy":
+            shown.sort(
+                key=lambda r: -1.0 if r.best_val_acc is None else r.best_val_acc, reverse=True
+            )
+        elif self.sort_by == "name":
+            shown.sort(key=lambda r: r.name)
+        self.listed = tuple((run.name, self._cells(run, now, width)) for run in shown)
+
+    def watch_sort_by(self) -> None:
+        self.show(self.runs)
+
+    def watch_text_filter(self) -> None:
+        self.show(self.runs)
+
+    def on_resize(self) -> None:
+        self.show(self.runs)  # names are cut to the width there is
 
     def watch_listed(self, old: tuple, new: tuple) -> None:
         if [name for name, _ in new] == [name for name, _ in old]:
@@ -72,18 +131,18 @@ class RunList(DataTable):
     def select(self, name: str) -> None:
         try:
             self.move_cursor(row=self.get_row_index(name))
-        except RowDoesNotExist:  # the run is gone (deleted by hand)
+        except RowDoesNotExist:  # the run is gone (deleted by hand) or filtered out
             pass
 
-    def _cells(self, run: RunInfo, now: float) -> tuple:
-        mark = "▶ " if run.name in self.compared else ""
-        best = f"{100 * run.best_val_acc:.2f}" if run.best_val_acc is not None else "-"
+    def _cells(self, run: RunInfo, now: float, width: int) -> tuple:
+        mark = "▶" if run.name in self.compared else ""
+        acc = run.best_val_acc
+        best = "-" if acc is None else "100" if acc >= 0.9995 else f"{100 * acc:.1f}"
         # Text, never markup: these come from the run folder
         return (
-            Text(run.status, style=STATUS_STYLE.get(run.status, "")),
-            Text(mark + run.name, overflow="ellipsis"),
-            best,
+            Text(STATUS_MARK.get(run.status, "?") + " ", style=STATUS_STYLE.get(run.status, "")),
+            Text(mark + cut_middle(run.name, width - len(mark)) + " "),
+            Text(short_dataset(run.dataset) + " "),
+            best + " ",
             format_age(now - run.updated),
-            Text(run.dataset.replace("fashion_mnist", "fashion")),
-            Text(run.summary),
         )
