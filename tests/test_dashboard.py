@@ -352,3 +352,27 @@ def test_the_app_can_be_subclassed_in_code_that_has_no_file(tmp_path):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0 and out.stdout.strip() == "1", out.stderr
+
+
+async def test_the_console_shows_the_end_of_a_huge_log_and_new_lines_as_they_come(tmp_path):
+    from digitnet.dashboard.widgets.console import Console
+
+    root = tmp_path / "checkpoints"
+    run = make_run(root, "chatty", epochs=1)
+    make_run(root, "quiet", epochs=1, age=600)
+    with open(run / "output.log", "wb") as log:
+        log.truncate(1 << 30)  # a 1 GB log (sparse, so it takes no disk)
+        log.seek(1 << 30)
+        log.write(b"\n" + b"".join(f"line {i}\n".encode() for i in range(100)))
+    app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("6")
+        console = app.query_one(Console)
+        await wait_for(pilot, lambda: "line 99" in shown_text(console), 5, "the end of the log")
+        assert console.line_count == 100  # read from the end: the last lines, not a gigabyte
+        with open(run / "output.log", "a") as log:
+            log.write("a new line\n")
+        await wait_for(pilot, lambda: "a new line" in shown_text(console), 5, "the new line")
+        await pilot.press("escape", "down", "6")  # another run, with no output.log
+        await wait_for(pilot, lambda: "has no output.log" in shown_text(console), 5, "the note")
+        assert "line 99" not in shown_text(console)

@@ -29,7 +29,7 @@ def app(tmp_path):
 
 @pytest.mark.parametrize(
     "keys",
-    [[], ["2"], ["3"], ["4"], ["6"], ["question_mark"]],
+    [[], ["2"], ["3"], ["4"], ["7"], ["question_mark"]],
     ids=["live", "epochs", "confusion", "samples", "new-run", "help"],
 )
 def test_screens(app, snap_compare, keys):

@@ -9,8 +9,6 @@ not import torch until a model or data module is used::
 
 from __future__ import annotations
 
-from typing import Any
-
 __version__ = "0.1.0"
 
 _LAZY = {
@@ -22,7 +20,7 @@ _LAZY = {
 }
 
 
-def __getattr__(name: str) -> Any:
+def __getattr__(name: str) -> object:  # no typing import: `digitnet --help` stays fast
     if name in _LAZY:
         import importlib
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from digitnet.runs.layout import EventReader
-from digitnet.runs.listing import RunInfo, list_runs
+from digitnet.runs.listing import LogTail, RunInfo, list_runs
 
 
 @dataclass
@@ -25,6 +25,8 @@ class Snapshot:
 
     runs: list[RunInfo]
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    console: str | None = None  # the run whose output.log lines these are
+    output: list[str] = field(default_factory=list)
 
 
 class FolderWatcher:
@@ -37,8 +39,11 @@ class FolderWatcher:
     def __init__(self, root: Path) -> None:
         self.root = Path(root)
         self.readers: dict[str, EventReader] = {}
+        self.log: LogTail | None = None
 
-    def read(self, watched: list[str]) -> Snapshot:
+    def read(self, watched: list[str], console: str | None = None) -> Snapshot:
+        """List the runs; return the new events of ``watched`` and the new output lines of
+        ``console`` (from near the end of its ``output.log`` when it was not the last console)."""
         runs = list_runs(self.root)
         present = {run.name for run in runs}
         events = {}
@@ -48,4 +53,10 @@ class FolderWatcher:
                     name, EventReader(self.root / name / "events.jsonl")
                 )
                 events[name] = reader.read()
-        return Snapshot(runs, events)
+        output = []
+        if console is not None:
+            path = self.root / console / "output.log"
+            if self.log is None or self.log.path != path:
+                self.log = LogTail(path)
+            output = self.log.read()
+        return Snapshot(runs, events, console, output)

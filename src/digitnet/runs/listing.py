@@ -173,3 +173,45 @@ def format_age(seconds: float) -> str:
         if seconds >= size:
             return f"{int(seconds // size)}{unit}"
     return "<1m"
+
+
+class LogTail:
+    """The new complete lines of a run's ``output.log`` at each :meth:`read`, starting near its end.
+
+    The first read starts ``TAIL_BYTES`` before the end (a 1 GB log costs the same as a small one)
+    and drops the line it lands in the middle of; each later read returns what was appended, at
+    most ``MOST_BYTES`` of it, so a flood of output never stalls the reader.
+
+        >>> import tempfile
+        >>> folder = Path(tempfile.mkdtemp())
+        >>> _ = (folder / "output.log").write_text("one\\ntwo\\n")
+        >>> tail = LogTail(folder / "output.log")
+        >>> tail.read()
+        ['one', 'two']
+        >>> with open(folder / "output.log", "a") as log:
+        ...     _ = log.write("three\\nfour (still being written)")
+        >>> tail.read()
+        ['three']
+    """
+
+    TAIL_BYTES = 64 * 1024
+    MOST_BYTES = 1024 * 1024
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.offset = Path(path), None
+
+    def read(self) -> list[str]:
+        try:
+            with open(self.path, "rb") as handle:
+                size = handle.seek(0, os.SEEK_END)
+                first = self.offset is None
+                if first or self.offset > size:  # new, or truncated since
+                    self.offset = max(0, size - self.TAIL_BYTES)
+                handle.seek(self.offset)
+                chunk = handle.read(self.MOST_BYTES)
+        except OSError:
+            return []
+        end = chunk.rfind(b"\n") + 1
+        start = chunk.find(b"\n") + 1 if first and self.offset > 0 else 0  # a cut first line
+        self.offset += end
+        return chunk[start:end].decode("utf-8", "replace").splitlines()

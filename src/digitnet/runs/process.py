@@ -22,8 +22,6 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-import psutil
-
 from digitnet import checks
 from digitnet.atomic import atomic_write_text
 from digitnet.data.catalog import DATASETS
@@ -185,6 +183,8 @@ def process_alive(pid: object, host: object = None) -> bool:
         return False
     if host and host != socket.gethostname():
         return True
+    import psutil  # here, not at the top: `digitnet runs` needs it only for a running run
+
     try:
         return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:

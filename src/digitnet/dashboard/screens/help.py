@@ -18,7 +18,7 @@ HELP = """\
 | `m` | mark or unmark the selected run for comparison: marked runs' curves overlay the charts |
 | `s` | sort the runs: newest first, best accuracy first, by name |
 | `/` | filter the runs by a part of their name or data set; `Esc` clears it |
-| `1`-`6` | tabs: live, epochs, confusion, samples, details, new run |
+| `1`-`7` | tabs: live, epochs, confusion, samples, details, console, new run |
 | `↑` `↓` | choose a run in the list |
 
 The marks in the list: `●` running, `✓` finished, `■` cancelled, `✗` failed, `~` diverged;

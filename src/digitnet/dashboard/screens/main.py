@@ -28,6 +28,7 @@ from digitnet.dashboard.state import RunView
 from digitnet.dashboard.watcher import FolderWatcher, Snapshot
 from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
 from digitnet.dashboard.widgets.confusion import ConfusionMatrix
+from digitnet.dashboard.widgets.console import Console
 from digitnet.dashboard.widgets.launch_form import LaunchForm
 from digitnet.dashboard.widgets.panels import Alert, Details, EpochTable, ProgressPanel
 from digitnet.dashboard.widgets.run_list import RunList
@@ -36,7 +37,15 @@ from digitnet.errors import DigitnetError
 from digitnet.runs import process as control
 from digitnet.runs.listing import RunInfo
 
-TABS = ("live", "epochs", "confusion", "samples", "details", "launch")  # TabPane ids: "tab-<name>"
+TABS = (
+    "live",
+    "epochs",
+    "confusion",
+    "samples",
+    "details",
+    "console",
+    "launch",
+)  # TabPane ids: "tab-<name>"
 
 
 class MainScreen(Screen):
@@ -95,6 +104,8 @@ class MainScreen(Screen):
                 with TabPane("Details", id="tab-details"):
                     with VerticalScroll():
                         yield Details(id="details")
+                with TabPane("Console", id="tab-console"):
+                    yield Console(id="console")
                 with TabPane("New run", id="tab-launch"):
                     yield LaunchForm(id="form")
         yield Footer()
@@ -112,11 +123,11 @@ class MainScreen(Screen):
             self.again = True
             return
         self.again = False
-        self.reader = self.read_folders(self.watched())
+        self.reader = self.read_folders(self.watched(), self.console_run())
 
     @work(thread=True, group="folders")
-    def read_folders(self, watched: list[str]) -> None:
-        self.post_message(self.Read(self.watcher.read(watched)))
+    def read_folders(self, watched: list[str], console: str | None) -> None:
+        self.post_message(self.Read(self.watcher.read(watched, console)))
 
     def on_main_screen_read(self, message: Read) -> None:
         try:
@@ -125,6 +136,12 @@ class MainScreen(Screen):
             return  # the app is closing and its widgets are gone
         if self.again:
             self.look()
+
+    def console_run(self) -> str | None:
+        """The run whose output.log is read: the selected one, while the Console tab is open."""
+        if self.query_one(TabbedContent).active != "tab-console":
+            return None
+        return self.query_one(RunList).selected
 
     def watched(self) -> list[str]:
         """The runs whose events are read: the selected one and those marked for compare."""
@@ -142,6 +159,9 @@ class MainScreen(Screen):
             for event in events:
                 view.apply(event)
         self.query_one(RunList).show(snapshot.runs)
+        if snapshot.console is not None and snapshot.console in self.runs:
+            has_log = (self.runs[snapshot.console].path / "output.log").is_file()
+            self.query_one(Console).show_output(snapshot.console, snapshot.output, has_log)
         self.show(charts_now=fresh)
 
     def show(self, charts_now: bool = False) -> None:
@@ -179,6 +199,8 @@ class MainScreen(Screen):
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_opened(self) -> None:
         self.show(charts_now=True)
+        if self.console_run() is not None:
+            self.look()  # the console's lines now, not at the next tick
 
     def refresh_watched(self) -> None:
         """Show what is known of the runs now watched, and read their new events at once."""
