@@ -18,20 +18,19 @@ Train and watch neural networks on MNIST and FashionMNIST.
 
 commands:
   dashboard            open the terminal dashboard (also: digitnet with no command)
-  fit                  train a network (LightningCLI: --config, --print_config, --model.*, --data.*,
-  --trainer.*)
+  fit                  train a network (LightningCLI: --config, --print_config, --model.*,
+                       --data.*, --trainer.*)
   validate, test       evaluate a saved run: digitnet test --ckpt_path last|RUN|FILE
   predict              classify images: digitnet predict --ckpt_path RUN IMAGE.png ...
-  export               write a trained network as .pt2 (torch.export) or .onnx: digitnet export
-  --ckpt_path RUN
+  export               write a trained network as .pt2 (torch.export) or .onnx:
+                       digitnet export --ckpt_path RUN
   runs                 list the runs in checkpoints/ with status, epochs and best accuracy
   data fetch [NAME]    get mnist, fashion_mnist or all (default) into data/ and verify them
   gates                a perceptron learns AND, OR, NAND, and cannot learn XOR
   perceptron           a multi-class perceptron on raw pixels: the linear baseline
-  presets              the slides' and the textbook's networks as configs: digitnet fit --preset
-  NAME reproduce [NAME...]  run presets over seeds; table of ours against the published figures
-  compare              the slides' drop-in replacements (ReLU, cross-entropy, SGD) measured one by
-  one
+  presets              the slides' and the textbook's networks as configs (fit --preset NAME)
+  reproduce [NAME...]  run presets over seeds: their spread against the published figures
+  compare              the slides' drop-in replacements (ReLU, cross-entropy, SGD), measured
 
 Run 'digitnet COMMAND --help' for a command's options. Examples:
   digitnet fit --data.dataset fashion_mnist --model.activation sigmoid --trainer.max_epochs 30

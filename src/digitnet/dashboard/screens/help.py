@@ -20,11 +20,11 @@ HELP = """\
 | `/` | filter the runs by a part of their name or data set; `Esc` clears it |
 | `1`-`7` | tabs: live, epochs, confusion, samples, details, console, new run |
 | `↑` `↓` | choose a run in the list |
+| `?` | this help; `Esc` closes it |
+| `q` | quit (runs keep training: they are processes of their own) |
 
 The marks in the list: `●` running, `✓` finished, `■` cancelled, `✗` failed, `~` diverged;
 `▶` before a name: marked for compare. `best` is the best validation accuracy in percent.
-| `?` | this help; `Esc` closes it |
-| `q` | quit (runs keep training: they are processes of their own) |
 
 Runs live in `checkpoints/`. A run started anywhere (`digitnet fit`, or Python with
 `digitnet.run_folder`) shows up here and updates live. The charts plot training loss per logged
