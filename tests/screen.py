@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 
+from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from digitnet.dashboard.app import DashboardApp
@@ -26,16 +27,21 @@ def shown_text(widget) -> str:
 
 
 def rows_of(app: DashboardApp) -> list[dict[str, str]]:
-    """The run list's rows as shown, top to bottom: {"status": "●", "run": "my-run", ...}."""
+    """The run list's rows as shown, top to bottom: {"status": "●", "run": "my-run", ...}, and
+    under "name" the run each row stands for (a long name is shown cut in the middle)."""
     table = app.query_one(RunList)
     keys = [key.value for key in table.columns]
-    rows = [map(str.strip, map(str, table.get_row_at(i))) for i in range(table.row_count)]
-    return [dict(zip(keys, row)) for row in rows]
+    rows = []
+    for i in range(table.row_count):
+        row = dict(zip(keys, (str(cell).strip() for cell in table.get_row_at(i))))
+        row["name"] = table.coordinate_to_cell_key(Coordinate(i, 0)).row_key.value
+        rows.append(row)
+    return rows
 
 
 def row_of(app: DashboardApp, name: str) -> dict[str, str] | None:
-    """The run list's row for run ``name`` (a short name, shown whole, marked or not)."""
-    return next((row for row in rows_of(app) if row["run"].removeprefix("▶") == name), None)
+    """The run list's row for run ``name``."""
+    return next((row for row in rows_of(app) if row["name"] == name), None)
 
 
 def status_of(app: DashboardApp, name: str) -> str | None:

@@ -86,14 +86,15 @@ def test_resume_continues_the_same_run_in_place(tiny_env):
 def test_resuming_a_finished_run_changes_nothing(tiny_env, capsys):
     assert fit("--run_name", "done", "--trainer.max_epochs", "2") == 0
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "done"
-    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    # the run's files; .lock is the lock's own bookkeeping (who holds it now)
+    before = {p.name: p.read_bytes() for p in run.iterdir() if p.name != ".lock"}
     capsys.readouterr()
     assert fit("--ckpt_path", "done", "--trainer.max_epochs", "2") == 2
     assert (
         "run done already finished 2 epochs; raise --trainer.max_epochs above 2 to continue."
         in capsys.readouterr().err
     )
-    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != ".lock"} == before
 
 
 def test_resume_last_picks_the_newest_run(tiny_env):
@@ -452,3 +453,47 @@ def test_a_diverging_run_stops_is_marked_diverged_and_keeps_no_nan_checkpoint(ti
     for checkpoint in run.glob("*.ckpt"):
         weights = torch.load(checkpoint, weights_only=True)["state_dict"]
         assert all(torch.isfinite(t).all() for t in weights.values())
+
+
+def test_runs_rename_and_delete_a_run_that_is_not_training(tiny_env, capsys, monkeypatch):
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    assert fit("--trainer.max_epochs", "1", "--run_name", "first") == 0
+    assert main(["runs", "rename", "first", "second"]) == 0
+    assert "renamed first to second" in capsys.readouterr().out
+    assert (root / "second" / "last.ckpt").is_file() and not (root / "first").exists()
+    assert main(["fit", *FAST, "--ckpt_path", "second", "--trainer.max_epochs", "2"]) == 0
+    for bad, words in [
+        (["runs", "rename", "second", "a/b"], "may hold only letters"),
+        (["runs", "rename", "nothing", "x"], "there is no run nothing"),
+        (["runs", "delete", "second"], "needs a yes: answer at a terminal, or add --yes"),
+    ]:
+        assert main(bad) == 2
+        assert words in capsys.readouterr().err
+    (root / "notes").mkdir()
+    assert main(["runs", "delete", "notes", "--yes"]) == 2
+    assert "is not a digitnet run" in capsys.readouterr().err
+    monkeypatch.setattr("sys.stdin.isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: "n")
+    assert main(["runs", "delete", "second"]) == 1 and (root / "second").is_dir()
+    monkeypatch.setattr("builtins.input", lambda question: "y")
+    assert main(["runs", "delete", "second"]) == 0
+    assert not (root / "second").exists() and (root / "notes").is_dir()
+
+
+def test_a_run_that_trains_is_neither_renamed_nor_deleted(tiny_env, capsys):
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    assert fit("--trainer.max_epochs", "1", "--run_name", "held") == 0
+    holder = subprocess.Popen(  # another process holds the run, as a training process does
+        [sys.executable, "-c", "import sys, time; from digitnet.runs import lock; "
+         f"lock.claim({str(root / 'held')!r}); print('held', flush=True); time.sleep(60)"],
+        stdout=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    try:
+        assert holder.stdout.readline().strip() == "held"
+        for command in (["runs", "rename", "held", "other"], ["runs", "delete", "held", "--yes"]):
+            assert main(command) == 2
+            assert f"is in use by process {holder.pid}" in capsys.readouterr().err
+        assert (root / "held" / "last.ckpt").is_file() and not (root / "other").exists()
+    finally:
+        holder.kill()
+        holder.wait()

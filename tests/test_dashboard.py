@@ -13,6 +13,7 @@ from pathlib import Path
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from digitnet.dashboard.app import DashboardApp
+from digitnet.dashboard.screens.ask import Confirm
 from digitnet.dashboard.screens.help import HelpScreen
 from digitnet.dashboard.widgets.charts import AccuracyChart, Legend, LossChart
 from digitnet.dashboard.widgets.run_list import RunList
@@ -128,7 +129,8 @@ async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(
     monkeypatch.setenv("DIGITNET_CHECKSUMS", str(bad))
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
-        name = await start_run(pilot, app, epochs="2")
+        name = await start_run(pilot, app, epochs="2", name="bad-sums")
+        assert name == "bad-sums"  # the name typed in the form
         await wait_for(pilot, lambda: status_of(app, name) == "failed", 90, "the failure")
         await pilot.pause(0.5)
         alert = str(app.query_one("#alert", Static).render())
@@ -376,3 +378,41 @@ async def test_the_console_shows_the_end_of_a_huge_log_and_new_lines_as_they_com
         await pilot.press("escape", "down", "6")  # another run, with no output.log
         await wait_for(pilot, lambda: "has no output.log" in shown_text(console), 5, "the note")
         assert "line 99" not in shown_text(console)
+
+
+async def test_delete_and_rename_a_run_from_the_dashboard(tmp_path):
+    root = tmp_path / "checkpoints"
+    make_run(root, "keep", age=600)
+    make_run(root, "drop")
+    busy = make_run(root, "busy", age=60)
+    status = json.loads((busy / "status.json").read_text())
+    (busy / "status.json").write_text(
+        json.dumps({**status, "status": "running", "pid": os.getpid()})
+    )
+    app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.pause(0.3)
+        assert [row["run"] for row in rows_of(app)] == ["busy", "drop", "keep"]
+        await pilot.press("d")  # busy trains: refused, nothing asked
+        await pilot.pause(0.2)
+        assert (root / "busy").is_dir() and not isinstance(app.screen, Confirm)
+        await pilot.press("down", "d")
+        assert isinstance(app.screen, Confirm)
+        await pilot.press("n")  # no: nothing deleted
+        await pilot.pause(0.2)
+        assert (root / "drop").is_dir()
+        await pilot.press("d", "y")
+        await wait_for(pilot, lambda: len(rows_of(app)) == 2, 5, "the run gone from the list")
+        assert not (root / "drop").exists()
+        for _ in range(2):  # to the run "keep", as a person would
+            if app.query_one(RunList).selected != "keep":
+                await pilot.press("down")
+        await pilot.press("e")
+        field = app.screen.query_one("#answer", Input)
+        field.value = ""
+        await pilot.press(*"bad/name")
+        assert "may hold only letters" in str(app.screen.query_one("#problem", Label).render())
+        field.value = ""
+        await pilot.press(*"kept-run", "enter")
+        await wait_for(pilot, lambda: row_of(app, "kept-run"), 5, "the new name in the list")
+        assert (root / "kept-run" / "status.json").is_file() and not (root / "keep").exists()

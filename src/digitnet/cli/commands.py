@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
@@ -26,7 +27,15 @@ def parser_for(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def run_runs(argv: list[str]) -> int:
-    parser = parser_for("runs", "List runs with status, epochs and best validation accuracy.")
+    if argv[:1] == ["rename"]:
+        return run_rename(argv[1:])
+    if argv[:1] == ["delete"]:
+        return run_delete(argv[1:])
+    parser = parser_for(
+        "runs",
+        "List runs with status, epochs and best validation accuracy; 'digitnet runs rename OLD "
+        "NEW' and 'digitnet runs delete NAME' change them.",
+    )
     add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
     found = list_runs(Path(options.checkpoints_dir))
@@ -46,6 +55,44 @@ def run_runs(argv: list[str]) -> int:
             f"{name:36} {run.status:9} {dataset:13} {summary[:22]:22} {epochs:>7} {best:>8} "
             f"{format_age(now - run.updated):>5}"
         )
+    return 0
+
+
+def run_rename(argv: list[str]) -> int:
+    parser = parser_for("runs rename", "Rename a run that is not training.")
+    parser.add_argument("old")
+    parser.add_argument("new")
+    add_checkpoints_dir(parser)
+    options = parser.parse_args(argv)
+    from digitnet.runs.manage import rename_run
+
+    rename_run(Path(options.checkpoints_dir), options.old, options.new)
+    print(f"renamed {printable(options.old)} to {printable(options.new)}")
+    return 0
+
+
+def run_delete(argv: list[str]) -> int:
+    parser = parser_for("runs delete", "Delete a run that is not training, after asking.")
+    parser.add_argument("name")
+    parser.add_argument("--yes", action="store_true", help="do not ask")
+    add_checkpoints_dir(parser)
+    options = parser.parse_args(argv)
+    from digitnet.runs.manage import delete_run, folder_size, run_folder_of
+
+    root, name = Path(options.checkpoints_dir), options.name
+    path = run_folder_of(root, name)
+    if not options.yes:
+        if not sys.stdin.isatty():
+            raise BadSetting(
+                f"deleting run {name} needs a yes: answer at a terminal, or add --yes."
+            )
+        files, size = folder_size(path)
+        answer = input(f"delete run {printable(name)} ({files} files, {size / 1e6:.1f} MB)? [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("nothing deleted.")
+            return 1
+    delete_run(root, name)
+    print(f"deleted {printable(name)}")
     return 0
 
 

@@ -373,6 +373,7 @@ def run_lightning(argv: list[str]) -> int:
     quiet_known_noise()
     argv = expand_preset(argv)
     resolved = _resolve_resume(argv)
+    held_before = runlock.held()
     try:
         DigitCLI(resolved.args, resolved.run_dir, resolved.checkpoint, resolved.checkpoint_name)
     except ArgumentError as error:
@@ -395,6 +396,8 @@ def run_lightning(argv: list[str]) -> int:
     finally:
         if resolved.temporary_config is not None:
             resolved.temporary_config.unlink(missing_ok=True)
+        for run_dir in runlock.held() - held_before:  # one call, one claim: a caller that runs
+            runlock.release(run_dir)  # several fits in one process (reproduce) frees each run
     return 0
 
 

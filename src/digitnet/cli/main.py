@@ -24,7 +24,8 @@ commands:
   predict              classify images: digitnet predict --ckpt_path RUN IMAGE.png ...
   export               write a trained network as .pt2 (torch.export) or .onnx:
                        digitnet export --ckpt_path RUN
-  runs                 list the runs in checkpoints/ with status, epochs and best accuracy
+  runs                 list the runs in checkpoints/ with status, epochs and best accuracy;
+                       runs rename OLD NEW, runs delete NAME [--yes]
   data fetch [NAME]    get mnist, fashion_mnist or all (default) into data/ and verify them
   gates                a perceptron learns AND, OR, NAND, and cannot learn XOR
   perceptron           a multi-class perceptron on raw pixels: the linear baseline

@@ -41,6 +41,12 @@ class FolderWatcher:
         self.readers: dict[str, EventReader] = {}
         self.log: LogTail | None = None
 
+    def forget(self, name: str) -> None:
+        """Drop the readers of a run that was renamed or deleted."""
+        self.readers.pop(name, None)
+        if self.log is not None and self.log.path.parent.name == name:
+            self.log = None
+
     def read(self, watched: list[str], console: str | None = None) -> Snapshot:
         """List the runs; return the new events of ``watched`` and the new output lines of
         ``console`` (from near the end of its ``output.log`` when it was not the last console)."""

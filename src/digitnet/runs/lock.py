@@ -76,6 +76,11 @@ def release(run_dir: Path) -> None:
         os.close(fd)  # closing the file releases the flock
 
 
+def held() -> set[Path]:
+    """The run folders this process holds."""
+    return set(_held)
+
+
 def _read_holder(fd: int) -> dict:
     try:
         value = json.loads(os.pread(fd, 4096, 0) or b"{}")

@@ -25,8 +25,8 @@ from pathlib import Path
 from digitnet import checks
 from digitnet.atomic import atomic_write_text
 from digitnet.data.catalog import DATASETS
-from digitnet.errors import BadSetting
-from digitnet.runs.layout import create_run_dir
+from digitnet.errors import BadSetting, DigitnetError
+from digitnet.runs.layout import check_name, create_run_dir
 
 DEVICES = ("auto", "cpu", "cuda")
 # for a run nobody watches in its own terminal: no progress bar or model table in its output
@@ -48,6 +48,7 @@ class LaunchSpec:
     epochs: str = "10"
     seed: str = "0"
     device: str = "auto"
+    name: str = ""  # blank: made from the settings, see describe()
 
     def errors(self) -> dict[str, str]:
         """Map each bad field to its one-sentence problem; empty when the spec can start."""
@@ -63,6 +64,7 @@ class LaunchSpec:
             "epochs": lambda v: checks.check_positive_int("epochs", v),
             "seed": checks.check_seed,
             "device": lambda v: checks.check_choice("device", v, DEVICES),
+            "name": lambda v: v and check_run_name(v),
         }
         problems = {}
         for name, check in rules.items():
@@ -106,6 +108,31 @@ class LaunchSpec:
             *QUIET,
         ]
 
+    def describe(self) -> str:
+        """The start of a default run name: data set and model, then what differs from the defaults.
+
+        >>> LaunchSpec().describe()
+        'mnist-mlp'
+        >>> LaunchSpec(dataset="fashion_mnist", layers="784, 30, 10", activation="sigmoid",
+        ...            loss="mse", lr="3.0", batch_size="10").describe()
+        'fashion-mlp-h30-sigmoid-mse-lr3-b10'
+        """
+        base = LaunchSpec()
+        parts = [{"fashion_mnist": "fashion"}.get(self.dataset, self.dataset), self.arch]
+        layers = checks.parse_layers(self.layers)
+        if self.arch == "mlp" and layers != checks.parse_layers(base.layers):
+            parts.append("h" + "x".join(str(n) for n in layers[1:-1]))
+        losses = {"cross_entropy": "ce", "mse": "mse", "sigmoid_cross_entropy": "sce"}
+        for field in ("activation", "loss", "optimizer"):
+            if getattr(self, field) != getattr(base, field):
+                value = getattr(self, field)
+                parts.append(losses.get(value, value) if field == "loss" else value)
+        if checks.check_lr(self.lr) != checks.check_lr(base.lr):
+            parts.append(f"lr{checks.check_lr(self.lr):g}")
+        if int(self.batch_size) != int(base.batch_size):
+            parts.append(f"b{int(self.batch_size)}")
+        return "-".join(parts)
+
     @classmethod
     def field_names(cls) -> list[str]:
         return [f.name for f in fields(cls)]
@@ -147,8 +174,18 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
 
 
 def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
-    """Start a new run of ``spec`` under ``root``; return its name and process."""
-    run_dir = create_run_dir(root, f"{spec.dataset}-{spec.arch}")
+    """Start a new run of ``spec`` under ``root``, named ``spec.name`` or from its settings and
+    the time (``mnist-mlp-sigmoid-20261126-101500``); return its name and process."""
+    problems = spec.errors()
+    if problems:
+        raise BadSetting(next(iter(problems.values())))
+    if spec.name:
+        run_dir = Path(root) / spec.name
+        if run_dir.exists():
+            raise BadSetting(f"a run named {spec.name} already exists; pick another name.")
+        run_dir.mkdir(parents=True)
+    else:
+        run_dir = create_run_dir(Path(root), spec.describe())
     return run_dir.name, start_process(
         [*spec.to_args(run_dir.name), "--checkpoints_dir", str(root)], run_dir
     )
@@ -162,6 +199,14 @@ def resume(run_dir: Path) -> subprocess.Popen:
         ["fit", "--ckpt_path", run_dir.name, "--checkpoints_dir", str(run_dir.parent), *QUIET],
         run_dir,
     )
+
+
+def check_run_name(name: str) -> str:
+    """A run name, or :class:`BadSetting` in one sentence (the form shows it under the field)."""
+    try:
+        return check_name(name)
+    except DigitnetError as error:
+        raise BadSetting(str(error)) from None
 
 
 def reap(processes: list[subprocess.Popen]) -> None:

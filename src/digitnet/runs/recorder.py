@@ -104,7 +104,7 @@ class RunRecorder(L.Callback):
             self._claimed = runlock.claim(self.run_dir)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        # the CLI's own claim lasts its whole process
+        # the CLI's own claim lasts its whole call (run_lightning releases it)
         if stage == "fit" and getattr(self, "_claimed", False):
             runlock.release(self.run_dir)
             self._claimed = False

@@ -16,6 +16,8 @@ HELP = """\
 | `c` | cancel the selected run: it stops after its current step and saves `last.ckpt` |
 | `r` | resume the selected run from its `last.ckpt`, in place |
 | `m` | mark or unmark the selected run for comparison: marked runs' curves overlay the charts |
+| `e` | rename the selected run (not while it trains) |
+| `d` | delete the selected run, after a yes (not while it trains) |
 | `s` | sort the runs: newest first, best accuracy first, by name |
 | `/` | filter the runs by a part of their name or data set; `Esc` clears it |
 | `1`-`7` | tabs: live, epochs, confusion, samples, details, console, new run |

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker
 
+from digitnet.dashboard.screens.ask import AskName, Confirm
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.watcher import FolderWatcher, Snapshot
 from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
@@ -35,7 +36,9 @@ from digitnet.dashboard.widgets.run_list import RunList
 from digitnet.dashboard.widgets.samples import SampleGrid
 from digitnet.errors import DigitnetError
 from digitnet.runs import process as control
+from digitnet.runs.layout import check_name
 from digitnet.runs.listing import RunInfo
+from digitnet.runs.manage import delete_run, rename_run
 
 TABS = (
     "live",
@@ -57,6 +60,8 @@ class MainScreen(Screen):
         Binding("c", "cancel_run", "Cancel"),
         Binding("r", "resume_run", "Resume"),
         Binding("m", "compare", "Compare"),
+        Binding("e", "rename_run", "Rename"),
+        Binding("d", "delete_run", "Delete"),
         Binding("s", "sort", "Sort"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "focus_runs", "Runs", show=False),
@@ -256,6 +261,58 @@ class MainScreen(Screen):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
+
+    def action_delete_run(self) -> None:
+        info = self.selected_info()
+        if info is None:
+            return
+        if info.status == "running":
+            self.notify(f"{info.name} is running: cancel it first (c)", severity="warning")
+            return
+
+        def answered(yes: bool | None) -> None:
+            if not yes:
+                return
+            try:
+                delete_run(self.watcher.root, info.name)
+            except (DigitnetError, OSError) as error:
+                self.notify(str(error), title="could not delete", severity="error")
+                return
+            self.forget(info.name)
+            self.notify(f"deleted {info.name}")
+
+        question = f"Delete run {info.name}, with its checkpoints and logs?"
+        self.app.push_screen(Confirm(question, yes="Delete"), answered)
+
+    def action_rename_run(self) -> None:
+        info = self.selected_info()
+        if info is None:
+            return
+        if info.status == "running":
+            self.notify(f"{info.name} is running: cancel it first (c)", severity="warning")
+            return
+
+        def answered(new: str | None) -> None:
+            if not new or new == info.name:
+                return
+            try:
+                rename_run(self.watcher.root, info.name, new)
+            except (DigitnetError, OSError) as error:
+                self.notify(str(error), title="could not rename", severity="error")
+                return
+            self.forget(info.name)
+            self.apply(self.watcher.read([]))
+            self.query_one(RunList).select(new)
+            self.notify(f"renamed {info.name} to {new}")
+
+        self.app.push_screen(AskName(f"New name for {info.name}:", info.name, check_name), answered)
+
+    def forget(self, name: str) -> None:
+        """Drop what was read of a run that was renamed or deleted, and show the list again."""
+        self.views.pop(name, None)
+        self.watcher.forget(name)
+        self.query_one(RunList).compared.discard(name)
+        self.apply(self.watcher.read([]))
 
     def action_sort(self) -> None:
         by = self.query_one(RunList).next_sort()

@@ -27,7 +27,12 @@ CHOICES = {
     "optimizer": checks.OPTIMIZERS,
     "device": DEVICES,
 }
-LABELS = {"lr": "learning rate", "batch_size": "batch size", "layers": "layer sizes"}
+LABELS = {
+    "lr": "learning rate",
+    "batch_size": "batch size",
+    "layers": "layer sizes",
+    "name": "run name",
+}
 
 
 class LaunchForm(VerticalScroll):
@@ -61,6 +66,10 @@ class LaunchForm(VerticalScroll):
                         allow_blank=False,
                         id=name,
                         compact=True,
+                    )
+                elif name == "name":
+                    yield Input(
+                        value, id=name, compact=True, placeholder="blank: from the settings"
                     )
                 else:
                     yield Input(value, id=name, compact=True)
