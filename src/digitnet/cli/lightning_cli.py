@@ -282,6 +282,9 @@ def _resolve_resume(argv: list[str]) -> Resolved:
         raise BadSetting("--ckpt_path is empty; give last, a run name or a checkpoint file.")
     _, root = _option(argv, "--checkpoints_dir")
     path, run_dir = resolve_checkpoint(spec, Path(root) if root else None)
+    if run_dir is not None and argv[:1] == ["fit"]:
+        # the run is ours before its checkpoint is read, so no other process changes it meanwhile
+        runlock.claim(run_dir)
     # refuses unsafe, corrupt and truncated files before any work
     checkpoint = load_checkpoint(path)
     for key in ("hyper_parameters", "datamodule_hyper_parameters"):  # LightningCLI applies them too
@@ -372,9 +375,10 @@ def expand_preset(argv: list[str]) -> list[str]:
 def run_lightning(argv: list[str]) -> int:
     quiet_known_noise()
     argv = expand_preset(argv)
-    resolved = _resolve_resume(argv)
     held_before = runlock.held()
+    resolved = Resolved(argv)
     try:
+        resolved = _resolve_resume(argv)
         DigitCLI(resolved.args, resolved.run_dir, resolved.checkpoint, resolved.checkpoint_name)
     except ArgumentError as error:
         message = " ".join(str(error).split())
