@@ -262,12 +262,17 @@ class MainScreen(Screen):
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
 
-    def action_delete_run(self) -> None:
+    def stopped_selection(self) -> RunInfo | None:
+        """The selected run if it is not running (a running one is changed by no one but itself)."""
         info = self.selected_info()
-        if info is None:
-            return
-        if info.status == "running":
+        if info is not None and info.status == "running":
             self.notify(f"{info.name} is running: cancel it first (c)", severity="warning")
+            return None
+        return info
+
+    def action_delete_run(self) -> None:
+        info = self.stopped_selection()
+        if info is None:
             return
 
         def answered(yes: bool | None) -> None:
@@ -285,11 +290,8 @@ class MainScreen(Screen):
         self.app.push_screen(Confirm(question, yes="Delete"), answered)
 
     def action_rename_run(self) -> None:
-        info = self.selected_info()
+        info = self.stopped_selection()
         if info is None:
-            return
-        if info.status == "running":
-            self.notify(f"{info.name} is running: cancel it first (c)", severity="warning")
             return
 
         def answered(new: str | None) -> None:
