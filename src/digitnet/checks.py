@@ -31,6 +31,7 @@ INITS = ("default", "gaussian", "scaled_gaussian")
 ARCHS = ("mlp", "cnn")
 SCHEDULES = ("constant", "cosine")
 ENGINES = ("auto", "autograd", "backprop")  # how updates are computed: see digitnet.model.engine
+CUDA_GRAPHS = ("auto", "on", "off")  # replay each step's updates: see digitnet.model.replay
 TRAIN_SIZE = 60_000  # images in the official training file of both data sets
 
 

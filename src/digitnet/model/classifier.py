@@ -56,6 +56,10 @@ class DigitClassifier(L.LightningModule):
         (the
             written-out backpropagation of the MLP) or ``auto``, which picks ``backprop`` where it
             applies. Both give the same weights (tested to 1e-6); only the speed differs.
+        cuda_graph: ``auto`` (record each training step's updates once as a CUDA graph and replay
+            it, on a CUDA device, for SGD and GD in float32 or float64; see
+            :mod:`digitnet.model.replay`), ``on`` (the same, and on a CPU the same program runs
+            eagerly; where it cannot apply, one line says why) or ``off`` (the plain loop).
     """
 
     def __init__(
@@ -73,6 +77,7 @@ class DigitClassifier(L.LightningModule):
         dataset: str = "mnist",
         schedule: str = "cosine",
         engine: str = "auto",
+        cuda_graph: str = "auto",
     ) -> None:
         super().__init__()
         layers = checks.parse_layers(layers if layers is not None else [784, 512, 512, 10])
@@ -84,6 +89,7 @@ class DigitClassifier(L.LightningModule):
         checks.check_choice("schedule", schedule, checks.SCHEDULES)
         checks.check_choice("dataset", dataset, DATASETS)
         checks.check_choice("engine", engine, checks.ENGINES)
+        checks.check_choice("cuda_graph", cuda_graph, checks.CUDA_GRAPHS)
         lr = checks.check_lr(lr)
         momentum = checks.check_non_negative("momentum", momentum)
         weight_decay = checks.check_non_negative("weight_decay", weight_decay)
@@ -102,6 +108,7 @@ class DigitClassifier(L.LightningModule):
                 dataset=dataset,
                 schedule=schedule,
                 engine=engine,
+                cuda_graph=cuda_graph,
             )
         )
         self.network = MLP(layers, activation) if arch == "mlp" else CNN(activation=activation)
@@ -167,7 +174,9 @@ class DigitClassifier(L.LightningModule):
             torch.set_num_threads(1)
 
     def on_train_start(self) -> None:
+        """After a checkpoint is restored: a recorded program must see the restored optimizer."""
         self.engine.start()
+        self.engine.plan_replay(self.hparams.get("cuda_graph", "auto"))
 
     def on_train_end(self) -> None:
         self.engine.stop()
@@ -263,6 +272,7 @@ class DigitClassifier(L.LightningModule):
 
     def configure_optimizers(self) -> Any:
         optimizer = self.make_optimizer()
+        self.schedule_total = 0  # updates the schedule spans (see rate_table)
         if self.hparams.get("schedule", "constant") == "constant":
             return optimizer
         datamodule = getattr(self.trainer, "datamodule", None)
@@ -274,6 +284,7 @@ class DigitClassifier(L.LightningModule):
             total = datamodule.updates_per_epoch * self.trainer.max_epochs
         else:
             total = max(1, int(self.trainer.estimated_stepping_batches))
+        self.schedule_total = total
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: cosine_factor(t, total))
         return {
             "optimizer": optimizer,

@@ -40,10 +40,13 @@ float32 or float64) and ``autograd`` elsewhere (Adam, the CNN, mixed precision).
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import torch
 from torch import nn
+
+from digitnet.model.replay import Replay, rate_table, sgd_step
 
 EXACT_PRECISIONS = (
     "32-true",
@@ -118,6 +121,8 @@ class Engine:
 
     def __init__(self, module: Any) -> None:
         self.module = module  # the LightningModule: its network, cost, optimizer and schedule
+        self.replay: Replay | None = None
+        self.replayed = 0  # steps replayed as CUDA graphs by replays already let go
 
     def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Fill each parameter's ``.grad`` for one mini-batch; return its cost (detached)."""
@@ -128,6 +133,13 @@ class Engine:
         optimizer.step()
         optimizer.zero_grad(set_to_none=True)
 
+    def program_gradients(
+        self, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[torch.Tensor, torch.Tensor]]:
+        """One mini-batch's cost and ``{parameter: gradient}``, leaving ``.grad`` alone: what a
+        recorded program (:mod:`digitnet.model.replay`) computes."""
+        raise NotImplementedError
+
     def update(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """k updates from ``x [k, B, ...]``, ``y [k, B]``; returns the k mini-batches' costs
         ``[k]``.
@@ -135,25 +147,72 @@ class Engine:
         Each update goes to the torch optimizer itself; Lightning's wrapper of it is stepped once
         at the end, with no gradients left (a no-op for the weights), so that Lightning's step
         counting and hooks see one step: its bookkeeping costs as much as a whole update of a
-        small network, and paying it once per k updates is most of the engine's speed.
+        small network, and paying it once per k updates is most of the engine's speed. With a
+        :class:`~digitnet.model.replay.Replay` (``--model.cuda_graph``), its program makes the
+        updates instead, and the host's schedule is stepped to match.
         """
         wrapper = self.module.optimizers()
         optimizer = wrapper.optimizer
         scheduler = self.module.lr_schedulers()
-        costs = []
-        for xb, yb in zip(x, y):
-            costs.append(self.gradients(xb, yb))
-            self.step(optimizer)
-            if scheduler is not None:
-                scheduler.step()
+        costs = None
+        if self.replay is not None:
+            costs = self.replay.update(x, y, self.module.updates)
+            if costs is None:  # recording failed: say why once, go on with the plain loop
+                self.note(f"CUDA graph recording failed ({self.replay.failure}); training eagerly.")
+                self.replay = None
+            elif scheduler is not None:
+                for _ in range(len(y)):
+                    scheduler.step()
+        if costs is None:
+            results = []
+            for xb, yb in zip(x, y):
+                results.append(self.gradients(xb, yb))
+                self.step(optimizer)
+                if scheduler is not None:
+                    scheduler.step()
+            costs = torch.stack(results)
         wrapper.step()  # Lightning's count: no gradients are left, so torch's step changes nothing
-        return torch.stack(costs)
+        return costs
+
+    def note(self, text: str) -> None:
+        """One line on stderr, from the first process only."""
+        if self.module.trainer.is_global_zero:
+            print(f"digitnet: note: {text}", file=sys.stderr, flush=True)
+
+    def plan_replay(self, setting: str) -> None:
+        """Make :attr:`replay` for ``--model.cuda_graph`` ``setting`` (``auto``, ``on``, ``off``).
+
+        ``auto`` records on a CUDA device wherever a program applies; ``on`` also runs the
+        program eagerly on a CPU; where one cannot apply (``adam``, mixed precision, several
+        processes), ``on`` says why in one line and the plain loop trains.
+        """
+        module = self.module
+        trainer = module.trainer
+        cuda = module.device.type == "cuda"
+        if setting == "off" or (setting == "auto" and not cuda):
+            return
+        reason = replay_problem(
+            module.hparams.optimizer, str(trainer.precision), trainer.world_size
+        )
+        if reason:
+            if setting == "on":
+                self.note(f"no CUDA graph: {reason}; training eagerly.")
+            return
+        if not cuda:
+            self.note("no CUDA device: the program a CUDA graph would record runs eagerly.")
+        optimizer = module.optimizers().optimizer
+        scheduler = module.lr_schedulers()
+        rates = rate_table(optimizer, scheduler, getattr(module, "schedule_total", 0))
+        self.replay = Replay(self.program_gradients, optimizer, rates, record=cuda)
 
     def start(self) -> None:
         """Called when training starts (the model is on its device and wrapped by the strategy)."""
 
     def stop(self) -> None:
-        """Called when training ends."""
+        """Called when training ends: a recorded program's memory is let go, its count kept."""
+        if self.replay is not None:
+            self.replayed += self.replay.replays
+            self.replay = None
 
 
 class AutogradEngine(Engine):
@@ -166,6 +225,13 @@ class AutogradEngine(Engine):
         cost = self.module.cost(self.module(x), y)
         self.module.manual_backward(cost)
         return cost.detach()
+
+    def program_gradients(
+        self, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[torch.Tensor, torch.Tensor]]:
+        params = [p for p in self.module.network.parameters() if p.requires_grad]
+        cost = self.module.cost(self.module(x), y)
+        return cost.detach(), dict(zip(params, torch.autograd.grad(cost, params)))
 
 
 class BackpropEngine(Engine):
@@ -195,6 +261,7 @@ class BackpropEngine(Engine):
             self._no_sync.__enter__()
 
     def stop(self) -> None:
+        super().stop()
         if self._no_sync is not None:
             self._no_sync.__exit__(None, None, None)
             self._no_sync = None
@@ -217,28 +284,45 @@ class BackpropEngine(Engine):
             p.grad = g
         return cost
 
+    def program_gradients(
+        self, x: torch.Tensor, y: torch.Tensor
+    ) -> tuple[torch.Tensor, dict[torch.Tensor, torch.Tensor]]:
+        with torch.no_grad():
+            cost, grads = backprop(self.layers, self.activation, self.loss, x, y)
+        return cost, {p: g for p, g in zip(self.params, (g for pair in grads for g in pair))}
+
     def step(self, optimizer: torch.optim.Optimizer) -> None:
-        """``torch.optim.SGD``'s update written out, on that optimizer's own settings and state
-        (so a checkpoint resumes with either engine): with weight decay λ, momentum μ and learning
-        rate η, ``g ← g + λ w``; ``v ← g`` on the first step, ``v ← μ v + g`` after; ``w ← w − η
-        v``.
-        """
+        """``torch.optim.SGD``'s update written out (:func:`~digitnet.model.replay.sgd_step`), on
+        that optimizer's own settings and state, so a checkpoint resumes with either engine."""
         for group in optimizer.param_groups:
-            lr, momentum, decay = float(group["lr"]), group["momentum"], group["weight_decay"]
-            for p in group["params"]:
-                g = p.grad
-                if decay:
-                    g = g.add(p, alpha=decay)
-                if momentum:
-                    state = optimizer.state[p]
-                    buffer = state.get("momentum_buffer")
-                    if buffer is None:
-                        buffer = state["momentum_buffer"] = g.clone()
-                    else:
-                        buffer.mul_(momentum).add_(g)
-                    g = buffer
-                p.add_(g, alpha=-lr)
+            params, state = group["params"], optimizer.state
+            buffers = sgd_step(
+                params,
+                [p.grad for p in params],
+                [state[p].get("momentum_buffer") for p in params],
+                float(group["lr"]),
+                group["momentum"],
+                group["weight_decay"],
+            )
+            for p, buffer in zip(params, buffers):
+                if buffer is not None:
+                    state[p]["momentum_buffer"] = buffer
                 p.grad = None
+
+
+def replay_problem(optimizer: str, precision: str, world_size: int) -> str | None:
+    """Why the updates cannot be replayed as a recorded program, or None.
+
+    >>> replay_problem("adam", "32-true", 1)
+    'the recorded program makes SGD and GD updates, not adam'
+    """
+    if optimizer not in ("sgd", "gd"):
+        return f"the recorded program makes SGD and GD updates, not {optimizer}"
+    if precision not in EXACT_PRECISIONS:
+        return f"the recorded program computes in float32 or float64, not precision {precision}"
+    if world_size > 1:
+        return "a recorded program runs on one device, not under several processes"
+    return None
 
 
 def choose(engine: str, arch: str, optimizer: str, precision: str) -> str:
