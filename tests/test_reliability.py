@@ -544,7 +544,8 @@ async def test_the_dashboard_shows_a_crashing_or_flooding_run_and_stays_usable(
 ):
     from digitnet.dashboard.app import DashboardApp
 
-    env = {**tiny_env, "DIGITNET_TEST_FAULT": fault, "PYTHONPATH": str(TESTS)}
+    path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
+    env = {**tiny_env, "DIGITNET_TEST_FAULT": fault, "PYTHONPATH": path}
     log = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "out.log"
     log.parent.mkdir(parents=True, exist_ok=True)
     with open(log, "wb") as sink:

@@ -27,6 +27,7 @@ def fit(
     accelerator: str = "cpu",
     precision: str = "32-true",
     epochs: int = 2,
+    steps: int = -1,
     ckpt_path: str | None = None,
     callbacks: tuple = (),
     **model_kwargs,
@@ -39,6 +40,7 @@ def fit(
     data = DigitDataModule("mnist", batch_size=16, val_size=10_000, seed=5, steps_per_call=4)
     trainer = L.Trainer(
         max_epochs=epochs,
+        max_steps=steps,
         accelerator=accelerator,
         devices=1,
         precision=precision,
@@ -58,7 +60,8 @@ def assert_same_weights(ours: DigitClassifier, theirs: DigitClassifier, atol: fl
     mine, reference = ours.state_dict(), theirs.state_dict()
     for name in reference:
         assert mine[name].dtype == reference[name].dtype, name
-        assert torch.allclose(mine[name].cpu(), reference[name].cpu(), atol=atol, rtol=0), name
+        gap = (mine[name].cpu() - reference[name].cpu()).abs().max().item()
+        assert gap <= atol, f"{name} differs by up to {gap:.3g}"
 
 
 @pytest.mark.parametrize("setting", SETTINGS)
@@ -177,17 +180,21 @@ def _recording(init):
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
 @pytest.mark.parametrize(
-    "kwargs",
+    "kwargs, atol",
     [
-        dict(engine="backprop"),
-        dict(engine="autograd"),
-        dict(engine="autograd", arch="cnn"),
-        dict(engine="backprop", activation="sigmoid", loss="mse", lr=3.0, momentum=0.0),
+        (dict(engine="backprop"), 1e-5),
+        (dict(engine="autograd"), 1e-5),
+        # cuDNN picks its convolution algorithms for the stream it runs on, and a recording runs
+        # on its own: the sums of a convolution's gradient come in another order. Measured on an
+        # H100: 1.25e-5 apart after 50 updates (1.27e-5 after 76), where a wrong update is ~1e-2.
+        (dict(engine="autograd", arch="cnn"), 5e-5),
+        (dict(engine="backprop", activation="sigmoid", loss="mse", lr=3.0, momentum=0.0), 1e-5),
     ],
     ids=["mlp-backprop", "mlp-autograd", "cnn", "textbook"],
 )
-def test_on_cuda_the_replayed_graph_gives_the_eager_weights(tiny_env, kwargs):
-    torch.backends.cudnn.deterministic = True
-    ours = fit("auto", accelerator="cuda", **kwargs)
-    assert ours.updates == 76 and ours.engine.replayed > 0  # most steps came from the graph
-    assert_same_weights(ours, fit("off", accelerator="cuda", **kwargs), atol=1e-5)
+def test_on_cuda_the_replayed_graph_gives_the_eager_weights(tiny_env, monkeypatch, kwargs, atol):
+    monkeypatch.setattr(torch.backends.cudnn, "deterministic", True)
+    # 14 steps: the 11 of the first epoch (9 of them [4, 16]) and 3 of the second, 50 updates
+    ours = fit("auto", accelerator="cuda", steps=14, **kwargs)
+    assert ours.updates == 50 and ours.engine.replayed > 0  # the later steps came from the graph
+    assert_same_weights(ours, fit("off", accelerator="cuda", steps=14, **kwargs), atol=atol)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import sys
 import tempfile
 import warnings
@@ -372,6 +373,27 @@ def expand_preset(argv: list[str]) -> list[str]:
     return [rest[0], "--config", str(presets.get(name).path), *rest[1:]]
 
 
+def trainer_refusal(text: str) -> str:
+    """Lightning's refusal of a Trainer setting on one line; too many devices asked for, as one
+    sentence that names the fix.
+
+    >>> trainer_refusal("You requested gpu: [0, 1, 2]\\n But your machine only has: [0]")
+    '--trainer.devices asks for 3 gpu devices but 1 is available; use --trainer.devices 1.'
+    """
+    text = " ".join(text.split())
+    asked = re.fullmatch(r"You requested (\w+): \[(.*)\] But your machine only has: \[(.*)\]", text)
+    if asked is None:
+        return text
+    kind, wanted, have = asked.groups()
+    count = lambda listed: len([part for part in listed.split(",") if part.strip()])  # noqa: E731
+    n, m = count(wanted), count(have)
+    verb = "is" if m == 1 else "are"
+    return (
+        f"--trainer.devices asks for {n} {kind} devices but {m} {verb} available; use --trainer.devices "
+        f"{max(m, 1)}."
+    )
+
+
 def run_lightning(argv: list[str]) -> int:
     quiet_known_noise()
     argv = expand_preset(argv)
@@ -389,13 +411,13 @@ def run_lightning(argv: list[str]) -> int:
             "save it as UTF-8."
         ) from None
     except MisconfigurationException as error:  # Lightning's own refusal of a Trainer setting
-        raise BadSetting(" ".join(str(error).split())) from None
+        raise BadSetting(trainer_refusal(str(error))) from None
     except (ValueError, TypeError) as error:
         cause = error.__cause__ or error.__context__
         if isinstance(cause, DigitnetError):
             raise cause from None
         if isinstance(cause, MisconfigurationException):
-            raise BadSetting(" ".join(str(cause).split())) from None
+            raise BadSetting(trainer_refusal(str(cause))) from None
         raise
     finally:
         if resolved.temporary_config is not None:
