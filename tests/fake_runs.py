@@ -20,7 +20,10 @@ def make_run(
     error: str = "",
     age: float = 300,
     dataset: str = "mnist",
+    system: int = 0,
 ) -> Path:
+    """A run folder of ``epochs`` epochs; ``system`` samples of CPU and memory (150% of a core,
+    then 1,024 MiB growing by 8 MiB a sample) at its end."""
     run = root / name
     run.mkdir(parents=True)
     steps = 20
@@ -91,6 +94,17 @@ def make_run(
                 "val_loss": round(1 - acc, 4),
                 "val_acc": acc,
                 "seconds": 1.5,
+            }
+        )
+    for i in range(system):
+        lines.append(
+            {
+                "event": "system",
+                "time": T0,
+                "t": float(i),
+                "cpu_percent": 150.0 - i % 2,
+                "rss_mb": 1024.0 + 8 * i,
+                "step": epochs * steps,
             }
         )
     lines.append({"event": "end", "time": T0, "status": status, "error": error})

@@ -416,3 +416,20 @@ async def test_delete_and_rename_a_run_from_the_dashboard(tmp_path):
         await pilot.press(*"kept-run", "enter")
         await wait_for(pilot, lambda: row_of(app, "kept-run"), 5, "the new name in the list")
         assert (root / "kept-run" / "status.json").is_file() and not (root / "keep").exists()
+
+
+async def test_the_live_tab_shows_a_runs_cpu_and_memory_figures_and_small_charts(tmp_path):
+    make_run(tmp_path, "sampled", system=5, age=60)
+    make_run(tmp_path, "older", age=600)  # recorded before system figures existed
+    app = DashboardApp(str(tmp_path), clock=lambda: T0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(RunList).select("sampled")
+        await pilot.pause(0.3)
+        text = shown_text(app.query_one("#system-text"))
+        assert "CPU 150%  memory 1.03 GB  (at its end)" in text
+        cpu, memory = app.query_one("#cpu-spark"), app.query_one("#memory-spark")
+        assert len(cpu.data) == 5 and memory.data[-1] == 1024.0 + 8 * 4
+        assert cpu.region.width >= 5 and memory.region.width >= 5  # visible at 80x24
+        app.query_one(RunList).select("older")
+        await pilot.pause(0.3)
+        assert "system: none recorded" in shown_text(app.query_one("#system-text"))

@@ -70,3 +70,30 @@ def test_a_tensorboard_logger_logs_the_same_run_beside_the_run_folder(tiny_env, 
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
     assert rows[0].startswith("epoch,step") and len(rows) > 2
     assert (tmp_path / "run" / "best.ckpt").is_file()
+
+
+def test_a_run_records_its_processes_cpu_and_memory_for_the_dashboard(tiny_env, tmp_path):
+    import json
+
+    import lightning as L
+
+    from digitnet import DigitClassifier, DigitDataModule, run_folder
+
+    run = tmp_path / "sampled"
+    trainer = L.Trainer(
+        max_epochs=2,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **run_folder(run, log_every_n_steps=10, system_seconds=0.05),
+    )
+    model = DigitClassifier(layers=[784, 64, 10])
+    trainer.fit(model, datamodule=DigitDataModule(batch_size=16, val_size=100, steps_per_call=1))
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    samples = [e for e in events if e["event"] == "system"]
+    assert len(samples) >= 2, "a two-epoch run of over a second sampled at most every 0.05 s"
+    for sample in samples:
+        assert sample["cpu_percent"] >= 0 and 50 < sample["rss_mb"] < 100_000
+        assert "gpu_mem_mb" not in sample  # on the CPU: no GPU figures
+    times = [s["t"] for s in samples]
+    assert all(b - a >= 0.04 for a, b in zip(times, times[1:])), times  # never more often
+    assert [s["step"] for s in samples] == sorted(s["step"] for s in samples)

@@ -389,8 +389,8 @@ def trainer_refusal(text: str) -> str:
     n, m = count(wanted), count(have)
     verb = "is" if m == 1 else "are"
     return (
-        f"--trainer.devices asks for {n} {kind} devices but {m} {verb} available; use --trainer.devices "
-        f"{max(m, 1)}."
+        f"--trainer.devices asks for {n} {kind} devices but {m} {verb} available; "
+        f"use --trainer.devices {max(m, 1)}."
     )
 
 

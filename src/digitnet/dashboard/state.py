@@ -18,6 +18,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+SYSTEM_KEPT = 120  # system samples kept for the small charts: two minutes at one a second
+
 
 @dataclass
 class RunView:
@@ -41,6 +43,7 @@ class RunView:
     samples_per_s: float = 0.0
     ended: str | None = None
     error: str = ""
+    system: list[dict[str, float]] = field(default_factory=list)  # the last SYSTEM_KEPT samples
     # events applied, by kind: {"step": 40, "epoch": 2}
     counts: dict[str, int] = field(default_factory=dict)
 
@@ -75,6 +78,8 @@ class RunView:
             self.samples = event
         elif kind == "test":
             self.test = event
+        elif kind == "system":
+            self.system = [*self.system[-(SYSTEM_KEPT - 1) :], event]
         elif kind == "end":
             self.ended, self.error = event.get("status"), event.get("error", "")
         self.counts[kind] = self.counts.get(kind, 0) + 1
@@ -113,6 +118,33 @@ class RunView:
             seconds = max(0, remaining_batches) * self.batch_size / self.samples_per_s
             text += f"  {self.samples_per_s:,.0f} samples/s  ~{_duration(seconds)} left"
         return text
+
+    def system_text(self) -> str:
+        """The newest system sample in words, or ``""`` before the first:
+        ``CPU 187%  memory 1.21 GB  GPU memory 0.81 GB  GPU 43%``.
+
+        >>> view = RunView()
+        >>> view.apply({"event": "system", "t": 1.0, "cpu_percent": 187.5, "rss_mb": 1240.0})
+        >>> view.system_text()
+        'CPU 188%  memory 1.21 GB'
+        """
+        if not self.system:
+            return ""
+        last = self.system[-1]
+        parts = []
+        if "cpu_percent" in last:
+            parts.append(f"CPU {last['cpu_percent']:.0f}%")
+        if "rss_mb" in last:
+            parts.append(f"memory {last['rss_mb'] / 1024:.2f} GB")
+        if "gpu_mem_mb" in last:
+            parts.append(f"GPU memory {last['gpu_mem_mb'] / 1024:.2f} GB")
+        if "gpu_util" in last:
+            parts.append(f"GPU {last['gpu_util']:.0f}%")
+        return "  ".join(parts)
+
+    def system_series(self, key: str) -> list[float]:
+        """One figure of the kept samples, oldest first (for a small chart)."""
+        return [sample[key] for sample in self.system if key in sample]
 
     def fraction_done(self) -> float:
         if not self.max_epochs or not self.steps_per_epoch:

@@ -19,6 +19,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 from digitnet.model.checkpoints import SafeCheckpointIO
 from digitnet.runs.csvlog import RunCSVLogger
 from digitnet.runs.recorder import RunRecorder
+from digitnet.runs.system import SECONDS
 
 
 def run_folder(
@@ -27,12 +28,15 @@ def run_folder(
     callbacks: list | None = None,
     monitor: str | None = "val_acc",
     loggers: list | None = None,
+    system_seconds: float = SECONDS,
 ) -> dict[str, Any]:
     """Keyword arguments for ``lightning.Trainer`` that record the run in ``run_dir``.
 
     ``monitor=None`` (for a run without a validation split) makes ``best.ckpt`` the latest epoch.
     ``callbacks`` and ``loggers`` are added beside the run folder's own (any Lightning logger, such
-    as ``TensorBoardLogger``, logs the same metrics to its own place).
+    as ``TensorBoardLogger``, logs the same metrics to its own place). ``system_seconds`` is the
+    least time between two samples of the process's CPU and memory (0: none; see
+    :mod:`digitnet.runs.system`).
     """
     run_dir = Path(run_dir)
     run_dir.mkdir(parents=True, exist_ok=True)
@@ -40,7 +44,9 @@ def run_folder(
     best = ModelCheckpoint(
         dirpath=run_dir, filename="best", monitor=monitor, mode="max", enable_version_counter=False
     )
-    recorder = RunRecorder(run_dir, log_every_n_steps=log_every_n_steps, save_last=True)
+    recorder = RunRecorder(
+        run_dir, log_every_n_steps=log_every_n_steps, save_last=True, system_seconds=system_seconds
+    )
     return {
         "callbacks": [*(callbacks or []), recorder, best],
         "logger": [RunCSVLogger(run_dir), *(loggers or [])],

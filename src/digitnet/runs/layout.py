@@ -28,6 +28,9 @@ the first training process of the run, 2 for its first resume, ...) and, by even
     samples {"images": [[784 ints 0-255] x 24], "labels": [...], "predicted": [...],
              "classes": [...]}
     test    {"test_loss": 0.07, "test_acc": 0.981}
+    system  {"t": 12.0, "step": 3120, "cpu_percent": 187.5, "rss_mb": 1210.4,
+             "gpu_mem_mb": 812.0, "gpu_util": 43.0}   (at most once a second while training;
+             the GPU fields on CUDA only: see digitnet.runs.system)
     end     {"status": "finished" | "cancelled" | "failed" | "diverged", "error": "..."}
 
 A status of ``running`` whose process no longer exists is reported as ``failed`` (killed).
@@ -137,6 +140,11 @@ FIELDS = {  # the type of every field the readers use; a field of another type i
     "test_loss": _is_number,
     "test_acc": _is_number,
     "samples_per_s": _is_number,
+    "t": _is_number,
+    "cpu_percent": _is_number,
+    "rss_mb": _is_number,
+    "gpu_mem_mb": _is_number,
+    "gpu_util": _is_number,
     "seconds": _is_number,
     "time": _is_number,
     "status": lambda v: v in STATUSES,

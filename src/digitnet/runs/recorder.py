@@ -36,6 +36,7 @@ from digitnet.errors import RunError
 from digitnet.runs import layout, listing
 from digitnet.runs import lock as runlock
 from digitnet.runs.csvlog import RunCSVLogger
+from digitnet.runs.system import SECONDS, SystemSampler
 
 SAMPLE_COUNT = 24
 EPOCHS_DONE = "digitnet_epochs_done"
@@ -51,8 +52,11 @@ class RunRecorder(L.Callback):
         log_every_n_steps: int = 50,
         handle_signals: bool = True,
         save_last: bool = False,
+        system_seconds: float = SECONDS,
     ) -> None:
         self.run_dir = Path(run_dir)
+        self.system_seconds = system_seconds  # 0: no system figures
+        self._system: SystemSampler | None = None
         self.save_last = save_last
         self.epochs_done = 0
         self.launch = 1
@@ -144,6 +148,8 @@ class RunRecorder(L.Callback):
         hp, data_hp = _settings(trainer, pl_module)
         self.epochs_done = trainer.current_epoch
         self._status(trainer, epoch=trainer.current_epoch)
+        if trainer.is_global_zero and self.system_seconds > 0:
+            self._system = SystemSampler(pl_module.device, self.system_seconds)
         # a resumed run: forget what a stopped launch logged past its checkpoint
         for logger in trainer.loggers:
             if isinstance(logger, RunCSVLogger):
@@ -210,6 +216,8 @@ class RunRecorder(L.Callback):
                     ),
                 )
                 self._window_start, self._window_samples = now, 0
+        if self._system is not None and self._system.due():
+            self._event(trainer, "system", step=step, **self._system.sample())
         if self.stop_reason is None and (self.run_dir / "cancel").exists():
             self.stop_reason = "cancelled"
         if self.stop_reason is not None and not trainer.should_stop:

@@ -34,6 +34,7 @@ from digitnet.dashboard.widgets.launch_form import LaunchForm
 from digitnet.dashboard.widgets.panels import Alert, Details, EpochTable, ProgressPanel
 from digitnet.dashboard.widgets.run_list import RunList
 from digitnet.dashboard.widgets.samples import SampleGrid
+from digitnet.dashboard.widgets.system import SystemPanel
 from digitnet.errors import DigitnetError
 from digitnet.runs import process as control
 from digitnet.runs.layout import check_name
@@ -96,6 +97,7 @@ class MainScreen(Screen):
             with TabbedContent(initial="tab-live", id="tabs"):
                 with TabPane("Live", id="tab-live"):
                     yield ProgressPanel(id="progress")
+                    yield SystemPanel(id="system")
                     yield Alert(id="alert")
                     yield LossChart(id="loss")
                     yield AccuracyChart(id="acc")
@@ -176,6 +178,7 @@ class MainScreen(Screen):
         pane = self.query_one(TabbedContent).active.removeprefix("tab-")
         if pane == "live":
             self.query_one(ProgressPanel).show_run(info, view)
+            self.query_one(SystemPanel).show_run(info, view)
             self.query_one(Alert).show_run(info)
             running = info is not None and info.status == "running"
             if charts_now or not running or time.monotonic() - self.charts_at >= self.CHART_SECONDS:
