@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).parent))
+import draw_latency  # noqa: E402
 import gpu  # noqa: E402
 import loops  # noqa: E402
 from digitnet.cli.lightning_cli import quiet_known_noise  # noqa: E402
@@ -355,6 +356,8 @@ def main() -> int:
     )
     print("start-up ...", flush=True)
     results["startup"] = bench_startup(reps)
+    print("draw tab ...", flush=True)
+    results["draw"] = draw_latency.run_draw()
     print("dashboard-launched against headless ...", flush=True)
     results["dashboard"] = bench_dashboard_overhead(options.dashboard_epochs)
     report = render(results, reps)
@@ -460,6 +463,7 @@ def render(r: dict, reps: int) -> str:
         "| dashboard first paint (process start to first screen, headless) | "
         f"{fmt(st['dashboard'])} |",
         "",
+        *draw_latency.render(r["draw"]),
         *render_dashboard(db),
         "## GPU",
         "",

@@ -21,9 +21,11 @@ def make_run(
     age: float = 300,
     dataset: str = "mnist",
     system: int = 0,
+    weights: int = 0,
 ) -> Path:
     """A run folder of ``epochs`` epochs; ``system`` samples of CPU and memory (150% of a core,
-    then 1,024 MiB growing by 8 MiB a sample) at its end."""
+    then 1,024 MiB growing by 8 MiB a sample) at its end; ``weights`` first-layer neurons in
+    ``weights.npy`` (neuron i weighs pixel row i +1, every other pixel -0.5)."""
     run = root / name
     run.mkdir(parents=True)
     steps = 20
@@ -107,6 +109,16 @@ def make_run(
                 "step": epochs * steps,
             }
         )
+    if weights:
+        import numpy as np
+
+        from digitnet.runs.layout import write_weights
+
+        images = np.full((weights, 28, 28), -0.5)
+        for i in range(weights):
+            images[i, i] = 1.0
+        write_weights(run, images)
+        lines.append({"event": "weights", "time": T0, "epoch": epochs, "step": epochs * steps})
     lines.append({"event": "end", "time": T0, "status": status, "error": error})
     (run / "events.jsonl").write_text("".join(json.dumps(line) + "\n" for line in lines))
     (run / "status.json").write_text(

@@ -433,3 +433,71 @@ async def test_the_live_tab_shows_a_runs_cpu_and_memory_figures_and_small_charts
         app.query_one(RunList).select("older")
         await pilot.pause(0.3)
         assert "system: none recorded" in shown_text(app.query_one("#system-text"))
+
+
+async def test_the_weights_tab_shows_each_hidden_neurons_weights_as_an_image(tmp_path):
+    import numpy as np
+
+    make_run(tmp_path, "learned", epochs=3, weights=8, age=60)
+    crafted = make_run(tmp_path, "crafted", weights=2, age=120)
+    np.save(crafted / "weights.npy", np.array([{"a": 1}], dtype=object), allow_pickle=True)
+    make_run(tmp_path, "untrained", age=600)
+    app = DashboardApp(str(tmp_path), clock=lambda: T0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(RunList).select("learned")
+        await pilot.press("7")
+        await pilot.pause(0.3)
+        summary = " ".join(shown_text(app.query_one("#weights-summary")).split())  # wrapped
+        assert "first layer after epoch 3: 8 hidden neurons, 28x28 weights each" in summary
+        tiles = app.query("#weights-grid Tile")
+        assert len(tiles) == 8 and str(tiles[7].query_one(Label).render()) == "#7"
+        assert tiles[0].region.width == 14  # on screen at 80x24
+        for name, words in [("crafted", "missing or unreadable"), ("untrained", "no checkpoint")]:
+            app.query_one(RunList).select(name)
+            await pilot.pause(0.3)
+            assert words in " ".join(shown_text(app.query_one("#weights-summary")).split())
+            assert len(app.query("#weights-grid Tile")) == 0
+
+
+async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_dies(tiny_env):
+    from digitnet.cli.main import main
+    from digitnet.dashboard.widgets.draw import Bars, Canvas, DrawPane
+
+    fit = ["fit", "--run_name", "drawn", "--model.layers", "[784, 32, 10]"]
+    assert main([*fit, "--trainer.max_epochs", "1", "--data.val_size", "100"]) == 0
+    app = DashboardApp(poll_seconds=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.query_one(RunList).select("drawn")
+        await pilot.press("8")
+        pane, canvas, bars = app.query_one(DrawPane), app.query_one(Canvas), app.query_one(Bars)
+        assert canvas.region.width == 28 and bars.region.width >= 14  # all of it at 80x24
+        await pilot.mouse_down(Canvas, offset=(12, 2))  # a stroke down the canvas
+        for row in range(3, 12):
+            await pilot.hover(Canvas, offset=(12, row))
+        await pilot.mouse_up(Canvas, offset=(12, 11))
+        assert canvas.pixels[5:23, 12].min() == 255 and canvas.pixels[:, 20].max() == 0
+        await wait_for(pilot, lambda: len(bars.shown[1]) == 10, 60, "the ten bars")
+        classes, probabilities = bars.shown
+        assert classes == tuple(str(i) for i in range(10))
+        assert abs(sum(probabilities) - 1) < 1e-3
+        assert len(shown_text(bars).strip().splitlines()) == 10
+        first = pane.predictor.pid
+
+        os.kill(first, signal.SIGKILL)  # the helper dies: the tab says so
+        canvas.focus()
+        await pilot.press("left", "left", "space")  # ink with the keyboard at the pen
+        state = lambda: " ".join(shown_text(app.query_one("#draw-state")).split())  # noqa: E731
+        await wait_for(pilot, lambda: "restarts it" in state(), 30, "the helper's death reported")
+        assert "the prediction helper ended (exit status -9" in state()
+        before = len(pane.latencies)
+        await pilot.press("space")  # the next stroke starts it again
+        await wait_for(pilot, lambda: len(pane.latencies) > before, 60, "bars from a new helper")
+        assert pane.predictor.pid != first
+
+        await pilot.click("#clear")
+        await pilot.pause(0.2)
+        assert canvas.pixels.max() == 0 and bars.shown == ((), ())
+        helper = pane.predictor.process
+        await pilot.press("escape", "1")  # leaving the tab stops the helper
+        await pilot.pause(0.2)
+        assert pane.predictor is None and helper.wait(timeout=10) is not None

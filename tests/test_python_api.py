@@ -34,7 +34,7 @@ def fit_beside(run: Path, logger) -> None:
         max_epochs=2,
         enable_progress_bar=False,
         enable_model_summary=False,
-        **run_folder(run, log_every_n_steps=10, loggers=[logger]),
+        **run_folder(run, log_every_n_steps=10, loggers=[logger] if logger else None),
     )
     model = DigitClassifier(layers=[784, 8, 10])
     trainer.fit(model, datamodule=DigitDataModule(batch_size=16, val_size=100))
@@ -97,3 +97,22 @@ def test_a_run_records_its_processes_cpu_and_memory_for_the_dashboard(tiny_env, 
     times = [s["t"] for s in samples]
     assert all(b - a >= 0.04 for a, b in zip(times, times[1:])), times  # never more often
     assert [s["step"] for s in samples] == sorted(s["step"] for s in samples)
+
+
+def test_each_checkpoint_leaves_the_first_layers_weights_for_the_weights_tab(tiny_env, tmp_path):
+    import json
+
+    import numpy as np
+    import torch
+
+    from digitnet.runs.layout import read_weights
+
+    run = tmp_path / "weighed"
+    fit_beside(run, logger=None)
+    weights = read_weights(run)
+    state = torch.load(run / "last.ckpt", weights_only=True)["state_dict"]
+    first = state["network.stack.0.weight"].numpy().reshape(8, 28, 28)
+    assert weights.shape == (8, 28, 28)
+    assert np.allclose(weights, first, atol=1e-3, rtol=1e-3)  # stored as float16
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    assert [e["epoch"] for e in events if e["event"] == "weights"] == [1, 2]  # once an epoch

@@ -122,12 +122,25 @@ def run_predict(argv: list[str]) -> int:
         help="black: white digit on black, as MNIST; white: dark ink on white paper; "
         "auto: decide from the image's border (default)",
     )
+    parser.add_argument(
+        "--serve",
+        action="store_true",
+        help="classify drawings sent as JSON lines on stdin, answering on stdout (the dashboard's "
+        "Draw tab runs this; see digitnet.model.predict.serve)",
+    )
     add_checkpoints_dir(parser)
-    parser.add_argument("images", nargs="+", help="image files (PNG, JPEG, ...; any size)")
+    parser.add_argument("images", nargs="*", help="image files (PNG, JPEG, ...; any size)")
     options = parser.parse_args(argv)
+    if not options.images and not options.serve:
+        parser.error("give one or more image files, or --serve")
+    path, _ = resolve_checkpoint(options.ckpt_path, Path(options.checkpoints_dir))
+    if options.serve:
+        from digitnet.model.predict import serve
+
+        serve(path, sys.stdin, sys.stdout)
+        return 0
     from digitnet.model.predict import predict_files
 
-    path, _ = resolve_checkpoint(options.ckpt_path, Path(options.checkpoints_dir))
     for name, classes, probs in predict_files(path, options.images, options.background):
         best = max(range(len(probs)), key=probs.__getitem__)
         table = "  ".join(f"{classes[i]}:{p:.3f}" for i, p in enumerate(probs))

@@ -43,6 +43,7 @@ class RunView:
     samples_per_s: float = 0.0
     ended: str | None = None
     error: str = ""
+    weights_epoch: int = 0  # epochs done at the checkpoint weights.npy comes from
     system: list[dict[str, float]] = field(default_factory=list)  # the last SYSTEM_KEPT samples
     # events applied, by kind: {"step": 40, "epoch": 2}
     counts: dict[str, int] = field(default_factory=dict)
@@ -78,6 +79,8 @@ class RunView:
             self.samples = event
         elif kind == "test":
             self.test = event
+        elif kind == "weights":
+            self.weights_epoch = event.get("epoch", self.weights_epoch)
         elif kind == "system":
             self.system = [*self.system[-(SYSTEM_KEPT - 1) :], event]
         elif kind == "end":

@@ -129,3 +129,23 @@ def probabilities(z: torch.Tensor, loss: str) -> torch.Tensor:
         return torch.softmax(z, dim=1)
     a = torch.sigmoid(z)
     return a / a.sum(dim=1, keepdim=True)
+
+
+def first_layer_images(network: nn.Module, limit: int = 64) -> torch.Tensor:
+    """What each of the first ``limit`` neurons of the first layer looks for, as images
+    ``[n, h, w]`` (float32, on the CPU): a hidden neuron of an MLP weighs the 784 pixels, so its
+    weights are a 28x28 image; a filter of the CNN's first convolution is a 5x5 image.
+
+    >>> first_layer_images(MLP([784, 30, 10], "sigmoid")).shape
+    torch.Size([30, 28, 28])
+    >>> first_layer_images(CNN()).shape
+    torch.Size([20, 5, 5])
+    """
+    for module in network.modules():
+        if isinstance(module, nn.Conv2d):
+            return module.weight.detach()[:limit, 0].float().cpu()
+        if isinstance(module, nn.Linear):
+            weight = module.weight.detach()[:limit]
+            side = int(round(weight.shape[1] ** 0.5))
+            return weight.float().cpu().reshape(-1, side, side)
+    raise ValueError("the network has no first layer of weights to show")

@@ -9,8 +9,10 @@ it is, apart from that inversion.
 
 from __future__ import annotations
 
+import json
 import warnings
 from pathlib import Path
+from typing import IO, Any
 
 import numpy as np
 import torch
@@ -48,6 +50,19 @@ def to_mnist(image: Image.Image, background: str = "auto") -> torch.Tensor:
         gray = 255 - gray
     if tuple(gray.shape) == (28, 28):
         return gray
+    return center_digit(gray)
+
+
+def center_digit(gray: torch.Tensor) -> torch.Tensor:
+    """A uint8 ``[28, 28]`` frame holding the ink of ``gray`` (white on black, any size) as MNIST
+    holds its digits: fitted into a 20x20 box and centred by its centre of mass.
+
+    >>> stroke = torch.zeros(28, 28, dtype=torch.uint8)
+    >>> stroke[2:12, 3] = 255  # a short bar drawn in a corner
+    >>> framed = center_digit(stroke)
+    >>> framed.shape, (framed > 0).nonzero().float().mean(0).round().tolist()
+    (torch.Size([28, 28]), [14.0, 14.0])
+    """
     ink = (gray > 32).nonzero()
     if len(ink) == 0:
         raise NoDigit("no digit found: nothing in the image stands out from its background.")
@@ -106,3 +121,54 @@ def predict_files(checkpoint_path: Path, files: list[str], background: str = "au
         with torch.no_grad():
             probs = model.predict_step(model.scale(pixels.reshape(1, 1, 28, 28)), 0)[0]
         yield name, classes, probs.tolist()
+
+
+def serve(checkpoint_path: Path, requests: IO[str], answers: IO[str]) -> None:
+    """Classify drawings, one JSON line in, one JSON line out, until ``requests`` ends: the helper
+    process of the dashboard's Draw tab (``digitnet predict --serve --ckpt_path RUN``).
+
+    The first line out is ``{"ready": true, "classes": [...], "checkpoint": "best.ckpt"}``. Each
+    request ``{"id": 7, "pixels": [784 numbers 0..255, white ink on black, row by row]}`` is
+    answered ``{"id": 7, "probabilities": [10 numbers]}``, the drawing first centred as MNIST's
+    digits are (:func:`center_digit`); a drawing with no ink is answered ``{"id": 7, "empty":
+    true}`` and a malformed line ``{"id": ..., "error": "..."}``. The checkpoint is loaded with
+    ``weights_only=True``.
+    """
+    from digitnet.model.classifier import DigitClassifier
+
+    model = model_from_checkpoint(
+        load_checkpoint(checkpoint_path), str(checkpoint_path), DigitClassifier
+    )
+    model.eval()
+    torch.set_num_threads(1)  # one image at a time: threads cost more than they give
+    classes = list(CATALOG[model.hparams.dataset].classes)
+    _answer(answers, ready=True, classes=classes, checkpoint=Path(checkpoint_path).name)
+    for line in requests:
+        request: Any = None
+        try:
+            request = json.loads(line)
+            pixels = request["pixels"]
+            if not (
+                isinstance(pixels, list)
+                and len(pixels) == 784
+                and all(isinstance(v, (int, float)) and 0 <= v <= 255 for v in pixels)
+            ):
+                raise ValueError("pixels must be 784 numbers from 0 to 255")
+        except (ValueError, KeyError, TypeError) as error:
+            ident = request.get("id") if isinstance(request, dict) else None
+            _answer(answers, id=ident, error=f"a malformed request ({error})")
+            continue
+        gray = torch.tensor(pixels, dtype=torch.float32).round().to(torch.uint8).reshape(28, 28)
+        try:
+            frame = center_digit(gray)
+        except NoDigit:
+            _answer(answers, id=request.get("id"), empty=True)
+            continue
+        with torch.no_grad():
+            probs = model.predict_step(model.scale(frame.reshape(1, 1, 28, 28)), 0)[0]
+        _answer(answers, id=request.get("id"), probabilities=[round(p, 6) for p in probs.tolist()])
+
+
+def _answer(answers: IO[str], **fields: Any) -> None:
+    answers.write(json.dumps(fields) + "\n")
+    answers.flush()

@@ -13,6 +13,9 @@ This is the contract between a training process and anything that watches it (th
     last.ckpt       saved at every epoch end (and on cancel); resume from it
     best.ckpt       the checkpoint with the best val_acc
     output.log      stdout and stderr of a run the dashboard launched
+    weights.npy     the first layer's weights at the latest checkpoint, float16 [n, h, w]: one
+                    28x28 image per hidden neuron of an MLP (the first 64), one 5x5 image per
+                    filter of the CNN's first convolution (NumPy's format, read without pickle)
 
 Each line of ``events.jsonl`` has ``"event"``, ``"time"`` (Unix seconds) and ``"launch"`` (1 for
 the first training process of the run, 2 for its first resume, ...) and, by event::
@@ -28,6 +31,7 @@ the first training process of the run, 2 for its first resume, ...) and, by even
     samples {"images": [[784 ints 0-255] x 24], "labels": [...], "predicted": [...],
              "classes": [...]}
     test    {"test_loss": 0.07, "test_acc": 0.981}
+    weights {"epoch": 3, "step": 2346}   (weights.npy was rewritten, at that checkpoint)
     system  {"t": 12.0, "step": 3120, "cpu_percent": 187.5, "rss_mb": 1210.4,
              "gpu_mem_mb": 812.0, "gpu_util": 43.0}   (at most once a second while training;
              the GPU fields on CUDA only: see digitnet.runs.system)
@@ -47,7 +51,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from digitnet.atomic import atomic_write_text
+from digitnet.atomic import atomic_file, atomic_write_text
 from digitnet.errors import RunError
 
 STATUSES = ("running", "finished", "cancelled", "failed", "diverged")
@@ -89,6 +93,39 @@ def append_event(run_dir: Path, event: str, **fields: Any) -> None:
     line = json.dumps({"event": event, "time": time.time(), **fields}, separators=(",", ":")) + "\n"
     with open(run_dir / "events.jsonl", "a", encoding="utf-8") as handle:
         handle.write(line)
+
+
+def write_weights(run_dir: Path, images: Any) -> None:
+    """Replace ``weights.npy`` with ``images`` (an array ``[n, h, w]``), stored as float16."""
+    import io
+
+    import numpy as np
+
+    buffer = io.BytesIO()
+    np.save(buffer, np.asarray(images, dtype=np.float16), allow_pickle=False)
+    with atomic_file(run_dir / "weights.npy", durable=False) as handle:
+        handle.write(buffer.getvalue())
+
+
+def read_weights(run_dir: Path, limit: int = 256) -> Any:
+    """``weights.npy`` as a float32 array ``[n, h, w]``, or None where it is missing, unreadable
+    or not such an array (the folder is untrusted: it is read without pickle, and its shape and
+    values are checked)."""
+    import numpy as np
+
+    try:
+        array = np.load(run_dir / "weights.npy", allow_pickle=False)
+    except (OSError, ValueError, EOFError):
+        return None
+    if (
+        array.ndim != 3
+        or not 0 < array.shape[0] <= limit
+        or not all(0 < side <= 64 for side in array.shape[1:])
+        or array.dtype.kind != "f"
+    ):
+        return None
+    array = array.astype(np.float32)
+    return array if np.isfinite(array).all() else None
 
 
 def write_status(run_dir: Path, **fields: Any) -> dict[str, Any]:

@@ -33,6 +33,7 @@ import torch
 
 from digitnet.atomic import remove_stale_temporaries
 from digitnet.errors import RunError
+from digitnet.model.networks import first_layer_images
 from digitnet.runs import layout, listing
 from digitnet.runs import lock as runlock
 from digitnet.runs.csvlog import RunCSVLogger
@@ -57,6 +58,7 @@ class RunRecorder(L.Callback):
         self.run_dir = Path(run_dir)
         self.system_seconds = system_seconds  # 0: no system figures
         self._system: SystemSampler | None = None
+        self._weights_at: int | None = None  # the update count weights.npy was written at
         self.save_last = save_last
         self.epochs_done = 0
         self.launch = 1
@@ -236,6 +238,11 @@ class RunRecorder(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict
     ) -> None:
         checkpoint[EPOCHS_DONE] = self.epochs_done
+        network, step = getattr(pl_module, "network", None), _updates(trainer, pl_module)
+        if trainer.is_global_zero and network is not None and step != self._weights_at:
+            self._weights_at = step  # best.ckpt and last.ckpt of one epoch: written once
+            self._writing(layout.write_weights, first_layer_images(network).numpy())
+            self._event(trainer, "weights", epoch=self.epochs_done, step=step)
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if trainer.sanity_checking or trainer.state.fn != "fit":

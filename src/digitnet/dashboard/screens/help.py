@@ -20,7 +20,8 @@ HELP = """\
 | `d` | delete the selected run, after a yes (not while it trains) |
 | `s` | sort the runs: newest first, best accuracy first, by name |
 | `/` | filter the runs by a part of their name or data set; `Esc` clears it |
-| `1`-`7` | tabs: live, epochs, confusion, samples, details, console, new run |
+| `1`-`9` | tabs: live, epochs, confusion, samples, details, console, weights, draw, new run |
+| draw tab | press and drag; or arrows move the pen, `space` inks, `backspace` rubs, `x` clears |
 | `↑` `↓` | choose a run in the list |
 | `?` | this help; `Esc` closes it |
 | `q` | quit (runs keep training: they are processes of their own) |

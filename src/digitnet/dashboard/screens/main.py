@@ -30,11 +30,13 @@ from digitnet.dashboard.watcher import FolderWatcher, Snapshot
 from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
 from digitnet.dashboard.widgets.confusion import ConfusionMatrix
 from digitnet.dashboard.widgets.console import Console
+from digitnet.dashboard.widgets.draw import DrawPane
 from digitnet.dashboard.widgets.launch_form import LaunchForm
 from digitnet.dashboard.widgets.panels import Alert, Details, EpochTable, ProgressPanel
 from digitnet.dashboard.widgets.run_list import RunList
 from digitnet.dashboard.widgets.samples import SampleGrid
 from digitnet.dashboard.widgets.system import SystemPanel
+from digitnet.dashboard.widgets.weights import WeightsGrid
 from digitnet.errors import DigitnetError
 from digitnet.runs import process as control
 from digitnet.runs.layout import check_name
@@ -48,6 +50,8 @@ TABS = (
     "samples",
     "details",
     "console",
+    "weights",
+    "draw",
     "launch",
 )  # TabPane ids: "tab-<name>"
 
@@ -113,6 +117,11 @@ class MainScreen(Screen):
                         yield Details(id="details")
                 with TabPane("Console", id="tab-console"):
                     yield Console(id="console")
+                with TabPane("Weights", id="tab-weights"):
+                    with VerticalScroll():
+                        yield WeightsGrid(id="weights")
+                with TabPane("Draw", id="tab-draw"):
+                    yield DrawPane(id="draw")
                 with TabPane("New run", id="tab-launch"):
                     yield LaunchForm(id="form")
         yield Footer()
@@ -192,6 +201,10 @@ class MainScreen(Screen):
             self.query_one(ConfusionMatrix).show_view(view)
         elif pane == "samples":
             self.query_one(SampleGrid).show_view(view)
+        elif pane == "draw":
+            self.query_one(DrawPane).show_run(info)
+        elif pane == "weights":
+            self.query_one(WeightsGrid).show_run(info, view)
         elif pane == "details":
             self.query_one(Details).show_run(info, view)
 
@@ -206,6 +219,8 @@ class MainScreen(Screen):
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_opened(self) -> None:
+        if self.query_one(TabbedContent).active != "tab-draw":
+            self.query_one(DrawPane).leave()  # its helper process runs only while it is open
         self.show(charts_now=True)
         if self.console_run() is not None:
             self.look()  # the console's lines now, not at the next tick

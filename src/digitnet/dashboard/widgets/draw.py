@@ -1,0 +1,271 @@
+"""Provides :class:`DrawPane`: draw a digit and see what the selected run makes of it.
+
+The canvas is 28x28 pixels, as an MNIST image, drawn as 28 columns of 14 cells, each cell two
+pixels (``▀``: the upper pixel in the foreground colour, the lower in the background). Draw with
+the mouse (press and drag), or with the keyboard: the arrows move the pen, ``space`` inks the
+pixels under it, ``backspace`` rubs them out, ``x`` (or the Clear button) clears the canvas. After
+each stroke the drawing goes to the run's helper process (:mod:`digitnet.dashboard.predictor`),
+which centres it as MNIST's digits are centred and answers with the 10 probabilities, shown as
+bars. A helper that dies is reported here and started again by the next stroke.
+"""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+from rich.segment import Segment
+from rich.style import Style
+from rich.text import Text
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.events import MouseDown, MouseMove, MouseUp
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.strip import Strip
+from textual.widget import Widget
+from textual.widgets import Button, Static
+
+from digitnet.dashboard.predictor import HelperDied, Predictor
+from digitnet.runs.listing import RunInfo
+
+SIDE = 28
+
+
+def brush(pixels: np.ndarray, x: int, y: float) -> None:
+    """Ink the pixels around ``(x, y)`` (column, row; ``y`` may fall between two rows): full up to
+    a pixel away, fading to nothing 2.2 pixels away, as a pen stroke about three pixels wide.
+
+    >>> canvas = np.zeros((28, 28))
+    >>> brush(canvas, 5, 10.5)
+    >>> canvas[10:12, 5].tolist(), canvas[10, 7:10].tolist()  # the centre, then sideways
+    ([255.0, 255.0], [29.0, 0.0, 0.0])
+    """
+    rows, cols = np.mgrid[0:SIDE, 0:SIDE]
+    distance = np.hypot(cols - x, rows - y)
+    ink = (255.0 * np.clip((2.2 - distance) / 1.2, 0.0, 1.0)).round()
+    np.maximum(pixels, ink, out=pixels)
+
+
+class Canvas(Widget, can_focus=True):
+    """28x28 pixels 0..255, white ink on black; posts :class:`Canvas.Drawn` after each stroke."""
+
+    DEFAULT_CSS = "Canvas { width: 28; height: 14; }"
+    BINDINGS = [
+        Binding("up", "move(0, -1)", "Pen up", show=False),
+        Binding("down", "move(0, 1)", "Pen down", show=False),
+        Binding("left", "move(-1, 0)", "Pen left", show=False),
+        Binding("right", "move(1, 0)", "Pen right", show=False),
+        Binding("space", "ink", "Ink"),
+        Binding("backspace", "rub", "Rub out"),
+        Binding("x", "clear", "Clear"),
+    ]
+
+    class Drawn(Message):
+        """The drawing changed (``pixels`` is a copy, row by row; ``at`` when, by
+        ``time.perf_counter``)."""
+
+        def __init__(self, pixels: list[int], at: float) -> None:
+            super().__init__()
+            self.pixels, self.at = pixels, at
+
+    pen: reactive[tuple[int, int]] = reactive((14, 7))  # (column, cell row)
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.pixels = np.zeros((SIDE, SIDE))
+        self.drawing = False
+
+    def get_content_width(self, container: Size, viewport: Size) -> int:
+        return SIDE
+
+    def get_content_height(self, container: Size, viewport: Size, width: int) -> int:
+        return SIDE // 2
+
+    def render_line(self, y: int) -> Strip:
+        if y >= SIDE // 2:
+            return Strip.blank(self.size.width)
+        segments = []
+        for x in range(SIDE):
+            upper, lower = int(self.pixels[2 * y, x]), int(self.pixels[2 * y + 1, x])
+            style = Style(
+                color=f"rgb({upper},{upper},{upper})", bgcolor=f"rgb({lower},{lower},{lower})"
+            )
+            if self.has_focus and (x, y) == self.pen:
+                style += Style(color="rgb(255,170,0)" if upper < 128 else "rgb(160,90,0)")
+            segments.append(Segment("▀", style))
+        return Strip(segments, SIDE)
+
+    def stroke(self, x: int, y: float) -> None:
+        if 0 <= x < SIDE and 0 <= y < SIDE:
+            brush(self.pixels, x, y)
+            self.refresh()
+
+    def changed(self) -> None:
+        self.post_message(self.Drawn(self.pixels.astype(int).ravel().tolist(), time.perf_counter()))
+
+    def on_mouse_down(self, event: MouseDown) -> None:
+        self.focus()
+        self.drawing = True
+        self.capture_mouse()
+        self.stroke(event.x, 2 * event.y + 0.5)
+        self.changed()
+
+    def on_mouse_move(self, event: MouseMove) -> None:
+        if self.drawing:
+            self.stroke(event.x, 2 * event.y + 0.5)
+            self.changed()
+
+    def on_mouse_up(self, event: MouseUp) -> None:
+        self.drawing = False
+        self.release_mouse()
+
+    def watch_pen(self) -> None:
+        self.refresh()
+
+    def action_move(self, dx: int, dy: int) -> None:
+        x, y = self.pen
+        self.pen = (min(max(x + dx, 0), SIDE - 1), min(max(y + dy, 0), SIDE // 2 - 1))
+
+    def action_ink(self) -> None:
+        x, y = self.pen
+        self.stroke(x, 2 * y + 0.5)
+        self.changed()
+
+    def action_rub(self) -> None:
+        x, y = self.pen
+        self.pixels[2 * y : 2 * y + 2, max(x - 1, 0) : x + 2] = 0
+        self.refresh()
+        self.changed()
+
+    def action_clear(self) -> None:
+        self.pixels[:] = 0
+        self.refresh()
+        self.changed()
+
+
+class Bars(Static):
+    """The 10 probabilities as bars, the most likely class in bold."""
+
+    shown: reactive[tuple[tuple[str, ...], tuple[float, ...]]] = reactive(((), ()), init=False)
+
+    def watch_shown(self, shown: tuple[tuple[str, ...], tuple[float, ...]]) -> None:
+        classes, probabilities = shown
+        if not probabilities:
+            self.update("")
+            return
+        label = max(len(c) for c in classes)
+        room = max(4, self.size.width - label - 6)
+        best = max(range(len(probabilities)), key=probabilities.__getitem__)
+        text = Text()
+        for i, (name, p) in enumerate(zip(classes, probabilities)):
+            style = "bold" if i == best else ""
+            filled = round(p * room)
+            text.append(f"{name:>{label}} ", style)
+            text.append("█" * filled, "bold green" if i == best else "green")
+            text.append("·" * (room - filled), "dim")
+            text.append(f"{100 * p:4.0f}%\n", style)
+        self.update(text)
+
+
+class DrawPane(Vertical):
+    """The canvas, the bars, a Clear button and the helper's state."""
+
+    class Answered(Message):
+        def __init__(self, ask: int, answer: dict | None, problem: str) -> None:
+            super().__init__()
+            self.ask, self.answer, self.problem = ask, answer, problem
+
+    def __init__(self, **kwargs) -> None:
+        super().__init__(**kwargs)
+        self.run: RunInfo | None = None
+        self.predictor: Predictor | None = None
+        self.asks = 0  # strokes sent; an answer to an older one is dropped
+        # seconds from each stroke reaching the canvas to the bars showing its answer
+        self.latencies: list[float] = []
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="draw-row"):
+            yield Canvas(id="canvas")
+            yield Bars(id="bars")
+        with Horizontal(id="draw-foot"):
+            yield Button("Clear", id="clear", compact=True)
+            yield Static("", id="draw-state")
+
+    def say(self, text: str) -> None:
+        self.query_one("#draw-state", Static).update(text)
+
+    def show_run(self, info: RunInfo | None) -> None:
+        """Draw for ``info``: its helper starts when the first stroke needs it."""
+        if info is not None and self.run is not None and info.path == self.run.path:
+            return
+        self.leave()
+        self.run = info
+        if info is None or not info.has_checkpoint:
+            self.say("select a run with a checkpoint to draw for")
+        else:
+            self.say(f"draw a digit for {info.name} (mouse, or arrows and space)")
+
+    def leave(self) -> None:
+        """Stop the helper (the tab was left, another run chosen, or the dashboard is closing)."""
+        if self.predictor is not None:
+            self.predictor.stop()
+            self.predictor = None
+
+    def on_unmount(self) -> None:
+        self.leave()
+
+    @on(Button.Pressed, "#clear")
+    def _clear(self) -> None:
+        self.query_one(Canvas).action_clear()
+
+    @on(Canvas.Drawn)
+    def _drawn(self, message: Canvas.Drawn) -> None:
+        if self.run is None or not self.run.has_checkpoint:
+            return
+        self.asks += 1
+        if not any(message.pixels):
+            self.query_one(Bars).shown = ((), ())
+            return
+        self.ask(self.asks, message.pixels, message.at)
+
+    @work(thread=True, exclusive=True, group="draw")
+    def ask(self, ask: int, pixels: list[int], since: float) -> None:
+        predictor = self.predictor
+        try:
+            if predictor is None:
+                self.app.call_from_thread(self.say, f"starting the helper for {self.run.name}...")
+                predictor = self.predictor = Predictor(self.run.path / "last.ckpt")
+                predictor.start()
+            answer = predictor.ask(pixels)
+        except (HelperDied, OSError) as error:
+            if predictor is self.predictor:
+                self.predictor = None
+            self.post_message(self.Answered(ask, None, f"{error}; the next stroke restarts it"))
+            return
+        answer["since"] = since
+        self.post_message(self.Answered(ask, answer, ""))
+
+    @on(Answered)
+    def _answered(self, message: Answered) -> None:
+        if message.problem:
+            self.say(message.problem)
+            return
+        if message.ask != self.asks:
+            return  # a newer stroke is on its way
+        answer = message.answer
+        if "probabilities" in answer and self.predictor is not None:
+            self.query_one(Bars).shown = (
+                tuple(self.predictor.classes),
+                tuple(answer["probabilities"]),
+            )
+            seconds = time.perf_counter() - answer["since"]  # the stroke to these bars
+            self.latencies.append(seconds)
+            self.say(f"{self.run.name}, last.ckpt: {1000 * seconds:.0f} ms")
+        elif answer.get("empty"):
+            self.query_one(Bars).shown = ((), ())
+        else:
+            self.say(f"the helper could not read the drawing: {answer.get('error', '?')}")

@@ -1,0 +1,87 @@
+"""Provides :class:`WeightsGrid`: what each hidden neuron of the first layer looks for.
+
+A hidden neuron of an MLP weighs each of the 784 pixels: its weights, laid out as the 28x28 image
+they multiply, show the pattern that excites it (red: ink there raises its input; blue: ink there
+lowers it). The run's recorder writes the first 64 neurons' weights (the CNN: its 20 first-layer
+filters, 5x5) into ``weights.npy`` at each checkpoint (:mod:`digitnet.runs.layout`); the grid
+reads it again when a ``weights`` event says it changed. Each image is scaled to its own largest
+weight, so a neuron with small weights still shows its pattern.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from PIL import Image as PILImage
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from digitnet.dashboard.state import RunView
+from digitnet.dashboard.widgets.tiles import Tile, Tiles
+from digitnet.runs.layout import read_weights
+from digitnet.runs.listing import RunInfo
+
+ZERO = np.array([24.0, 24.0, 24.0])  # a weight of 0: near black, the terminal's background
+POSITIVE = np.array([255.0, 72.0, 48.0])  # red
+NEGATIVE = np.array([48.0, 132.0, 255.0])  # blue
+
+
+def diverging(weights: np.ndarray) -> PILImage.Image:
+    """An RGB image of ``weights [h, w]``: 0 dark, the largest positive weight full red, the most
+    negative full blue, in between by the weight's size; small filters are enlarged to 28x28.
+
+    >>> image = diverging(np.array([[1.0, -0.5], [0.0, -1.0]]))
+    >>> image.size, image.getpixel((0, 0)), image.getpixel((27, 27))
+    ((28, 28), (255, 72, 48), (48, 132, 255))
+    """
+    scale = float(np.abs(weights).max()) or 1.0
+    t = np.clip(weights / scale, -1.0, 1.0)[..., None]
+    rgb = ZERO + np.where(t > 0, t * (POSITIVE - ZERO), -t * (NEGATIVE - ZERO))
+    image = PILImage.fromarray(rgb.round().astype(np.uint8), "RGB")
+    return image if image.size == (28, 28) else image.resize((28, 28), PILImage.NEAREST)
+
+
+class WeightsGrid(Vertical):
+    """The selected run's first-layer weights at its latest checkpoint."""
+
+    # (run folder, epoch of the newest weights event, weights events seen); None: nothing to show
+    shown: reactive[tuple[str, int, int] | None] = reactive(None, init=False)
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="weights-summary")
+        yield Tiles(id="weights-grid")
+
+    def on_mount(self) -> None:
+        self.watch_shown(None)
+
+    def show_run(self, info: RunInfo | None, view: RunView) -> None:
+        count = view.counts.get("weights", 0)
+        self.shown = (str(info.path), view.weights_epoch, count) if info and count else None
+
+    def watch_shown(self, shown: tuple[str, int, int] | None) -> None:
+        grid = self.query_one("#weights-grid", Tiles)
+        summary = self.query_one("#weights-summary", Static)
+        grid.remove_children()
+        if shown is None:
+            summary.update("no checkpoint with weights yet (written at each epoch's end)")
+            return
+        weights = read_weights(Path(shown[0]))
+        if weights is None:
+            summary.update("weights.npy of this run is missing or unreadable")
+            return
+        n, h, w = weights.shape
+        what = "hidden neurons, 28x28 weights each" if (h, w) == (28, 28) else f"filters, {h}x{w}"
+        summary.update(
+            Text.assemble(
+                f"first layer after epoch {shown[1]}: {n} {what}; ",
+                ("red", "rgb(255,72,48)"),
+                " positive, ",
+                ("blue", "rgb(48,132,255)"),
+                " negative, each scaled to its largest weight",
+            )
+        )
+        grid.mount_all(Tile(diverging(image), Text(f"#{i}")) for i, image in enumerate(weights))
