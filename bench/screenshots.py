@@ -1,8 +1,9 @@
 """Regenerate the README's dashboard pictures from a real run: ``python bench/screenshots.py``.
 
 Trains the default MNIST network for 10 epochs in a temporary folder,
-watched by the dashboard at 110x33, and saves the Live and Samples tabs as docs/dashboard.png and
-docs/dashboard-samples.png (SVG from Textual, PNG by ``rsvg-convert``, Debian's librsvg2-bin).
+watched by the dashboard at 110x33, and saves the Live, Samples, Weights and Draw tabs (a 7 drawn
+stroke by stroke) as docs/dashboard.png, docs/dashboard-samples.png, docs/dashboard-weights.png and
+docs/dashboard-draw.png (SVG from Textual, PNG by ``rsvg-convert``, Debian's librsvg2-bin).
 """
 
 from __future__ import annotations
@@ -13,10 +14,13 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 from digitnet.dashboard.app import DashboardApp
+from digitnet.dashboard.widgets.draw import Canvas, DrawPane
 from digitnet.runs.process import LaunchSpec, launch
+from draw_latency import SEVEN
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -32,6 +36,19 @@ async def shoot(root: Path, out: dict[str, Path]) -> None:
         await pilot.press("4")
         await pilot.pause(1.0)
         app.save_screenshot(str(out["samples"]))
+        await pilot.press("7")
+        await pilot.pause(1.0)
+        app.save_screenshot(str(out["weights"]))
+        await pilot.press("8")
+        pane = app.query_one(DrawPane)
+        await pilot.mouse_down(Canvas, offset=SEVEN[0])
+        for point in SEVEN[1:]:
+            await pilot.hover(Canvas, offset=point)
+        await pilot.mouse_up(Canvas, offset=SEVEN[-1])
+        deadline = time.monotonic() + 120  # the helper starts, then answers the newest stroke
+        while time.monotonic() < deadline and pane.asks != pane.answered:
+            await pilot.pause(0.2)
+        app.save_screenshot(str(out["draw"]))
 
 
 def main() -> int:
@@ -42,9 +59,15 @@ def main() -> int:
         return 2
     os.environ.setdefault("DIGITNET_DATA", str(ROOT / "data"))
     with tempfile.TemporaryDirectory() as tmp:
-        svgs = {"live": Path(tmp) / "live.svg", "samples": Path(tmp) / "samples.svg"}
+        pictures = {
+            "live": "dashboard.png",
+            "samples": "dashboard-samples.png",
+            "weights": "dashboard-weights.png",
+            "draw": "dashboard-draw.png",
+        }
+        svgs = {key: Path(tmp) / f"{key}.svg" for key in pictures}
         asyncio.run(shoot(Path(tmp) / "checkpoints", svgs))
-        for key, png in (("live", "dashboard.png"), ("samples", "dashboard-samples.png")):
+        for key, png in pictures.items():
             subprocess.run(
                 ["rsvg-convert", "-w", "1360", str(svgs[key]), "-o", str(ROOT / "docs" / png)],
                 check=True,

@@ -497,3 +497,41 @@ def test_a_run_that_trains_is_neither_renamed_nor_deleted(tiny_env, capsys):
     finally:
         holder.kill()
         holder.wait()
+
+
+def test_predict_serve_answers_one_json_line_per_drawing(tiny_env):
+    import json
+    import subprocess
+    import sys
+
+    assert fit("--run_name", "served", "--trainer.max_epochs", "1") == 0
+    stroke = [0] * 784
+    for row in range(6, 22):
+        stroke[row * 28 + 13 : row * 28 + 16] = [255, 255, 255]
+    requests = [
+        {"id": 1, "pixels": stroke},
+        {"id": 2, "pixels": [0] * 784},
+        {"id": 3, "pixels": [300] * 784},
+        "not json",
+    ]
+    lines = "".join((json.dumps(r) if isinstance(r, dict) else r) + "\n" for r in requests)
+    result = subprocess.run(
+        [sys.executable, "-m", "digitnet", "predict", "--serve", "--ckpt_path", "served"],
+        input=lines,
+        capture_output=True,
+        text=True,
+        env=tiny_env,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    ready, drawn, empty, bad, garbled = map(json.loads, result.stdout.splitlines())
+    assert ready == {
+        "ready": True,
+        "classes": [str(i) for i in range(10)],
+        "checkpoint": "last.ckpt",
+    }
+    assert drawn["id"] == 1 and len(drawn["probabilities"]) == 10
+    assert abs(sum(drawn["probabilities"]) - 1) < 1e-4
+    assert empty == {"id": 2, "empty": True}
+    assert bad["id"] == 3 and "784 numbers from 0 to 255" in bad["error"]
+    assert garbled["id"] is None and "malformed" in garbled["error"]

@@ -425,14 +425,15 @@ async def test_the_live_tab_shows_a_runs_cpu_and_memory_figures_and_small_charts
     async with app.run_test(size=(80, 24)) as pilot:
         app.query_one(RunList).select("sampled")
         await pilot.pause(0.3)
-        text = shown_text(app.query_one("#system-text"))
-        assert "CPU 150%  memory 1.03 GB  (at its end)" in text
+        line = " ".join(shown_text(part) for part in app.query("#system Static"))
+        assert "last: CPU 150%" in line and "memory 1.03 GB" in line
         cpu, memory = app.query_one("#cpu-spark"), app.query_one("#memory-spark")
         assert len(cpu.data) == 5 and memory.data[-1] == 1024.0 + 8 * 4
-        assert cpu.region.width >= 5 and memory.region.width >= 5  # visible at 80x24
+        assert cpu.region.width >= 3 and memory.region.width >= 3  # visible at 80x24
         app.query_one(RunList).select("older")
         await pilot.pause(0.3)
-        assert "system: none recorded" in shown_text(app.query_one("#system-text"))
+        assert "system: none recorded" in shown_text(app.query_one("#cpu-text"))
+        assert not cpu.display
 
 
 async def test_the_weights_tab_shows_each_hidden_neurons_weights_as_an_image(tmp_path):

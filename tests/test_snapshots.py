@@ -15,7 +15,7 @@ SIZE = (100, 30)
 @pytest.fixture
 def app(tmp_path):
     root = tmp_path / "checkpoints"
-    make_run(root, "mnist-demo", epochs=6, rate=1.0)
+    make_run(root, "mnist-demo", epochs=6, rate=1.0, system=30, weights=16)
     make_run(
         root,
         "mnist-broken",
@@ -29,8 +29,8 @@ def app(tmp_path):
 
 @pytest.mark.parametrize(
     "keys",
-    [[], ["2"], ["3"], ["4"], ["7"], ["question_mark"]],
-    ids=["live", "epochs", "confusion", "samples", "new-run", "help"],
+    [[], ["2"], ["3"], ["4"], ["7"], ["8"], ["9"], ["question_mark"]],
+    ids=["live", "epochs", "confusion", "samples", "weights", "draw", "new-run", "help"],
 )
 def test_screens(app, snap_compare, keys):
     assert snap_compare(app, terminal_size=SIZE, press=keys)

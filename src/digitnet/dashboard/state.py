@@ -131,19 +131,19 @@ class RunView:
         >>> view.system_text()
         'CPU 188%  memory 1.21 GB'
         """
-        if not self.system:
-            return ""
-        last = self.system[-1]
-        parts = []
-        if "cpu_percent" in last:
-            parts.append(f"CPU {last['cpu_percent']:.0f}%")
-        if "rss_mb" in last:
-            parts.append(f"memory {last['rss_mb'] / 1024:.2f} GB")
+        return "  ".join(part for part in self.system_figures() if part)
+
+    def system_figures(self) -> tuple[str, str, str]:
+        """The newest sample's (CPU, memory, GPU) figures in words; ``""`` for one not recorded."""
+        last = self.system[-1] if self.system else {}
+        cpu = f"CPU {last['cpu_percent']:.0f}%" if "cpu_percent" in last else ""
+        memory = f"memory {last['rss_mb'] / 1024:.2f} GB" if "rss_mb" in last else ""
+        gpu = []
         if "gpu_mem_mb" in last:
-            parts.append(f"GPU memory {last['gpu_mem_mb'] / 1024:.2f} GB")
+            gpu.append(f"GPU memory {last['gpu_mem_mb'] / 1024:.2f} GB")
         if "gpu_util" in last:
-            parts.append(f"GPU {last['gpu_util']:.0f}%")
-        return "  ".join(parts)
+            gpu.append(f"GPU {last['gpu_util']:.0f}%")
+        return cpu, memory, "  ".join(gpu)
 
     def system_series(self, key: str) -> list[float]:
         """One figure of the kept samples, oldest first (for a small chart)."""

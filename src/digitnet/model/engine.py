@@ -41,12 +41,17 @@ float32 or float64) and ``autograd`` elsewhere (Adam, the CNN, mixed precision).
 from __future__ import annotations
 
 import sys
+import warnings
 from typing import Any
 
 import torch
 from torch import nn
 
 from digitnet.model.replay import Replay, rate_table, sgd_step
+
+# torch counts optimizer.step() calls to warn of a schedule stepped first; the backprop engine and a
+# recorded program make SGD's step themselves, after which the schedule steps, as it should
+warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
 
 EXACT_PRECISIONS = (
     "32-true",

@@ -184,6 +184,7 @@ class DrawPane(Vertical):
         self.run: RunInfo | None = None
         self.predictor: Predictor | None = None
         self.asks = 0  # strokes sent; an answer to an older one is dropped
+        self.answered = 0  # the stroke the bars show the answer to
         # seconds from each stroke reaching the canvas to the bars showing its answer
         self.latencies: list[float] = []
 
@@ -257,6 +258,7 @@ class DrawPane(Vertical):
         if message.ask != self.asks:
             return  # a newer stroke is on its way
         answer = message.answer
+        self.answered = message.ask
         if "probabilities" in answer and self.predictor is not None:
             self.query_one(Bars).shown = (
                 tuple(self.predictor.classes),

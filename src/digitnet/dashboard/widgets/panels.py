@@ -54,8 +54,9 @@ class ProgressPanel(Static):
             self.update("no run selected: press n to start one", layout=False)
             return
         name, status, progress, done = state
+        # the spaces end the styled parts: some SVG renderers drop a part's leading spaces
         text = Text.assemble(
-            (name, "bold"), "  ", (status, STATUS_STYLE.get(status, "")), "  ", progress
+            (f"{name}  ", "bold"), (f"{status}  ", STATUS_STYLE.get(status, "")), progress
         )
         bar = Table.grid(expand=True)
         bar.add_column(ratio=1)

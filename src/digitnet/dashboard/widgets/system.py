@@ -1,52 +1,57 @@
 """Provides :class:`SystemPanel`: what the selected run's process uses of the machine.
 
-One line of figures from the newest ``system`` event (CPU, memory and, on CUDA, GPU memory and
-use), over two small charts of CPU and memory for the last two minutes of samples. The training
-process records them (:mod:`digitnet.runs.system`), so a run started from Python shows them too.
+One line: each figure of the newest ``system`` event (CPU, memory and, on CUDA, GPU memory and
+use), the CPU and memory ones each followed by a small chart of the last two minutes of samples.
+The training process records them (:mod:`digitnet.runs.system`), so a run started from Python
+shows them too. A run that has ended shows its last figures, marked ``last``.
 """
 
 from __future__ import annotations
 
 from textual.app import ComposeResult
-from textual.containers import Horizontal, Vertical
+from textual.containers import Horizontal
 from textual.reactive import reactive
-from textual.widgets import Label, Sparkline, Static
+from textual.widgets import Sparkline, Static
 
 from digitnet.dashboard.state import RunView
 from digitnet.runs.listing import RunInfo
 
 
-class SystemPanel(Vertical):
-    """Figures and small charts; a run that never recorded any says so."""
+class SystemPanel(Horizontal):
+    """``CPU 149% ▆▆▇▆  memory 1.23 GB ▂▃▅▇  GPU memory 0.81 GB  GPU 43%`` on one line."""
 
-    shown: reactive[tuple[str, tuple[float, ...], tuple[float, ...]]] = reactive(
-        ("", (), ()), init=False
-    )
+    # (CPU words, CPU samples, memory words, memory samples, GPU words)
+    shown: reactive[tuple] = reactive(("", (), "", (), ""), init=False)
 
     def compose(self) -> ComposeResult:
-        yield Static(id="system-text")
-        with Horizontal():
-            yield Label("CPU")
-            yield Sparkline([], id="cpu-spark")
-            yield Label("memory")
-            yield Sparkline([], id="memory-spark")
+        yield Static(id="cpu-text")
+        yield Sparkline([], id="cpu-spark")
+        yield Static(id="memory-text")
+        yield Sparkline([], id="memory-spark")
+        yield Static(id="gpu-text")
 
     def show_run(self, info: RunInfo | None, view: RunView) -> None:
-        text = view.system_text()
+        cpu, memory, gpu = view.system_figures()
         if info is None:
-            text = ""
-        elif not text:
-            text = "system: no figures yet" if info.status == "running" else "system: none recorded"
+            cpu = memory = gpu = ""
+        elif not cpu:
+            cpu = "system: no figures yet" if info.status == "running" else "system: none recorded"
         elif info.status != "running":
-            text = f"{text}  (at its end)"
+            cpu = f"last: {cpu}"
         self.shown = (
-            text,
+            cpu,
             tuple(view.system_series("cpu_percent")),
+            memory,
             tuple(view.system_series("rss_mb")),
+            gpu,
         )
 
-    def watch_shown(self, shown: tuple[str, tuple[float, ...], tuple[float, ...]]) -> None:
-        text, cpu, memory = shown
-        self.query_one("#system-text", Static).update(text)
-        self.query_one("#cpu-spark", Sparkline).data = list(cpu)
-        self.query_one("#memory-spark", Sparkline).data = list(memory)
+    def watch_shown(self, shown: tuple) -> None:
+        cpu, cpu_samples, memory, memory_samples, gpu = shown
+        self.query_one("#cpu-text", Static).update(cpu)
+        self.query_one("#memory-text", Static).update(memory)
+        self.query_one("#gpu-text", Static).update(gpu)
+        for name, samples in (("#cpu-spark", cpu_samples), ("#memory-spark", memory_samples)):
+            spark = self.query_one(name, Sparkline)
+            spark.data = list(samples)
+            spark.display = bool(samples)

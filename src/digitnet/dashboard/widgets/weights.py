@@ -78,10 +78,10 @@ class WeightsGrid(Vertical):
         summary.update(
             Text.assemble(
                 f"first layer after epoch {shown[1]}: {n} {what}; ",
-                ("red", "rgb(255,72,48)"),
-                " positive, ",
-                ("blue", "rgb(48,132,255)"),
-                " negative, each scaled to its largest weight",
+                ("red positive", "rgb(255,72,48)"),
+                ", ",
+                ("blue negative", "rgb(48,132,255)"),
+                ", each scaled to its largest weight",
             )
         )
         grid.mount_all(Tile(diverging(image), Text(f"#{i}")) for i, image in enumerate(weights))
