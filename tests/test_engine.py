@@ -3,7 +3,6 @@ setting it supports; the Trainer options it cannot honour are refused in one sen
 
 from __future__ import annotations
 
-import lightning as L
 import pytest
 import torch
 
@@ -11,6 +10,7 @@ from digitnet import DigitClassifier, DigitDataModule
 from digitnet.cli.main import main
 from digitnet.model.engine import backprop
 from digitnet.model.networks import COSTS
+from trainers import bare_trainer
 
 UPDATES = 100
 
@@ -22,18 +22,7 @@ def train(
     torch.manual_seed(11)
     model = DigitClassifier(layers=[784, 12, 10], engine=engine, **model_kwargs)
     data = DigitDataModule("mnist", batch_size=16, val_size=10_000, seed=5, steps_per_call=1)
-    trainer = L.Trainer(
-        max_steps=updates,
-        max_epochs=-1,
-        accelerator="cpu",
-        precision=precision,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-    )
+    trainer = bare_trainer(max_steps=updates, max_epochs=-1, precision=precision)
     trainer.fit(model, datamodule=data)
     assert trainer.global_step == model.updates == updates
     assert engine == "auto" or model.engine.name == engine

@@ -14,6 +14,7 @@ import torch
 
 from digitnet import DigitClassifier, DigitDataModule
 from digitnet.model.replay import rate_table
+from trainers import bare_trainer
 
 SETTINGS = {
     "sgd-momentum-decay-cosine": dict(optimizer="sgd", momentum=0.9, weight_decay=1e-3, lr=0.05),
@@ -38,18 +39,12 @@ def fit(
     model_kwargs.setdefault("layers", [784, 12, 10])
     model = DigitClassifier(cuda_graph=cuda_graph, **model_kwargs)
     data = DigitDataModule("mnist", batch_size=16, val_size=10_000, seed=5, steps_per_call=4)
-    trainer = L.Trainer(
+    trainer = bare_trainer(
         max_epochs=epochs,
         max_steps=steps,
         accelerator=accelerator,
         devices=1,
         precision=precision,
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
         callbacks=list(callbacks),
     )
     trainer.fit(model, datamodule=data, ckpt_path=ckpt_path)

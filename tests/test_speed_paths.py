@@ -2,12 +2,12 @@
 
 import math
 
-import lightning as L
 import pytest
 import torch
 
 from digitnet import DigitClassifier, DigitDataModule
 from digitnet.data.loader import TensorBatches
+from trainers import bare_trainer
 
 
 def _train(tiny_env, steps_per_call, epochs=2, **model_kwargs):
@@ -16,16 +16,7 @@ def _train(tiny_env, steps_per_call, epochs=2, **model_kwargs):
     data = DigitDataModule(
         "mnist", batch_size=32, val_size=10_000, steps_per_call=steps_per_call, seed=3
     )
-    trainer = L.Trainer(
-        max_epochs=epochs,
-        accelerator="cpu",
-        logger=False,
-        enable_checkpointing=False,
-        enable_progress_bar=False,
-        enable_model_summary=False,
-        limit_val_batches=0,
-        num_sanity_val_steps=0,
-    )
+    trainer = bare_trainer(max_epochs=epochs)
     trainer.fit(model, datamodule=data)
     return model, data, trainer
 
