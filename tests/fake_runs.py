@@ -25,7 +25,7 @@ def make_run(
 ) -> Path:
     """A run folder of ``epochs`` epochs; ``system`` samples of CPU and memory (150% of a core,
     then 1,024 MiB growing by 8 MiB a sample) at its end; ``weights`` first-layer neurons in
-    ``weights.npy`` (neuron i weighs pixel row i +1, every other pixel -0.5)."""
+    ``weights.npy`` (neuron i weighs pixel row i mod 28 +1, every other pixel -0.5)."""
     run = root / name
     run.mkdir(parents=True)
     steps = 20
@@ -116,7 +116,7 @@ def make_run(
 
         images = np.full((weights, 28, 28), -0.5)
         for i in range(weights):
-            images[i, i] = 1.0
+            images[i, i % 28] = 1.0
         write_weights(run, images)
         lines.append({"event": "weights", "time": T0, "epoch": epochs, "step": epochs * steps})
     lines.append({"event": "end", "time": T0, "status": status, "error": error})

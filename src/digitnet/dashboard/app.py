@@ -17,7 +17,6 @@ from pathlib import Path
 from textual.app import App
 from textual.binding import Binding
 
-from digitnet.dashboard.screens.help import HelpScreen
 from digitnet.dashboard.screens.main import MainScreen
 from digitnet.dashboard.watcher import FolderWatcher
 from digitnet.runs import layout
@@ -53,4 +52,6 @@ class DashboardApp(App):
         return MainScreen(FolderWatcher(self.root), self.clock, self.poll_seconds)
 
     def action_help(self) -> None:
+        from digitnet.dashboard.screens.help import HelpScreen  # Markdown: imported when asked
+
         self.push_screen(HelpScreen())

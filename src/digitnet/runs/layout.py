@@ -158,7 +158,9 @@ def _is_number(v: Any) -> bool:
 
 
 def _is_int_list(v: Any) -> bool:
-    return isinstance(v, list) and all(_is_int(x) for x in v)
+    """A list of ints (not bools): checked by the set of its element types, which reads the
+    ``samples`` event's 18,816 pixels several times faster than a test per element."""
+    return isinstance(v, list) and set(map(type, v)) <= {int}
 
 
 FIELDS = {  # the type of every field the readers use; a field of another type is dropped
