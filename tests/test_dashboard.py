@@ -432,7 +432,7 @@ async def test_the_live_tab_shows_a_runs_cpu_and_memory_figures_and_small_charts
         assert cpu.region.width >= 3 and memory.region.width >= 3  # visible at 80x24
         app.query_one(RunList).select("older")
         await pilot.pause(0.3)
-        assert "system: none recorded" in shown_text(app.query_one("#cpu-text"))
+        assert "system: none recorded" in shown_text(app.query_one("#gpu-text"))
         assert not cpu.display
 
 
