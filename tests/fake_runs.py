@@ -137,3 +137,14 @@ def make_run(
         )
     )
     return run
+
+
+def mark_running(run: Path) -> dict:
+    """Make ``run`` read as training in this (live) process; return its status before."""
+    import os
+
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(
+        json.dumps({**status, "status": "running", "pid": os.getpid()})
+    )
+    return status

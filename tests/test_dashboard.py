@@ -17,7 +17,7 @@ from digitnet.dashboard.screens.ask import Confirm
 from digitnet.dashboard.screens.help import HelpScreen
 from digitnet.dashboard.widgets.charts import AccuracyChart, Legend, LossChart
 from digitnet.dashboard.widgets.run_list import RunList
-from fake_runs import T0, make_run
+from fake_runs import T0, make_run, mark_running
 from screen import epoch_rows, legend_of, row_of, rows_of, shown_text, status_of, wait_for
 
 SIZE = (100, 32)
@@ -280,10 +280,7 @@ def test_ages_tick_by_the_minute_at_most():
 async def test_the_status_mark_changes_when_a_run_finishes(tmp_path):
     root = tmp_path / "checkpoints"
     run = make_run(root, "turns", epochs=1)
-    status = json.loads((run / "status.json").read_text())
-    (run / "status.json").write_text(
-        json.dumps({**status, "status": "running", "pid": os.getpid()})
-    )
+    status = mark_running(run)
     app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)
@@ -384,11 +381,7 @@ async def test_delete_and_rename_a_run_from_the_dashboard(tmp_path):
     root = tmp_path / "checkpoints"
     make_run(root, "keep", age=600)
     make_run(root, "drop")
-    busy = make_run(root, "busy", age=60)
-    status = json.loads((busy / "status.json").read_text())
-    (busy / "status.json").write_text(
-        json.dumps({**status, "status": "running", "pid": os.getpid()})
-    )
+    mark_running(make_run(root, "busy", age=60))
     app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.pause(0.3)

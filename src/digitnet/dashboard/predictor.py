@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import sys
 import tempfile
 import threading
 from pathlib import Path
 from typing import Any
 
-START_SECONDS = 60.0  # loading torch and the checkpoint
+from digitnet.runs.process import digitnet_command, digitnet_env
 
 
 class HelperDied(Exception):
@@ -43,18 +42,11 @@ class Predictor:
         """Start the helper and wait until it has loaded the checkpoint."""
         with self.lock:
             self.process = subprocess.Popen(
-                [
-                    sys.executable,
-                    "-m",
-                    "digitnet",
-                    "predict",
-                    "--serve",
-                    "--ckpt_path",
-                    str(self.checkpoint),
-                ],
+                digitnet_command(["predict", "--serve", "--ckpt_path", str(self.checkpoint)]),
                 stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=self.errors,
+                env=digitnet_env(),
                 text=True,
                 bufsize=1,
             )

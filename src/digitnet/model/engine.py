@@ -292,8 +292,7 @@ class BackpropEngine(Engine):
     def program_gradients(
         self, x: torch.Tensor, y: torch.Tensor
     ) -> tuple[torch.Tensor, dict[torch.Tensor, torch.Tensor]]:
-        with torch.no_grad():
-            cost, grads = backprop(self.layers, self.activation, self.loss, x, y)
+        cost, grads = backprop(self.layers, self.activation, self.loss, x, y)  # under no_grad
         return cost, {p: g for p, g in zip(self.params, (g for pair in grads for g in pair))}
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:

@@ -164,12 +164,8 @@ class Replay:
         rates: torch.Tensor,
         record: bool,
     ) -> None:
-        self.gradients, self.optimizer, self.rates, self.record = (
-            gradients,
-            optimizer,
-            rates,
-            record,
-        )
+        self.gradients, self.optimizer, self.rates = gradients, optimizer, rates
+        self.record = record
         self.programs: dict[tuple, list] = {}  # shape -> [program, steps run, graph or None]
         self.pool = None
         self.failure: str | None = None

@@ -141,6 +141,18 @@ class LaunchSpec:
         return asdict(self)
 
 
+def digitnet_command(args: list[str]) -> list[str]:
+    """The command line of ``digitnet <args>`` run by this Python."""
+    return [sys.executable, "-m", "digitnet", *args]
+
+
+def digitnet_env() -> dict[str, str]:
+    """The environment of a digitnet process started from here: unbuffered output, and no
+    working folder on ``sys.path`` (``PYTHONSAFEPATH``), so nothing in the folder the dashboard
+    runs in is ever imported in place of digitnet's own code."""
+    return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}
+
+
 def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
     """Start ``digitnet <args>`` as its own process, its output appended to ``run_dir/output.log``.
 
@@ -151,17 +163,12 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
     log = open(run_dir / "output.log", "ab")
     offset = log.tell()  # a resumed run appends: its own output starts here
     try:
-        env = {
-            **os.environ,
-            "PYTHONUNBUFFERED": "1",
-            "PYTHONSAFEPATH": "1",
-        }  # no working folder on sys.path
         process = subprocess.Popen(
-            [sys.executable, "-m", "digitnet", *args],
+            digitnet_command(args),
             stdout=log,
             stderr=subprocess.STDOUT,
             stdin=subprocess.DEVNULL,
-            env=env,
+            env=digitnet_env(),
             start_new_session=True,
         )
     finally:
