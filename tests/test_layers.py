@@ -1,6 +1,7 @@
 """The package's layers: each folder imports only from the folders below it (read from the source).
 
-errors, atomic, checks   the foundation: no digitnet imports above it
+errors, untrusted,       the foundation: no digitnet imports above it
+atomic, checks
 data                     the data sets
 model                    the network, its engines, the LightningModule, its checkpoint files
 runs                     the run folder and the Lightning callbacks/logger that write it
@@ -19,8 +20,19 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parents[1] / "src" / "digitnet"
-LAYERS = ["errors", "atomic", "checks", "data", "model", "runs", "lecture", "dashboard", "cli"]
-FOUNDATION = {"errors", "atomic", "checks"}  # one rank: these may import each other
+LAYERS = [
+    "errors",
+    "untrusted",
+    "atomic",
+    "checks",
+    "data",
+    "model",
+    "runs",
+    "lecture",
+    "dashboard",
+    "cli",
+]
+FOUNDATION = {"errors", "untrusted", "atomic", "checks"}  # one rank: these may import each other
 RANK = {name: (0 if name in FOUNDATION else LAYERS.index(name)) for name in LAYERS}
 
 

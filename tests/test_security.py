@@ -4,9 +4,10 @@ and nothing it holds can drive the terminal or the dashboard's markup."""
 from __future__ import annotations
 
 import json
+import os
+import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -14,8 +15,10 @@ import yaml
 
 from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.widgets.run_list import RunList
+from digitnet.errors import RunError
 from digitnet.runs import process as launch
 from fake_runs import make_run
+from screen import looked, row_of, rows_of, shown_text, status_of, wait_for
 
 PAYLOAD = """
 from pathlib import Path
@@ -39,13 +42,22 @@ def digitnet(env: dict, cwd: Path, *args: str) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.fixture
-def planted(tiny_env, tmp_path) -> Path:
-    """A real, cancelled run ``checkpoints/evil`` holding ``payload.py``, whose import leaves
-    PWNED."""
+@pytest.fixture(scope="module")
+def trained(tiny_data, tmp_path_factory) -> Path:
+    """One real run, trained once for this file: 1 epoch of a 784-8-10 network on tiny data."""
+    data_dir, checksums = tiny_data
+    work = tmp_path_factory.mktemp("trained")
+    env = {
+        **os.environ,
+        "DIGITNET_DATA": str(data_dir),
+        "DIGITNET_CHECKSUMS": str(checksums),
+        "DIGITNET_CHECKPOINTS": str(work / "checkpoints"),
+        "DIGITNET_OFFLINE": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
     result = digitnet(
-        tiny_env,
-        tmp_path,
+        env,
+        work,
         "fit",
         "--run_name",
         "evil",
@@ -63,7 +75,15 @@ def planted(tiny_env, tmp_path) -> Path:
         "false",
     )
     assert result.returncode == 0, result.stderr[-2000:]
+    return work / "checkpoints" / "evil"
+
+
+@pytest.fixture
+def planted(trained, tiny_env) -> Path:
+    """A copy of the real run as ``checkpoints/evil``, marked cancelled (so it may be resumed),
+    holding ``payload.py``, whose import leaves PWNED."""
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "evil"
+    shutil.copytree(trained, run, symlinks=True)
     (run / "payload.py").write_text(PAYLOAD)
     status = json.loads((run / "status.json").read_text())
     (run / "status.json").write_text(json.dumps({**status, "status": "cancelled"}))
@@ -83,6 +103,7 @@ def evil_class(run: Path) -> str:
     return f"checkpoints.{run.name}.payload.Innocent"
 
 
+@pytest.mark.slow
 def test_a_planted_callback_is_refused_on_resume_and_never_imported(planted, tiny_env, tmp_path):
     plant_config(planted, callbacks=[{"class_path": evil_class(planted)}], max_epochs=2)
     before = (planted / "last.ckpt").read_bytes()
@@ -94,6 +115,7 @@ def test_a_planted_callback_is_refused_on_resume_and_never_imported(planted, tin
     assert (planted / "last.ckpt").read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_function_named_as_a_plain_string_is_refused_too(planted, tiny_env, tmp_path):
     plant_config(
         planted,
@@ -110,6 +132,7 @@ def test_a_function_named_as_a_plain_string_is_refused_too(planted, tiny_env, tm
     assert not (planted / "PWNED").exists()
 
 
+@pytest.mark.slow
 def test_the_dashboards_resume_of_a_planted_run_runs_nothing(planted, tiny_env, tmp_path):
     plant_config(planted, callbacks=[{"class_path": evil_class(planted)}], max_epochs=2)
     process = launch.resume(planted)
@@ -118,6 +141,7 @@ def test_the_dashboards_resume_of_a_planted_run_runs_nothing(planted, tiny_env, 
     assert not (planted / "PWNED").exists()
 
 
+@pytest.mark.slow
 def test_a_launched_run_does_not_import_from_the_working_folder(
     planted, tiny_env, tmp_path, monkeypatch
 ):
@@ -139,6 +163,7 @@ def test_a_launched_run_does_not_import_from_the_working_folder(
 
 
 @pytest.mark.parametrize("key", ["dirpath", "save_dir"])
+@pytest.mark.slow
 def test_a_resumed_config_cannot_write_outside_its_run(planted, tiny_env, tmp_path, key):
     elsewhere = tmp_path / "elsewhere"
     entry = (
@@ -161,6 +186,7 @@ def test_a_resumed_config_cannot_write_outside_its_run(planted, tiny_env, tmp_pa
     assert not elsewhere.exists()
 
 
+@pytest.mark.slow
 def test_an_allowed_callback_in_a_resumed_config_still_works(planted, tiny_env, tmp_path):
     plant_config(
         planted,
@@ -193,15 +219,15 @@ async def test_run_folder_text_is_never_read_as_markup(tiny_env):
     make_run(root, "plain", age=900)
     app = DashboardApp(root=root)
     async with app.run_test(size=(100, 32)) as pilot:
-        await pilot.pause(0.5)
-        run_list = app.query_one(RunList)
-        assert run_list.row_count == 2
-        names = [str(run_list.get_row_at(i)[1]).strip() for i in range(2)]
-        assert "[red]x[b]" in names
-        run_list.select("[red]x[b]")
+        await looked(pilot)
+        assert sorted(row["run"] for row in rows_of(app)) == ["[red]x[b]", "plain"]
+        app.query_one(RunList).select("[red]x[b]")
         await pilot.press("5")  # Details
-        await pilot.pause(0.5)
-        assert app.is_running
+        details = app.query_one("#details")
+        await wait_for(
+            pilot, lambda: "error: boom [/red] [/]" in shown_text(details), 30, "the error as is"
+        )
+        assert "[red]x[b]" in shown_text(details)
 
 
 async def test_wrongly_typed_fields_do_not_crash_the_dashboard_or_runs(tiny_env, tmp_path):
@@ -228,8 +254,122 @@ async def test_wrongly_typed_fields_do_not_crash_the_dashboard_or_runs(tiny_env,
     assert digitnet(tiny_env, tmp_path, "runs").returncode == 0
     app = DashboardApp(root=root)
     async with app.run_test(size=(100, 32)) as pilot:
+        await looked(pilot)
+        assert status_of(app, "odd") == "failed"  # a status of the wrong type reads failed
         for tab in "123456":
             await pilot.press(tab)
-            await pilot.pause(0.2)
-        assert app.is_running
-    time.sleep(0)
+            await looked(pilot)
+        assert app.is_running and row_of(app, "odd")["best"] == "-"
+
+
+# -- round three: a run folder's files are not what their names say ------------------------------
+
+SECRET = "# my own config, with my comments\nlr: 3\n"
+
+
+@pytest.mark.parametrize(
+    "name", ["events.jsonl", "config.yaml", ".lock", "hparams.yaml", "metrics.csv", "status.json"]
+)
+@pytest.mark.slow
+def test_a_resume_refuses_a_link_it_would_write_through(planted, tiny_env, tmp_path, name):
+    """The run is left as it was (status, checkpoint), and so is the file the link points to."""
+    target = tmp_path / "mine.txt"
+    target.write_text(SECRET)
+    before = (planted / "last.ckpt").read_bytes()
+    (planted / name).unlink()
+    (planted / name).symlink_to(target)
+    result = digitnet(tiny_env, tmp_path, "fit", "--ckpt_path", "evil", "--trainer.max_epochs", "2")
+    assert result.returncode == 2, result.stderr[-2000:]
+    assert name in result.stderr and "a symbolic link, not a regular file" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert target.read_text() == SECRET
+    assert (planted / "last.ckpt").read_bytes() == before
+    if name != "status.json":
+        assert json.loads((planted / "status.json").read_text())["status"] == "cancelled"
+
+
+@pytest.mark.slow
+def test_the_dashboards_resume_never_appends_to_a_planted_output_log(planted, tmp_path):
+    target = tmp_path / "mine.log"
+    target.write_text(SECRET)
+    (planted / "output.log").unlink(missing_ok=True)
+    (planted / "output.log").symlink_to(target)
+    with pytest.raises(RunError, match="output.log, which is a symbolic link"):
+        launch.resume(planted)
+    assert target.read_text() == SECRET
+
+
+@pytest.mark.slow
+def test_a_planted_data_dir_is_refused_until_the_command_line_names_it(planted, tiny_env, tmp_path):
+    elsewhere = tmp_path / "elsewhere"
+    config = yaml.safe_load((planted / "config.yaml").read_text())
+    config["data"]["data_dir"] = str(elsewhere)
+    config["trainer"]["max_epochs"] = 2
+    (planted / "config.yaml").write_text(yaml.safe_dump(config))
+    result = digitnet(tiny_env, tmp_path, "fit", "--ckpt_path", "evil")
+    assert result.returncode == 2
+    assert f"sets data.data_dir to {elsewhere}; a resumed run reads and writes data only" in (
+        result.stderr
+    )
+    assert not elsewhere.exists()
+
+
+@pytest.mark.slow
+def test_a_resume_with_another_data_set_or_model_is_refused_and_the_run_kept(
+    planted, tiny_env, tmp_path
+):
+    kept = {p.name: p.read_bytes() for p in planted.iterdir() if p.name != ".lock"}
+    for change, words in (
+        (["--data.dataset", "fashion_mnist"], "was trained with data.dataset mnist"),
+        (["--data.batch_size", "32"], "was trained with data.batch_size 64"),
+        (["--model.lr", "0.5"], "was trained with model.lr 0.05"),
+    ):
+        result = digitnet(
+            tiny_env, tmp_path, "fit", "--ckpt_path", "evil", "--trainer.max_epochs", "2", *change
+        )
+        assert result.returncode == 2, result.stderr[-2000:]
+        assert words in result.stderr and "a resume may change" in result.stderr
+    assert {p.name: p.read_bytes() for p in planted.iterdir() if p.name != ".lock"} == kept
+
+
+@pytest.mark.slow
+def test_alias_bombs_in_a_config_or_a_checkpoint_are_refused_at_once(planted, tiny_env, tmp_path):
+    from test_untrusted import billion_laughs
+
+    bomb = tmp_path / "bomb.yaml"
+    bomb.write_text(billion_laughs())
+    result = digitnet(tiny_env, tmp_path, "fit", "--config", str(bomb))
+    assert result.returncode == 2 and "expands to more than 100,000 values" in result.stderr
+    (planted / "config.yaml").write_text(billion_laughs())
+    result = digitnet(tiny_env, tmp_path, "fit", "--ckpt_path", "evil")
+    assert result.returncode == 2 and "expands to more than 100,000 values" in result.stderr
+    import torch
+
+    checkpoint = torch.load(planted / "last.ckpt", weights_only=True)
+    shared: list = [0] * 10
+    for _ in range(9):
+        shared = [shared] * 10
+    checkpoint["hyper_parameters"]["layers"] = shared
+    torch.save(checkpoint, tmp_path / "bomb.ckpt")
+    result = digitnet(tiny_env, tmp_path, "test", "--ckpt_path", str(tmp_path / "bomb.ckpt"))
+    assert result.returncode == 2 and "expands to more than 100,000 values" in result.stderr
+
+
+async def test_the_dashboard_over_fifos_shows_the_other_runs_and_quits_on_q(tiny_env):
+    from screen import until
+
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    make_run(root, "good")
+    for name in ("status.json", "events.jsonl", "output.log", "weights.npy"):
+        odd = make_run(root, f"fifo-{name.split('.')[0]}")
+        (odd / name).unlink(missing_ok=True)
+        os.mkfifo(odd / name)
+    app = DashboardApp(root=root)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await wait_for(pilot, lambda: len(rows_of(app)) == 4, 30, "the runs but the FIFO one")
+        for name in ("fifo-events", "fifo-output", "fifo-weights", "good"):
+            app.query_one(RunList).select(name)
+            for tab in "1567":
+                await pilot.press(tab)
+        await pilot.press("q")
+        await until(lambda: not app.is_running, 10, "the dashboard to quit")

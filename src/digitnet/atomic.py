@@ -20,6 +20,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO
 
+from digitnet.errors import RunError
+from digitnet.untrusted import NotRegularFile
+
 TMP_SUFFIX = ".tmp"
 
 
@@ -64,6 +67,30 @@ def remove_stale_temporaries(folder: Path) -> list[Path]:
     """Delete the ``.*.tmp`` files a killed write left in ``folder``; return what was removed."""
     removed = []
     for tmp in Path(folder).glob(f".*{TMP_SUFFIX}"):
-        tmp.unlink(missing_ok=True)
+        try:
+            tmp.unlink()  # a link goes, never what it points to; a folder stays
+        except OSError:
+            continue
         removed.append(tmp)
     return removed
+
+
+def write_failed(run_dir: Path, error: OSError) -> RunError:
+    """The one sentence for a write into a run folder that failed: a planted link, FIFO or folder
+    in the way, or a full or failing disk.
+
+    >>> print(write_failed(Path("checkpoints/r1"), OSError(28, "No space left on device")))
+    could not write to run folder checkpoints/r1 (No space left on device); the previous \
+checkpoint is intact. Free some disk space and resume with --ckpt_path r1.
+    """
+    run = Path(run_dir).name
+    if isinstance(error, NotRegularFile):
+        return RunError(
+            f"run {run} holds {error.path.name}, which is {error.kind}, not a regular file; "
+            f"digitnet writes only regular files in a run folder, so delete {error.path} and "
+            f"resume with --ckpt_path {run}."
+        )
+    return RunError(
+        f"could not write to run folder {run_dir} ({error.strerror or error}); the previous "
+        f"checkpoint is intact. Free some disk space and resume with --ckpt_path {run}."
+    )

@@ -13,9 +13,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from digitnet import untrusted
 from digitnet.errors import RunError
 from digitnet.runs.layout import NAME_RE, default_root
 from digitnet.runs.listing import list_runs
+from digitnet.runs.lock import check_real_folder
 
 
 def add_checkpoints_dir(parser: Any) -> None:
@@ -44,7 +46,8 @@ def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path 
             f"there is no run with a last.ckpt under {root}; start one with 'digitnet fit'."
         )
     if NAME_RE.match(spec) and (root / spec).is_dir():
-        if not (root / spec / "last.ckpt").is_file():
+        check_real_folder(root / spec)
+        if not untrusted.is_regular(root / spec / "last.ckpt"):
             raise RunError(f"run {spec} has no last.ckpt yet; it cannot be resumed.")
         return root / spec / "last.ckpt", root / spec
     path = Path(spec)
@@ -52,5 +55,7 @@ def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path 
         raise RunError(
             f"--ckpt_path {spec!r} is neither 'last', a run under {root}, nor an existing file."
         )
-    run_dir = path.parent if (path.parent / "status.json").is_file() else None
+    run_dir = path.parent if untrusted.is_regular(path.parent / "status.json") else None
+    if run_dir is not None:
+        check_real_folder(run_dir)
     return path, run_dir

@@ -12,8 +12,10 @@ from __future__ import annotations
 import logging
 import os
 import re
+import socket
 import sys
 import tempfile
+import time
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,8 +30,11 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
+from digitnet import untrusted
+from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.data.module import DigitDataModule
+from digitnet.data.sources import default_data_dir
 from digitnet.errors import BadSetting, DigitnetError, RunError
 from digitnet.model import engine as engines
 from digitnet.model.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
@@ -60,6 +65,41 @@ def _option(argv: list[str], name: str) -> tuple[int, str | None]:
     return -1, None
 
 
+def claim_new_run(run_dir: Path) -> None:
+    """Make ``run_dir`` a run of this process before anything else is written in it: refused if
+    it holds anything but what a dashboard launch leaves, locked, checked again (another process
+    may have started it meanwhile), then marked with a ``status.json`` at once. A second process
+    given the same name therefore always reads "in use" or "already exists", never "not a
+    digitnet run" from a folder caught half-made."""
+    runlock.check_new_run_folder(run_dir)  # a folder the dashboard made for this run is fine
+    runlock.claim(run_dir)
+    runlock.check_new_run_folder(run_dir)
+    layout.write_status(
+        run_dir, status="running", pid=os.getpid(), host=socket.gethostname(), started=time.time()
+    )
+
+
+class SafeSaveConfig(SaveConfigCallback):
+    """LightningCLI's ``config.yaml`` writer, writing through :func:`digitnet.atomic.atomic_file`:
+    a planted link named ``config.yaml`` is replaced, never written through, and a kill leaves the
+    previous file whole. (``SaveConfigCallback.setup`` writes with ``open``; this is its one
+    place, with the parser's public ``dump``.)"""
+
+    def setup(self, trainer: Any, pl_module: Any, stage: str) -> None:
+        if self.already_saved:
+            return
+        run_dir = Path(trainer.log_dir)  # on every rank: it is a collective broadcast
+        if trainer.is_global_zero:
+            text = self.parser.dump(self.config, skip_none=False)
+            try:
+                atomic_write_text(run_dir / self.config_filename, text)
+            except OSError as error:
+                raise write_failed(run_dir, error) from None
+            self.save_config(trainer, pl_module, stage)
+            self.already_saved = True
+        self.already_saved = trainer.strategy.broadcast(self.already_saved)
+
+
 class DigitCLI(LightningCLI):
     """LightningCLI for :class:`DigitClassifier` and :class:`DigitDataModule` with run folders."""
 
@@ -83,7 +123,7 @@ class DigitCLI(LightningCLI):
             auto_configure_optimizers=False,
             trainer_defaults={"max_epochs": 10, "num_sanity_val_steps": 0},
             parser_kwargs={"exit_on_error": False},
-            save_config_callback=SaveConfigCallback if args[0] == "fit" else None,
+            save_config_callback=SafeSaveConfig if args[0] == "fit" else None,
         )
 
     def add_arguments_to_parser(self, parser: Any) -> None:
@@ -129,15 +169,11 @@ class DigitCLI(LightningCLI):
                         f"{self.run_dir} is a file, not a run folder; pick another --run_name."
                     )
                 self.run_dir.mkdir(parents=True, exist_ok=True)
-                # a folder the dashboard made for this run is fine
-                runlock.check_new_run_folder(self.run_dir)
-                runlock.claim(self.run_dir)
-                # again: another process may have started it meanwhile
-                runlock.check_new_run_folder(self.run_dir)
+                claim_new_run(self.run_dir)
             else:
                 model = config.model
                 self.run_dir = layout.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
-                runlock.claim(self.run_dir)
+                claim_new_run(self.run_dir)
         except OSError as error:
             raise RunError(
                 f"cannot write the checkpoints folder {root} ({error.strerror or error}); run "
@@ -170,10 +206,10 @@ class DigitCLI(LightningCLI):
             return super().instantiate_trainer(**kwargs)
         except BaseException:  # a Trainer setting was refused: leave no empty run folder behind
             runlock.release(self.run_dir)
-            if self.resume_dir is None and {p.name for p in self.run_dir.iterdir()} <= {
-                runlock.LOCK_NAME
-            }:
-                (self.run_dir / runlock.LOCK_NAME).unlink(missing_ok=True)
+            made = {runlock.LOCK_NAME, "status.json"}  # what claim_new_run left, and nothing else
+            if self.resume_dir is None and {p.name for p in self.run_dir.iterdir()} <= made:
+                for name in made:
+                    (self.run_dir / name).unlink(missing_ok=True)
                 self.run_dir.rmdir()
             raise
 
@@ -224,6 +260,13 @@ class DigitCLI(LightningCLI):
 
     def before_fit(self) -> None:
         self._check_checkpoint_fits_model()
+        if self.checkpoint is not None:
+            check_same_experiment(
+                self.checkpoint.get("datamodule_hyper_parameters") or {},
+                {key: self.datamodule.hparams.get(key) for key in EXPERIMENT_DATA},
+                "data",
+                self.checkpoint_name,
+            )
         done = (self.checkpoint or {}).get(EPOCHS_DONE)
         limit = self.trainer.max_epochs
         if isinstance(done, int) and limit is not None and limit >= 0 and done >= limit:
@@ -257,6 +300,51 @@ class DigitCLI(LightningCLI):
             )
 
 
+EXPERIMENT_DATA = ("dataset", "batch_size", "val_size", "full_batch", "shuffle", "seed")
+RESUME_MAY_CHANGE = (
+    "a resume may change the trainer's settings (--trainer.max_epochs, accelerator, devices, "
+    "...), --data.data_dir and --data.steps_per_call"
+)
+
+
+def check_same_experiment(saved: dict, given: dict, section: str, source: str) -> None:
+    """Refuse a resume whose settings in ``section`` differ from those its checkpoint was trained
+    with: it would continue another experiment under the same name (an MNIST run trained on, and
+    logged as, FashionMNIST).
+
+    >>> check_same_experiment({"lr": 0.05}, {"lr": 0.05}, "model", "last.ckpt")
+    >>> check_same_experiment({"dataset": "mnist"}, {"dataset": "fashion_mnist"}, "data", "r")
+    Traceback (most recent call last):
+    ...
+    digitnet.errors.BadSetting: r was trained with data.dataset mnist; a resume continues ...
+    """
+    for key, value in given.items():
+        if key in saved and value is not None and not _same(saved[key], value):
+            raise BadSetting(
+                f"{source} was trained with {section}.{key} {saved[key]}; a resume continues "
+                f"that experiment, so it cannot change to {value} ({RESUME_MAY_CHANGE}); start "
+                f"a new run for {section}.{key} {value}."
+            )
+
+
+def _same(saved: Any, value: Any) -> bool:
+    """``saved == value``, reading a number given as text (``5e-2``, which YAML keeps a string)."""
+    if isinstance(saved, (int, float)) and not isinstance(saved, bool) and isinstance(value, str):
+        try:
+            return float(value) == saved
+        except ValueError:
+            return False
+    return saved == value
+
+
+def _yaml_value(text: str) -> Any:
+    """A command-line value as jsonargparse reads it: ``[784, 16, 10]`` a list, ``0.1`` a float."""
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError:
+        return text
+
+
 @dataclass
 class Resolved:
     """The command line after ``--ckpt_path`` was resolved and the checkpoint loaded safely."""
@@ -286,10 +374,18 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     if run_dir is not None and argv[:1] == ["fit"]:
         # the run is ours before its checkpoint is read, so no other process changes it meanwhile
         runlock.claim(run_dir)
+        layout.check_run_files(run_dir)
     # refuses unsafe, corrupt and truncated files before any work
     checkpoint = load_checkpoint(path)
     for key in ("hyper_parameters", "datamodule_hyper_parameters"):  # LightningCLI applies them too
         trust.check_hparams(checkpoint.get(key), f"{path} ({key})")
+    if argv[:1] == ["fit"]:  # the model is rebuilt from the checkpoint: say so, never ignore
+        given = {}
+        for key in checkpoint.get("hyper_parameters") or {}:
+            value = _option(argv, f"--model.{key}")[1]
+            if value is not None:
+                given[key] = _yaml_value(value)
+        check_same_experiment(checkpoint.get("hyper_parameters") or {}, given, "model", str(path))
     args += ["--ckpt_path", str(path)]
     user_config = _option(argv, "--config")[1] is not None
     base: list[str] = []
@@ -297,8 +393,11 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     if not user_config:
         if run_dir is not None and (run_dir / "config.yaml").is_file():
             config = run_dir / "config.yaml"
+            settings = _read_yaml(config)
             # before anything is imported
-            trust.check_config(_read_yaml(config), run_dir, str(config))
+            trust.check_config(settings, run_dir, str(config))
+            if _option(argv, "--data.data_dir")[1] is None:
+                check_data_dir_kept(settings, str(config))
             base = ["--config", str(config)]
         else:
             saved = {
@@ -325,14 +424,60 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     )
 
 
-def _read_yaml(path: Path) -> Any:
+def check_data_dir_kept(settings: dict, source: str) -> None:
+    """Refuse a resumed run's ``data.data_dir`` that is not where this user's data already is:
+    a shared run folder must not choose where data is read from or written to.
+
+    The data folder is the resumer's (``--data.data_dir``, ``$DIGITNET_DATA`` or ``data/``); a
+    config that names another must be confirmed on the command line."""
+    data = settings.get("data") if isinstance(settings.get("data"), dict) else {}
+    named = data.get("data_dir")
+    if named is None:
+        return
+    own = default_data_dir()
+    if isinstance(named, str) and Path(named).expanduser().resolve() == own.resolve():
+        return
+    raise RunError(
+        f"{source} sets data.data_dir to {named}; a resumed run reads and writes data only in "
+        f"the folder of whoever resumes it ({own}), so pass --data.data_dir {named} to use that "
+        "folder, or delete that line."
+    )
+
+
+def _read_yaml(path: Path, follow: bool = False, error: type = RunError) -> Any:
+    """A YAML config of at most 1 MiB from a regular file, its aliases expanding to at most
+    100,000 values, or ``error`` in one sentence (a run folder's link or FIFO is refused)."""
     try:
-        return yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, yaml.YAMLError) as error:
-        reason = getattr(error, "strerror", None) or str(error).splitlines()[0][:120]
-        raise RunError(
+        value = yaml.safe_load(untrusted.read_text(path, follow=follow))
+    except UnicodeDecodeError as problem:
+        raise error(
+            f"{path} is not UTF-8 text ({problem.reason} at byte {problem.start}); save it as "
+            "UTF-8."
+        ) from None
+    except (OSError, yaml.YAMLError, RecursionError) as problem:
+        reason = getattr(problem, "strerror", None) or (str(problem).splitlines() or [""])[0][:120]
+        raise error(
             f"{path} cannot be read as a YAML config ({reason}); fix or delete it."
         ) from None
+    untrusted.check_expansion(value, str(path), error)
+    return value
+
+
+def check_user_configs(argv: list[str]) -> None:
+    """Read every ``--config`` file the way :func:`_read_yaml` does before jsonargparse sees it,
+    so a file that is huge, a FIFO or an alias bomb is one sentence, not a hang."""
+    for i, arg in enumerate(argv):
+        value = argv[i + 1] if arg == "--config" and i + 1 < len(argv) else None
+        if arg.startswith("--config="):
+            value = arg.split("=", 1)[1]
+        if value is not None and os.path.exists(value):
+            _read_yaml(Path(value), follow=True, error=BadSetting)
+        elif value is not None:  # jsonargparse also takes the YAML text itself
+            try:
+                parsed = yaml.safe_load(value)
+            except (yaml.YAMLError, RecursionError):
+                continue  # jsonargparse says what is wrong with it
+            untrusted.check_expansion(parsed, "--config", BadSetting)
 
 
 NOISE = ("Tip:", "to estimate number of stepping batches", "Seed set to")
@@ -397,6 +542,7 @@ def trainer_refusal(text: str) -> str:
 def run_lightning(argv: list[str]) -> int:
     quiet_known_noise()
     argv = expand_preset(argv)
+    check_user_configs(argv)
     held_before = runlock.held()
     resolved = Resolved(argv)
     try:

@@ -79,3 +79,13 @@ CATALOG: dict[str, DatasetInfo] = {
 }
 
 DATASETS = tuple(CATALOG)  # the names, in the order menus show them
+
+# The size of each official file (both data sets: 60,000 and 10,000 images of 28x28 bytes after a
+# 16-byte header; labels after an 8-byte one). No file larger is one of them, so nothing larger is
+# read, and a .gz that inflates past it is cut off there.
+FILE_BYTES = {
+    "train-images-idx3-ubyte": 16 + 60_000 * 28 * 28,
+    "train-labels-idx1-ubyte": 8 + 60_000,
+    "t10k-images-idx3-ubyte": 16 + 10_000 * 28 * 28,
+    "t10k-labels-idx1-ubyte": 8 + 10_000,
+}

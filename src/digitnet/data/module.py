@@ -22,6 +22,7 @@ from digitnet.data.sources import (
     fetch,
     has_files,
     raw_dir,
+    read_file,
     verify,
 )
 from digitnet.errors import BadSetting, DataError
@@ -38,7 +39,7 @@ def load_split(dataset: str, split: str, data_dir: Path) -> tuple[torch.Tensor, 
         path = folder / name
         if not path.is_file():
             raise DataError(f"{path} is missing; run 'digitnet data fetch {dataset}'.")
-        raw = path.read_bytes()
+        raw = read_file(path)
         verify(info, name, raw, str(path))
         tensors.append(parse_idx(raw, str(path), ndim))
     images, labels = tensors

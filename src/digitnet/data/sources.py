@@ -15,7 +15,6 @@ name and renamed, so a failed fetch never leaves a half-written file behind.
 
 from __future__ import annotations
 
-import gzip
 import hashlib
 import json
 import os
@@ -24,11 +23,14 @@ import subprocess
 import tarfile
 import tempfile
 import urllib.request
+import zlib
 from collections.abc import Callable
 from pathlib import Path
+from typing import BinaryIO
 
+from digitnet import untrusted
 from digitnet.atomic import atomic_file
-from digitnet.data.catalog import CATALOG, DatasetInfo
+from digitnet.data.catalog import CATALOG, FILE_BYTES, DatasetInfo
 from digitnet.errors import DataError
 
 
@@ -74,16 +76,64 @@ def verify(info: DatasetInfo, filename: str, data: bytes, origin: str) -> None:
         )
 
 
+def read_file(path: Path) -> bytes:
+    """The bytes of a data file (a regular file, links followed: a system copy may be one), at
+    most the official file's size; else :class:`DataError` naming it."""
+    try:
+        return untrusted.read_bytes(path, FILE_BYTES.get(path.name, 0), follow=True)
+    except untrusted.TooLarge as error:
+        raise DataError(
+            f"{path} holds {error.size:,} bytes, more than the official {error.limit:,}; it is "
+            "not the official file: delete it and run 'digitnet data fetch'."
+        ) from None
+    except OSError as error:
+        raise DataError(f"{path} cannot be read ({error.strerror or error}).") from None
+
+
+def inflate(stream: BinaryIO, limit: int, origin: str) -> bytes:
+    """The gzip ``stream`` inflated, at most ``limit`` bytes: a file that inflates past the
+    official size (a gzip bomb) is refused once it passes it, not after filling the memory.
+
+        >>> import gzip, io
+        >>> inflate(io.BytesIO(gzip.compress(b"x" * 100)), 100, "x.gz")[:3]
+        b'xxx'
+        >>> inflate(io.BytesIO(gzip.compress(b"x" * 101)), 100, "x.gz")
+        Traceback (most recent call last):
+        ...
+        digitnet.errors.DataError: x.gz inflates past 100 bytes, ...
+    """
+    inflater, parts, size = zlib.decompressobj(wbits=31), [], 0  # 31: a gzip header
+    try:
+        while not inflater.eof:
+            chunk = inflater.unconsumed_tail or stream.read(1 << 16)
+            if not chunk:
+                raise DataError(f"{origin} is truncated; delete it and fetch it again.")
+            part = inflater.decompress(chunk, limit + 1 - size)
+            size += len(part)
+            parts.append(part)
+            if size > limit:
+                raise DataError(
+                    f"{origin} inflates past {limit:,} bytes, more than the official file; it "
+                    "is not the official file (or a gzip bomb): delete it and fetch it again."
+                )
+    except zlib.error as error:
+        raise DataError(
+            f"{origin} is not a readable gzip file ({error}); delete it and fetch it again."
+        ) from None
+    return b"".join(parts)
+
+
 def _read_maybe_gz(path: Path) -> bytes | None:
     """The uncompressed bytes of ``path`` or of ``path.gz``, or None if neither exists."""
-    if path.is_file():
-        return path.read_bytes()
+    if path.exists():
+        return read_file(path)
     gz = path.with_name(path.name + ".gz")
-    if gz.is_file():
+    if gz.exists():
         try:
-            return gzip.decompress(gz.read_bytes())
-        except (OSError, EOFError) as error:
-            raise DataError(f"{gz} is not a readable gzip file ({error}).") from None
+            with untrusted.open_read(gz, follow=True) as stream:
+                return inflate(stream, FILE_BYTES.get(path.name, 0), str(gz))
+        except OSError as error:
+            raise DataError(f"{gz} cannot be read ({error.strerror or error}).") from None
     return None
 
 
@@ -113,7 +163,7 @@ def _from_mirrors(info: DatasetInfo) -> dict[str, bytes]:
             url = f"{mirror}{name}.gz"
             try:
                 with urllib.request.urlopen(url, timeout=30) as response:
-                    data = gzip.decompress(response.read())
+                    data = inflate(response, FILE_BYTES.get(name, 0), url)
                 verify(info, name, data, url)
                 files[name] = data
                 break
@@ -169,6 +219,14 @@ def _write_atomically(path: Path, data: bytes) -> None:
         handle.write(data)
 
 
+def _holds(path: Path, data: bytes) -> bool:
+    """True if ``path`` is a file holding exactly ``data`` (a bad copy there is replaced)."""
+    try:
+        return path.is_file() and read_file(path) == data
+    except DataError:
+        return False
+
+
 def has_files(dataset: str, data_dir: Path) -> bool:
     folder = raw_dir(data_dir, dataset)
     return all((folder / name).is_file() for name in CATALOG[dataset].sha256)
@@ -215,7 +273,7 @@ def fetch(
             continue
         target = raw_dir(data_dir, dataset)
         for name, data in files.items():
-            if not (target / name).is_file() or (target / name).read_bytes() != data:
+            if not _holds(target / name, data):
                 try:
                     _write_atomically(target / name, data)
                 except OSError as error:

@@ -11,6 +11,7 @@ moment leaves the previous checkpoint whole.
 from __future__ import annotations
 
 import hashlib
+import io
 import pickle
 import zipfile
 from pathlib import Path
@@ -19,7 +20,8 @@ from typing import Any
 import torch
 from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
-from digitnet.atomic import atomic_file
+from digitnet import untrusted
+from digitnet.atomic import atomic_file, write_failed
 from digitnet.errors import CheckpointError
 
 
@@ -27,13 +29,21 @@ def load_checkpoint(path: Any) -> dict[str, Any]:
     """Load a checkpoint dict on the CPU with ``weights_only=True``, or raise
     :class:`CheckpointError`."""
     path = Path(path)
-    if not path.is_file():
+    try:
+        handle = untrusted.open_read(path, follow=True)  # a FIFO or a folder never reaches torch
+    except FileNotFoundError:
         raise CheckpointError(
             f"checkpoint {path} does not exist; 'digitnet runs' lists the runs and their "
             "checkpoints."
-        )
+        ) from None
+    except OSError as error:
+        raise CheckpointError(
+            f"checkpoint {path} cannot be read ({error.strerror or error}); use another "
+            "checkpoint of the run, such as best.ckpt."
+        ) from None
     try:
-        checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+        with handle:
+            checkpoint = torch.load(handle, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as error:
         first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
         raise CheckpointError(
@@ -168,10 +178,17 @@ def all_finite(checkpoint: dict[str, Any]) -> bool:
 
 def atomic_save(obj: Any, path: Path) -> None:
     """``torch.save`` through :func:`digitnet.atomic.atomic_file`: a kill or a full disk keeps the
-    old file."""
+    old file.
+
+    The checkpoint is serialised in memory first (a few MB), so the disk is written by Python's
+    own file, whose failure is an ``OSError``; torch's zip writer would report a full disk as a
+    ``RuntimeError`` from C++, or abort the process.
+    """
+    buffer = io.BytesIO()
+    torch.save(obj, buffer)
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as handle:
-        torch.save(obj, handle)
+        handle.write(buffer.getbuffer())
 
 
 class SafeCheckpointIO(TorchCheckpointIO):
@@ -187,11 +204,7 @@ class SafeCheckpointIO(TorchCheckpointIO):
         try:
             atomic_save(checkpoint, Path(path))
         except OSError as error:
-            raise CheckpointError(
-                f"could not save checkpoint {path} ({error.strerror or error}); the previous "
-                "checkpoint is intact. "
-                "Free some disk space and resume with --ckpt_path last."
-            ) from None
+            raise write_failed(Path(path).parent, error) from None
 
     def load_checkpoint(
         self, path: Any, map_location: Any = None, weights_only: bool | None = None

@@ -20,6 +20,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -27,8 +28,8 @@ from lightning.pytorch.core.saving import save_hparams_to_yaml
 from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
-from digitnet.atomic import atomic_write_text
-from digitnet.errors import RunError
+from digitnet import untrusted
+from digitnet.atomic import atomic_write_text, write_failed
 
 
 class RunCSVLogger(Logger):
@@ -67,7 +68,13 @@ class RunCSVLogger(Logger):
     def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
         params = params if isinstance(params, dict) else vars(params)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        save_hparams_to_yaml(self.run_dir / "hparams.yaml", params)
+        with tempfile.TemporaryDirectory() as private:  # Lightning's format, then our atomic write
+            save_hparams_to_yaml(Path(private) / "hparams.yaml", params)
+            text = (Path(private) / "hparams.yaml").read_text(encoding="utf-8")
+        try:
+            atomic_write_text(self.run_dir / "hparams.yaml", text)
+        except OSError as error:
+            raise write_failed(self.run_dir, error) from None
 
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
@@ -81,14 +88,10 @@ class RunCSVLogger(Logger):
         buffer = io.StringIO()
         csv.DictWriter(buffer, fieldnames=header, lineterminator="\n").writerow(row)
         try:
-            with open(self.path, "a", encoding="utf-8") as handle:
-                handle.write(buffer.getvalue())
-        except OSError as error:  # a full disk: one sentence, not a traceback
-            raise RunError(
-                f"could not write {self.path} ({error.strerror or error}); the previous "
-                "checkpoint is "
-                f"intact. Free some disk space and resume with --ckpt_path {self.run_dir.name}."
-            ) from None
+            with untrusted.open_append(self.path) as handle:
+                handle.write(buffer.getvalue().encode("utf-8"))
+        except OSError as error:  # a full disk or a planted link: one sentence, not a traceback
+            raise write_failed(self.run_dir, error) from None
 
     @rank_zero_only
     def drop_after(self, step: int, epoch: int) -> int:
@@ -96,7 +99,7 @@ class RunCSVLogger(Logger):
         at the end of) the epoch before ``epoch``: rows after ``step``, validation rows of ``epoch``
         or later (Lightning validates when a run is stopped early, which an uninterrupted run would
         not), and any row torn by a kill. Returns how many rows went."""
-        if not self.path.is_file():
+        if not untrusted.is_regular(self.path):
             return 0
         rows = self._read_rows()
         kept = [
@@ -111,17 +114,23 @@ class RunCSVLogger(Logger):
         return len(rows) - len(kept)
 
     def _header(self) -> list[str]:
-        if not self.keys and self.path.is_file():
-            with open(self.path, newline="", encoding="utf-8") as handle:
-                self.keys = next(csv.reader(handle), [])
+        if not self.keys and untrusted.is_regular(self.path):
+            self.keys = next(csv.reader(self._lines()), [])
         return self.keys
 
     def _read_rows(self) -> list[dict[str, str]]:
-        if not self.path.is_file():
+        if not untrusted.is_regular(self.path):
             return []
-        with open(self.path, newline="", encoding="utf-8") as handle:
-            reader = csv.DictReader(handle)
-            return [row for row in reader if None not in row and None not in row.values()]
+        reader = csv.DictReader(self._lines())
+        return [row for row in reader if None not in row and None not in row.values()]
+
+    def _lines(self) -> io.StringIO:
+        """The file's text (read whole: a run's metrics.csv is a few hundred KB at most)."""
+        try:
+            data = untrusted.read_bytes(self.path, MOST_BYTES)
+        except OSError as error:
+            raise write_failed(self.run_dir, error) from None
+        return io.StringIO(data.decode("utf-8", "replace"), newline="")
 
     def _rewrite(self, header: list[str], rows: list[dict[str, str]]) -> None:
         buffer = io.StringIO()
@@ -129,7 +138,10 @@ class RunCSVLogger(Logger):
         writer.writeheader()
         writer.writerows(rows)
         self.run_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(self.path, buffer.getvalue())
+        try:
+            atomic_write_text(self.path, buffer.getvalue())
+        except OSError as error:
+            raise write_failed(self.run_dir, error) from None
         self.keys = header
 
 
@@ -153,9 +165,12 @@ def _is_validation(row: dict[str, str]) -> bool:
     return any(value for key, value in row.items() if key.startswith("val_"))
 
 
+MOST_BYTES = 256 * 1024 * 1024  # a metrics.csv past this is not one digitnet wrote
+
+
 def _torn(path: Path) -> bool:
     """True if the file does not end with a newline: a row was cut off by a kill."""
-    with open(path, "rb") as handle:
+    with untrusted.open_read(path) as handle:
         handle.seek(0, os.SEEK_END)
         if handle.tell() == 0:
             return False

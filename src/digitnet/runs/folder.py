@@ -18,6 +18,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from digitnet.model.checkpoints import SafeCheckpointIO
 from digitnet.runs.csvlog import RunCSVLogger
+from digitnet.runs.lock import check_run_or_new
 from digitnet.runs.recorder import RunRecorder
 from digitnet.runs.system import SECONDS
 
@@ -32,6 +33,8 @@ def run_folder(
 ) -> dict[str, Any]:
     """Keyword arguments for ``lightning.Trainer`` that record the run in ``run_dir``.
 
+    ``run_dir`` is new, empty, or a digitnet run to continue; a folder holding anything else
+    (a project's own ``metrics.csv``, say) is refused with :class:`~digitnet.errors.RunError`.
     ``monitor=None`` (for a run without a validation split) makes ``best.ckpt`` the latest epoch.
     ``callbacks`` and ``loggers`` are added beside the run folder's own (any Lightning logger, such
     as ``TensorBoardLogger``, logs the same metrics to its own place). ``system_seconds`` is the
@@ -39,6 +42,7 @@ def run_folder(
     :mod:`digitnet.runs.system`).
     """
     run_dir = Path(run_dir)
+    check_run_or_new(run_dir)  # a folder of the user's own is never written into
     run_dir.mkdir(parents=True, exist_ok=True)
     # last.ckpt is the recorder's (every epoch end, and on cancel mid-epoch); best.ckpt Lightning's
     best = ModelCheckpoint(

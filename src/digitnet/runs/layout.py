@@ -51,6 +51,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from digitnet import untrusted
 from digitnet.atomic import atomic_file, atomic_write_text
 from digitnet.errors import RunError
 
@@ -58,6 +59,8 @@ STATUSES = ("running", "finished", "cancelled", "failed", "diverged")
 
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# words --ckpt_path gives a meaning of its own (digitnet's newest run, Lightning's, YAML's null)
+RESERVED = ("last", "best", "hpc", "registry", "null", "none")
 
 
 def default_root() -> Path:
@@ -65,9 +68,23 @@ def default_root() -> Path:
 
 
 def check_name(name: str) -> str:
+    """A new run's name, or :class:`RunError` in one sentence.
+
+    >>> check_name("mnist-lr0.1")
+    'mnist-lr0.1'
+    >>> check_name("Last")
+    Traceback (most recent call last):
+    ...
+    digitnet.errors.RunError: run name 'Last' is a word --ckpt_path reads another way ...
+    """
     if not NAME_RE.match(name or ""):
         raise RunError(
             f"run name {name!r} may hold only letters, digits, '.', '_' and '-' (at most 100)."
+        )
+    if name.lower() in RESERVED:
+        raise RunError(
+            f"run name {name!r} is a word --ckpt_path reads another way "
+            f"({', '.join(RESERVED)}); pick another name, such as {name}-1."
         )
     return name
 
@@ -87,12 +104,39 @@ def create_run_dir(root: Path, prefix: str) -> Path:
     raise RunError(f"could not make a new run folder under {root}.")
 
 
+RUN_FILES = (
+    "config.yaml",
+    "hparams.yaml",
+    "metrics.csv",
+    "events.jsonl",
+    "status.json",
+    "launcher.json",
+    "last.ckpt",
+    "best.ckpt",
+    "output.log",
+    "weights.npy",
+)
+
+
+def check_run_files(run_dir: Path) -> None:
+    """Refuse, before anything is read or written, a run folder where one of the files above is
+    a link, a FIFO or a folder: a resume would stop half-way on it, leaving the run changed."""
+    for name in RUN_FILES:
+        path = Path(run_dir) / name
+        if os.path.lexists(path) and not untrusted.is_regular(path):
+            raise RunError(
+                f"run {Path(run_dir).name} holds {name}, which is {untrusted.kind_of(path)}, "
+                f"not a regular file; digitnet writes only regular files in a run folder, so "
+                f"delete {path} and try again."
+            )
+
+
 def append_event(run_dir: Path, event: str, **fields: Any) -> None:
     """Append one event line; a single ``write`` of a whole line, so readers never see half a
     line."""
     line = json.dumps({"event": event, "time": time.time(), **fields}, separators=(",", ":")) + "\n"
-    with open(run_dir / "events.jsonl", "a", encoding="utf-8") as handle:
-        handle.write(line)
+    with untrusted.open_append(run_dir / "events.jsonl") as handle:
+        handle.write(line.encode("utf-8"))
 
 
 def write_weights(run_dir: Path, images: Any) -> None:
@@ -109,20 +153,37 @@ def write_weights(run_dir: Path, images: Any) -> None:
 
 def read_weights(run_dir: Path, limit: int = 256) -> Any:
     """``weights.npy`` as a float32 array ``[n, h, w]``, or None where it is missing, unreadable
-    or not such an array (the folder is untrusted: it is read without pickle, and its shape and
-    values are checked)."""
+    or not such an array (the folder is untrusted: it is read without pickle, its header's shape
+    is checked against ``limit`` images of at most 64x64 and against the file's size before any
+    array is made, and its values are checked)."""
+    import io
+
     import numpy as np
 
+    most = 128 + limit * 64 * 64 * 8  # the header and the largest array of float64
     try:
-        array = np.load(run_dir / "weights.npy", allow_pickle=False)
-    except (OSError, ValueError, EOFError):
-        return None
-    if (
-        array.ndim != 3
-        or not 0 < array.shape[0] <= limit
-        or not all(0 < side <= 64 for side in array.shape[1:])
-        or array.dtype.kind != "f"
-    ):
+        buffer = io.BytesIO(untrusted.read_bytes(run_dir / "weights.npy", most))
+        version = np.lib.format.read_magic(buffer)
+        if version not in ((1, 0), (2, 0)):
+            return None
+        read_header = (
+            np.lib.format.read_array_header_1_0
+            if version == (1, 0)
+            else np.lib.format.read_array_header_2_0
+        )
+        shape, fortran, dtype = read_header(buffer)
+        if (
+            len(shape) != 3
+            or not 0 < shape[0] <= limit
+            or not all(0 < side <= 64 for side in shape[1:])
+            or dtype.kind != "f"
+            or dtype.hasobject
+            or buffer.getbuffer().nbytes - buffer.tell() != int(np.prod(shape)) * dtype.itemsize
+        ):
+            return None
+        buffer.seek(0)
+        array = np.load(buffer, allow_pickle=False)
+    except (OSError, ValueError, EOFError, TypeError):
         return None
     array = array.astype(np.float32)
     return array if np.isfinite(array).all() else None
@@ -137,10 +198,13 @@ def write_status(run_dir: Path, **fields: Any) -> dict[str, Any]:
 
 
 def read_json(path: Path) -> dict[str, Any]:
+    """A JSON object of at most 1 MiB from a regular file of a run folder, else ``{}`` (missing,
+    unreadable, a link, a FIFO, too large, not an object, or nested past 100,000 values)."""
     try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
+        value = json.loads(untrusted.read_bytes(Path(path)))
+        untrusted.check_expansion(value, str(path))
         return value if isinstance(value, dict) else {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, RecursionError):
         return {}
 
 
@@ -218,25 +282,38 @@ def clean_event(event: Any) -> dict[str, Any] | None:
 
 class EventReader:
     """Reads the new complete lines of an ``events.jsonl`` since the last call (tails a live
-    run)."""
+    run), at most ``MOST_BYTES`` a call, so a huge file is read over several calls; a line
+    longer than that is skipped whole."""
+
+    MOST_BYTES = 16 * 1024 * 1024
 
     def __init__(self, path: Path) -> None:
-        self.path, self.offset = Path(path), 0
+        self.path, self.offset, self.skipping = Path(path), 0, False
 
     def read(self) -> list[dict[str, Any]]:
         try:
-            with open(self.path, "rb") as handle:
+            with untrusted.open_read(self.path) as handle:
                 handle.seek(self.offset)
-                chunk = handle.read()
+                chunk = handle.read(self.MOST_BYTES)
         except OSError:
             return []
+        if self.skipping:  # the rest of a line longer than a whole read
+            newline = chunk.find(b"\n")
+            if newline < 0:
+                self.offset += len(chunk)
+                return []
+            chunk, self.skipping = chunk[newline + 1 :], False
+            self.offset += newline + 1
         end = chunk.rfind(b"\n") + 1  # a line still being written waits for the next call
+        if end == 0 and len(chunk) == self.MOST_BYTES:
+            self.offset, self.skipping = self.offset + len(chunk), True
+            return []
         self.offset += end
         events = []
         for line in chunk[:end].splitlines():
             try:
                 event = json.loads(line)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             event = clean_event(event)
             if event is not None:
@@ -250,7 +327,12 @@ def count_launches(run_dir: Path) -> int:
 
 
 def iter_events(run_dir: Path) -> Iterator[dict[str, Any]]:
-    yield from EventReader(run_dir / "events.jsonl").read()
+    reader = EventReader(run_dir / "events.jsonl")
+    while True:
+        before = reader.offset
+        yield from reader.read()
+        if reader.offset == before:
+            return
 
 
 def printable(text: Any) -> str:

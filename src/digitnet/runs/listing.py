@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digitnet import untrusted
 from digitnet.errors import RunError
 from digitnet.runs.layout import STATUSES, default_root, read_json
 from digitnet.runs.process import process_alive
@@ -44,7 +45,7 @@ class RunInfo:
 
     @property
     def has_checkpoint(self) -> bool:
-        return (self.path / "last.ckpt").is_file()
+        return untrusted.is_regular(self.path / "last.ckpt")
 
 
 def read_run(path: Path) -> RunInfo:
@@ -115,7 +116,7 @@ def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
     """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process
     printed), from byte ``since`` on at most."""
     try:
-        with open(Path(run_dir) / "output.log", "rb") as handle:
+        with untrusted.open_read(Path(run_dir) / "output.log") as handle:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(since, handle.tell() - 16384))
             text = handle.read().decode("utf-8", "replace")
@@ -156,10 +157,12 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
 
 
 def _is_run(folder: Path) -> bool:
-    try:
-        return (folder / "status.json").is_file() or (folder / "launcher.json").is_file()
-    except OSError:  # unreadable (another user's, a broken mount): not listed
-        return False
+    """A real folder (not a link to one) holding a status.json or launcher.json file; one that
+    cannot be read (another user's, a broken mount) is not listed."""
+    return untrusted.is_real_dir(folder) and (
+        untrusted.is_regular(folder / "status.json")
+        or untrusted.is_regular(folder / "launcher.json")
+    )
 
 
 def format_age(seconds: float) -> str:
@@ -202,7 +205,7 @@ class LogTail:
 
     def read(self) -> list[str]:
         try:
-            with open(self.path, "rb") as handle:
+            with untrusted.open_read(self.path) as handle:
                 size = handle.seek(0, os.SEEK_END)
                 first = self.offset is None
                 if first or self.offset > size:  # new, or truncated since

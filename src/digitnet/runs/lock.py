@@ -21,6 +21,7 @@ import socket
 import time
 from pathlib import Path
 
+from digitnet import untrusted
 from digitnet.errors import RunError
 
 try:
@@ -38,10 +39,22 @@ def claim(run_dir: Path) -> bool:
 
     Raises :class:`RunError` naming the holder when another process has it.
     """
+    check_real_folder(run_dir)
     key = Path(run_dir).resolve()
     if key in _held or fcntl is None:
         return False
-    fd = os.open(key / LOCK_NAME, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fd = untrusted.open_fd(key / LOCK_NAME, os.O_RDWR | os.O_CREAT)
+    except untrusted.NotRegularFile as error:
+        raise RunError(
+            f"run {key.name} cannot be locked: its {error.strerror}; delete "
+            f"{key / LOCK_NAME} and try again."
+        ) from None
+    except OSError as error:
+        raise RunError(
+            f"run {key.name} cannot be locked: {key / LOCK_NAME} cannot be written "
+            f"({error.strerror or error}); make the run folder writable, then try again."
+        ) from None
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except OSError:
@@ -67,6 +80,17 @@ def claim(run_dir: Path) -> bool:
     )
     _held[key] = fd
     return True
+
+
+def check_real_folder(run_dir: Path) -> None:
+    """Refuse a run folder that is a symbolic link: what digitnet writes in a run stays under its
+    checkpoints folder, never in the place a planted link points to."""
+    if Path(run_dir).is_symlink():
+        raise RunError(
+            f"{run_dir} is a symbolic link to {os.readlink(run_dir)}, not a run folder; "
+            "digitnet changes only real folders under the checkpoints folder (copy the run "
+            "there to use it)."
+        )
 
 
 def release(run_dir: Path) -> None:
@@ -99,14 +123,23 @@ RUN_FILES = {
 def check_new_run_folder(run_dir: Path) -> None:
     """Refuse to start a new run in a folder holding anything but what a dashboard launch leaves
     there."""
-    if (run_dir / "status.json").exists():
+    if os.path.lexists(run_dir / "status.json"):
         raise RunError(
             f"run {run_dir.name} already exists; resume it with --ckpt_path {run_dir.name} "
             "or pick another --run_name."
         )
+    check_run_or_new(run_dir)
+
+
+def check_run_or_new(run_dir: Path) -> None:
+    """Refuse a folder that is neither a digitnet run (it has a ``status.json``) nor new (empty,
+    or holding only what a dashboard launch leaves): it is someone's own folder, and nothing in
+    it may be overwritten."""
+    if untrusted.is_regular(run_dir / "status.json") or not untrusted.is_real_dir(run_dir):
+        return
     others = sorted(p.name for p in run_dir.iterdir() if p.name not in RUN_FILES)
     if others:
         raise RunError(
-            f"{run_dir} is not a digitnet run (it holds {', '.join(others[:3])}); "
-            "pick another --run_name, so nothing in it is overwritten."
+            f"{run_dir} is not a digitnet run (it holds {', '.join(others[:3])}); pick another "
+            "run folder (--run_name), so nothing in it is overwritten."
         )

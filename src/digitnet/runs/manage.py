@@ -16,21 +16,26 @@ change in one sentence naming its process::
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
+from digitnet import untrusted
 from digitnet.errors import RunError
 from digitnet.runs import lock
-from digitnet.runs.layout import check_name
+from digitnet.runs.layout import NAME_RE, check_name
 from digitnet.runs.listing import read_run
 
 
 def run_folder_of(root: Path, name: str) -> Path:
     """The folder of run ``name`` under ``root``, or a :class:`RunError` saying what it is not."""
-    path = Path(root) / check_name(name)
-    if not path.is_dir():
+    path = Path(root) / name
+    if not NAME_RE.match(name) or not os.path.lexists(path):
         raise RunError(f"there is no run {name} under {root}; 'digitnet runs' lists them.")
-    if not ((path / "status.json").is_file() or (path / "launcher.json").is_file()):
+    lock.check_real_folder(path)
+    if not untrusted.is_real_dir(path) or not (
+        untrusted.is_regular(path / "status.json") or untrusted.is_regular(path / "launcher.json")
+    ):
         raise RunError(f"{path} is not a digitnet run; digitnet leaves it alone.")
     return path
 
@@ -69,5 +74,5 @@ def delete_run(root: Path, name: str) -> None:
 
 def folder_size(path: Path) -> tuple[int, int]:
     """How many files the folder holds and their bytes, for a confirmation question."""
-    files = [p for p in Path(path).rglob("*") if p.is_file()]
-    return len(files), sum(p.stat().st_size for p in files)
+    files = [p for p in Path(path).rglob("*") if untrusted.is_regular(p)]
+    return len(files), sum(p.lstat().st_size for p in files)

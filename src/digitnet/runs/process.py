@@ -22,10 +22,11 @@ import time
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
 
-from digitnet import checks
-from digitnet.atomic import atomic_write_text
+from digitnet import checks, untrusted
+from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.data.catalog import DATASETS
-from digitnet.errors import BadSetting, DigitnetError
+from digitnet.errors import BadSetting, DigitnetError, RunError
+from digitnet.runs import lock
 from digitnet.runs.layout import check_name, create_run_dir
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -160,8 +161,11 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
     data, say) is still reported, with the end of its output.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    log = open(run_dir / "output.log", "ab")
-    offset = log.tell()  # a resumed run appends: its own output starts here
+    try:
+        log = untrusted.open_append(run_dir / "output.log")
+    except OSError as error:
+        raise write_failed(run_dir, error) from None
+    offset = log.seek(0, os.SEEK_END)  # a resumed run appends: its own output starts here
     try:
         process = subprocess.Popen(
             digitnet_command(args),
@@ -199,11 +203,23 @@ def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
 
 
 def resume(run_dir: Path) -> subprocess.Popen:
-    """Continue a stopped run from its ``last.ckpt``, in place."""
-    if not (run_dir / "last.ckpt").is_file():
+    """Continue a stopped run from its ``last.ckpt``, in place.
+
+    The run is named by the path of its checkpoint, never by its name: a run named like a word
+    ``--ckpt_path`` reads another way (``last``) could otherwise resume a different run.
+    """
+    lock.check_real_folder(run_dir)
+    if not untrusted.is_regular(run_dir / "last.ckpt"):
         raise BadSetting(f"run {run_dir.name} has no last.ckpt to resume from.")
     return start_process(
-        ["fit", "--ckpt_path", run_dir.name, "--checkpoints_dir", str(run_dir.parent), *QUIET],
+        [
+            "fit",
+            "--ckpt_path",
+            str(Path(run_dir).absolute() / "last.ckpt"),
+            "--checkpoints_dir",
+            str(run_dir.parent),
+            *QUIET,
+        ],
         run_dir,
     )
 
@@ -223,7 +239,15 @@ def reap(processes: list[subprocess.Popen]) -> None:
 
 def cancel(run_dir: Path) -> None:
     """Ask a run to stop after its current step and save a resumable checkpoint."""
-    (run_dir / "cancel").write_text("cancel requested by the dashboard\n")
+    if untrusted.is_real_dir(run_dir / "cancel"):  # anything else is replaced, never written to
+        raise RunError(
+            f"run {run_dir.name} cannot be cancelled: its cancel is a folder, not a file; delete "
+            f"{run_dir / 'cancel'}, or stop the run's process (kill -TERM its pid)."
+        )
+    try:
+        atomic_write_text(run_dir / "cancel", "cancel requested by the dashboard\n")
+    except OSError as error:
+        raise write_failed(run_dir, error) from None
 
 
 def process_alive(pid: object, host: object = None) -> bool:

@@ -31,7 +31,8 @@ from typing import Any
 import lightning as L
 import torch
 
-from digitnet.atomic import remove_stale_temporaries
+from digitnet import untrusted
+from digitnet.atomic import remove_stale_temporaries, write_failed
 from digitnet.errors import RunError
 from digitnet.model.networks import first_layer_images
 from digitnet.runs import layout, listing
@@ -89,12 +90,7 @@ class RunRecorder(L.Callback):
         try:
             write(self.run_dir, *args, **fields)
         except OSError as error:
-            raise RunError(
-                f"could not write to run folder {self.run_dir} ({error.strerror or error}); the "
-                "previous "
-                f"checkpoint is intact. Free some disk space and resume with --ckpt_path "
-                f"{self.run_dir.name}."
-            ) from None
+            raise write_failed(self.run_dir, error) from None
 
     def _request_stop(self, signum: int, frame: Any) -> None:
         if self.stop_reason is not None and signum == signal.SIGINT:
@@ -108,6 +104,7 @@ class RunRecorder(L.Callback):
         if stage == "fit" and trainer.is_global_zero:
             self.run_dir.mkdir(parents=True, exist_ok=True)
             self._claimed = runlock.claim(self.run_dir)
+            layout.check_run_files(self.run_dir)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         # the CLI's own claim lasts its whole call (run_lightning releases it)
@@ -119,7 +116,7 @@ class RunRecorder(L.Callback):
         self.run_dir.mkdir(parents=True, exist_ok=True)
         if trainer.is_global_zero:
             remove_stale_temporaries(self.run_dir)
-            (self.run_dir / "cancel").unlink(missing_ok=True)
+            _remove_cancel(self.run_dir)
         previous = layout.read_json(self.run_dir / "status.json")
         self.best_val_acc = listing.read_run(self.run_dir).best_val_acc if previous else None
         self.launch = layout.count_launches(self.run_dir) + 1
@@ -220,7 +217,7 @@ class RunRecorder(L.Callback):
                 self._window_start, self._window_samples = now, 0
         if self._system is not None and self._system.due():
             self._event(trainer, "system", step=step, **self._system.sample())
-        if self.stop_reason is None and (self.run_dir / "cancel").exists():
+        if self.stop_reason is None and untrusted.is_regular(self.run_dir / "cancel"):
             self.stop_reason = "cancelled"
         if self.stop_reason is not None and not trainer.should_stop:
             self._stop(trainer)
@@ -232,7 +229,7 @@ class RunRecorder(L.Callback):
             # the whole training state
             trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)
             if trainer.is_global_zero:
-                (self.run_dir / "cancel").unlink(missing_ok=True)  # honoured
+                _remove_cancel(self.run_dir)  # honoured
 
     def on_save_checkpoint(
         self, trainer: L.Trainer, pl_module: L.LightningModule, checkpoint: dict
@@ -372,6 +369,12 @@ class RunRecorder(L.Callback):
         self._restore_signals()
         if (self.run_dir / "status.json").is_file():
             self._event(trainer, "test", **_metrics(trainer, ("test_loss", "test_acc")))
+
+
+def _remove_cancel(run_dir: Path) -> None:
+    """Remove the ``cancel`` request (only a regular file is one; a folder of that name stays)."""
+    if untrusted.is_regular(run_dir / "cancel"):
+        (run_dir / "cancel").unlink(missing_ok=True)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -37,6 +37,7 @@ import re
 from pathlib import Path
 from typing import Any
 
+from digitnet import untrusted
 from digitnet.errors import RunError
 
 _CALLBACKS = (
@@ -106,6 +107,7 @@ def check_config(config: Any, run_dir: Path, source: str) -> None:
         raise RunError(
             f"{source} is not a config (a mapping of settings); start a new run instead."
         )
+    untrusted.check_expansion(config, source, RunError)  # before any walk: a walk is bounded
     for key in ("config", "__path__"):
         if key in config:
             raise RunError(
@@ -182,5 +184,6 @@ def check_hparams(hparams: Any, source: str) -> dict[str, Any]:
             f"{source} holds settings of the wrong type ({type(hparams).__name__}); "
             "it was not written by digitnet."
         )
+    untrusted.check_expansion(hparams, source, RunError)
     _walk(hparams, "hyper_parameters", Path.cwd(), source, frozenset(_DIGITNET), in_code=True)
     return hparams

@@ -42,6 +42,7 @@ from digitnet.runs import process as control
 from digitnet.runs.layout import check_name
 from digitnet.runs.listing import RunInfo
 from digitnet.runs.manage import delete_run, rename_run
+from digitnet.untrusted import is_regular
 
 TABS = (
     "live",
@@ -74,11 +75,11 @@ class MainScreen(Screen):
     ]
 
     class Read(Message):
-        """What a look at the run folders found."""
+        """What look number ``number`` at the run folders found."""
 
-        def __init__(self, snapshot: Snapshot) -> None:
+        def __init__(self, snapshot: Snapshot, number: int) -> None:
             super().__init__()
-            self.snapshot = snapshot
+            self.snapshot, self.number = snapshot, number
 
     def __init__(
         self, watcher: FolderWatcher, clock: Callable[[], float], poll_seconds: float
@@ -89,6 +90,8 @@ class MainScreen(Screen):
         self.views: dict[str, RunView] = {}
         self.reader: Worker | None = None
         self.again = False  # a look was asked for while a read was going
+        self.looks_started = 0  # looks begun; the newest one shown is looks_shown
+        self.looks_shown = 0
         self.charts_at = 0.0
 
     def compose(self) -> ComposeResult:
@@ -139,17 +142,19 @@ class MainScreen(Screen):
             self.again = True
             return
         self.again = False
-        self.reader = self.read_folders(self.watched(), self.console_run())
+        self.looks_started += 1
+        self.reader = self.read_folders(self.watched(), self.console_run(), self.looks_started)
 
     @work(thread=True, group="folders")
-    def read_folders(self, watched: list[str], console: str | None) -> None:
-        self.post_message(self.Read(self.watcher.read(watched, console)))
+    def read_folders(self, watched: list[str], console: str | None, number: int) -> None:
+        self.post_message(self.Read(self.watcher.read(watched, console), number))
 
     def on_main_screen_read(self, message: Read) -> None:
         try:
             self.apply(message.snapshot)
         except NoMatches:
             return  # the app is closing and its widgets are gone
+        self.looks_shown = message.number
         if self.again:
             self.look()
 
@@ -176,7 +181,7 @@ class MainScreen(Screen):
                 view.apply(event)
         self.query_one(RunList).show(snapshot.runs)
         if snapshot.console is not None and snapshot.console in self.runs:
-            has_log = (self.runs[snapshot.console].path / "output.log").is_file()
+            has_log = is_regular(self.runs[snapshot.console].path / "output.log")
             self.query_one(Console).show_output(snapshot.console, snapshot.output, has_log)
         self.show(charts_now=fresh)
 
@@ -253,7 +258,11 @@ class MainScreen(Screen):
         if info is None or info.status != "running":
             self.notify("select a running run to cancel", severity="warning")
             return
-        control.cancel(info.path)
+        try:
+            control.cancel(info.path)
+        except (DigitnetError, OSError) as error:
+            self.notify(str(error), title="could not cancel", severity="error")
+            return
         self.notify(f"cancelling {info.name}: it stops after its current step")
 
     def action_resume_run(self) -> None:
