@@ -6,15 +6,16 @@ STAMP  := $(VENV)/.digitnet-installed
 DATA   := $(or $(DIGITNET_DATA),data)
 DATA_STAMP := $(DATA)/.fetched
 
-.PHONY: setup data train test lint format dashboard bench clean-venv
+.PHONY: setup data train test test-fast lint format dashboard bench clean-venv
 
 setup: $(STAMP)
 
-# torch and torchvision are named first with the versions this project is tested with.
-$(STAMP): pyproject.toml
+# Every package at the exact version it was tested with (constraints.txt); torch and torchvision
+# first, from the versions on this project's machines.
+$(STAMP): pyproject.toml constraints.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install -q torch==2.14.1 torchvision==0.29.1
-	$(BIN)/pip install -q -e '.[test]'
+	$(BIN)/pip install -q -c constraints.txt torch torchvision
+	$(BIN)/pip install -q -c constraints.txt -e '.[test]'
 	touch $(STAMP)
 
 # Data: Debian's dataset-fashion-mnist where apt-get can install it, then `digitnet data fetch`,
@@ -32,9 +33,14 @@ $(DATA_STAMP): $(STAMP)
 train: data
 	$(BIN)/digitnet fit
 
-# lint first: a format or lint error fails `make test` (and so CI) in seconds, before the suite
+# lint first: a format or lint error fails `make test` (and so CI) in seconds, before the suite.
+# Two workers (pytest-xdist), the slowest tests listed; a missing data set fails, not skips.
 test: data lint
-	$(BIN)/python -m pytest -q
+	DIGITNET_REQUIRE_DATA=1 $(BIN)/python -m pytest -q -n 2 --durations=15
+
+# The edit loop: no data set, no training (tests marked slow or real_data are left out).
+test-fast: lint
+	$(BIN)/python -m pytest -q -m "not slow and not real_data" --durations=10
 
 lint: setup
 	$(BIN)/ruff format --check src tests bench

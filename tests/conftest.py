@@ -4,6 +4,8 @@ store."""
 from __future__ import annotations
 
 import os
+import signal
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -11,6 +13,11 @@ import pytest
 from tiny import write_tiny  # tests/ is on the import path: see pythonpath in pyproject.toml
 
 REPO = Path(__file__).resolve().parents[1]
+
+# A shell starts background jobs with Ctrl-C ignored, and a child process inherits that: the
+# tests that interrupt a run with SIGINT would then test nothing. Children start with it on.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 REAL_DATA = Path(os.environ.get("DIGITNET_REAL_DATA", REPO / "data"))
 
 
@@ -40,6 +47,52 @@ def tiny_env(tiny_data, tmp_path, monkeypatch) -> dict[str, str]:
 
 @pytest.fixture
 def real_data() -> Path:
+    """The real data sets; ``make test`` requires them (``DIGITNET_REQUIRE_DATA=1``: a missing
+    file fails), elsewhere a test that needs them is skipped with the reason."""
     if not (REAL_DATA / "MNIST" / "raw" / "train-images-idx3-ubyte").is_file():
-        pytest.fail(f"real MNIST is not in {REAL_DATA}; run 'make data' first")
+        message = f"real MNIST is not in {REAL_DATA}; run 'make data' first"
+        if os.environ.get("DIGITNET_REQUIRE_DATA"):
+            pytest.fail(message)
+        pytest.skip(message)
     return REAL_DATA
+
+
+# -- markers that select honestly -------------------------------------------------------------
+# A test that trains (a Lightning fit, validate or test in this process, or a digitnet process
+# that trains or loads torch) must be marked ``slow``: ``make test-fast`` leaves those out. The
+# guard below fails an unmarked test the moment it starts one, so the markers cannot drift.
+TORCH_COMMANDS = {"fit", "validate", "test", "predict", "export", "reproduce", "compare", "gates"}
+
+
+def _starts_torch(args) -> bool:
+    words = [str(a) for a in (args if isinstance(args, (list, tuple)) else str(args).split())]
+    return any(w.endswith("digitnet") for w in words) and bool(TORCH_COMMANDS & set(words))
+
+
+@pytest.fixture(autouse=True)
+def _slow_work_needs_the_slow_marker(request, monkeypatch):
+    if request.node.get_closest_marker("slow") is not None:
+        yield
+        return
+    name = request.node.nodeid
+
+    class Guarded(subprocess.Popen):
+        def __init__(self, args, *rest, **kwargs):
+            if _starts_torch(args):
+                pytest.fail(
+                    f"{name} starts 'digitnet {' '.join(map(str, args[-3:]))}' but is "
+                    "not marked slow",
+                    pytrace=False,
+                )
+            super().__init__(args, *rest, **kwargs)
+
+    monkeypatch.setattr(subprocess, "Popen", Guarded)
+    from lightning.pytorch import Trainer
+
+    for method in ("fit", "validate", "test"):
+
+        def refuse(*args, _method=method, **kwargs):
+            pytest.fail(f"{name} runs Trainer.{_method} but is not marked slow", pytrace=False)
+
+        monkeypatch.setattr(Trainer, method, refuse)
+    yield

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 from textual.coordinate import Coordinate
@@ -11,14 +12,47 @@ from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.widgets.charts import Legend
 from digitnet.dashboard.widgets.run_list import STATUS_MARK, RunList
 
+POLL_SECONDS = 0.05
+
+
+async def until(predicate, timeout: float = 30.0, what: str = "condition"):
+    """Wait, without a Pilot (the app may have quit), until ``predicate()`` holds; fail after
+    ``timeout`` seconds."""
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(POLL_SECONDS)
+
 
 async def wait_for(pilot, predicate, timeout: float = 90.0, what: str = "condition"):
+    """Let the app work until ``predicate()`` holds; fail, naming ``what``, after ``timeout``
+    seconds (generous: a loaded machine is slow, never wrong)."""
     deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        await pilot.pause(0.2)
+    while True:
+        await pilot.pause()
         if predicate():
             return
-    raise AssertionError(f"timed out waiting for {what}")
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        await asyncio.sleep(POLL_SECONDS)
+
+
+async def looked(pilot, times: int = 1) -> None:
+    """Wait until a look at the run folders that began after this call is on screen (``times``
+    such looks), so whatever a test wrote into a run folder before has been read and shown."""
+    from digitnet.dashboard.screens.main import MainScreen
+
+    def main_screen():
+        return next((s for s in pilot.app.screen_stack if isinstance(s, MainScreen)), None)
+
+    await wait_for(pilot, lambda: main_screen() and main_screen().is_mounted, 30, "the screen")
+    screen = main_screen()
+    for _ in range(times):
+        wanted = screen.looks_started + 1  # a look in progress began before the call
+        screen.look()
+        await wait_for(pilot, lambda w=wanted: screen.looks_shown >= w, 30, "a fresh look")
+    await pilot.pause()
 
 
 def shown_text(widget) -> str:

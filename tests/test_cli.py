@@ -46,6 +46,7 @@ def epochs_in_metrics(run: Path) -> list[int]:
         return sorted({int(row["epoch"]) for row in csv.DictReader(handle) if row.get("val_acc")})
 
 
+@pytest.mark.slow
 def test_fit_writes_a_complete_run_folder_and_tests_the_best_checkpoint(tiny_env, capsys):
     assert fit("--run_name", "first", "--trainer.max_epochs", "3") == 0
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "first"
@@ -67,6 +68,7 @@ def test_fit_writes_a_complete_run_folder_and_tests_the_best_checkpoint(tiny_env
     assert events[0] == "start" and events.count("epoch") == 3 and "test" in events
 
 
+@pytest.mark.slow
 def test_resume_continues_the_same_run_in_place(tiny_env):
     assert fit("--run_name", "r", "--trainer.max_epochs", "2") == 0
     assert fit("--ckpt_path", "r", "--trainer.max_epochs", "4") == 0
@@ -83,6 +85,7 @@ def test_resume_continues_the_same_run_in_place(tiny_env):
     assert [s["resumed"] for s in starts] == [False, True]
 
 
+@pytest.mark.slow
 def test_resuming_a_finished_run_changes_nothing(tiny_env, capsys):
     assert fit("--run_name", "done", "--trainer.max_epochs", "2") == 0
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "done"
@@ -97,6 +100,7 @@ def test_resuming_a_finished_run_changes_nothing(tiny_env, capsys):
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != ".lock"} == before
 
 
+@pytest.mark.slow
 def test_resume_last_picks_the_newest_run(tiny_env):
     assert fit("--run_name", "old", "--trainer.max_epochs", "1") == 0
     assert fit("--run_name", "new", "--trainer.max_epochs", "1") == 0
@@ -106,6 +110,7 @@ def test_resume_last_picks_the_newest_run(tiny_env):
     assert epochs_in_metrics(root / "old") == [0]
 
 
+@pytest.mark.slow
 def test_resume_rebuilds_the_runs_own_architecture(tiny_env):
     assert (
         fit(
@@ -140,6 +145,7 @@ def test_resume_rebuilds_the_runs_own_architecture(tiny_env):
     assert status["summary"] == "784-16-10 sigmoid" and status["epoch"] == 2
 
 
+@pytest.mark.slow
 def test_test_and_validate_evaluate_a_saved_run(tiny_env, capsys):
     assert fit("--run_name", "t", "--trainer.max_epochs", "1") == 0
     capsys.readouterr()
@@ -149,6 +155,7 @@ def test_test_and_validate_evaluate_a_saved_run(tiny_env, capsys):
     assert "val_acc" in capsys.readouterr().out
 
 
+@pytest.mark.slow
 def test_runs_lists_status_epochs_and_best_accuracy(tiny_env, capsys):
     assert fit("--run_name", "listed", "--trainer.max_epochs", "1") == 0
     capsys.readouterr()
@@ -157,6 +164,7 @@ def test_runs_lists_status_epochs_and_best_accuracy(tiny_env, capsys):
     assert "finished" in line and "mnist" in line and "1/1" in line and "%" in line
 
 
+@pytest.mark.slow
 def test_predict_prints_class_and_ten_probabilities(tiny_env, tmp_path, capsys):
     from PIL import Image
 
@@ -245,6 +253,7 @@ def test_a_run_name_or_checkpoints_folder_that_is_a_file_is_refused(tiny_env, ca
     assert "is a file; point --checkpoints_dir" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_predict_answers_honestly_on_images_with_nothing_to_classify(tiny_env, tmp_path, capsys):
     from PIL import Image
 
@@ -264,6 +273,7 @@ def test_predict_answers_honestly_on_images_with_nothing_to_classify(tiny_env, t
         assert words in err and "Traceback" not in err, name
 
 
+@pytest.mark.slow
 def test_predict_shrinks_a_huge_image_and_refuses_a_decompression_bomb(tiny_env, tmp_path, capsys):
     from PIL import Image
 
@@ -282,6 +292,7 @@ def test_predict_shrinks_a_huge_image_and_refuses_a_decompression_bomb(tiny_env,
     assert "decompression bomb" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_a_checkpoint_with_nan_weights_or_wrong_types_is_refused(tiny_env, tmp_path, capsys):
     import torch
 
@@ -312,6 +323,7 @@ def test_a_checkpoint_with_nan_weights_or_wrong_types_is_refused(tiny_env, tmp_p
         assert words in err and "Traceback" not in err, (name, err)
 
 
+@pytest.mark.slow
 def test_a_corrupt_idx_file_is_named_and_the_file_left_alone(tiny_env, tmp_path, capsys):
     import shutil
 
@@ -326,6 +338,7 @@ def test_a_corrupt_idx_file_is_named_and_the_file_left_alone(tiny_env, tmp_path,
     assert victim.read_bytes() == before
 
 
+@pytest.mark.slow
 def test_a_missing_data_set_lists_the_sources_tried(tiny_env, tmp_path, capsys, monkeypatch):
     import dataclasses
 
@@ -362,6 +375,7 @@ def _run_with_checkpoint(tiny_env) -> Path:
     return Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "good"
 
 
+@pytest.mark.slow
 def test_truncated_and_foreign_checkpoints_are_refused_and_nothing_is_touched(
     tiny_env, tmp_path, capsys
 ):
@@ -416,6 +430,7 @@ def test_a_crafted_pickle_never_runs_even_with_the_force_variable(
     assert not mark.exists()
 
 
+@pytest.mark.slow
 def test_the_installed_command_exits_2_without_a_traceback(tiny_env):
     result = subprocess.run(
         [sys.executable, "-m", "digitnet", "fit", "--model.lr", "-1"],
@@ -442,6 +457,7 @@ def test_help_does_not_import_torch():
     assert "usage: digitnet" in result.stdout
 
 
+@pytest.mark.slow
 def test_a_diverging_run_stops_is_marked_diverged_and_keeps_no_nan_checkpoint(tiny_env, capsys):
     import torch
 
@@ -455,6 +471,7 @@ def test_a_diverging_run_stops_is_marked_diverged_and_keeps_no_nan_checkpoint(ti
         assert all(torch.isfinite(t).all() for t in weights.values())
 
 
+@pytest.mark.slow
 def test_runs_rename_and_delete_a_run_that_is_not_training(tiny_env, capsys, monkeypatch):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     assert fit("--trainer.max_epochs", "1", "--run_name", "first") == 0
@@ -480,14 +497,21 @@ def test_runs_rename_and_delete_a_run_that_is_not_training(tiny_env, capsys, mon
     assert not (root / "second").exists() and (root / "notes").is_dir()
 
 
+@pytest.mark.slow
 def test_a_run_that_trains_is_neither_renamed_nor_deleted(tiny_env, capsys):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     assert fit("--trainer.max_epochs", "1", "--run_name", "held") == 0
     holder = subprocess.Popen(  # another process holds the run, as a training process does
-        [sys.executable, "-c", "import sys, time; from digitnet.runs import lock; "
-         f"lock.claim({str(root / 'held')!r}); print('held', flush=True); time.sleep(60)"],
-        stdout=subprocess.PIPE, text=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from digitnet.runs import lock; "
+            f"lock.claim({str(root / 'held')!r}); print('held', flush=True); sys.stdin.read()",
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip  (it holds the lock until its stdin closes)
     try:
         assert holder.stdout.readline().strip() == "held"
         for command in (["runs", "rename", "held", "other"], ["runs", "delete", "held", "--yes"]):
@@ -499,6 +523,7 @@ def test_a_run_that_trains_is_neither_renamed_nor_deleted(tiny_env, capsys):
         holder.wait()
 
 
+@pytest.mark.slow
 def test_predict_serve_answers_one_json_line_per_drawing(tiny_env):
     import json
     import subprocess

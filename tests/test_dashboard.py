@@ -10,6 +10,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 from textual.widgets import Button, DataTable, Input, Label, Static
 
 from digitnet.dashboard.app import DashboardApp
@@ -18,7 +19,17 @@ from digitnet.dashboard.screens.help import HelpScreen
 from digitnet.dashboard.widgets.charts import AccuracyChart, Legend, LossChart
 from digitnet.dashboard.widgets.run_list import RunList
 from fake_runs import T0, make_run, mark_running
-from screen import epoch_rows, legend_of, row_of, rows_of, shown_text, status_of, wait_for
+from screen import (
+    alert_of,
+    epoch_rows,
+    legend_of,
+    looked,
+    row_of,
+    rows_of,
+    shown_text,
+    status_of,
+    wait_for,
+)
 
 SIZE = (100, 32)
 
@@ -30,7 +41,7 @@ async def fill(pilot, app: DashboardApp, **fields: str) -> None:
         field.focus()
         field.value = ""
         await pilot.press(*value)  # typed key by key, as a person would
-    await pilot.pause(0.1)
+    await pilot.pause()
 
 
 async def start_run(pilot, app: DashboardApp, **fields: str) -> str:
@@ -57,28 +68,29 @@ async def test_the_form_explains_a_bad_value_and_keeps_start_disabled(tmp_path):
         assert not app.query_one("#lr-problem", Label).display
 
 
+@pytest.mark.slow
 async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
         name = await start_run(pilot, app, epochs="3")
         await wait_for(pilot, lambda: "train loss" in legend_of(app, LossChart), 60, "train loss")
         await wait_for(pilot, lambda: status_of(app, name) == "finished", 120, "the run to finish")
-        await pilot.pause(0.5)
-        assert "finished" in shown_text(app.query_one("#progress", Static))
-        assert "val loss" in legend_of(app, LossChart)
+        progress = app.query_one("#progress", Static)
+        await wait_for(pilot, lambda: "finished" in shown_text(progress), 30, "the progress line")
+        await wait_for(pilot, lambda: "val loss" in legend_of(app, LossChart), 30, "val loss")
         assert "val accuracy %" in legend_of(app, AccuracyChart)
         assert float(row_of(app, name)["best"]) > 90
         await wait_for(
             pilot, lambda: app.processes == [], 60, "the ended process to be reaped (no zombie)"
         )
         await pilot.press("2")  # the Epochs tab is filled when it is opened
-        await pilot.pause(0.3)
         table = app.query_one("#epoch-table", DataTable)
-        assert table.row_count == 3
+        await wait_for(pilot, lambda: table.row_count == 3, 30, "the three epochs")
         assert [row[0] for row in (table.get_row_at(i) for i in range(3))] == [1, 2, 3]
     assert (Path(tiny_env["DIGITNET_CHECKPOINTS"]) / name / "best.ckpt").is_file()
 
 
+@pytest.mark.slow
 async def test_cancel_saves_a_checkpoint_and_resume_continues_the_run(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
@@ -107,6 +119,7 @@ async def test_cancel_saves_a_checkpoint_and_resume_continues_the_run(tiny_env):
     assert starts[1]["epoch"] >= epochs_before
 
 
+@pytest.mark.slow
 async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(
     tiny_env, tmp_path, monkeypatch
 ):
@@ -132,9 +145,8 @@ async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(
         name = await start_run(pilot, app, epochs="2", name="bad-sums")
         assert name == "bad-sums"  # the name typed in the form
         await wait_for(pilot, lambda: status_of(app, name) == "failed", 90, "the failure")
-        await pilot.pause(0.5)
-        alert = str(app.query_one("#alert", Static).render())
-        assert "failed" in alert and "SHA-256" in alert
+        await wait_for(pilot, lambda: "SHA-256" in alert_of(app), 30, "the failure's sentence")
+        assert alert_of(app).startswith("failed")
         await pilot.press("question_mark")
         assert isinstance(app.screen, HelpScreen)
         await pilot.press("escape")
@@ -142,6 +154,7 @@ async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(
         assert not app.query_one("#start", Button).disabled  # ready for the next run
 
 
+@pytest.mark.slow
 async def test_a_killed_run_is_reported_failed(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
@@ -154,10 +167,10 @@ async def test_a_killed_run_is_reported_failed(tiny_env):
         )
         os.kill(app.processes[-1].pid, signal.SIGKILL)
         await wait_for(pilot, lambda: status_of(app, name) == "failed", 30, "the kill to show")
-        await pilot.pause(0.3)
-        assert "killed" in str(app.query_one("#alert", Static).render())
+        await wait_for(pilot, lambda: "killed" in alert_of(app), 30, "the kill's sentence")
 
 
+@pytest.mark.slow
 async def test_a_run_started_elsewhere_appears_and_updates_live(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
@@ -199,12 +212,12 @@ async def test_compare_overlays_the_curves_of_marked_runs(tmp_path):
     app = DashboardApp(root, clock=lambda: T0)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("m", "down", "m")
-        await pilot.pause(0.3)
+        await looked(pilot)
         assert "━ fast" in legend_of(app, AccuracyChart)
         assert "━ slow" in legend_of(app, AccuracyChart)
         assert row_of(app, "fast")["run"] == "▶fast"
         await pilot.press("m", "up", "m")  # unmark both: only the selected run is left
-        await pilot.pause(0.3)
+        await looked(pilot)
         assert legend_of(app, AccuracyChart).strip() == "━ val accuracy %"
 
 
@@ -214,9 +227,8 @@ async def test_a_hidden_tab_catches_up_when_it_is_opened(tmp_path):
     app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
         await pilot.press("2")
-        await pilot.pause(0.3)
         table = app.query_one("#epoch-table", DataTable)
-        assert table.row_count == 2
+        await wait_for(pilot, lambda: table.row_count == 2, 30, "the two epochs")
         await pilot.press("1")
         with open(run / "events.jsonl", "a") as events:
             events.write(
@@ -233,11 +245,10 @@ async def test_a_hidden_tab_catches_up_when_it_is_opened(tmp_path):
                 )
                 + "\n"
             )
-        await pilot.pause(0.5)  # five looks at the folder: the new epoch has been read
+        await looked(pilot)  # the new epoch has been read
         assert table.row_count == 2  # only the tab in view is drawn
         await pilot.press("2")
-        await pilot.pause(0.3)
-        assert table.row_count == 3
+        await wait_for(pilot, lambda: table.row_count == 3, 30, "the caught-up epochs")
         assert table.get_row_at(2)[0] == 3
 
 
@@ -246,14 +257,14 @@ async def test_a_chart_redraws_only_for_new_points_and_keeps_its_legend(tmp_path
     run = make_run(root, "steady", epochs=2)
     app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.3)
+        await looked(pilot)
         chart = app.query_one(LossChart)
         legend_before = legend_of(app, LossChart)
         draws, legend_updates = [], []
         draw, update = chart.draw, chart.query_one(Legend).update
         chart.draw = lambda *args: (draws.append(1), draw(*args))[1]
         chart.query_one(Legend).update = lambda *a, **k: (legend_updates.append(a), update(*a, **k))
-        await pilot.pause(0.5)  # five looks at the folder with nothing new: no redraw
+        await looked(pilot, times=3)  # three looks at the folder with nothing new: no redraw
         assert draws == []
         with open(run / "events.jsonl", "a") as events:
             step = {"event": "step", "time": T0, "epoch": 1, "step": 41, "batch": 0}
@@ -283,11 +294,11 @@ async def test_the_status_mark_changes_when_a_run_finishes(tmp_path):
     status = mark_running(run)
     app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.3)
+        await looked(pilot)
         assert status_of(app, "turns") == "running"
         assert "●" in shown_text(app.query_one(RunList))
         (run / "status.json").write_text(json.dumps(status))  # finished
-        await pilot.pause(0.5)
+        await looked(pilot)
         assert status_of(app, "turns") == "finished"
         assert "✓" in shown_text(app.query_one(RunList))
 
@@ -299,7 +310,7 @@ async def test_the_run_list_reads_at_a_glance_at_80x24_sorts_and_filters(tmp_pat
     make_run(root, "best-one", rate=2.0, age=90000)
     app = DashboardApp(root, clock=lambda: T0)
     async with app.run_test(size=(80, 24)) as pilot:
-        await pilot.pause(0.3)
+        await looked(pilot)
         shown = shown_text(app.query_one(RunList))
         assert "mnist-m…-101500" in shown  # cut in the middle: its start and end stay visible
         for column in ("data", "best", "age", "fashn", "mnist", "2h", "1d"):
@@ -310,10 +321,10 @@ async def test_the_run_list_reads_at_a_glance_at_80x24_sorts_and_filters(tmp_pat
         assert best_first == sorted(best_first, key=float, reverse=True)
         assert "best accuracy first" in str(app.query_one("#runs-title", Label).render())
         await pilot.press("slash", *"fash")
-        await pilot.pause(0.2)
+        await pilot.pause()
         assert [row["data"] for row in rows_of(app)] == ["fashn"]
         await pilot.press("escape")
-        await pilot.pause(0.2)
+        await pilot.pause()
         assert len(rows_of(app)) == 3
 
 
@@ -384,15 +395,15 @@ async def test_delete_and_rename_a_run_from_the_dashboard(tmp_path):
     mark_running(make_run(root, "busy", age=60))
     app = DashboardApp(root, clock=lambda: T0, poll_seconds=0.1)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.pause(0.3)
+        await looked(pilot)
         assert [row["run"] for row in rows_of(app)] == ["busy", "drop", "keep"]
         await pilot.press("d")  # busy trains: refused, nothing asked
-        await pilot.pause(0.2)
+        await pilot.pause()
         assert (root / "busy").is_dir() and not isinstance(app.screen, Confirm)
         await pilot.press("down", "d")
         assert isinstance(app.screen, Confirm)
         await pilot.press("n")  # no: nothing deleted
-        await pilot.pause(0.2)
+        await pilot.pause()
         assert (root / "drop").is_dir()
         await pilot.press("d", "y")
         await wait_for(pilot, lambda: len(rows_of(app)) == 2, 5, "the run gone from the list")
@@ -417,15 +428,15 @@ async def test_the_live_tab_shows_a_runs_cpu_and_memory_figures_and_small_charts
     app = DashboardApp(str(tmp_path), clock=lambda: T0)
     async with app.run_test(size=(80, 24)) as pilot:
         app.query_one(RunList).select("sampled")
-        await pilot.pause(0.3)
-        line = " ".join(shown_text(part) for part in app.query("#system Static"))
-        assert "last: CPU 150%" in line and "memory 1.03 GB" in line
+        line = lambda: " ".join(shown_text(part) for part in app.query("#system Static"))  # noqa: E731
+        await wait_for(pilot, lambda: "last: CPU 150%" in line(), 30, "the system figures")
+        assert "memory 1.03 GB" in line()
         cpu, memory = app.query_one("#cpu-spark"), app.query_one("#memory-spark")
         assert len(cpu.data) == 5 and memory.data[-1] == 1024.0 + 8 * 4
         assert cpu.region.width >= 3 and memory.region.width >= 3  # visible at 80x24
         app.query_one(RunList).select("older")
-        await pilot.pause(0.3)
-        assert "system: none recorded" in shown_text(app.query_one("#gpu-text"))
+        gpu = app.query_one("#gpu-text")
+        await wait_for(pilot, lambda: "system: none recorded" in shown_text(gpu), 30, "the note")
         assert not cpu.display
 
 
@@ -440,19 +451,23 @@ async def test_the_weights_tab_shows_each_hidden_neurons_weights_as_an_image(tmp
     async with app.run_test(size=(80, 24)) as pilot:
         app.query_one(RunList).select("learned")
         await pilot.press("7")
-        await pilot.pause(0.3)
-        summary = " ".join(shown_text(app.query_one("#weights-summary")).split())  # wrapped
-        assert "first layer after epoch 3: 8 hidden neurons, 28x28 weights each" in summary
+        summary = lambda: " ".join(shown_text(app.query_one("#weights-summary")).split())  # noqa: E731
+        await wait_for(
+            pilot,
+            lambda: "first layer after epoch 3: 8 hidden neurons, 28x28 weights each" in summary(),
+            30,
+            "the weights",
+        )
         tiles = app.query("#weights-grid Tile")
         assert len(tiles) == 8 and str(tiles[7].query_one(Label).render()) == "#7"
         assert tiles[0].region.width == 14  # on screen at 80x24
         for name, words in [("crafted", "missing or unreadable"), ("untrained", "no checkpoint")]:
             app.query_one(RunList).select(name)
-            await pilot.pause(0.3)
-            assert words in " ".join(shown_text(app.query_one("#weights-summary")).split())
+            await wait_for(pilot, lambda w=words: w in summary(), 30, words)
             assert len(app.query("#weights-grid Tile")) == 0
 
 
+@pytest.mark.slow
 async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_dies(tiny_env):
     from digitnet.cli.main import main
     from digitnet.dashboard.widgets.draw import Bars, Canvas, DrawPane
@@ -489,9 +504,9 @@ async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_d
         assert pane.predictor.pid != first
 
         await pilot.click("#clear")
-        await pilot.pause(0.2)
-        assert canvas.pixels.max() == 0 and bars.shown == ((), ())
+        await wait_for(pilot, lambda: bars.shown == ((), ()), 10, "the bars cleared")
+        assert canvas.pixels.max() == 0
         helper = pane.predictor.process
         await pilot.press("escape", "1")  # leaving the tab stops the helper
-        await pilot.pause(0.2)
-        assert pane.predictor is None and helper.wait(timeout=10) is not None
+        await wait_for(pilot, lambda: pane.predictor is None, 10, "the helper stopped")
+        assert helper.wait(timeout=10) is not None

@@ -8,6 +8,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.slow  # every test here trains
+
 
 @pytest.mark.parametrize("engine", ["backprop", "autograd"])
 def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp_path, engine):

@@ -39,6 +39,7 @@ SETTINGS = {
 @pytest.mark.parametrize("setting", SETTINGS)
 @pytest.mark.parametrize("loss", list(COSTS))
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.slow
 def test_backprop_gives_autograd_weights_in_float32(tiny_env, activation, loss, setting):
     # gd: one update per epoch, from the whole training split
     updates = 3 if setting == "gd" else UPDATES
@@ -51,6 +52,7 @@ def test_backprop_gives_autograd_weights_in_float32(tiny_env, activation, loss, 
 
 @pytest.mark.parametrize("loss", list(COSTS))
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
+@pytest.mark.slow
 def test_backprop_gives_autograd_weights_in_float64(tiny_env, activation, loss):
     kwargs = dict(activation=activation, loss=loss, **SETTINGS["sgd-momentum-decay"])
     ours = train("backprop", precision="64-true", **kwargs).state_dict()
@@ -87,6 +89,7 @@ def test_backprop_gradients_match_autograd_on_one_batch():
                 assert torch.allclose(got, want, atol=1e-12), (activation, loss)
 
 
+@pytest.mark.slow
 def test_auto_picks_backprop_for_the_mlp_with_sgd_and_autograd_for_adam(tiny_env):
     assert train("auto", updates=2).engine.name == "backprop"
     assert train("auto", updates=2, optimizer="adam", lr=1e-3).engine.name == "autograd"
@@ -110,6 +113,7 @@ FIT = [
 ]
 
 
+@pytest.mark.slow
 def test_float64_trains_from_the_command_line(tiny_env, capsys):
     assert main([*FIT, "--run_name", "f64", "--trainer.precision", "64-true"]) == 0
     weights = torch.load(f"{tiny_env['DIGITNET_CHECKPOINTS']}/f64/last.ckpt", weights_only=True)[

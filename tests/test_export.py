@@ -11,6 +11,8 @@ import torch
 from digitnet import DigitClassifier
 from digitnet.cli.main import main
 
+pytestmark = pytest.mark.slow  # every test here trains
+
 
 def fit(*args: str) -> None:
     assert (

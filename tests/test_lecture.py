@@ -72,6 +72,7 @@ def test_every_preset_names_its_source_and_published_figure():
 @pytest.mark.parametrize(
     "name", ["quickstart", "nielsen-ch1", "nielsen-ch1-100", "nielsen-ch3", "cnn"]
 )
+@pytest.mark.slow
 def test_each_preset_loads_and_trains_a_step(tiny_env, name):
     import json
     from pathlib import Path
@@ -140,6 +141,7 @@ def test_an_unknown_preset_is_one_sentence(capsys):
     assert "there is no preset 'lenet'" in capsys.readouterr().err
 
 
+@pytest.mark.slow
 def test_reproduce_reports_a_spread_over_seeds_beside_the_textbooks_own_code(
     tiny_env, tmp_path, capsys
 ):

@@ -3,6 +3,11 @@
 import re
 from pathlib import Path
 
+import pytest
+
+pytestmark = pytest.mark.slow  # every test here trains
+
+
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 

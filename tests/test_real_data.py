@@ -8,6 +8,8 @@ import torch
 from digitnet.cli.main import main
 from digitnet.data.module import DigitDataModule
 
+pytestmark = pytest.mark.slow  # every test here trains
+
 
 @pytest.mark.real_data
 @pytest.mark.parametrize("dataset", ["mnist", "fashion_mnist"])

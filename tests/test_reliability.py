@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import errno
 import hashlib
 import json
@@ -23,7 +24,7 @@ from digitnet.cli.main import main
 from digitnet.errors import CheckpointError
 from digitnet.model.checkpoints import atomic_save, load_checkpoint
 from faults import Payload
-from screen import alert_of, epoch_rows, status_of, wait_for
+from screen import POLL_SECONDS, alert_of, epoch_rows, looked, status_of, wait_for
 
 TESTS = Path(__file__).parent
 RUN = [
@@ -100,17 +101,21 @@ def metrics_rows(run: Path) -> list[tuple]:
     ]
 
 
-@pytest.fixture
-def reference(tiny_env, tmp_path_factory):
-    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+@pytest.fixture(scope="module")
+def reference(tiny_data, tmp_path_factory):
+    """The uninterrupted run every stopped run is compared with, trained once for this file."""
+    data_dir, checksums = tiny_data
+    root = tmp_path_factory.mktemp("reference") / "checkpoints"
+    env = {
+        **os.environ,
+        "DIGITNET_DATA": str(data_dir),
+        "DIGITNET_CHECKSUMS": str(checksums),
+        "DIGITNET_CHECKPOINTS": str(root),
+        "DIGITNET_OFFLINE": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
     cli(
-        tiny_env,
-        "fit",
-        *RUN,
-        "--run_name",
-        "reference",
-        "--trainer.callbacks+=faults.Fault",
-        check=True,
+        env, "fit", *RUN, "--run_name", "reference", "--trainer.callbacks+=faults.Fault", check=True
     )
     return root / "reference"
 
@@ -120,8 +125,9 @@ def reference(tiny_env, tmp_path_factory):
 @pytest.mark.parametrize(
     "fault", ["kill:40", "kill:80", "kill:113", "term:50", "term:75", "cancel:60"]
 )
+@pytest.mark.slow
 def test_a_stopped_run_resumed_from_last_matches_the_uninterrupted_one(tiny_env, reference, fault):
-    run = reference.parent / "broken"
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "broken"
     result = cli(
         tiny_env,
         "fit",
@@ -159,26 +165,36 @@ from digitnet.model.checkpoints import atomic_save
 path, i = Path(sys.argv[1]), 0
 while True:
     i += 1
+    print(i, flush=True)  # save i begins
     atomic_save({"state_dict": {"w": torch.full((512, 512), float(i))}, "i": i}, path)
 """
 
 
+@pytest.mark.slow
 def test_a_kill_at_any_moment_of_a_save_leaves_the_previous_checkpoint_loadable(tmp_path):
+    """Six kills, each once the saver says save N has begun (N = 2..7: at least one save has
+    replaced the file before), wherever in its save the kill then lands."""
     path = tmp_path / "last.ckpt"
     atomic_save({"state_dict": {"w": torch.zeros(512, 512)}, "i": 0}, path)
-    for delay in (0.3, 0.45, 0.6, 0.75, 0.9, 1.05):
-        process = subprocess.Popen([sys.executable, "-c", SAVER, str(path)])
-        time.sleep(delay)
+    for begun in range(2, 8):
+        process = subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(path)], stdout=subprocess.PIPE, text=True
+        )
+        while int(process.stdout.readline() or 0) < begun:
+            assert process.poll() is None, "the saver ended before the save to interrupt"
         process.send_signal(signal.SIGKILL)
         process.wait()
+        process.stdout.close()
         checkpoint = load_checkpoint(path)
         w = checkpoint["state_dict"]["w"]
-        # whole, never half of two saves
+        # whole, never half of two saves, and a save of this process (the kill came after one)
         assert torch.equal(w, torch.full_like(w, float(checkpoint["i"])))
+        assert begun - 1 <= checkpoint["i"]
     remove_stale_temporaries(tmp_path)
     assert [p.name for p in tmp_path.iterdir()] == ["last.ckpt"]
 
 
+@pytest.mark.slow
 def test_leftover_temporary_files_are_removed_when_a_run_starts(tiny_env):
     assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "t"]) == 0
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "t"
@@ -202,6 +218,7 @@ def test_leftover_temporary_files_are_removed_when_a_run_starts(tiny_env):
 
 # -- 3: corrupt and foreign checkpoints
 # --------------------------------------------------------------
+@pytest.mark.slow
 def test_a_bit_flip_inside_the_weights_is_caught(tiny_env, tmp_path, capsys):
     assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "flip"]) == 0
     import zipfile
@@ -223,6 +240,7 @@ def test_a_bit_flip_inside_the_weights_is_caught(tiny_env, tmp_path, capsys):
 
 # -- 4: untrusted checkpoints, dashboard path
 # -------------------------------------------------------
+@pytest.mark.slow
 async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_nothing(
     tiny_env, tmp_path, monkeypatch
 ):
@@ -241,7 +259,7 @@ async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_
     torch.save({"state_dict": {}, "x": Payload()}, run / "last.ckpt")
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=(100, 30)) as pilot:
-        await pilot.pause(0.5)
+        await looked(pilot)
         await pilot.press("r")
         await wait_for(pilot, lambda: status_of(app, "evil") == "failed", 60, "the refusal")
         await wait_for(pilot, lambda: "unsafe" in alert_of(app), 5, "the refusal's sentence")
@@ -250,6 +268,7 @@ async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_
 
 # -- 5: bad data files under python -O
 # ----------------------------------------------------------------
+@pytest.mark.slow
 def test_a_label_out_of_range_is_refused_under_python_O(tiny_env, tmp_path):
     import numpy as np
 
@@ -313,6 +332,7 @@ def test_every_invalid_setting_is_refused_before_data_or_files(tiny_env, capsys,
 
 # -- 8: a full disk
 # ------------------------------------------------------------------------------------
+@pytest.mark.slow
 def test_a_full_disk_stops_the_run_clearly_and_keeps_the_previous_checkpoint(
     tiny_env, capsys, monkeypatch
 ):
@@ -365,6 +385,7 @@ def tiny_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
+@pytest.mark.slow
 def test_a_real_full_disk_keeps_the_previous_checkpoint_and_ends_in_one_sentence(
     tiny_env, tiny_disk
 ):
@@ -393,6 +414,7 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint_and_ends_in_one_sentence
 
 # -- 9: concurrent runs and two dashboards
 # ---------------------------------------------------------------
+@pytest.mark.slow
 def test_two_runs_started_at_once_get_separate_folders(tiny_env):
     env = {**tiny_env}
     args = [sys.executable, "-m", "digitnet", "fit", *RUN, "--trainer.max_epochs", "1"]
@@ -414,6 +436,7 @@ def test_two_runs_started_at_once_get_separate_folders(tiny_env):
     assert len(pids[0]) == len(pids[1]) == 1 and pids[0] != pids[1]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fault", ["testint:0", "testterm:0"])
 def test_an_interrupted_test_after_fit_leaves_the_finished_run_finished(tiny_env, fault):
     args = RUN[:-2]  # without --test_after_fit false
@@ -436,6 +459,7 @@ def test_an_interrupted_test_after_fit_leaves_the_finished_run_finished(tiny_env
     assert json.loads((run / "status.json").read_text())["status"] == "finished"
 
 
+@pytest.mark.slow
 def test_a_double_ctrl_c_before_the_first_checkpoint_is_not_called_resumable(tiny_env):
     result = cli(
         tiny_env,
@@ -454,12 +478,11 @@ def test_a_double_ctrl_c_before_the_first_checkpoint_is_not_called_resumable(tin
 
 
 def race(env: dict, *args: str) -> list[subprocess.CompletedProcess]:
-    """Start ``digitnet fit ARGS`` twice, 0.3 s apart, and wait for both."""
+    """Start ``digitnet fit ARGS`` twice at once, and wait for both."""
     command = [sys.executable, "-m", "digitnet", "fit", *args]
     first = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
-    time.sleep(0.3)
     second = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True
     )
@@ -469,6 +492,7 @@ def race(env: dict, *args: str) -> list[subprocess.CompletedProcess]:
     ]
 
 
+@pytest.mark.slow
 def test_two_runs_with_one_name_never_share_its_folder(tiny_env):
     results = race(tiny_env, *RUN, "--trainer.max_epochs", "2", "--run_name", "same")
     assert sorted(r.returncode for r in results) == [0, 2]
@@ -489,6 +513,7 @@ def test_two_runs_with_one_name_never_share_its_folder(tiny_env):
     )
 
 
+@pytest.mark.slow
 def test_two_resumes_of_one_run_at_once_are_refused_but_one(tiny_env):
     cli(tiny_env, "fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "r", check=True)
     results = race(tiny_env, "--ckpt_path", "r", "--trainer.max_epochs", "3")
@@ -511,6 +536,7 @@ def test_a_folder_that_is_not_a_run_is_never_written(tiny_env, capsys):
     assert (notes / "metrics.csv").read_text() == "my own numbers\n"
 
 
+@pytest.mark.slow
 async def test_two_dashboards_watch_the_same_run(tiny_env):
     from digitnet.dashboard.app import DashboardApp
 
@@ -538,6 +564,7 @@ async def test_two_dashboards_watch_the_same_run(tiny_env):
 
 # -- 10: the dashboard under failure
 # -------------------------------------------------------------------------
+@pytest.mark.slow
 @pytest.mark.parametrize("fault, state", [("raise:3", "failed"), ("flood:50", "finished")])
 async def test_the_dashboard_shows_a_crashing_or_flooding_run_and_stays_usable(
     tiny_env, fault, state
@@ -568,16 +595,22 @@ async def test_the_dashboard_shows_a_crashing_or_flooding_run_and_stays_usable(
         )
         app = DashboardApp(poll_seconds=0.2)
         async with app.run_test(size=(100, 30)) as pilot:
-            deadline = time.monotonic() + 120
-            while time.monotonic() < deadline:
-                await pilot.pause(0.2)
+
+            async def keys_still_handled() -> bool:
                 await pilot.press("down", "up")  # keys are still handled while it runs
-                if status_of(app, "faulty") == state:
-                    break
-            assert status_of(app, "faulty") == state
+                return status_of(app, "faulty") == state
+
+            deadline = time.monotonic() + 120
+            while not await keys_still_handled():
+                assert time.monotonic() < deadline, f"the run never read {state}"
+                await asyncio.sleep(POLL_SECONDS)
             if state == "failed":
-                await pilot.pause(0.3)
-                assert "RuntimeError: injected failure at step" in alert_of(app)
+                await wait_for(
+                    pilot,
+                    lambda: "RuntimeError: injected failure at step" in alert_of(app),
+                    30,
+                    "the failure's sentence",
+                )
             await pilot.press("n")
             assert app.query_one("#tabs").active == "tab-launch"
         process.wait(timeout=60)
@@ -627,6 +660,7 @@ def test_a_data_folder_that_is_a_file_or_read_only_gets_one_sentence_and_no_run_
     assert not root.exists() or list(root.iterdir()) == []  # no empty run folder left behind
 
 
+@pytest.mark.slow
 def test_an_unreadable_run_folder_is_left_out_of_the_list(tiny_env, capsys, monkeypatch):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     assert main(["fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "mine"]) == 0

@@ -16,6 +16,9 @@ from digitnet import DigitClassifier, DigitDataModule
 from digitnet.model.replay import rate_table
 from trainers import bare_trainer
 
+pytestmark = pytest.mark.slow  # every test here trains
+
+
 SETTINGS = {
     "sgd-momentum-decay-cosine": dict(optimizer="sgd", momentum=0.9, weight_decay=1e-3, lr=0.05),
     "sgd-plain-constant": dict(optimizer="sgd", momentum=0.0, lr=0.5, schedule="constant"),

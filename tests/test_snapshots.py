@@ -8,6 +8,7 @@ import pytest
 
 from digitnet.dashboard.app import DashboardApp
 from fake_runs import T0, make_run
+from screen import looked
 
 SIZE = (100, 30)
 
@@ -33,12 +34,24 @@ def app(tmp_path):
     ids=["live", "epochs", "confusion", "samples", "weights", "draw", "new-run", "help"],
 )
 def test_screens(app, snap_compare, keys):
-    assert snap_compare(app, terminal_size=SIZE, press=keys)
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled(*keys))
 
 
 def test_live_at_80x24(app, snap_compare):
-    assert snap_compare(app, terminal_size=(80, 24))
+    assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
 
 
 def test_a_diverged_run_shows_its_error(app, snap_compare):
-    assert snap_compare(app, terminal_size=SIZE, press=["down"])
+    assert snap_compare(app, terminal_size=SIZE, run_before=settled("down"))
+
+
+def settled(*keys: str):
+    """Press ``keys`` once the run folders were read, and wait for a look after them: the
+    picture never depends on when a worker thread's read arrives."""
+
+    async def run_before(pilot) -> None:
+        await looked(pilot)
+        await pilot.press(*keys)
+        await looked(pilot)
+
+    return run_before

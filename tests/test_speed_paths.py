@@ -9,6 +9,8 @@ from digitnet import DigitClassifier, DigitDataModule
 from digitnet.data.loader import TensorBatches
 from trainers import bare_trainer
 
+pytestmark = pytest.mark.slow  # every test here trains
+
 
 def _train(tiny_env, steps_per_call, epochs=2, **model_kwargs):
     torch.manual_seed(7)
