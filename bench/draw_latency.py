@@ -26,7 +26,7 @@ SEVEN = [(col, 2) for col in range(8, 21)] + [(20 - i // 2, 3 + i // 2) for i in
 
 async def draw(root: Path) -> dict:
     from digitnet.dashboard.app import DashboardApp
-    from digitnet.dashboard.widgets.draw import Bars, Canvas, DrawPane
+    from digitnet.dashboard.widgets.draw import Bars, DrawCanvas, DrawPane
     from digitnet.dashboard.widgets.run_list import RunList
 
     app = DashboardApp(str(root), poll_seconds=1.0)
@@ -37,14 +37,14 @@ async def draw(root: Path) -> dict:
         pane, bars = app.query_one(DrawPane), app.query_one(Bars)
         for name, path in (("1", ONE), ("7", SEVEN)):
             await pilot.click("#clear")
-            await pilot.mouse_down(Canvas, offset=path[0])
+            await pilot.mouse_down(DrawCanvas, offset=path[0])
             for point in path[1:]:
                 answered = len(pane.latencies)
                 deadline = time.perf_counter() + 60
-                await pilot.hover(Canvas, offset=point)
+                await pilot.hover(DrawCanvas, offset=point)
                 while len(pane.latencies) == answered and time.perf_counter() < deadline:
                     await asyncio.sleep(0.001)
-            await pilot.mouse_up(Canvas, offset=path[-1])
+            await pilot.mouse_up(DrawCanvas, offset=path[-1])
             classes, probabilities = bars.shown
             guesses[name] = classes[max(range(10), key=probabilities.__getitem__)]
     return {"seconds": pane.latencies[1:], "guesses": guesses}

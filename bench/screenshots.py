@@ -18,7 +18,7 @@ import time
 from pathlib import Path
 
 from digitnet.dashboard.app import DashboardApp
-from digitnet.dashboard.widgets.draw import Canvas, DrawPane
+from digitnet.dashboard.widgets.draw import DrawCanvas, DrawPane
 from digitnet.runs.process import LaunchSpec, launch
 from draw_latency import SEVEN
 
@@ -41,10 +41,10 @@ async def shoot(root: Path, out: dict[str, Path]) -> None:
         app.save_screenshot(str(out["weights"]))
         await pilot.press("8")
         pane = app.query_one(DrawPane)
-        await pilot.mouse_down(Canvas, offset=SEVEN[0])
+        await pilot.mouse_down(DrawCanvas, offset=SEVEN[0])
         for point in SEVEN[1:]:
-            await pilot.hover(Canvas, offset=point)
-        await pilot.mouse_up(Canvas, offset=SEVEN[-1])
+            await pilot.hover(DrawCanvas, offset=point)
+        await pilot.mouse_up(DrawCanvas, offset=SEVEN[-1])
         deadline = time.monotonic() + 120  # the helper starts, then answers the newest stroke
         while time.monotonic() < deadline and pane.asks != pane.answered:
             await pilot.pause(0.2)

@@ -9,7 +9,6 @@ from textual.coordinate import Coordinate
 from textual.widgets import DataTable
 
 from digitnet.dashboard.app import DashboardApp
-from digitnet.dashboard.widgets.charts import Legend
 from digitnet.dashboard.widgets.run_list import STATUS_MARK, RunList
 
 POLL_SECONDS = 0.05
@@ -86,9 +85,11 @@ def status_of(app: DashboardApp, name: str) -> str | None:
     )
 
 
-def legend_of(app: DashboardApp, chart) -> str:
-    """The legend line over a chart, as shown: ``━ train loss  ● val loss``."""
-    return str(app.query_one(chart).query_one(Legend).render())
+def legend_of(app: DashboardApp, chart: str) -> str:
+    """The header over a chart (``loss``, ``accuracy``, ``lr``, ``cpu``, ``memory``), as shown:
+    its legend (``Loss  ━ train (smoothed 0.6)  ● val``) or, with the cursor on, its readout."""
+    header = app.query_one(f"#chart-{chart}").query_one(".chart-header")
+    return " ".join(str(header.render()).split())
 
 
 def epoch_rows(app: DashboardApp) -> int:
@@ -100,3 +101,20 @@ def alert_of(app: DashboardApp) -> str:
     """The error box of the Live tab, as shown (empty when hidden)."""
     alert = app.query_one("#alert")
     return str(alert.render()) if alert.display else ""
+
+
+def marks_of(app: DashboardApp, chart: str) -> tuple[int, int]:
+    """How many columns and rows the plotted marks of a chart span on screen (braille dots of
+    its lines, ``●`` and ``•`` of its points), from the first to the last."""
+    canvas = app.query_one(f"#chart-{chart}").query_one("RunPlot #plot")  # textual-plot's canvas
+    lines = [strip.text for strip in canvas.render_lines(canvas.size.region)]
+    cells = [
+        (x, y)
+        for y, line in enumerate(lines)
+        for x, char in enumerate(line)
+        if "\u2801" <= char <= "\u28ff" or char in "●•"
+    ]
+    if not cells:
+        return 0, 0
+    xs, ys = [x for x, _ in cells], [y for _, y in cells]
+    return max(xs) - min(xs) + 1, max(ys) - min(ys) + 1

@@ -69,6 +69,31 @@ def test_fit_writes_a_complete_run_folder_and_tests_the_best_checkpoint(tiny_env
 
 
 @pytest.mark.slow
+def test_the_dashboards_curves_are_the_rows_of_metrics_csv(tiny_env):
+    """One path per metric: every value in metrics.csv is a ``metrics`` line of events.jsonl at
+    the same update count, and the dashboard's series are exactly those."""
+    from digitnet.dashboard.state import RunView
+    from digitnet.runs.layout import iter_events
+
+    assert fit("--run_name", "same", "--trainer.max_epochs", "2", "--test_after_fit", "false") == 0
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "same"
+    with open(run / "metrics.csv") as handle:
+        rows = list(csv.DictReader(handle))
+    events = [e for e in iter_events(run) if e["event"] == "metrics"]
+    for name in ("train_loss", "lr", "val_loss", "val_acc"):
+        from_csv = [(int(r["step"]), float(r[name])) for r in rows if r.get(name)]
+        from_events = [(e["step"], e[name]) for e in events if name in e]
+        assert from_csv == pytest.approx(from_events) and len(from_csv) > 1, name
+    view = RunView()
+    for event in iter_events(run):
+        view.apply(event)
+    train = [(int(r["step"]), float(r["train_loss"])) for r in rows if r.get("train_loss")]
+    assert list(zip(view.train_loss.steps, view.train_loss.values)) == pytest.approx(train)
+    lr = [float(r["lr"]) for r in rows if r.get("lr")]
+    assert lr[0] > lr[-1] > 0  # the cosine schedule, falling
+
+
+@pytest.mark.slow
 def test_resume_continues_the_same_run_in_place(tiny_env):
     assert fit("--run_name", "r", "--trainer.max_epochs", "2") == 0
     assert fit("--ckpt_path", "r", "--trainer.max_epochs", "4") == 0

@@ -16,7 +16,7 @@ from textual.widgets import Button, DataTable, Input, Label, Static
 from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.screens.ask import Confirm
 from digitnet.dashboard.screens.help import HelpScreen
-from digitnet.dashboard.widgets.charts import AccuracyChart, Legend, LossChart
+from digitnet.dashboard.widgets.charts import LossChart
 from digitnet.dashboard.widgets.run_list import RunList
 from fake_runs import T0, make_run, mark_running
 from screen import (
@@ -24,6 +24,7 @@ from screen import (
     epoch_rows,
     legend_of,
     looked,
+    marks_of,
     row_of,
     rows_of,
     shown_text,
@@ -73,12 +74,15 @@ async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
         name = await start_run(pilot, app, epochs="3")
-        await wait_for(pilot, lambda: "train loss" in legend_of(app, LossChart), 60, "train loss")
+        await wait_for(pilot, lambda: "━ train" in legend_of(app, "loss"), 60, "train loss")
         await wait_for(pilot, lambda: status_of(app, name) == "finished", 120, "the run to finish")
         progress = app.query_one("#progress", Static)
         await wait_for(pilot, lambda: "finished" in shown_text(progress), 30, "the progress line")
-        await wait_for(pilot, lambda: "val loss" in legend_of(app, LossChart), 30, "val loss")
-        assert "val accuracy %" in legend_of(app, AccuracyChart)
+        await wait_for(pilot, lambda: "● val" in legend_of(app, "loss"), 30, "val loss")
+        await pilot.press("g")  # the accuracy chart
+        assert "val accuracy %" in legend_of(app, "accuracy")
+        await pilot.press("g")  # the learning rate, falling along the cosine schedule
+        assert "learning rate" in legend_of(app, "lr") and marks_of(app, "lr")[0] > 10
         assert float(row_of(app, name)["best"]) > 90
         await wait_for(
             pilot, lambda: app.processes == [], 60, "the ended process to be reaped (no zombie)"
@@ -161,7 +165,7 @@ async def test_a_killed_run_is_reported_failed(tiny_env):
         name = await start_run(pilot, app, epochs="400")
         await wait_for(
             pilot,
-            lambda: status_of(app, name) == "running" and "train loss" in legend_of(app, LossChart),
+            lambda: status_of(app, name) == "running" and "━ train" in legend_of(app, "loss"),
             90,
             "training",
         )
@@ -211,14 +215,14 @@ async def test_compare_overlays_the_curves_of_marked_runs(tmp_path):
     make_run(root, "slow", rate=0.5)
     app = DashboardApp(root, clock=lambda: T0)
     async with app.run_test(size=SIZE) as pilot:
-        await pilot.press("m", "down", "m")
+        await pilot.press("m", "down", "m", "g")  # g: the accuracy chart
         await looked(pilot)
-        assert "━ fast" in legend_of(app, AccuracyChart)
-        assert "━ slow" in legend_of(app, AccuracyChart)
+        assert "━ fast" in legend_of(app, "accuracy")
+        assert "━ slow" in legend_of(app, "accuracy")
         assert row_of(app, "fast")["run"] == "▶fast"
         await pilot.press("m", "up", "m")  # unmark both: only the selected run is left
         await looked(pilot)
-        assert legend_of(app, AccuracyChart).strip() == "━ val accuracy %"
+        assert legend_of(app, "accuracy") == "Accuracy ━ val accuracy %"
 
 
 async def test_a_hidden_tab_catches_up_when_it_is_opened(tmp_path):
@@ -259,20 +263,18 @@ async def test_a_chart_redraws_only_for_new_points_and_keeps_its_legend(tmp_path
     async with app.run_test(size=SIZE) as pilot:
         await looked(pilot)
         chart = app.query_one(LossChart)
-        legend_before = legend_of(app, LossChart)
-        draws, legend_updates = [], []
-        draw, update = chart.draw, chart.query_one(Legend).update
-        chart.draw = lambda *args: (draws.append(1), draw(*args))[1]
-        chart.query_one(Legend).update = lambda *a, **k: (legend_updates.append(a), update(*a, **k))
+        legend_before = legend_of(app, "loss")
+        draws = []
+        redraw = chart.redraw
+        chart.redraw = lambda: (draws.append(1), redraw())[1]
         await looked(pilot, times=3)  # three looks at the folder with nothing new: no redraw
         assert draws == []
         with open(run / "events.jsonl", "a") as events:
-            step = {"event": "step", "time": T0, "epoch": 1, "step": 41, "batch": 0}
+            step = {"event": "metrics", "time": T0, "epoch": 1, "step": 41}
             events.write(json.dumps({**step, "train_loss": 0.2}) + "\n")
         await wait_for(pilot, lambda: draws, 5, "the new point drawn")
         assert len(draws) == 1
-        assert legend_updates == []  # the same series: the legend is left alone
-        assert legend_of(app, LossChart) == legend_before
+        assert legend_of(app, "loss") == legend_before
 
 
 def test_ages_tick_by_the_minute_at_most():
@@ -470,7 +472,7 @@ async def test_the_weights_tab_shows_each_hidden_neurons_weights_as_an_image(tmp
 @pytest.mark.slow
 async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_dies(tiny_env):
     from digitnet.cli.main import main
-    from digitnet.dashboard.widgets.draw import Bars, Canvas, DrawPane
+    from digitnet.dashboard.widgets.draw import Bars, DrawCanvas, DrawPane
 
     fit = ["fit", "--run_name", "drawn", "--model.layers", "[784, 32, 10]"]
     assert main([*fit, "--trainer.max_epochs", "1", "--data.val_size", "100"]) == 0
@@ -478,12 +480,12 @@ async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_d
     async with app.run_test(size=(80, 24)) as pilot:
         app.query_one(RunList).select("drawn")
         await pilot.press("8")
-        pane, canvas, bars = app.query_one(DrawPane), app.query_one(Canvas), app.query_one(Bars)
+        pane, canvas, bars = app.query_one(DrawPane), app.query_one(DrawCanvas), app.query_one(Bars)
         assert canvas.region.width == 28 and bars.region.width >= 14  # all of it at 80x24
-        await pilot.mouse_down(Canvas, offset=(12, 2))  # a stroke down the canvas
+        await pilot.mouse_down(DrawCanvas, offset=(12, 2))  # a stroke down the canvas
         for row in range(3, 12):
-            await pilot.hover(Canvas, offset=(12, row))
-        await pilot.mouse_up(Canvas, offset=(12, 11))
+            await pilot.hover(DrawCanvas, offset=(12, row))
+        await pilot.mouse_up(DrawCanvas, offset=(12, 11))
         assert canvas.pixels[5:23, 12].min() == 255 and canvas.pixels[:, 20].max() == 0
         await wait_for(pilot, lambda: len(bars.shown[1]) == 10, 60, "the ten bars")
         classes, probabilities = bars.shown

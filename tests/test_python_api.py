@@ -70,10 +70,10 @@ def test_a_tensorboard_logger_logs_the_same_run_beside_the_run_folder(tiny_env, 
     events = list((tmp_path / "tb" / "digits" / "version_0").glob("events.out.tfevents.*"))
     assert len(events) == 1
     written = events[0].read_bytes()
-    for tag in (b"train_loss", b"val_loss", b"val_acc"):
+    for tag in (b"train_loss", b"lr", b"val_loss", b"val_acc"):
         assert tag in written  # each scalar's tag is stored verbatim in the event records
     rows = (tmp_path / "run" / "metrics.csv").read_text().splitlines()
-    assert rows[0].startswith("epoch,step") and len(rows) > 2
+    assert rows[0].startswith("epoch,lr,step") and len(rows) > 2
     assert (tmp_path / "run" / "best.ckpt").is_file()
 
 

@@ -37,8 +37,15 @@ def test_screens(app, snap_compare, keys):
     assert snap_compare(app, terminal_size=SIZE, run_before=settled(*keys))
 
 
-def test_live_at_80x24(app, snap_compare):
-    assert snap_compare(app, terminal_size=(80, 24), run_before=settled())
+@pytest.mark.parametrize(
+    "size", [(80, 24), (120, 40), (200, 50)], ids=["80x24", "120x40", "200x50"]
+)
+def test_live_at_each_size(app, snap_compare, size):
+    assert snap_compare(app, terminal_size=size, run_before=settled())
+
+
+def test_compare_with_the_cursor_on(app, snap_compare):
+    assert snap_compare(app, terminal_size=(120, 40), run_before=settled("m", "down", "m", "right"))
 
 
 def test_a_diverged_run_shows_its_error(app, snap_compare):

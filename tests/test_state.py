@@ -23,6 +23,19 @@ def test_a_resume_forgets_what_the_stopped_launch_did_past_its_checkpoint():
     view.apply({"event": "val", "epoch": 1, "step": 15, "val_loss": 0.4, "val_acc": 0.85})
     # resumed from the end of epoch 0
     view.apply({**start, "epoch": 1, "step": 10, "resumed": True})
-    assert view.train_steps == [5.0, 10.0]
-    assert view.val_epochs == [1.0] and view.val_accs == [0.8]
+    assert view.train_loss.steps == [5.0, 10.0]
+    assert view.val_acc.steps == [10.0] and view.val_acc.values == [0.8]
     assert [row["epoch"] for row in view.epoch_rows] == [0]
+
+
+def test_a_metrics_line_and_the_old_step_line_make_one_point_each():
+    """metrics.csv's rows arrive as ``metrics`` lines; runs recorded before them carry the loss in
+    ``step`` and ``val`` lines: both fill the same series, a step once."""
+    view = RunView()
+    view.apply({"event": "step", "epoch": 0, "step": 50, "batch": 49, "train_loss": 0.9})
+    view.apply({"event": "metrics", "step": 50, "train_loss": 0.9, "lr": 0.05, "time": 1.0})
+    view.apply({"event": "metrics", "step": 100, "train_loss": 0.7, "lr": 0.049, "time": 2.0})
+    view.apply({"event": "val", "epoch": 0, "step": 100, "val_loss": 0.5, "val_acc": 0.8})
+    view.apply({"event": "metrics", "step": 100, "val_loss": 0.5, "val_acc": 0.8})
+    assert view.train_loss.steps == [50.0, 100.0] and view.train_loss.values == [0.9, 0.7]
+    assert view.lr.values == [0.05, 0.049] and view.val_acc.values == [0.8]

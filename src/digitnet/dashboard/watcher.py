@@ -1,8 +1,15 @@
 """Provides :class:`FolderWatcher`: what changed in the run folders since the last look.
 
 The dashboard calls :meth:`FolderWatcher.read` from a worker thread, so reading files never
-stalls the screen; the result comes back to the UI as a message and is applied there. Imports
-neither torch nor textual.
+stalls the screen; the result comes back to the UI as a message and is applied there. Every file
+the dashboard shows is read here: the run list, the watched runs' events, the selected run's
+output (the error box, the Details and Console tabs) and its first-layer weights (the Weights
+tab). Imports neither torch nor textual.
+
+A look costs what changed, not how many runs there are: a run folder is read again only when
+its modification time changed (``status.json`` and ``launcher.json`` are replaced by a rename,
+which changes it) or while it runs (its process may have died), and the list of folders only
+when the checkpoints folder's own time changed. With 2,000 runs a look is 2,000 ``lstat`` calls.
 
     >>> from pathlib import Path
     >>> FolderWatcher(Path("no-such-folder")).read(["a-run"]).runs
@@ -11,22 +18,30 @@ neither torch nor textual.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from digitnet.runs.layout import EventReader
-from digitnet.runs.listing import LogTail, RunInfo, list_runs
+from digitnet.runs.layout import EventReader, read_weights
+from digitnet.runs.listing import LogTail, RunInfo, is_run, output_tail, read_run
+from digitnet.untrusted import is_real_dir
+
+TAIL_LINES = 15  # of output.log, for the Details tab (the error box shows the last 5)
 
 
 @dataclass
 class Snapshot:
-    """Every run, newest first, and the events each watched run wrote since the last read."""
+    """Every run, newest first, and what the screen shows of the watched ones."""
 
     runs: list[RunInfo]
+    runs_changed: bool = True  # False: the same runs in the same states as the last look
     events: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     console: str | None = None  # the run whose output.log lines these are
     output: list[str] = field(default_factory=list)
+    has_log: bool = False  # the console run has an output.log
+    tail: tuple[str, list[str], list[str]] | None = None  # (run, last lines, of its last launch)
+    weights: tuple[str, Any] | None = None  # (run, its weights.npy array or None if unreadable)
 
 
 class FolderWatcher:
@@ -40,29 +55,104 @@ class FolderWatcher:
         self.root = Path(root)
         self.readers: dict[str, EventReader] = {}
         self.log: LogTail | None = None
+        self.folders: list[str] = []  # the checkpoints folder's entries at root_time
+        self.root_time: int | None = None
+        self.known: dict[str, tuple[int, RunInfo | None]] = {}  # folder -> (its time, its run)
+        self.listed: list[tuple[str, str, float]] = []  # what the last look listed
+        self.files: dict[tuple[str, str], tuple[int, int, Any]] = {}  # (run, file) -> read
 
     def forget(self, name: str) -> None:
         """Drop the readers of a run that was renamed or deleted."""
         self.readers.pop(name, None)
+        self.known.pop(name, None)
+        self.files = {key: value for key, value in self.files.items() if key[0] != name}
         if self.log is not None and self.log.path.parent.name == name:
             self.log = None
 
-    def read(self, watched: list[str], console: str | None = None) -> Snapshot:
-        """List the runs; return the new events of ``watched`` and the new output lines of
-        ``console`` (from near the end of its ``output.log`` when it was not the last console)."""
-        runs = list_runs(self.root)
-        present = {run.name for run in runs}
+    def read(
+        self, watched: list[str], console: str | None = None, weights: str | None = None
+    ) -> Snapshot:
+        """List the runs; return the new events of ``watched``, the output of the first of them
+        (the selected run), the new output lines of ``console`` (from near the end of its
+        ``output.log`` when it was not the last console) and the weights of ``weights``."""
+        runs = self.list_runs()
+        listed = [(run.name, run.status, run.updated) for run in runs]
+        changed, self.listed = listed != self.listed, listed
+        by_name = {run.name: run for run in runs}
         events = {}
         for name in watched:
-            if name in present:
+            if name in by_name:
                 reader = self.readers.setdefault(
                     name, EventReader(self.root / name / "events.jsonl")
                 )
                 events[name] = reader.read()
-        output = []
+        snapshot = Snapshot(runs, changed, events)
+        if watched and watched[0] in by_name:
+            info = by_name[watched[0]]
+            snapshot.tail = (info.name, *self.once(info.name, "output.log", lambda: _tails(info)))
         if console is not None:
             path = self.root / console / "output.log"
             if self.log is None or self.log.path != path:
                 self.log = LogTail(path)
-            output = self.log.read()
-        return Snapshot(runs, events, console, output)
+            snapshot.console, snapshot.output = console, self.log.read()
+            snapshot.has_log = path.is_file()
+        if weights is not None and weights in by_name:
+            array = self.once(weights, "weights.npy", lambda: read_weights(self.root / weights))
+            snapshot.weights = (weights, array)
+        return snapshot
+
+    def once(self, run: str, name: str, read: Any) -> Any:
+        """``read()`` of file ``name`` of ``run``, or what it gave when the file had the same
+        size and time as now."""
+        try:
+            stat = os.lstat(self.root / run / name)
+            key = (stat.st_size, stat.st_mtime_ns)
+        except OSError:
+            key = (-1, -1)
+        known = self.files.get((run, name))
+        if known is not None and known[:2] == key:
+            return known[2]
+        value = read()
+        self.files[(run, name)] = (*key, value)
+        return value
+
+    def list_runs(self) -> list[RunInfo]:
+        """Every run, newest first, reading only the folders that changed (see the module
+        docstring)."""
+        try:
+            root_time = os.stat(self.root).st_mtime_ns
+        except OSError:
+            self.folders, self.root_time, self.known = [], None, {}
+            return []
+        if root_time != self.root_time:
+            try:
+                self.folders = sorted(os.listdir(self.root))
+            except OSError:
+                self.folders = []
+            self.root_time = root_time
+            self.known = {name: self.known[name] for name in self.folders if name in self.known}
+        runs = []
+        for name in self.folders:
+            folder = self.root / name
+            try:
+                time = os.lstat(folder).st_mtime_ns
+            except OSError:
+                continue
+            known = self.known.get(name)
+            if (
+                known is not None
+                and known[0] == time
+                and (known[1] is None or known[1].status != "running")
+            ):
+                info = known[1]
+            else:
+                info = read_run(folder) if is_real_dir(folder) and is_run(folder) else None
+                self.known[name] = (time, info)
+            if info is not None:
+                runs.append(info)
+        return sorted(runs, key=lambda r: r.updated, reverse=True)
+
+
+def _tails(info: RunInfo) -> tuple[list[str], list[str]]:
+    """The last lines of a run's output.log, and the last five of its latest launch's part."""
+    return output_tail(info.path, TAIL_LINES), output_tail(info.path, 5, info.log_offset)

@@ -123,9 +123,8 @@ class DigitClassifier(L.LightningModule):
         self.val_confusion = MulticlassConfusionMatrix(num_classes=10)
         self.automatic_optimization = False  # the engine makes the updates, see training_step
         self.engine: engines.Engine | None = None
-        self.updates = (
-            0  # optimizer updates made so far; Lightning's global_step counts training steps
-        )
+        self.updates = 0  # optimizer updates made so far; Lightning's global_step counts steps
+        self.diverged_at: int | None = None  # the update whose logged cost was NaN or infinite
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Scores ``[B, 10]`` for float pixels ``x`` already scaled (see :meth:`scale`)."""
@@ -193,8 +192,11 @@ class DigitClassifier(L.LightningModule):
 
         The engine makes one update per mini-batch (:mod:`digitnet.model.engine`): ``self.updates``
         counts them, while Lightning's ``global_step`` counts training steps of k updates each.
-        Returns the mean cost of the step's mini-batches. Every ``log_every_n_steps``-th update's
-        mini-batch cost goes to the loggers as ``train_loss``, with the update count as its step.
+        Returns the mean cost of the step's mini-batches. The loggers get ``train_loss``, the cost
+        of one mini-batch (not a mean), and ``lr``, the learning rate it was trained with, for
+        every ``log_every_n_steps``-th update and each epoch's last, with the update count as the
+        step: with 782 updates an epoch and the default 50, at updates 50, 100, ..., 750, 782,
+        800, ... A cost that is not finite stops the run (``diverged_at`` says at which update).
         """
         x, y = batch
         if y.ndim == 1:
@@ -203,20 +205,40 @@ class DigitClassifier(L.LightningModule):
         costs = self.engine.update(x, y)
         self.updates += len(y)
         every = self.trainer.log_every_n_steps
-        logged = range((before // every + 1) * every, self.updates + 1, every) if every else ()
+        logged = list(
+            range((before // every + 1) * every, self.updates + 1, every) if every else ()
+        )
+        if batch_idx + 1 == self.trainer.num_training_batches and self.updates not in logged:
+            logged.append(self.updates)  # each epoch's last update too: a short run has points
         if logged:  # the cost of the mini-batch of each logged update, at that update's count
             values = costs.tolist()
             for step in logged:
+                cost = values[step - before - 1]
                 for logger in self.loggers:
                     logger.log_metrics(
-                        {"train_loss": values[step - before - 1], "epoch": self.current_epoch},
+                        {
+                            "train_loss": cost,
+                            "lr": self.rate_at(step - 1),
+                            "epoch": self.current_epoch,
+                        },
                         step=step,
                     )
+                if not math.isfinite(cost) and self.diverged_at is None:
+                    self.diverged_at = step  # found where the cost is computed; the run stops
+                    self.trainer.should_stop = True
             self.log("train_loss", values[-1], prog_bar=True, logger=False)
         mark = getattr(self.trainer.train_dataloader, "mark_finished", None)
         if mark is not None:  # checkpoints taken after this step resume after this item
             mark(batch_idx + 1)
         return costs.mean()
+
+    def rate_at(self, update: int) -> float:
+        """The learning rate of update number ``update`` (from 0) of the first parameter group:
+        ``lr`` with a constant schedule, ``lr · ½(1 + cos(π·t/T))`` with the cosine one."""
+        scheduler = self.lr_schedulers()
+        if scheduler is None or not hasattr(scheduler, "lr_lambdas"):
+            return float(self.optimizers().param_groups[0]["lr"])
+        return float(scheduler.base_lrs[0] * scheduler.lr_lambdas[0](update))
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
         checkpoint[UPDATES_KEY] = self.updates

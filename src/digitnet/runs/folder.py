@@ -5,8 +5,8 @@ alike.
     >>> trainer = L.Trainer(max_epochs=2, **run_folder("checkpoints/py-demo"))
 
 gives a Trainer that writes ``checkpoints/py-demo/`` exactly as ``digitnet fit`` does (events and
-status for the dashboard, metrics.csv, last.ckpt every epoch, best.ckpt by val_acc), saves
-checkpoints atomically and loads them only with ``weights_only=True``.
+status for the dashboard, metrics.csv, every logged metric in both, last.ckpt every epoch,
+best.ckpt by val_acc), saves checkpoints atomically and loads them only with ``weights_only=True``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from lightning.pytorch.callbacks import ModelCheckpoint
 
 from digitnet.model.checkpoints import SafeCheckpointIO
 from digitnet.runs.csvlog import RunCSVLogger
+from digitnet.runs.eventlog import RunEventLogger
 from digitnet.runs.lock import check_run_or_new
 from digitnet.runs.recorder import RunRecorder
 from digitnet.runs.system import SECONDS
@@ -53,7 +54,7 @@ def run_folder(
     )
     return {
         "callbacks": [*(callbacks or []), recorder, best],
-        "logger": [RunCSVLogger(run_dir), *(loggers or [])],
+        "logger": [RunCSVLogger(run_dir), RunEventLogger(run_dir), *(loggers or [])],
         "plugins": [SafeCheckpointIO()],
         "default_root_dir": str(run_dir),
         "log_every_n_steps": log_every_n_steps,

@@ -23,7 +23,12 @@ the first training process of the run, 2 for its first resume, ...) and, by even
     start   {"config": {...}, "max_epochs": 10, "steps_per_epoch": 782, "batch_size": 64,
              "resumed": false, "epoch": 0, "step": 0}
              (a resume starts at the epoch and update count of its checkpoint)
-    step    {"epoch": 0, "step": 50, "batch": 49, "train_loss": 0.31, "samples_per_s": 10432.0}
+    metrics {"step": 50, "epoch": 0, "train_loss": 0.31, "lr": 0.0499}   (every value the loggers
+             get, the rows of metrics.csv: the cost of the mini-batch of every
+             log_every_n_steps-th update and its learning rate; val_loss and val_acc at each
+             epoch's end; null for a value that is not finite: see digitnet.runs.eventlog)
+    step    {"epoch": 0, "step": 50, "batch": 49, "samples_per_s": 10432.0}   (progress; runs
+             recorded before the metrics lines also have "train_loss" here)
     val     {"epoch": 0, "step": 782, "val_loss": 0.11, "val_acc": 0.967,
              "confusion": [[...10 ints] x 10]}
     epoch   {"epoch": 0, "step": 782, "train_loss": 0.25, "val_loss": 0.11, "val_acc": 0.967,
@@ -35,7 +40,8 @@ the first training process of the run, 2 for its first resume, ...) and, by even
     system  {"t": 12.0, "step": 3120, "cpu_percent": 187.5, "rss_mb": 1210.4,
              "gpu_mem_mb": 812.0, "gpu_util": 43.0}   (at most once a second while training;
              the GPU fields on CUDA only: see digitnet.runs.system)
-    end     {"status": "finished" | "cancelled" | "failed" | "diverged", "error": "..."}
+    end     {"status": "finished" | "cancelled" | "failed" | "diverged", "error": "...",
+             "step": 4150}   (diverged: the update whose logged cost was not finite)
 
 A status of ``running`` whose process no longer exists is reported as ``failed`` (killed).
 Writing a file named ``cancel`` into the folder asks the run to stop after its current step.
@@ -238,6 +244,7 @@ FIELDS = {  # the type of every field the readers use; a field of another type i
     "launch": _is_int,
     "resumed": lambda v: isinstance(v, bool),
     "train_loss": _is_number,
+    "lr": _is_number,
     "val_loss": _is_number,
     "val_acc": _is_number,
     "test_loss": _is_number,

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -40,12 +40,8 @@ class RunInfo:
     best_val_acc: float | None = None
     updated: float = 0.0
     error: str = ""
-    raw: dict[str, Any] = field(default_factory=dict)
     log_offset: int = 0  # where the latest launch's part of output.log begins
-
-    @property
-    def has_checkpoint(self) -> bool:
-        return untrusted.is_regular(self.path / "last.ckpt")
+    has_checkpoint: bool = False  # a last.ckpt to resume from (a regular file, when read)
 
 
 def read_run(path: Path) -> RunInfo:
@@ -85,13 +81,13 @@ def read_run(path: Path) -> RunInfo:
         status=state if state in STATUSES else "failed",
         dataset=_text(status.get("dataset"), "?"),
         summary=_text(status.get("summary")),
-        epoch=_number(status.get("epoch"), int) or 0,
-        max_epochs=_number(status.get("max_epochs"), int),
-        best_val_acc=_number(status.get("best_val_acc"), float),
+        epoch=_within(_number(status.get("epoch"), int), 0, 10**9) or 0,
+        max_epochs=_within(_number(status.get("max_epochs"), int), -1, 10**9),
+        best_val_acc=_within(_number(status.get("best_val_acc"), float), 0.0, 1.0),
         updated=_number(status.get("updated"), float) or 0.0,
         error=error,
-        raw=status,
         log_offset=_number(since, int) or 0,
+        has_checkpoint=untrusted.is_regular(path / "last.ckpt"),
     )
 
 
@@ -110,6 +106,12 @@ def _number(value: Any, kind: type) -> Any:
         return kind(value)
     except (OverflowError, ValueError):
         return None
+
+
+def _within(value: Any, low: float, high: float) -> Any:
+    """``value`` if it lies in [low, high], else None: an accuracy of 1e308 or -3, or epoch -5,
+    in a status.json is unknown, never shown as ``inf%``."""
+    return value if value is not None and low <= value <= high else None
 
 
 def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
@@ -152,11 +154,11 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
         raise RunError(
             f"cannot read the checkpoints folder {root} ({error.strerror or error})."
         ) from None
-    runs = [read_run(p) for p in folders if _is_run(p)]
+    runs = [read_run(p) for p in folders if is_run(p)]
     return sorted(runs, key=lambda r: r.updated, reverse=True)
 
 
-def _is_run(folder: Path) -> bool:
+def is_run(folder: Path) -> bool:
     """A real folder (not a link to one) holding a status.json or launcher.json file; one that
     cannot be read (another user's, a broken mount) is not listed."""
     return untrusted.is_real_dir(folder) and (

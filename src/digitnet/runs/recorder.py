@@ -66,6 +66,7 @@ class RunRecorder(L.Callback):
         self.every = max(1, log_every_n_steps)
         self.handle_signals = handle_signals
         self.stop_reason: str | None = None
+        self.diverged_at: int | None = None  # the update count where the loss stopped being finite
         self.final_status: str | None = None
         self.best_val_acc: float | None = None
         self._window_start = time.perf_counter()
@@ -191,6 +192,8 @@ class RunRecorder(L.Callback):
     ) -> None:
         self._window_samples += batch[1].numel()  # one mini-batch [B] or k of them [k, B]
         step = _updates(trainer, pl_module)
+        if getattr(pl_module, "diverged_at", None) is not None:  # a DigitClassifier's own check
+            self.stop_reason, self.diverged_at = "diverged", pl_module.diverged_at
         if (
             step // self.every > self._logged_at // self.every
             or batch_idx + 1 == trainer.num_training_batches
@@ -198,18 +201,18 @@ class RunRecorder(L.Callback):
             self._logged_at = step
             loss = outputs["loss"] if isinstance(outputs, dict) else outputs
             value = float(loss)
-            if not math.isfinite(value):
+            if not math.isfinite(value):  # any other LightningModule: its step's loss
                 self.stop_reason = "diverged"
+                self.diverged_at = self.diverged_at or step
             else:
                 now = time.perf_counter()
                 self._epoch_losses.append(value)
-                self._event(
+                self._event(  # progress; the losses themselves are the loggers' metrics lines
                     trainer,
                     "step",
                     epoch=trainer.current_epoch,
                     step=step,
                     batch=step - self._epoch_first_step - 1,
-                    train_loss=value,
                     samples_per_s=round(
                         self._window_samples / max(now - self._window_start, 1e-9), 1
                     ),
@@ -219,7 +222,7 @@ class RunRecorder(L.Callback):
             self._event(trainer, "system", step=step, **self._system.sample())
         if self.stop_reason is None and untrusted.is_regular(self.run_dir / "cancel"):
             self.stop_reason = "cancelled"
-        if self.stop_reason is not None and not trainer.should_stop:
+        if self.stop_reason is not None and self.final_status is None:
             self._stop(trainer)
 
     def _stop(self, trainer: L.Trainer) -> None:
@@ -314,7 +317,8 @@ class RunRecorder(L.Callback):
             else ""
         )
         self._status(trainer, status=status, error=error, best_val_acc=self.best_val_acc)
-        self._event(trainer, "end", status=status, error=error)
+        at = {"step": self.diverged_at} if status == "diverged" and self.diverged_at else {}
+        self._event(trainer, "end", status=status, error=error, **at)
         self._restore_signals()
 
     def on_exception(

@@ -21,16 +21,16 @@ from textual.containers import Horizontal, ScrollableContainer, Vertical, Vertic
 from textual.css.query import NoMatches
 from textual.message import Message
 from textual.screen import Screen
-from textual.widgets import Footer, Header, Input, Label, TabbedContent, TabPane
+from textual.widgets import Footer, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker
 
 from digitnet.dashboard.screens.ask import AskName, Confirm
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.watcher import FolderWatcher, Snapshot
-from digitnet.dashboard.widgets.charts import AccuracyChart, LossChart
+from digitnet.dashboard.widgets.charts import PALETTE, ChartsPane, Shown
 from digitnet.dashboard.widgets.confusion import ConfusionMatrix
 from digitnet.dashboard.widgets.console import Console
-from digitnet.dashboard.widgets.draw import DrawPane
+from digitnet.dashboard.widgets.draw import DrawCanvas, DrawPane
 from digitnet.dashboard.widgets.launch_form import LaunchForm
 from digitnet.dashboard.widgets.panels import Alert, Details, EpochTable, ProgressPanel
 from digitnet.dashboard.widgets.run_list import RunList
@@ -42,19 +42,20 @@ from digitnet.runs import process as control
 from digitnet.runs.layout import check_name
 from digitnet.runs.listing import RunInfo
 from digitnet.runs.manage import delete_run, rename_run
-from digitnet.untrusted import is_regular
 
-TABS = (
-    "live",
-    "epochs",
-    "confusion",
-    "samples",
-    "details",
-    "console",
-    "weights",
-    "draw",
-    "launch",
-)  # TabPane ids: "tab-<name>"
+# TabPane ids ("tab-<name>"), their labels, and the short labels a narrow pane (80x24) shows
+TABS = {
+    "live": ("Live", "Live"),
+    "epochs": ("Epochs", "Epochs"),
+    "confusion": ("Confusion", "Conf"),
+    "samples": ("Samples", "Imgs"),
+    "details": ("Details", "Info"),
+    "console": ("Console", "Log"),
+    "weights": ("Weights", "Wts"),
+    "draw": ("Draw", "Draw"),
+    "launch": ("New run", "New"),
+}
+MOST_COMPARED = 8  # runs overlaid at once: one colour each
 
 
 class MainScreen(Screen):
@@ -62,16 +63,31 @@ class MainScreen(Screen):
 
     CHART_SECONDS = 2.0
     BINDINGS = [
-        Binding("n", "new_run", "New run"),
+        Binding("n", "new_run", "New"),
         Binding("c", "cancel_run", "Cancel"),
         Binding("r", "resume_run", "Resume"),
         Binding("m", "compare", "Compare"),
-        Binding("e", "rename_run", "Rename"),
-        Binding("d", "delete_run", "Delete"),
+        Binding("e", "rename_run", "Rename", show=False),  # at 80 columns the footer holds
+        Binding("d", "delete_run", "Delete", show=False),  # the rest; ? lists every key
+        Binding("g", "next_chart", "Chart"),
         Binding("s", "sort", "Sort"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "focus_runs", "Runs", show=False),
-        *[Binding(str(i + 1), f"show_tab('{tab}')", tab, show=False) for i, tab in enumerate(TABS)],
+        Binding("l", "log_scale", "Log loss", show=False),
+        Binding("x", "x_axis", "X axis", show=False),
+        Binding("left_square_bracket", "smooth(-1)", "Less smoothing", show=False),
+        Binding("right_square_bracket", "smooth(1)", "More smoothing", show=False),
+        Binding("plus,equals_sign", "zoom(0.5)", "Zoom in", show=False),
+        Binding("minus", "zoom(2.0)", "Zoom out", show=False),
+        Binding("shift+left", "pan(-0.25)", "Pan left", show=False),
+        Binding("shift+right", "pan(0.25)", "Pan right", show=False),
+        Binding("0", "reset_view", "Whole run", show=False),
+        Binding("comma", "cursor(-1)", "Cursor left", show=False),
+        Binding("full_stop", "cursor(1)", "Cursor right", show=False),
+        *[
+            Binding(str(i + 1), f"show_tab('{tab}')", labels[0], show=False)
+            for i, (tab, labels) in enumerate(TABS.items())
+        ],
     ]
 
     class Read(Message):
@@ -93,9 +109,13 @@ class MainScreen(Screen):
         self.looks_started = 0  # looks begun; the newest one shown is looks_shown
         self.looks_shown = 0
         self.charts_at = 0.0
+        self.run_colors: dict[str, str] = {}  # each run keeps its colour for the session
+        self.tails: dict[str, tuple] = {}  # run -> (its output's last lines, its launch's last)
+        self.weights_of: dict[str, object] = {}  # run -> its weights.npy, as the watcher read it
+        self.listed_minute = -1
+        self.pending: str | None = None  # a run to select once a look lists it
 
     def compose(self) -> ComposeResult:
-        yield Header()
         with Horizontal():
             with Vertical(id="left"):
                 yield Label("Runs · newest first", id="runs-title")
@@ -106,8 +126,7 @@ class MainScreen(Screen):
                     yield ProgressPanel(id="progress")
                     yield SystemPanel(id="system")
                     yield Alert(id="alert")
-                    yield LossChart(id="loss")
-                    yield AccuracyChart(id="acc")
+                    yield ChartsPane(id="charts")
                 with TabPane("Epochs", id="tab-epochs"):
                     yield EpochTable(id="epoch-table")
                 with TabPane("Confusion", id="tab-confusion"):
@@ -127,11 +146,10 @@ class MainScreen(Screen):
                     yield DrawPane(id="draw")
                 with TabPane("New run", id="tab-launch"):
                     yield LaunchForm(id="form")
-        yield Footer()
+        yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
-        self.apply(self.watcher.read([]))  # the first screen shows the runs at once
-        self.apply(self.watcher.read(self.watched()))
+        self.look()  # the first look lists the runs; the next reads the selected one's events
         self.set_interval(self.poll_seconds, self.look)
         self.query_one(RunList).focus()
 
@@ -143,11 +161,17 @@ class MainScreen(Screen):
             return
         self.again = False
         self.looks_started += 1
-        self.reader = self.read_folders(self.watched(), self.console_run(), self.looks_started)
+        tab = self.query_one(TabbedContent).active
+        weights = self.query_one(RunList).selected if tab == "tab-weights" else None
+        self.reader = self.read_folders(
+            self.watched(), self.console_run(), weights, self.looks_started
+        )
 
     @work(thread=True, group="folders")
-    def read_folders(self, watched: list[str], console: str | None, number: int) -> None:
-        self.post_message(self.Read(self.watcher.read(watched, console), number))
+    def read_folders(
+        self, watched: list[str], console: str | None, weights: str | None, number: int
+    ) -> None:
+        self.post_message(self.Read(self.watcher.read(watched, console, weights), number))
 
     def on_main_screen_read(self, message: Read) -> None:
         try:
@@ -155,7 +179,7 @@ class MainScreen(Screen):
         except NoMatches:
             return  # the app is closing and its widgets are gone
         self.looks_shown = message.number
-        if self.again:
+        if self.again or message.number == 1:  # the first look listed the runs: now their events
             self.look()
 
     def console_run(self) -> str | None:
@@ -179,10 +203,20 @@ class MainScreen(Screen):
             view = self.views.setdefault(name, RunView())
             for event in events:
                 view.apply(event)
-        self.query_one(RunList).show(snapshot.runs)
+        if snapshot.tail is not None:
+            self.tails[snapshot.tail[0]] = snapshot.tail[1:]
+        if snapshot.weights is not None:
+            self.weights_of[snapshot.weights[0]] = snapshot.weights[1]
+        minute = int(self.clock() // 60)  # the ages in the list change by the minute at most
+        if snapshot.runs_changed or minute != self.listed_minute:
+            self.listed_minute = minute
+            run_list = self.query_one(RunList)
+            run_list.show(snapshot.runs)
+            if self.pending is not None and self.pending in self.runs:
+                run_list.select(self.pending)
+                self.pending = None
         if snapshot.console is not None and snapshot.console in self.runs:
-            has_log = is_regular(self.runs[snapshot.console].path / "output.log")
-            self.query_one(Console).show_output(snapshot.console, snapshot.output, has_log)
+            self.query_one(Console).show_output(snapshot.console, snapshot.output, snapshot.has_log)
         self.show(charts_now=fresh)
 
     def show(self, charts_now: bool = False) -> None:
@@ -193,13 +227,12 @@ class MainScreen(Screen):
         if pane == "live":
             self.query_one(ProgressPanel).show_run(info, view)
             self.query_one(SystemPanel).show_run(info, view)
-            self.query_one(Alert).show_run(info)
+            since = self.tails.get(info.name, ((), ()))[1] if info else ()
+            self.query_one(Alert).show_run(info, list(since))
             running = info is not None and info.status == "running"
             if charts_now or not running or time.monotonic() - self.charts_at >= self.CHART_SECONDS:
                 self.charts_at = time.monotonic()
-                shown = [(name, self.views.get(name, RunView())) for name in self.watched()]
-                self.query_one(LossChart).show_runs(shown)
-                self.query_one(AccuracyChart).show_runs(shown)
+                self.query_one(ChartsPane).show(self.shown_runs())
         elif pane == "epochs":
             self.query_one(EpochTable).show_view(view)
         elif pane == "confusion":
@@ -208,10 +241,32 @@ class MainScreen(Screen):
             self.query_one(SampleGrid).show_view(view)
         elif pane == "draw":
             self.query_one(DrawPane).show_run(info)
-        elif pane == "weights":
-            self.query_one(WeightsGrid).show_run(info, view)
+        elif pane == "weights" and (info is None or info.name in self.weights_of):
+            weights = self.weights_of.get(info.name) if info else None
+            self.query_one(WeightsGrid).show_run(info, view, weights)
         elif pane == "details":
-            self.query_one(Details).show_run(info, view)
+            tail = self.tails.get(info.name, ((), ()))[0] if info else ()
+            self.query_one(Details).show_run(info, view, list(tail))
+
+    def shown_runs(self) -> list[Shown]:
+        """The watched runs for the charts, the selected one last (drawn on top), each in the
+        colour it got when first shown: it keeps it for the session unless a run already on the
+        charts has it, so the runs shown together (up to 8 marked and the selected one) always
+        differ."""
+        names = self.watched()
+        names = [*names[1:], *names[:1]]
+        taken: set[str] = set()
+        for name in names:
+            colour = self.run_colors.get(name)
+            if colour is None or colour in taken:
+                unused = [c for c in PALETTE if c not in taken]
+                fresh = [c for c in unused if c not in self.run_colors.values()]
+                colour = (fresh or unused)[0]
+                self.run_colors[name] = colour
+            taken.add(colour)
+        return [
+            Shown(name, self.views.get(name, RunView()), self.run_colors[name]) for name in names
+        ]
 
     def selected_info(self) -> RunInfo | None:
         name = self.query_one(RunList).selected
@@ -226,9 +281,11 @@ class MainScreen(Screen):
     def _tab_opened(self) -> None:
         if self.query_one(TabbedContent).active != "tab-draw":
             self.query_one(DrawPane).leave()  # its helper process runs only while it is open
+        else:
+            self.query_one(DrawCanvas).focus()  # arrows and space draw at once
         self.show(charts_now=True)
-        if self.console_run() is not None:
-            self.look()  # the console's lines now, not at the next tick
+        if self.query_one(TabbedContent).active in ("tab-console", "tab-weights"):
+            self.look()  # the console's lines or the weights now, not at the next tick
 
     def refresh_watched(self) -> None:
         """Show what is known of the runs now watched, and read their new events at once."""
@@ -244,8 +301,8 @@ class MainScreen(Screen):
             return
         self.app.processes.append(process)
         self.notify(f"started {name}")
-        self.apply(self.watcher.read([]))
-        self.query_one(RunList).select(name)
+        self.pending = name
+        self.look()
         self.action_show_tab("live")
         self.query_one(RunList).focus()
 
@@ -281,6 +338,12 @@ class MainScreen(Screen):
     def action_compare(self) -> None:
         run_list = self.query_one(RunList)
         if run_list.selected is None:
+            return
+        if run_list.selected not in run_list.compared and len(run_list.compared) >= MOST_COMPARED:
+            self.notify(
+                f"{MOST_COMPARED} runs are compared already: unmark one (m) first",
+                severity="warning",
+            )
             return
         run_list.toggle_compare(run_list.selected)
         run_list.show(list(self.runs.values()))
@@ -330,8 +393,7 @@ class MainScreen(Screen):
                 self.notify(str(error), title="could not rename", severity="error")
                 return
             self.forget(info.name)
-            self.apply(self.watcher.read([]))
-            self.query_one(RunList).select(new)
+            self.pending = new
             self.notify(f"renamed {info.name} to {new}")
 
         self.app.push_screen(AskName(f"New name for {info.name}:", info.name, check_name), answered)
@@ -341,7 +403,7 @@ class MainScreen(Screen):
         self.views.pop(name, None)
         self.watcher.forget(name)
         self.query_one(RunList).compared.discard(name)
-        self.apply(self.watcher.read([]))
+        self.look()
 
     def action_sort(self) -> None:
         by = self.query_one(RunList).next_sort()
@@ -361,7 +423,46 @@ class MainScreen(Screen):
     def _filter_done(self) -> None:
         self.query_one(RunList).focus()
 
+    # -- charts: the keys act on the charts pane's settings ------------------------------------
+    def action_next_chart(self) -> None:
+        self.action_show_tab("live")
+        self.query_one(ChartsPane).next_chart()
+
+    def action_show_chart(self, name: str) -> None:
+        self.query_one(ChartsPane).chosen = name
+
+    def action_log_scale(self) -> None:
+        self.query_one(ChartsPane).toggle_log()
+
+    def action_x_axis(self) -> None:
+        self.query_one(ChartsPane).next_axis()
+
+    def action_smooth(self, direction: int) -> None:
+        self.query_one(ChartsPane).smoother(direction)
+
+    def action_zoom(self, factor: float) -> None:
+        self.query_one(ChartsPane).zoom(factor)
+
+    def action_pan(self, fraction: float) -> None:
+        self.query_one(ChartsPane).pan(fraction)
+
+    def action_reset_view(self) -> None:
+        self.query_one(ChartsPane).reset()
+
+    def action_cursor(self, direction: int) -> None:
+        self.query_one(ChartsPane).move_cursor(direction)
+
+    def on_resize(self) -> None:
+        """Short tab labels where the full ones would not fit (all nine show at 80x24)."""
+        tabs = self.query_one(TabbedContent)
+        full = sum(len(labels[0]) + 2 for labels in TABS.values())
+        short = tabs.size.width < full
+        for tab, labels in TABS.items():
+            tabs.get_tab(f"tab-{tab}").label = labels[1] if short else labels[0]
+        tabs.set_class(short, "short-tabs")
+
     def action_focus_runs(self) -> None:
+        self.query_one(ChartsPane).cursor_off()
         box = self.query_one("#filter", Input)
         if box.has_focus:  # Esc in the filter box: no filter
             box.value = ""

@@ -7,6 +7,8 @@ file, so a huge log costs no more than a small one; the pane keeps the last ``MA
 
 from __future__ import annotations
 
+import textwrap
+
 from textual.reactive import reactive
 from textual.widgets import Log
 
@@ -29,5 +31,8 @@ class Console(Log):
         if lines:
             self.write_lines(lines)
         elif not has_log and self.line_count == 0:
-            self.write_line(f"{run} has no output.log: it was started outside the dashboard, and")
-            self.write_line("its output went to the terminal that started it.")
+            sentence = (
+                f"{run} has no output.log: it was started outside the dashboard, and its output "
+                "went to the terminal that started it."
+            )
+            self.write_lines(textwrap.wrap(sentence, max(20, self.size.width - 2)))

@@ -50,10 +50,10 @@ def brush(pixels: np.ndarray, x: int, y: float) -> None:
     np.maximum(pixels, ink, out=pixels)
 
 
-class Canvas(Widget, can_focus=True):
-    """28x28 pixels 0..255, white ink on black; posts :class:`Canvas.Drawn` after each stroke."""
+class DrawCanvas(Widget, can_focus=True):
+    """28x28 pixels 0..255, white ink on black; posts :class:`DrawCanvas.Drawn` after a stroke."""
 
-    DEFAULT_CSS = "Canvas { width: 28; height: 14; }"
+    DEFAULT_CSS = "DrawCanvas { width: 28; height: 14; }"
     BINDINGS = [
         Binding("up", "move(0, -1)", "Pen up", show=False),
         Binding("down", "move(0, 1)", "Pen down", show=False),
@@ -190,7 +190,7 @@ class DrawPane(Vertical):
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="draw-row"):
-            yield Canvas(id="canvas")
+            yield DrawCanvas(id="canvas")
             yield Bars(id="bars")
         with Horizontal(id="draw-foot"):
             yield Button("Clear", id="clear", compact=True)
@@ -221,10 +221,10 @@ class DrawPane(Vertical):
 
     @on(Button.Pressed, "#clear")
     def _clear(self) -> None:
-        self.query_one(Canvas).action_clear()
+        self.query_one(DrawCanvas).action_clear()
 
-    @on(Canvas.Drawn)
-    def _drawn(self, message: Canvas.Drawn) -> None:
+    @on(DrawCanvas.Drawn)
+    def _drawn(self, message: DrawCanvas.Drawn) -> None:
         if self.run is None or not self.run.has_checkpoint:
             return
         self.asks += 1

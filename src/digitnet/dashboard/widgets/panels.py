@@ -16,7 +16,7 @@ from textual.widgets import DataTable, Static
 
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.widgets.run_list import STATUS_STYLE
-from digitnet.runs.listing import RunInfo, output_tail
+from digitnet.runs.listing import RunInfo
 
 
 def fmt(value, percent: bool = False, digits: int = 4) -> str:
@@ -45,7 +45,7 @@ class ProgressPanel(Static):
         self.state = (
             info.name,
             info.status,
-            view.progress_text(live=info.status == "running"),
+            view.progress_text(live=info.status == "running", status=info.status),
             done,
         )
 
@@ -56,7 +56,11 @@ class ProgressPanel(Static):
         name, status, progress, done = state
         # the spaces end the styled parts: some SVG renderers drop a part's leading spaces
         text = Text.assemble(
-            (f"{name}  ", "bold"), (f"{status}  ", STATUS_STYLE.get(status, "")), progress
+            (f"{name}  ", "bold"),
+            (f"{status}  ", STATUS_STYLE.get(status, "")),
+            progress,
+            no_wrap=True,  # one line, over the bar, however narrow the pane
+            overflow="ellipsis",
         )
         bar = Table.grid(expand=True)
         bar.add_column(ratio=1)
@@ -70,12 +74,13 @@ class Alert(Static):
 
     message: reactive[str] = reactive("", init=False)
 
-    def show_run(self, info: RunInfo | None) -> None:
+    def show_run(self, info: RunInfo | None, tail: list[str]) -> None:
+        """``tail``: the last lines of the run's latest launch's output (read by the watcher)."""
         if info is None or info.status not in ("failed", "diverged"):
             self.message = ""
             return
-        tail = "\n".join(output_tail(info.path, 5, info.log_offset))
-        self.message = f"{info.status}: {info.error}" + (f"\n{tail}" if tail else "")
+        lines = "\n".join(tail)
+        self.message = f"{info.status}: {info.error}" + (f"\n{lines}" if lines else "")
 
     def watch_message(self, message: str) -> None:
         self.set_class(bool(message), "shown")
@@ -120,14 +125,14 @@ class Details(Static):
     def on_mount(self) -> None:
         self.update(self.content)
 
-    def show_run(self, info: RunInfo | None, view: RunView) -> None:
-        self.content = details(info, view) if info else Text("no run selected")
+    def show_run(self, info: RunInfo | None, view: RunView, tail: list[str]) -> None:
+        self.content = details(info, view, tail) if info else Text("no run selected")
 
     def watch_content(self, content: Text) -> None:
         self.update(content)
 
 
-def details(info: RunInfo, view: RunView) -> Text:
+def details(info: RunInfo, view: RunView, tail: list[str]) -> Text:
     text = Text.assemble((info.name, "bold"), f"  {info.status}\nfolder: {info.path}")
     if info.error:
         text.append(f"\nerror: {info.error}", style="red")
@@ -138,7 +143,6 @@ def details(info: RunInfo, view: RunView) -> Text:
         if isinstance(values, dict):
             shown = ", ".join(f"{k}={v}" for k, v in values.items() if not str(k).startswith("_"))
             text.append(f"\n{section}: {shown}")
-    tail = output_tail(info.path, 15)
     if tail:
         text.append("\n\noutput.log", style="bold")
         text.append(" (last lines)\n" + "\n".join(tail))

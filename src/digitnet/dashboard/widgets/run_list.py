@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 
 from rich.text import Text
+from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
@@ -45,6 +46,31 @@ def cut_middle(name: str, width: int) -> str:
     return name[:head] + "…" + (name[-tail:] if tail else "")
 
 
+def short_names(names: list[str], width: int) -> list[str]:
+    """``names`` told apart in at most ``width`` characters each: the ``-``-separated start they
+    all share is dropped, then each is cut in the middle, keeping more of its end (where a time
+    or a counter usually differs)::
+
+        >>> short_names(["mnist-mlp-h32-lr0.1-0518", "mnist-mlp-h64-lr0.2-0519"], 10)
+        ['h32…1-0518', 'h64…2-0519']
+        >>> short_names(["mnist-mlp-20261202-0518"], 30)
+        ['mnist-mlp-20261202-0518']
+    """
+    parts = [name.split("-") for name in names]
+    shared = 0
+    while len(names) > 1 and all(len(p) > shared + 1 for p in parts):
+        if len({p[shared] for p in parts}) > 1:
+            break
+        shared += 1
+    shown = ["-".join(p[shared:]) for p in parts]
+    return [text if len(text) <= width else _cut_keeping_end(text, width) for text in shown]
+
+
+def _cut_keeping_end(text: str, width: int) -> str:
+    head = max(1, (width - 1) // 3)
+    return text[:head] + "…" + text[-(width - 1 - head) :]
+
+
 def short_dataset(name: str) -> str:
     return {"fashion_mnist": "fashn"}.get(name, name[:5])
 
@@ -58,6 +84,11 @@ class RunList(DataTable):
     again.
     """
 
+    # a row cursor has no use for left and right: they move the charts' cursor
+    BINDINGS = [
+        Binding("left", "screen.cursor(-1)", "Cursor left", show=False),
+        Binding("right", "screen.cursor(1)", "Cursor right", show=False),
+    ]
     listed: reactive[tuple[tuple[str, tuple], ...]] = reactive((), init=False)
     sort_by: reactive[str] = reactive("age", init=False)
     text_filter: reactive[str] = reactive("", init=False)

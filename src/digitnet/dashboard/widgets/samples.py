@@ -18,12 +18,13 @@ SHOWN = 16
 
 
 def sample(pixels: list[int], truth: str, guess: str) -> Tile:
-    """One validation image, captioned with the guess, or ``guess≠truth`` in red."""
-    right = truth == guess
-    caption = Text(
-        f"{guess[:6]}" if right else f"{guess[:4]}≠{truth[:4]}",
-        style="green" if right else "bold red",
-    )
+    """One validation image, captioned with the network's guess: ``✓ Sneaker`` in green when it
+    is right; ``✗ Shirt`` in red over ``is Bag`` (what the image is) when it is wrong. Every
+    FashionMNIST class name fits a tile's 14 columns whole."""
+    if truth == guess:
+        caption = Text(f"✓ {guess}", style="green")
+    else:
+        caption = Text.assemble((f"✗ {guess}", "bold red"), "\n", (f"is {truth}", "grey70"))
     return Tile(PILImage.frombytes("L", (28, 28), bytes(pixels)), caption)
 
 
@@ -50,6 +51,7 @@ class SampleGrid(Vertical):
         wrong = sum(1 for _, y, p in pairs if y != p)
         self.query_one("#samples-summary", Static).update(
             f"validation images after epoch {samples.get('epoch', 0) + 1}: {len(pairs) - wrong} "
-            f"right, {wrong} wrong"
+            f"right, {wrong} wrong. Under each image the network's guess: ✓ right; ✗ wrong, "
+            "with what the image is under it."
         )
         grid.mount_all(sample(pixels, classes[y], classes[p]) for pixels, y, p in pairs)

@@ -22,12 +22,13 @@ TileImage = HalfcellImage if BestRenderable is UnicodeRenderable else Image
 
 
 class Tile(Vertical):
-    """An image 14 cells wide and 7 high (28x28 pixels as half blocks) over a one-line caption."""
+    """An image 14 cells wide and 7 high (28x28 pixels as half blocks) over a caption of one or
+    two lines."""
 
     DEFAULT_CSS = """
-    Tile { width: 14; height: 8; }
+    Tile { width: 14; height: auto; }
     Tile > .image { width: 14; height: 7; }
-    Tile Label { width: 14; height: 1; }
+    Tile Label { width: 14; height: auto; max-height: 2; }
     """
 
     def __init__(self, image: PILImage.Image, caption: Text) -> None:

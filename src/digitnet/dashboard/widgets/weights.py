@@ -10,7 +10,7 @@ weight, so a neuron with small weights still shows its pattern.
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import Any
 
 import numpy as np
 from PIL import Image as PILImage
@@ -22,7 +22,6 @@ from textual.widgets import Static
 
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.widgets.tiles import Tile, Tiles
-from digitnet.runs.layout import read_weights
 from digitnet.runs.listing import RunInfo
 
 ZERO = np.array([24.0, 24.0, 24.0])  # a weight of 0: near black, the terminal's background
@@ -48,8 +47,10 @@ def diverging(weights: np.ndarray) -> PILImage.Image:
 class WeightsGrid(Vertical):
     """The selected run's first-layer weights at its latest checkpoint."""
 
-    # (run folder, epoch of the newest weights event, weights events seen); None: nothing to show
-    shown: reactive[tuple[str, int, int] | None] = reactive(None, init=False)
+    # (run, epoch of the newest weights event, weights events seen, whether they were readable);
+    # None: no checkpoint with weights yet. The array itself is ``self.weights``.
+    shown: reactive[tuple | None] = reactive(None, init=False)
+    weights: Any = None
 
     def compose(self) -> ComposeResult:
         yield Static("", id="weights-summary")
@@ -58,18 +59,21 @@ class WeightsGrid(Vertical):
     def on_mount(self) -> None:
         self.watch_shown(None)
 
-    def show_run(self, info: RunInfo | None, view: RunView) -> None:
+    def show_run(self, info: RunInfo | None, view: RunView, weights: Any) -> None:
+        """``weights``: the run's weights.npy as the watcher read it (None: unreadable)."""
         count = view.counts.get("weights", 0)
-        self.shown = (str(info.path), view.weights_epoch, count) if info and count else None
+        self.weights = weights
+        readable = weights is not None
+        self.shown = (info.name, view.weights_epoch, count, readable) if info and count else None
 
-    def watch_shown(self, shown: tuple[str, int, int] | None) -> None:
+    def watch_shown(self, shown: tuple | None) -> None:
         grid = self.query_one("#weights-grid", Tiles)
         summary = self.query_one("#weights-summary", Static)
         grid.remove_children()
         if shown is None:
             summary.update("no checkpoint with weights yet (written at each epoch's end)")
             return
-        weights = read_weights(Path(shown[0]))
+        weights = self.weights
         if weights is None:
             summary.update("weights.npy of this run is missing or unreadable")
             return
