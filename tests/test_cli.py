@@ -333,7 +333,7 @@ def test_a_checkpoint_with_nan_weights_or_wrong_types_is_refused(tiny_env, tmp_p
             {**good, "hyper_parameters": "layers"},
             "hyper_parameters are not a mapping",
         ),
-        "empty.ckpt": (None, "not a readable checkpoint"),
+        "empty.ckpt": (None, "is not a checkpoint: it is empty; give a .ckpt file"),
     }
     for name, (content, words) in cases.items():
         path = tmp_path / name
@@ -410,11 +410,14 @@ def test_truncated_and_foreign_checkpoints_are_refused_and_nothing_is_touched(
     truncated.write_bytes((run / "last.ckpt").read_bytes()[:5000])
     not_a_checkpoint = tmp_path / "notes.ckpt"
     not_a_checkpoint.write_text("hello")
-    for path in (truncated, not_a_checkpoint):
+    for path, words in (
+        (truncated, "is truncated or damaged: its archive does not read whole; use another"),
+        (not_a_checkpoint, "is not a checkpoint: it is text (it starts with 'hello'); give a"),
+    ):
         capsys.readouterr()
         assert main(["fit", "--ckpt_path", str(path)]) == 2
         err = capsys.readouterr().err
-        assert str(path) in err and "not a readable checkpoint" in err
+        assert f"{path} {words}" in err and err.rstrip().endswith("."), err
     import torch
 
     foreign = tmp_path / "foreign.ckpt"  # settings say 99 hidden neurons, the weights hold 32
@@ -446,11 +449,13 @@ def test_a_crafted_pickle_never_runs_even_with_the_force_variable(
         ["predict", "--ckpt_path", str(evil), str(evil)],
     ):
         assert main(command) == 2
-        assert "refused as unsafe" in capsys.readouterr().err
+        err = capsys.readouterr().err
+        assert "was refused: it holds pickled objects beyond plain weights (" in err
+        assert "open), which could run code when loaded" in err
     from digitnet import DigitClassifier
     from digitnet.errors import CheckpointError
 
-    with pytest.raises(CheckpointError, match="unsafe"):
+    with pytest.raises(CheckpointError, match="could run code"):
         DigitClassifier.load_from_checkpoint(evil)
     assert not mark.exists()
 
@@ -466,7 +471,7 @@ def test_the_installed_command_exits_2_without_a_traceback(tiny_env):
     )
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        "digitnet: error: lr must be a positive, finite number, got -1.0; try 0.01."
+        "digitnet: error: lr must be a positive number of at most 1e6, got -1.0; try 0.01."
     ]
 
 

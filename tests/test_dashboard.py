@@ -512,3 +512,34 @@ async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_d
         await pilot.press("escape", "1")  # leaving the tab stops the helper
         await wait_for(pilot, lambda: pane.predictor is None, 10, "the helper stopped")
         assert helper.wait(timeout=10) is not None
+
+
+async def test_r_on_a_finished_run_asks_how_many_epochs_to_train_it_to(tmp_path, monkeypatch):
+    from digitnet.dashboard.screens.ask import AskName
+    from digitnet.runs import process
+
+    run = make_run(tmp_path, "done", epochs=5)
+    (run / "last.ckpt").write_bytes(b"x")
+    asked = []
+
+    class Ended:  # the process resume would start, ended at once
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(
+        process, "resume", lambda folder, epochs=None: asked.append(epochs) or Ended()
+    )
+    app = DashboardApp(tmp_path, clock=lambda: T0)
+    async with app.run_test(size=SIZE) as pilot:
+        await looked(pilot)
+        await pilot.press("r")
+        assert isinstance(app.screen, AskName) and asked == []
+        field = app.screen.query_one("#answer", Input)
+        assert field.value == "10"
+        field.value = ""
+        await pilot.press("5")
+        assert "more than the 5 the run has done" in str(app.screen.query_one("#problem").render())
+        await pilot.press("enter")  # refused: still asking
+        assert isinstance(app.screen, AskName)
+        await pilot.press("backspace", "1", "2", "enter")
+        await wait_for(pilot, lambda: asked == [12], 10, "the resume to 12 epochs")

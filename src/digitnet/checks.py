@@ -12,7 +12,7 @@ Example::
     >>> check_lr(0)
     Traceback (most recent call last):
     ...
-    digitnet.errors.BadSetting: lr must be a positive, finite number, got 0; try 0.01.
+    digitnet.errors.BadSetting: lr must be a positive number of at most 1e6, got 0; try 0.01.
 """
 
 from __future__ import annotations
@@ -43,16 +43,29 @@ def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     return value
 
 
+MOST_LR = 1e6  # past this, float32 weights overflow at the first update
+
+
 def check_lr(value: Any, name: str = "lr") -> float:
-    """A learning rate: a finite number above zero."""
+    """A learning rate: a finite number above zero and at most 1e6.
+
+    >>> check_lr("3.0")
+    3.0
+    >>> check_lr(1e39)
+    Traceback (most recent call last):
+    ...
+    digitnet.errors.BadSetting: lr must be a positive number of at most 1e6, got 1e+39; try 0.01.
+    """
     try:
         lr = float(value)
     except (TypeError, ValueError):
         raise BadSetting(
-            f"{name} must be a positive, finite number, got {value!r}; try 0.01."
+            f"{name} must be a positive number of at most 1e6, got {value!r}; try 0.01."
         ) from None
-    if not math.isfinite(lr) or lr <= 0:
-        raise BadSetting(f"{name} must be a positive, finite number, got {value!r}; try 0.01.")
+    if not math.isfinite(lr) or not 0 < lr <= MOST_LR:
+        raise BadSetting(
+            f"{name} must be a positive number of at most 1e6, got {value!r}; try 0.01."
+        )
     return lr
 
 
@@ -83,14 +96,33 @@ def check_positive_int(name: str, value: Any, hint: str = "") -> int:
     return value
 
 
-def check_seed(value: Any) -> int:
-    """A random seed: a whole number from 0 to 2**32 - 1."""
+def check_more_epochs(value: Any, done: int) -> int:
+    """How many epochs to train a finished run to: more than the ``done`` it has.
+
+    >>> check_more_epochs("20", 10)
+    20
+    >>> check_more_epochs("10", 10)
+    Traceback (most recent call last):
+    ...
+    digitnet.errors.BadSetting: epochs must be more than the 10 the run has done, got 10.
+    """
+    epochs = check_positive_int("epochs", value)
+    if epochs <= done:
+        raise BadSetting(f"epochs must be more than the {done} the run has done, got {epochs}.")
+    return epochs
+
+
+def check_seed(value: Any, name: str = "seed") -> int:
+    """A random seed: a whole number from 0 to 2**32 - 1 (``None``, as LightningCLI leaves an
+    unset one, is 0)."""
+    if value is None:
+        return 0
     try:
         seed = int(str(value).strip())
     except ValueError:
-        raise BadSetting(f"seed must be a whole number, got {value!r}.") from None
+        raise BadSetting(f"{name} must be a whole number, got {value!r}.") from None
     if not 0 <= seed < 2**32:
-        raise BadSetting(f"seed must lie between 0 and {2**32 - 1}, got {seed}.")
+        raise BadSetting(f"{name} must lie between 0 and {2**32 - 1}, got {seed}.")
     return seed
 
 

@@ -32,3 +32,8 @@ class CheckpointError(DigitnetError):
 
 class RunError(DigitnetError):
     """A run folder that is missing or cannot be used as asked."""
+
+
+class Cancelled(RunError):
+    """A run stopped by its user (Ctrl-C, SIGTERM, the dashboard's cancel): not an error, so the
+    CLI prints it without ``error:``, and exits with status 2 all the same (it did not finish)."""

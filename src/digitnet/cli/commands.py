@@ -11,7 +11,7 @@ from pathlib import Path
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting
-from digitnet.runs.layout import printable
+from digitnet.runs.layout import fit_cells, printable
 from digitnet.runs.listing import format_age, list_runs
 
 
@@ -50,9 +50,12 @@ def run_runs(argv: list[str]) -> int:
     for run in found:
         epochs = f"{run.epoch}/{run.max_epochs}" if run.max_epochs else str(run.epoch)
         best = f"{100 * run.best_val_acc:.2f}%" if run.best_val_acc is not None else "-"
-        name, dataset, summary = (printable(text) for text in (run.name, run.dataset, run.summary))
+        name, dataset, summary = (
+            fit_cells(printable(text), width)  # escaped, then measured in terminal columns
+            for text, width in ((run.name, 36), (run.dataset, 13), (run.summary, 22))
+        )
         print(
-            f"{name:36} {run.status:9} {dataset:13} {summary[:22]:22} {epochs:>7} {best:>8} "
+            f"{name} {run.status:9} {dataset} {summary} {epochs:>7} {best:>8} "
             f"{format_age(now - run.updated):>5}"
         )
     return 0

@@ -30,12 +30,12 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from digitnet import untrusted
+from digitnet import checks, untrusted
 from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.data.module import DigitDataModule
 from digitnet.data.sources import default_data_dir
-from digitnet.errors import BadSetting, DigitnetError, RunError
+from digitnet.errors import BadSetting, Cancelled, DigitnetError, RunError
 from digitnet.model import engine as engines
 from digitnet.model.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
 from digitnet.model.classifier import DigitClassifier
@@ -237,11 +237,12 @@ class DigitCLI(LightningCLI):
                 "mini-batch; "
                 "raise --data.batch_size instead, which averages the gradient over more images."
             )
-        if trainer.max_epochs is not None and trainer.max_epochs < -1:
-            raise BadSetting(
-                "--trainer.max_epochs must be at least 1 (or -1 for no limit), got "
-                f"{trainer.max_epochs}."
+        if trainer.max_epochs is not None and trainer.max_epochs < 1:
+            raise BadSetting(  # 0 trains nothing; -1 (no limit) leaves the schedule no end
+                f"--trainer.max_epochs must be at least 1, got {trainer.max_epochs}; the "
+                "learning rate's schedule is laid over the epochs, so a run needs a number of them."
             )
+        checks.check_seed(config.seed_everything, "--seed_everything")
         precision = str(trainer.precision or "32-true")
         problem = engines.problem(
             engines.choose(model.engine, model.arch, model.optimizer, precision),
@@ -286,8 +287,15 @@ class DigitCLI(LightningCLI):
                 "--model.lr. "
                 "Its last good checkpoint is kept."
             )
+        if status == "stopped":  # a limit the user set: a note, not an error
+            print(
+                f"digitnet: run {self.run_dir.name} stopped at its --trainer.max_steps or "
+                f"--trainer.max_time inside epoch {self.recorder.epochs_done + 1}; resume it "
+                f"with 'digitnet fit --ckpt_path {self.run_dir.name}' and a higher limit to go on.",
+                file=sys.stderr,
+            )
         if status == "cancelled":
-            raise RunError(
+            raise Cancelled(
                 f"run {self.run_dir.name} was cancelled; resume it with "
                 f"'digitnet fit --ckpt_path {self.run_dir.name}'."
             )

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sys
 
-from digitnet.errors import DigitnetError
+from digitnet.errors import Cancelled, DigitnetError
 
 USAGE = """\
 usage: digitnet [COMMAND] [OPTIONS]
@@ -74,8 +74,21 @@ def main(argv: list[str] | None = None) -> int:
         # the sentence may quote names and text from a run folder
         from digitnet.runs.layout import printable
 
-        print(f"digitnet: error: {printable(error)}", file=sys.stderr)
+        kind = "" if isinstance(error, Cancelled) else "error: "
+        print(f"digitnet: {kind}{printable(error)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("digitnet: interrupted.", file=sys.stderr)
         return 130
+    except BrokenPipeError:  # `digitnet runs | head -1`: the reader has all it wanted
+        quiet_stdout()
+        return 0
+
+
+def quiet_stdout() -> None:
+    """Point stdout at /dev/null, so Python's own flush at exit finds no closed pipe to complain
+    about (the recipe of Python's signal documentation)."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())

@@ -211,6 +211,8 @@ class RunView:
         if self.ended or (status is not None and status != "running"):
             epochs = len(self.epoch_rows)
             done = f"{epochs} epoch{'s' if epochs != 1 else ''}"
+            if (self.ended or status) == "stopped" and self.steps_per_epoch:
+                done += f" and {self.batch}/{self.steps_per_epoch} of the next, stopped by a limit"
             if self.diverged_at is not None:
                 done += f", diverged at update {self.diverged_at:,}"
             if self.test and "test_acc" in self.test:

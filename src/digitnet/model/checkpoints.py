@@ -13,6 +13,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import re
 import zipfile
 from pathlib import Path
 from typing import Any
@@ -41,30 +42,37 @@ def load_checkpoint(path: Any) -> dict[str, Any]:
             f"checkpoint {path} cannot be read ({error.strerror or error}); use another "
             "checkpoint of the run, such as best.ckpt."
         ) from None
-    try:
-        with handle:
+    with handle:
+        head = handle.read(8)
+        handle.seek(0)
+        if not head.startswith((ZIP_MAGIC, PICKLE_MAGIC)):
+            raise CheckpointError(
+                f"{path} is not a checkpoint: it is {_what_is(head)}; give a .ckpt file that "
+                "digitnet or Lightning wrote."
+            )
+        try:
             checkpoint = torch.load(handle, map_location="cpu", weights_only=True)
-    except pickle.UnpicklingError as error:
-        first = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
-        raise CheckpointError(
-            f"{path} was refused as unsafe: it holds pickled objects beyond plain weights "
-            f"({first[:160]}); "
-            "only load checkpoints you trust through code you control."
-        ) from None
-    except (
-        RuntimeError,
-        EOFError,
-        OSError,
-        ValueError,
-        zipfile.BadZipFile,
-        KeyError,
-        IndexError,
-    ) as error:
-        raise CheckpointError(
-            f"{path} is not a readable checkpoint (corrupt or truncated: "
-            f"{(str(error).strip().splitlines() or [type(error).__name__])[0][:120]}); "
-            "use another checkpoint of the run, such as best.ckpt."
-        ) from None
+        except pickle.UnpicklingError as error:
+            refused = re.search(r"GLOBAL ([\w.]+)", str(error))
+            what = f" ({refused.group(1)})" if refused else ""
+            raise CheckpointError(
+                f"{path} was refused: it holds pickled objects beyond plain weights{what}, which "
+                "could run code when loaded; only load checkpoints you trust, through code you "
+                "control."
+            ) from None
+        except (
+            RuntimeError,
+            EOFError,
+            OSError,
+            ValueError,
+            zipfile.BadZipFile,
+            KeyError,
+            IndexError,
+        ):
+            raise CheckpointError(
+                f"{path} is truncated or damaged: its archive does not read whole; use another "
+                "checkpoint of the run, such as best.ckpt."
+            ) from None
     if not isinstance(checkpoint, dict) or "state_dict" not in checkpoint:
         raise CheckpointError(f"{path} is not a digitnet checkpoint (it has no state_dict).")
     weights = checkpoint["state_dict"]
@@ -92,6 +100,23 @@ def load_checkpoint(path: Any) -> dict[str, Any]:
             "use another checkpoint of the run, such as best.ckpt."
         )
     return checkpoint
+
+
+ZIP_MAGIC = b"PK\x03\x04"  # torch.save's format since PyTorch 1.6 (and Lightning's)
+PICKLE_MAGIC = b"\x80"  # the legacy format: a pickle, protocol 2 or higher
+
+
+def _what_is(head: bytes) -> str:
+    """What a file that is not a checkpoint looks like, from its first bytes."""
+    if not head:
+        return "empty"
+    try:
+        text = head.decode("utf-8")
+    except UnicodeDecodeError:
+        text = ""
+    if text and all(c.isprintable() or c in "\t\r\n" for c in text):
+        return f"text (it starts with {text.strip()[:8]!r})"
+    return f"a file of another program (it starts with {head[:4].hex(' ')})"
 
 
 def check_weights(checkpoint: dict[str, Any], model: torch.nn.Module, name: str) -> None:

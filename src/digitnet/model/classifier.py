@@ -52,10 +52,10 @@ class DigitClassifier(L.LightningModule):
         dataset: the data set the statistics for ``normalize`` come from.
         schedule: ``constant`` learning rate, or ``cosine``: lr · ½(1 + cos(π · t/T)) after t of the
             run's T updates, falling smoothly from ``lr`` to 0 by the last epoch.
-        engine: how updates are computed (:mod:`digitnet.model.engine`): ``autograd``, ``backprop``
-        (the
-            written-out backpropagation of the MLP) or ``auto``, which picks ``backprop`` where it
-            applies. Both give the same weights (tested to 1e-6); only the speed differs.
+        engine: how updates are computed (:mod:`digitnet.model.engine`): ``autograd``,
+            ``backprop`` (the written-out backpropagation of the MLP) or ``auto``, which picks
+            ``backprop`` where it applies. Both give the same weights (tested to 1e-6); only the
+            speed differs.
         cuda_graph: ``auto`` (record each training step's updates once as a CUDA graph and replay
             it, on a CUDA device, for SGD and GD in float32 or float64; see
             :mod:`digitnet.model.replay`), ``on`` (the same, and on a CPU the same program runs

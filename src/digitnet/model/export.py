@@ -25,7 +25,7 @@ import lightning as L
 import torch
 from torch import nn
 
-from digitnet.atomic import atomic_file
+from digitnet.atomic import TMP_SUFFIX, atomic_file
 from digitnet.errors import BadSetting
 from digitnet.model.networks import probabilities
 
@@ -64,19 +64,36 @@ def export(classifier: nn.Module, out: Path, fmt: str) -> Path:
     if fmt not in FORMATS:
         raise BadSetting(f"--format must be one of {', '.join(FORMATS)}, got {fmt!r}.")
     wrapped = Probabilities(classifier.cpu().eval()).eval()
-    out.parent.mkdir(parents=True, exist_ok=True)
     if fmt == "pt2":
         batch = torch.export.Dim("batch", min=1)
         program = torch.export.export(
             wrapped, (example_input(),), dynamic_shapes={"pixels": {0: batch}}
         )
+        buffer = io.BytesIO()  # in memory first: torch's zip writer aborts on a full disk
+        torch.export.save(program, buffer)
+    else:
+        buffer = _onnx(wrapped)
+    write_out(out, buffer.getvalue())
+    return out
+
+
+def write_out(out: Path, data: bytes) -> None:
+    """Write the exported file atomically; a failure is one sentence, and what a killed export
+    left of ``out`` before (``.out.<random>.tmp``) is removed first."""
+    try:
+        out.parent.mkdir(parents=True, exist_ok=True)
+        for stale in out.parent.glob(f".{out.name}.*{TMP_SUFFIX}"):
+            stale.unlink(missing_ok=True)
         with atomic_file(out) as handle:
-            torch.export.save(program, handle)
-        return out
-    return _onnx(wrapped, out)
+            handle.write(data)
+    except OSError as error:
+        raise BadSetting(
+            f"could not write {out} ({error.strerror or error}); free some space or give "
+            "--out a file in a folder you can write."
+        ) from None
 
 
-def _onnx(wrapped: Probabilities, out: Path) -> Path:
+def _onnx(wrapped: Probabilities) -> io.BytesIO:
     try:
         # to_onnx needs onnx and onnxscript: say so in one sentence, not a traceback
         import onnx  # noqa: F401
@@ -96,6 +113,4 @@ def _onnx(wrapped: Probabilities, out: Path) -> Path:
         output_names=["probabilities"],
         dynamic_shapes={"pixels": {0: torch.export.Dim("batch", min=1)}},
     )
-    with atomic_file(out) as handle:
-        handle.write(buffer.getvalue())
-    return out
+    return buffer

@@ -40,7 +40,7 @@ the first training process of the run, 2 for its first resume, ...) and, by even
     system  {"t": 12.0, "step": 3120, "cpu_percent": 187.5, "rss_mb": 1210.4,
              "gpu_mem_mb": 812.0, "gpu_util": 43.0}   (at most once a second while training;
              the GPU fields on CUDA only: see digitnet.runs.system)
-    end     {"status": "finished" | "cancelled" | "failed" | "diverged", "error": "...",
+    end     {"status": "finished" | "cancelled" | "stopped" | "failed" | "diverged", "error": "...",
              "step": 4150}   (diverged: the update whose logged cost was not finite)
 
 A status of ``running`` whose process no longer exists is reported as ``failed`` (killed).
@@ -61,7 +61,9 @@ from digitnet import untrusted
 from digitnet.atomic import atomic_file, atomic_write_text
 from digitnet.errors import RunError
 
-STATUSES = ("running", "finished", "cancelled", "failed", "diverged")
+# stopped: a limit (--trainer.max_steps, --trainer.max_time) ended training inside an epoch; like a
+# cancelled run it saved last.ckpt there, and a resume continues the partial epoch
+STATUSES = ("running", "finished", "cancelled", "stopped", "failed", "diverged")
 
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -348,9 +350,44 @@ def printable(text: Any) -> str:
     Names, errors and settings come from run folders, which anyone can write: printed raw, ``ESC
     [2J`` would clear the screen and an OSC sequence retitle the terminal.
 
-    >>> printable("run\x1b[2J\n")
-    'run\\x1b[2J\\n'
+    Right-to-left overrides and zero-width characters are not printable either (they reorder or
+    hide what follows), so they are escaped too::
+
+    >>> printable("run\x1b[2J\n"), printable("invoice\u202egnp.exe")
+    ('run\\x1b[2J\\n', 'invoice\\u202egnp.exe')
     """
     return "".join(
         c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text)
     )
+
+
+def cell_width(text: str) -> int:
+    """How many terminal columns ``text`` takes: East Asian wide and full-width characters take
+    two, combining marks none.
+
+    >>> cell_width("run"), cell_width("実験"), cell_width("e\u0301")
+    (3, 4, 1)
+    """
+    import unicodedata
+
+    return sum(
+        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
+        for c in text
+    )
+
+
+def fit_cells(text: str, width: int) -> str:
+    """``text`` cut or padded to exactly ``width`` columns (a cut ends with ``…``), so columns of
+    wide names line up.
+
+    >>> fit_cells("実験-run", 6) + "|", fit_cells("ab", 4) + "|"
+    ('実験-…|', 'ab  |')
+    """
+    if cell_width(text) <= width:
+        return text + " " * (width - cell_width(text))
+    out = ""
+    for c in text:
+        if cell_width(out + c) > width - 1:
+            break
+        out += c
+    return out + "…" + " " * (width - 1 - cell_width(out))

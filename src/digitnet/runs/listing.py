@@ -49,6 +49,7 @@ def read_run(path: Path) -> RunInfo:
     launcher = read_json(path / "launcher.json")
     # a resumed run's error is in its own launch's output only
     since = _number(launcher.get("log_offset"), int) or 0
+    known = bool(status)  # the run wrote a status of its own at least once
     if not status:  # launched, but training has not started (or died before it could)
         status = {
             "status": "running",
@@ -58,14 +59,15 @@ def read_run(path: Path) -> RunInfo:
     # relaunched (resume) since the last status
     if (_number(launcher.get("time"), float) or 0) > (_number(status.get("updated"), float) or 0):
         alive = process_alive(launcher.get("pid"))
-        status = {
-            **status,
-            "status": "running" if alive else "failed",
-            "pid": launcher.get("pid"),
-            "error": ""
-            if alive
-            else last_error_line(path, since) or "the resumed process ended before training began",
-        }
+        if alive:
+            status = {**status, "status": "running", "pid": launcher.get("pid"), "error": ""}
+        else:  # it ended before training began: refused, so the run is as it was
+            why = last_error_line(path, since) or "its process ended before training began"
+            status = {
+                **status,
+                "status": status.get("status") if known else "failed",
+                "error": f"the last resume did not start: {why}" if known else why,
+            }
     state = _text(status.get("status"), "failed")
     error = _text(status.get("error"))
     if state == "running" and not process_alive(status.get("pid"), status.get("host")):

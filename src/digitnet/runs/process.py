@@ -202,8 +202,8 @@ def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
     )
 
 
-def resume(run_dir: Path) -> subprocess.Popen:
-    """Continue a stopped run from its ``last.ckpt``, in place.
+def resume(run_dir: Path, max_epochs: int | None = None) -> subprocess.Popen:
+    """Continue a stopped run from its ``last.ckpt``, in place (to ``max_epochs`` where given).
 
     The run is named by the path of its checkpoint, never by its name: a run named like a word
     ``--ckpt_path`` reads another way (``last``) could otherwise resume a different run.
@@ -218,6 +218,7 @@ def resume(run_dir: Path) -> subprocess.Popen:
             str(Path(run_dir).absolute() / "last.ckpt"),
             "--checkpoints_dir",
             str(run_dir.parent),
+            *(["--trainer.max_epochs", str(max_epochs)] if max_epochs else []),
             *QUIET,
         ],
         run_dir,

@@ -30,6 +30,7 @@ from typing import Any
 
 import lightning as L
 import torch
+from lightning.pytorch.callbacks import Timer
 
 from digitnet import untrusted
 from digitnet.atomic import remove_stale_temporaries, write_failed
@@ -220,6 +221,9 @@ class RunRecorder(L.Callback):
                 self._window_start, self._window_samples = now, 0
         if self._system is not None and self._system.due():
             self._event(trainer, "system", step=step, **self._system.sample())
+        last_of_epoch = batch_idx + 1 >= trainer.num_training_batches
+        if self.stop_reason is None and not last_of_epoch and _limit_reached(trainer):
+            self.stop_reason = "stopped"  # inside the epoch: saved as a cancel is, resumed exactly
         if self.stop_reason is None and untrusted.is_regular(self.run_dir / "cancel"):
             self.stop_reason = "cancelled"
         if self.stop_reason is not None and self.final_status is None:
@@ -228,7 +232,7 @@ class RunRecorder(L.Callback):
     def _stop(self, trainer: L.Trainer) -> None:
         trainer.should_stop = True
         self.final_status = self.stop_reason
-        if self.stop_reason == "cancelled":  # the epoch-end save is skipped: this one is mid-epoch
+        if self.stop_reason in ("cancelled", "stopped"):  # mid-epoch: the epoch-end save is skipped
             # the whole training state
             trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)
             if trainer.is_global_zero:
@@ -325,7 +329,8 @@ class RunRecorder(L.Callback):
         self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException
     ) -> None:
         """The status says what is on disk: ``cancelled`` only with a ``last.ckpt`` to resume from.
-        An interrupted test after fit leaves the finished run as it is."""
+        An interrupted test after fit leaves the finished run as it is. The sentences on stderr
+        may meet a closed pipe themselves: they are written where they can be."""
         self._restore_signals()
         interrupted = isinstance(exception, KeyboardInterrupt)
         if trainer.state.fn != "fit":
@@ -337,8 +342,14 @@ class RunRecorder(L.Callback):
                     file=sys.stderr,
                 )
             return
-        if interrupted and (self.run_dir / "last.ckpt").is_file():
-            status, error = "cancelled", ""
+        # a stop already honoured (its last.ckpt saved) stays one, whatever ends the process after
+        # it: a second Ctrl-C, or a closed pipe (`digitnet fit | tee log`, the tee interrupted too)
+        honoured = self.final_status in ("cancelled", "stopped")
+        broken_pipe = isinstance(exception, BrokenPipeError) or "Broken pipe" in str(exception)
+        if (interrupted or honoured or broken_pipe) and untrusted.is_regular(
+            self.run_dir / "last.ckpt"
+        ):
+            status, error = self.final_status if honoured else "cancelled", ""
         elif interrupted:
             status, error = "failed", "interrupted before its first checkpoint; start it again"
         else:
@@ -373,6 +384,16 @@ class RunRecorder(L.Callback):
         self._restore_signals()
         if (self.run_dir / "status.json").is_file():
             self._event(trainer, "test", **_metrics(trainer, ("test_loss", "test_acc")))
+
+
+def _limit_reached(trainer: L.Trainer) -> bool:
+    """True once ``--trainer.max_steps`` or ``--trainer.max_time`` ends training (Lightning stops
+    at the end of this step; it would still call the epoch finished)."""
+    if trainer.max_steps is not None and 0 <= trainer.max_steps <= trainer.global_step:
+        return True
+    timer = next((c for c in trainer.callbacks if isinstance(c, Timer)), None)
+    remaining = timer.time_remaining() if timer is not None else None
+    return remaining is not None and remaining <= 0
 
 
 def _remove_cancel(run_dir: Path) -> None:

@@ -42,7 +42,8 @@ HELP = """\
 | `Shift+←` `Shift+→` | pan the zoomed view (back at the end, it follows again) |
 | `0` | zoom out to the whole run |
 
-The marks in the list: `●` running, `✓` finished, `■` cancelled, `✗` failed, `~` diverged;
+The marks in the list: `●` running, `✓` finished, `■` cancelled, `‖` stopped inside an epoch by
+`--trainer.max_steps` or `max_time` (a resume continues it), `✗` failed, `~` diverged;
 `▶` before a name: marked for compare. `best` is the best validation accuracy in percent.
 
 Runs live in `checkpoints/`. A run started anywhere (`digitnet fit`, or Python with

@@ -24,6 +24,7 @@ from textual.screen import Screen
 from textual.widgets import Footer, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker
 
+from digitnet import checks
 from digitnet.dashboard.screens.ask import AskName, Confirm
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.watcher import FolderWatcher, Snapshot
@@ -323,12 +324,29 @@ class MainScreen(Screen):
         self.notify(f"cancelling {info.name}: it stops after its current step")
 
     def action_resume_run(self) -> None:
+        """Resume the selected run in place; one that finished its epochs is asked how many to
+        train to first (a resume with the same limit would be refused)."""
         info = self.selected_info()
         if info is None or info.status == "running":
             self.notify("select a stopped run to resume", severity="warning")
             return
+        done = info.epoch
+        if info.status != "finished" or info.max_epochs is None or done < info.max_epochs:
+            self.resume(info, None)
+            return
+
+        def answered(value: str | None) -> None:
+            if value:
+                self.resume(info, int(value))
+
+        question = f"{info.name} finished its {done} epochs. Train it on to how many epochs?"
+        self.app.push_screen(
+            AskName(question, str(2 * done), lambda v: checks.check_more_epochs(v, done)), answered
+        )
+
+    def resume(self, info: RunInfo, max_epochs: int | None) -> None:
         try:
-            self.app.processes.append(control.resume(info.path))
+            self.app.processes.append(control.resume(info.path, max_epochs))
         except (DigitnetError, OSError) as error:
             self.notify(str(error), title="could not resume", severity="error")
             return

@@ -35,6 +35,7 @@ from digitnet.dashboard import plotting
 from digitnet.dashboard.plotting import ChartSettings, Line
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.widgets.run_list import cut_middle, short_names
+from digitnet.runs.layout import printable
 
 PALETTE = (  # a run's colour, kept for the session
     "bright_cyan",
@@ -257,7 +258,7 @@ class Chart(Vertical):
             key = self.marks_key()
             lines = 1 if len(self.runs) <= 3 else 3  # the header wraps to three lines at most
             room = (width * lines - len(self.chart_title()) - len(key)) // len(self.runs) - 5
-            labels = short_names([run.name for run in self.runs], max(6, room))
+            labels = short_names([printable(run.name) for run in self.runs], max(6, room))
             for run, label in zip(self.runs, labels):  # spaces inside the styled parts: SVG
                 text.append("  ")  # export drops leading ones
                 text.append("━ ", style=run.color)
@@ -274,7 +275,8 @@ class Chart(Vertical):
             if view.diverged_at is not None:
                 where = f"update {view.diverged_at:,}"
                 empty = not any(len(getattr(view, name)) for name in self.series_names)
-                text.append("\n" + (f"{cut_middle(run.name, 30)}: " if len(self.runs) > 1 else ""))
+                name = cut_middle(printable(run.name), 30)
+                text.append("\n" + (f"{name}: " if len(self.runs) > 1 else ""))
                 text.append(
                     f"no finite value: diverged at {where}" if empty else f"│ diverged at {where}",
                     style="bold red",

@@ -16,6 +16,7 @@ from textual.widgets import DataTable, Static
 
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.widgets.run_list import STATUS_STYLE
+from digitnet.runs.layout import printable
 from digitnet.runs.listing import RunInfo
 
 
@@ -43,7 +44,7 @@ class ProgressPanel(Static):
             return
         done = round(view.fraction_done(), 3)
         self.state = (
-            info.name,
+            printable(info.name),
             info.status,
             view.progress_text(live=info.status == "running", status=info.status),
             done,
@@ -76,11 +77,15 @@ class Alert(Static):
 
     def show_run(self, info: RunInfo | None, tail: list[str]) -> None:
         """``tail``: the last lines of the run's latest launch's output (read by the watcher)."""
-        if info is None or info.status not in ("failed", "diverged"):
+        if (
+            info is None
+            or info.status == "running"
+            or not (info.status in ("failed", "diverged") or info.error)
+        ):
             self.message = ""
             return
-        lines = "\n".join(tail)
-        self.message = f"{info.status}: {info.error}" + (f"\n{lines}" if lines else "")
+        lines = "\n".join(printable(line) for line in tail)  # the run's own output: escaped
+        self.message = f"{info.status}: {printable(info.error)}" + (f"\n{lines}" if lines else "")
 
     def watch_message(self, message: str) -> None:
         self.set_class(bool(message), "shown")
@@ -133,17 +138,19 @@ class Details(Static):
 
 
 def details(info: RunInfo, view: RunView, tail: list[str]) -> Text:
-    text = Text.assemble((info.name, "bold"), f"  {info.status}\nfolder: {info.path}")
+    text = Text.assemble(
+        (printable(info.name), "bold"), f"  {info.status}\nfolder: {printable(info.path)}"
+    )
     if info.error:
-        text.append(f"\nerror: {info.error}", style="red")
+        text.append(f"\nerror: {printable(info.error)}", style="red")
     if view.test:
         loss, acc = fmt(view.test.get("test_loss")), fmt(view.test.get("test_acc"), True)
         text.append(f"\ntest: loss {loss}, accuracy {acc}")
     for section, values in view.config.items():
         if isinstance(values, dict):
             shown = ", ".join(f"{k}={v}" for k, v in values.items() if not str(k).startswith("_"))
-            text.append(f"\n{section}: {shown}")
+            text.append(f"\n{printable(section)}: {printable(shown)}")
     if tail:
         text.append("\n\noutput.log", style="bold")
-        text.append(" (last lines)\n" + "\n".join(tail))
+        text.append(" (last lines)\n" + "\n".join(printable(line) for line in tail))
     return text

@@ -15,22 +15,32 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+from rich.cells import cell_len
 from rich.text import Text
 from textual.binding import Binding
 from textual.reactive import reactive
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
+from digitnet.runs.layout import printable
 from digitnet.runs.listing import RunInfo, format_age
 
 STATUS_STYLE = {
     "running": "bold green",
     "finished": "cyan",
     "cancelled": "yellow",
+    "stopped": "yellow",
     "failed": "bold red",
     "diverged": "bold magenta",
 }
-STATUS_MARK = {"running": "●", "finished": "✓", "cancelled": "■", "failed": "✗", "diverged": "~"}
+STATUS_MARK = {
+    "running": "●",
+    "finished": "✓",
+    "cancelled": "■",
+    "stopped": "‖",
+    "failed": "✗",
+    "diverged": "~",
+}
 SORTS = ("age", "accuracy", "name")  # what ``s`` cycles through
 FIXED = (
     2 + 1 + 6 + 5 + 3 + 1
@@ -38,12 +48,21 @@ FIXED = (
 
 
 def cut_middle(name: str, width: int) -> str:
-    """``name`` in at most ``width`` characters, its middle replaced by ``…`` if it is longer."""
-    if len(name) <= width:
+    """``name`` in at most ``width`` columns, its middle replaced by ``…`` if it is longer (wide
+    characters count two columns)."""
+    if cell_len(name) <= width:
         return name
-    head = max(1, (width - 1) // 2)
-    tail = max(0, width - 1 - head)
-    return name[:head] + "…" + (name[-tail:] if tail else "")
+    head, tail = "", ""
+    left, right = max(1, (width - 1) // 2), max(0, width - 1 - max(1, (width - 1) // 2))
+    for c in name:
+        if cell_len(head + c) > left:
+            break
+        head += c
+    for c in reversed(name):
+        if cell_len(tail + c) > right:
+            break
+        tail = c + tail
+    return head + "…" + tail
 
 
 def short_names(names: list[str], width: int) -> list[str]:
@@ -172,8 +191,8 @@ class RunList(DataTable):
         # Text, never markup: these come from the run folder
         return (
             Text(STATUS_MARK.get(run.status, "?") + " ", style=STATUS_STYLE.get(run.status, "")),
-            Text(mark + cut_middle(run.name, width - len(mark)) + " "),
-            Text(short_dataset(run.dataset) + " "),
+            Text(mark + cut_middle(printable(run.name), width - len(mark)) + " "),
+            Text(short_dataset(printable(run.dataset)) + " "),
             best + " ",
             format_age(now - run.updated),
         )
