@@ -226,6 +226,13 @@ def test_predict_prints_class_and_ten_probabilities(tiny_env, tmp_path, capsys):
         (["--ckpt_path", ""], "--ckpt_path is empty"),
         (["--preset", "../../../../../../../../../../etc/hostname"], "there is no preset"),
         (["--model.layers", "[784, 1000000000, 10]"], "GB of memory to train"),
+        (["--model.lr", "1e39"], "lr must be a positive number of at most 1e6, got 1e+39"),
+        (["--trainer.max_epochs", "0"], "--trainer.max_epochs must be at least 1, got 0;"),
+        (["--trainer.max_epochs", "-1"], "--trainer.max_epochs must be at least 1, got -1;"),
+        (["--seed_everything", "-1"], "--seed_everything must lie between 0 and 4294967295"),
+        (["--seed_everything", str(2**70)], "--seed_everything must lie between 0 and"),
+        (["--run_name", "last"], "run name 'last' is a word --ckpt_path reads another way"),
+        (["--run_name", "None"], "run name 'None' is a word --ckpt_path reads another way"),
         (
             ["--trainer.accelerator", "cuda"]
             if not __import__("torch").cuda.is_available()
@@ -568,18 +575,27 @@ def test_predict_serve_answers_one_json_line_per_drawing(tiny_env):
         {"id": 2, "pixels": [0] * 784},
         {"id": 3, "pixels": [300] * 784},
         "not json",
+        "[" * 100_000,  # nested past Python's limit
+        b"\xff\xfe not UTF-8",
+        {"id": 4, "pixels": stroke},  # and the helper is still there
     ]
-    lines = "".join((json.dumps(r) if isinstance(r, dict) else r) + "\n" for r in requests)
+    lines = b"".join(
+        (json.dumps(r).encode() if isinstance(r, dict) else r.encode() if isinstance(r, str) else r)
+        + b"\n"
+        for r in requests
+    )
     result = subprocess.run(
         [sys.executable, "-m", "digitnet", "predict", "--serve", "--ckpt_path", "served"],
         input=lines,
         capture_output=True,
-        text=True,
         env=tiny_env,
         timeout=120,
     )
     assert result.returncode == 0, result.stderr[-2000:]
-    ready, drawn, empty, bad, garbled = map(json.loads, result.stdout.splitlines())
+    answers = [json.loads(line) for line in result.stdout.decode().splitlines()]
+    ready, drawn, empty, bad, garbled, nested, not_utf8, again = answers
+    assert "nested too deeply" in nested["error"] and "malformed" in not_utf8["error"]
+    assert again["id"] == 4 and again["probabilities"] == drawn["probabilities"]
     assert ready == {
         "ready": True,
         "classes": [str(i) for i in range(10)],
@@ -590,3 +606,69 @@ def test_predict_serve_answers_one_json_line_per_drawing(tiny_env):
     assert empty == {"id": 2, "empty": True}
     assert bad["id"] == 3 and "784 numbers from 0 to 255" in bad["error"]
     assert garbled["id"] is None and "malformed" in garbled["error"]
+
+
+def test_a_listing_read_by_head_ends_quietly(tiny_env):
+    """`digitnet runs | head -1`: the reader leaves after one line; digitnet ends with status 0
+    and no traceback (800 runs: more output than a pipe holds)."""
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    for i in range(800):
+        (root / f"run-{i:03d}").mkdir(parents=True)
+        (root / f"run-{i:03d}" / "status.json").write_text('{"status": "finished"}')
+    result = subprocess.run(
+        ["bash", "-c", f"{sys.executable} -m digitnet runs | head -1"],
+        env=tiny_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.stdout.startswith("run ") and len(result.stdout.splitlines()) == 1
+    assert result.stderr == ""
+
+
+def test_names_that_would_reorder_or_misalign_the_listing_are_escaped_and_measured(tiny_env):
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    for name in ("invoice\u202egnp.exe", "実験-一", "zero\u200bwidth"):
+        (root / name).mkdir(parents=True)
+        (root / name / "status.json").write_text('{"status": "finished", "dataset": "mnist"}')
+    result = subprocess.run(
+        [sys.executable, "-m", "digitnet", "runs"],
+        env=tiny_env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert "\u202e" not in result.stdout and "\u200b" not in result.stdout
+    assert "invoice\\u202egnp.exe" in result.stdout and "zero\\u200bwidth" in result.stdout
+    from digitnet.runs.layout import cell_width
+
+    rows = result.stdout.splitlines()[1:]
+    assert len({cell_width(row.split("finished")[0]) for row in rows}) == 1  # rows line up
+
+
+@pytest.mark.slow
+def test_export_to_a_full_disk_is_one_sentence_and_a_stale_temporary_goes(
+    tiny_env, tmp_path, capsys, monkeypatch
+):
+    import errno
+
+    from digitnet.atomic import atomic_file
+
+    assert fit("--run_name", "ex", "--trainer.max_epochs", "1") == 0
+    out = tmp_path / "net.pt2"
+    (tmp_path / ".net.pt2.abc123.tmp").write_bytes(b"half an export, killed")
+
+    def full(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr("digitnet.model.export.atomic_file", full)
+    capsys.readouterr()
+    assert main(["export", "--ckpt_path", "ex", "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err == (
+        f"digitnet: error: could not write {out} (No space left on device); free some space or "
+        "give --out a file in a folder you can write.\n"
+    )
+    monkeypatch.setattr("digitnet.model.export.atomic_file", atomic_file)
+    assert main(["export", "--ckpt_path", "ex", "--out", str(out)]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []

@@ -704,3 +704,31 @@ def test_an_unreadable_run_folder_is_left_out_of_the_list(tiny_env, capsys, monk
     assert main(["runs"]) == 0
     out = capsys.readouterr().out
     assert "mine" in out and "theirs" not in out
+
+
+@pytest.mark.slow
+def test_ctrl_c_of_a_run_piped_into_tee_is_a_cancel_not_a_failure(tiny_env, tmp_path):
+    """Ctrl-C reaches the whole pipeline (`digitnet fit | tee`): tee ends, so the run's output
+    meets a closed pipe; the run still reads cancelled, and its sentence is not an error."""
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "piped"
+    fit = " ".join(
+        [sys.executable, "-m", "digitnet", "fit", *RUN[:-2], "--trainer.max_epochs", "400"]
+        + ["--run_name", "piped", "--trainer.enable_progress_bar", "true"]
+    ).replace("[784, 24, 10]", "'[784, 24, 10]'")
+    shell = subprocess.Popen(
+        ["bash", "-c", f"{fit} | tee {tmp_path / 'log'}"],
+        env=tiny_env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
+    deadline, events = time.monotonic() + 120, run / "events.jsonl"
+    while not events.is_file() or '"step"' not in events.read_text():
+        assert time.monotonic() < deadline and shell.poll() is None, "training never started"
+        time.sleep(POLL_SECONDS)
+    os.killpg(shell.pid, signal.SIGINT)  # what a terminal's Ctrl-C does
+    _, stderr = shell.communicate(timeout=120)
+    assert json.loads((run / "status.json").read_text())["status"] == "cancelled", stderr[-2000:]
+    assert "digitnet: run piped was cancelled; resume it with" in stderr
+    assert "error" not in stderr.split("digitnet: run piped was cancelled")[1]

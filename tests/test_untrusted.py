@@ -345,3 +345,24 @@ def test_the_dashboard_resumes_a_run_by_its_checkpoints_path(tmp_path, monkeypat
     process.resume(run)
     at = started[0].index("--ckpt_path")
     assert started[0][at + 1] == str((run / "last.ckpt").absolute())
+
+
+def test_a_stale_pid_that_now_belongs_to_another_process_is_not_a_running_run(tmp_path):
+    """The run's process died long ago and its number went to a newer process: the run reads
+    failed (not running), and it can be deleted (its lock is free)."""
+    import subprocess
+    import sys
+
+    run = make_run(tmp_path, "old", status="running", age=3600)
+    newer = subprocess.Popen([sys.executable, "-c", "import sys; sys.stdin.read()"],
+                             stdin=subprocess.PIPE)  # fmt: skip
+    try:
+        status = json.loads((run / "status.json").read_text())
+        status.update(pid=newer.pid, updated=time.time() - 100)  # written before it started
+        (run / "status.json").write_text(json.dumps(status))
+        assert listing.read_run(run).status == "failed"
+        manage.delete_run(tmp_path, "old")
+        assert not run.exists()
+    finally:
+        newer.kill()
+        newer.wait()

@@ -140,7 +140,7 @@ def run_predict(argv: list[str]) -> int:
     if options.serve:
         from digitnet.model.predict import serve
 
-        serve(path, sys.stdin, sys.stdout)
+        serve(path, sys.stdin.buffer, sys.stdout)  # bytes: a line not UTF-8 gets an answer
         return 0
     from digitnet.model.predict import predict_files
 

@@ -213,6 +213,15 @@ class DigitCLI(LightningCLI):
                 self.run_dir.rmdir()
             raise
 
+    def parse_arguments(self, parser: Any, args: Any) -> None:
+        """Parse, then refuse a seed out of range in one sentence: LightningCLI seeds everything
+        straight after parsing, and NumPy would refuse it with a traceback."""
+        super().parse_arguments(parser, args)
+        subcommand = self.config.get("subcommand")
+        seed = self.config[subcommand].get("seed_everything") if subcommand else None
+        if seed is not None and not isinstance(seed, bool):
+            checks.check_seed(seed, "--seed_everything")
+
     def before_instantiate_classes(self) -> None:
         """Refuse, in one sentence, what the Trainer would refuse with a traceback or ignore, before
         any run folder is made."""
@@ -242,7 +251,6 @@ class DigitCLI(LightningCLI):
                 f"--trainer.max_epochs must be at least 1, got {trainer.max_epochs}; the "
                 "learning rate's schedule is laid over the epochs, so a run needs a number of them."
             )
-        checks.check_seed(config.seed_everything, "--seed_everything")
         precision = str(trainer.precision or "32-true")
         problem = engines.problem(
             engines.choose(model.engine, model.arch, model.optimizer, precision),

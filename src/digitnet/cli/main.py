@@ -41,9 +41,37 @@ Run 'digitnet COMMAND --help' for a command's options. Examples:
 LIGHTNING_COMMANDS = ("fit", "validate", "test")
 
 
+class PipeSafe:
+    """stdout that outlives its reader: once a write meets a closed pipe (``digitnet runs | head
+    -1``, or ``digitnet fit | tee log`` with the tee gone after a Ctrl-C), the rest of the output
+    goes to /dev/null instead of raising in the middle of training or of a listing."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        try:
+            return self.stream.write(text)
+        except BrokenPipeError:
+            quiet_stdout()
+            return len(text)
+
+    def flush(self) -> None:
+        try:
+            self.stream.flush()
+        except BrokenPipeError:
+            quiet_stdout()
+
+    def __getattr__(self, name: str):
+        return getattr(self.stream, name)
+
+
 def main(argv: list[str] | None = None) -> int:
+    program = argv is None  # run as the program, not called from Python
     argv = list(sys.argv[1:] if argv is None else argv)
     command = argv[0] if argv else "dashboard"
+    if program and command != "dashboard" and not isinstance(sys.stdout, PipeSafe):
+        sys.stdout = PipeSafe(sys.stdout)
     try:
         if command in ("-h", "--help", "help"):
             print(USAGE, end="")
@@ -90,5 +118,8 @@ def quiet_stdout() -> None:
     about (the recipe of Python's signal documentation)."""
     import os
 
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    os.dup2(devnull, sys.stdout.fileno())
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.__stdout__.fileno())
+    except (OSError, ValueError, AttributeError):  # no real stdout (a test's capture)
+        pass

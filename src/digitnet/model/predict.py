@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Iterable
 from pathlib import Path
 from typing import IO, Any
 
@@ -123,7 +124,7 @@ def predict_files(checkpoint_path: Path, files: list[str], background: str = "au
         yield name, classes, probs.tolist()
 
 
-def serve(checkpoint_path: Path, requests: IO[str], answers: IO[str]) -> None:
+def serve(checkpoint_path: Path, requests: Iterable[str | bytes], answers: IO[str]) -> None:
     """Classify drawings, one JSON line in, one JSON line out, until ``requests`` ends: the helper
     process of the dashboard's Draw tab (``digitnet predict --serve --ckpt_path RUN``).
 
@@ -131,8 +132,9 @@ def serve(checkpoint_path: Path, requests: IO[str], answers: IO[str]) -> None:
     request ``{"id": 7, "pixels": [784 numbers 0..255, white ink on black, row by row]}`` is
     answered ``{"id": 7, "probabilities": [10 numbers]}``, the drawing first centred as MNIST's
     digits are (:func:`center_digit`); a drawing with no ink is answered ``{"id": 7, "empty":
-    true}`` and a malformed line ``{"id": ..., "error": "..."}``. The checkpoint is loaded with
-    ``weights_only=True``.
+    true}`` and a malformed line (not JSON, not UTF-8, nested past Python's limit, the wrong
+    pixels) ``{"id": ..., "error": "..."}``, after which the next line is read. The checkpoint is
+    loaded with ``weights_only=True``.
     """
     from digitnet.model.classifier import DigitClassifier
 
@@ -146,6 +148,8 @@ def serve(checkpoint_path: Path, requests: IO[str], answers: IO[str]) -> None:
     for line in requests:
         request: Any = None
         try:
+            if isinstance(line, bytes):  # stdin's bytes: a line that is not UTF-8 is one bad line
+                line = line.decode("utf-8")
             request = json.loads(line)
             pixels = request["pixels"]
             if not (
@@ -154,9 +158,12 @@ def serve(checkpoint_path: Path, requests: IO[str], answers: IO[str]) -> None:
                 and all(isinstance(v, (int, float)) and 0 <= v <= 255 for v in pixels)
             ):
                 raise ValueError("pixels must be 784 numbers from 0 to 255")
-        except (ValueError, KeyError, TypeError) as error:
+        except (ValueError, KeyError, TypeError, RecursionError) as error:
             ident = request.get("id") if isinstance(request, dict) else None
-            _answer(answers, id=ident, error=f"a malformed request ({error})")
+            if not isinstance(ident, (int, str)) or isinstance(ident, bool):
+                ident = None
+            reason = "nested too deeply" if isinstance(error, RecursionError) else error
+            _answer(answers, id=ident, error=f"a malformed request ({str(reason)[:200]})")
             continue
         gray = torch.tensor(pixels, dtype=torch.float32).round().to(torch.uint8).reshape(28, 28)
         try:

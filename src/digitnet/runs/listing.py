@@ -58,7 +58,7 @@ def read_run(path: Path) -> RunInfo:
         }
     # relaunched (resume) since the last status
     if (_number(launcher.get("time"), float) or 0) > (_number(status.get("updated"), float) or 0):
-        alive = process_alive(launcher.get("pid"))
+        alive = process_alive(launcher.get("pid"), None, _number(launcher.get("time"), float))
         if alive:
             status = {**status, "status": "running", "pid": launcher.get("pid"), "error": ""}
         else:  # it ended before training began: refused, so the run is as it was
@@ -70,7 +70,8 @@ def read_run(path: Path) -> RunInfo:
             }
     state = _text(status.get("status"), "failed")
     error = _text(status.get("error"))
-    if state == "running" and not process_alive(status.get("pid"), status.get("host")):
+    started = _number(status.get("updated"), float)
+    if state == "running" and not process_alive(status.get("pid"), status.get("host"), started):
         state = "failed"
         error = (
             error

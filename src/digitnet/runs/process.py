@@ -251,10 +251,13 @@ def cancel(run_dir: Path) -> None:
         raise write_failed(run_dir, error) from None
 
 
-def process_alive(pid: object, host: object = None) -> bool:
+def process_alive(pid: object, host: object = None, since: object = None) -> bool:
     """Whether process ``pid`` on ``host`` still runs (a zombie, killed but not reaped, does not).
 
-    A process on another machine cannot be checked from here, so its status is trusted.
+    ``since`` is a time the process is known to have run at (Unix seconds: when it wrote its
+    status): a process of that number started after it is another one that got the number
+    again, not the run's. A process on another machine cannot be checked from here, so its
+    status is trusted.
     """
     if not isinstance(pid, int) or isinstance(pid, bool) or pid <= 0:
         return False
@@ -263,7 +266,10 @@ def process_alive(pid: object, host: object = None) -> bool:
     import psutil  # here, not at the top: `digitnet runs` needs it only for a running run
 
     try:
-        return psutil.Process(pid).status() != psutil.STATUS_ZOMBIE
+        process = psutil.Process(pid)
+        if isinstance(since, (int, float)) and process.create_time() > since + 1.0:
+            return False  # the number was given to a newer process
+        return process.status() != psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return False
     except psutil.AccessDenied:
