@@ -1,9 +1,10 @@
 """Regenerate the README's dashboard pictures from a real run: ``python bench/screenshots.py``.
 
-Trains the default MNIST network for 10 epochs in a temporary folder,
-watched by the dashboard at 110x33, and saves the Live, Samples, Weights and Draw tabs (a 7 drawn
-stroke by stroke) as docs/dashboard.png, docs/dashboard-samples.png, docs/dashboard-weights.png and
-docs/dashboard-draw.png (SVG from Textual, PNG by ``rsvg-convert``, Debian's librsvg2-bin).
+Trains the default MNIST network for 10 epochs in a temporary folder, watched by the dashboard at
+120x40, and saves the Live tab (docs/dashboard.png), the same at 80x24 (docs/dashboard-80x24.png),
+and the Samples, Weights and Draw tabs (a 7 drawn stroke by stroke) as docs/dashboard-samples.png,
+docs/dashboard-weights.png and docs/dashboard-draw.png (SVG from Textual, PNG by
+``rsvg-convert``, Debian's librsvg2-bin).
 """
 
 from __future__ import annotations
@@ -25,19 +26,35 @@ from draw_latency import SEVEN
 ROOT = Path(__file__).resolve().parents[1]
 
 
+async def looked(pilot, times: int = 1) -> None:
+    """Wait until a look at the run folders begun after this call is on screen (``times``)."""
+    screen = pilot.app.screen_stack[0]  # the MainScreen
+    for _ in range(times):
+        wanted = screen.looks_started + 1
+        screen.look()
+        while screen.looks_shown < wanted:
+            await pilot.pause()
+            await asyncio.sleep(0.05)
+    await pilot.pause()
+
+
 async def shoot(root: Path, out: dict[str, Path]) -> None:
     app = DashboardApp(root)
-    async with app.run_test(size=(110, 33)) as pilot:
+    async with app.run_test(size=(120, 40)) as pilot:
         name, process = launch(LaunchSpec(epochs="10"), root)
         while process.poll() is None:
-            await pilot.pause(0.5)
-        await pilot.pause(2.0)  # the last poll, the finished state
+            await looked(pilot)
+        await looked(pilot, 2)  # the finished state
         app.save_screenshot(str(out["live"]))
+        await pilot.resize_terminal(80, 24)
+        await looked(pilot)
+        app.save_screenshot(str(out["small"]))
+        await pilot.resize_terminal(120, 40)
         await pilot.press("4")
-        await pilot.pause(1.0)
+        await looked(pilot)
         app.save_screenshot(str(out["samples"]))
         await pilot.press("7")
-        await pilot.pause(1.0)
+        await looked(pilot, 2)
         app.save_screenshot(str(out["weights"]))
         await pilot.press("8")
         pane = app.query_one(DrawPane)
@@ -47,7 +64,7 @@ async def shoot(root: Path, out: dict[str, Path]) -> None:
         await pilot.mouse_up(DrawCanvas, offset=SEVEN[-1])
         deadline = time.monotonic() + 120  # the helper starts, then answers the newest stroke
         while time.monotonic() < deadline and pane.asks != pane.answered:
-            await pilot.pause(0.2)
+            await looked(pilot)
         app.save_screenshot(str(out["draw"]))
 
 
@@ -61,6 +78,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         pictures = {
             "live": "dashboard.png",
+            "small": "dashboard-80x24.png",
             "samples": "dashboard-samples.png",
             "weights": "dashboard-weights.png",
             "draw": "dashboard-draw.png",
@@ -69,7 +87,7 @@ def main() -> int:
         asyncio.run(shoot(Path(tmp) / "checkpoints", svgs))
         for key, png in pictures.items():
             subprocess.run(
-                ["rsvg-convert", "-w", "1360", str(svgs[key]), "-o", str(ROOT / "docs" / png)],
+                ["rsvg-convert", "-w", "1200", str(svgs[key]), "-o", str(ROOT / "docs" / png)],
                 check=True,
             )
             print(f"wrote docs/{png}")
