@@ -2,11 +2,11 @@
 
 A real dashboard (headless, through Textual's Pilot) over a run trained for one epoch on the real
 MNIST; the pen draws a "1" and then a "7", one stroke segment at a time. The tab times each
-segment itself (``DrawPane.latencies``): from the mouse event reaching the canvas to the bars
-holding the helper's answer (the screen shows them at its next refresh). The first answer waits
-for the helper to start and is not counted. Pilot's own handling of each simulated mouse move
-(about 150 ms here, a test harness's cost) is outside this and is left out. Run alone:
-``python bench/draw_latency.py``.
+segment itself (``DrawPane.latency``, read after each answer): from the mouse event reaching the
+canvas to the bars holding the helper's answer (the screen shows them at its next refresh). The
+first answer waits for the helper to start and is not counted. Pilot's own handling of each
+simulated mouse move (about 150 ms here, a test harness's cost) is outside this and is left out.
+Run alone: ``python bench/draw_latency.py``.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ async def draw(root: Path) -> dict:
     from digitnet.dashboard.widgets.run_list import RunList
 
     app = DashboardApp(str(root), poll_seconds=1.0)
-    guesses = {}
+    guesses, seconds = {}, []
     async with app.run_test(size=(100, 30)) as pilot:
         app.query_one(RunList).select("drawn")
         await pilot.press("8")
@@ -39,15 +39,17 @@ async def draw(root: Path) -> dict:
             await pilot.click("#clear")
             await pilot.mouse_down(DrawCanvas, offset=path[0])
             for point in path[1:]:
-                answered = len(pane.latencies)
+                answered = pane.answers
                 deadline = time.perf_counter() + 60
                 await pilot.hover(DrawCanvas, offset=point)
-                while len(pane.latencies) == answered and time.perf_counter() < deadline:
+                while pane.answers == answered and time.perf_counter() < deadline:
                     await asyncio.sleep(0.001)
+                if pane.answers > answered:
+                    seconds.append(pane.latency)
             await pilot.mouse_up(DrawCanvas, offset=path[-1])
             classes, probabilities = bars.shown
             guesses[name] = classes[max(range(10), key=probabilities.__getitem__)]
-    return {"seconds": pane.latencies[1:], "guesses": guesses}
+    return {"seconds": seconds[1:], "guesses": guesses}
 
 
 def run_draw() -> dict:

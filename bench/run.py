@@ -29,8 +29,8 @@ import dashboard_scale  # noqa: E402
 import draw_latency  # noqa: E402
 import gpu  # noqa: E402
 import loops  # noqa: E402
-from digitnet.cli.lightning_cli import quiet_known_noise  # noqa: E402
 from digitnet.lecture.textbook import Network  # noqa: E402
+from digitnet.runs.quiet import quiet_known_noise  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 warnings.filterwarnings("ignore")

@@ -63,7 +63,9 @@ def test_fit_writes_a_complete_run_folder_and_tests_the_best_checkpoint(tiny_env
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "finished" and status["epoch"] == 3
     assert status["best_val_acc"] > 0.9  # the tiny digits are easy
-    assert "test_acc" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "run first: 784-32-10 relu, 25,450 weights, mnist, batch 64, 3 epochs" in out
+    assert "run first: test accuracy " in out and "on the 200 test images (best.ckpt)" in out
     events = [json.loads(line)["event"] for line in (run / "events.jsonl").read_text().splitlines()]
     assert events[0] == "start" and events.count("epoch") == 3 and "test" in events
 
@@ -672,3 +674,23 @@ def test_export_to_a_full_disk_is_one_sentence_and_a_stale_temporary_goes(
     monkeypatch.setattr("digitnet.model.export.atomic_file", atomic_file)
     assert main(["export", "--ckpt_path", "ex", "--out", str(out)]) == 0
     assert sorted(p.name for p in tmp_path.iterdir() if p.name.startswith(".")) == []
+
+
+@pytest.mark.slow
+def test_a_default_fit_prints_its_progress_result_and_nothing_else(tiny_env):
+    """No accelerator lines, tips, summary table with FLOPs 0 or warnings about digitnet's own
+    choices: one line on the run, the progress bar, one line on the test."""
+    result = subprocess.run(
+        [sys.executable, "-m", "digitnet", "fit", "--run_name", "quiet", "--data.val_size", "100"]
+        + ["--model.layers", "[784, 16, 10]", "--trainer.max_epochs", "2"],
+        env={**tiny_env, "PYTHONWARNINGS": "default"},  # every warning that is not filtered
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    everything = result.stdout + result.stderr
+    for noise in ("GPU available", "TPU available", "FLOPs", "Tip:", "Warning", "warn", "stopped"):
+        assert noise not in everything, noise
+    lines = [line for line in result.stdout.splitlines() if line.startswith("run quiet:")]
+    assert len(lines) == 2 and "test accuracy" in lines[1]

@@ -492,7 +492,7 @@ async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_d
         assert classes == tuple(str(i) for i in range(10))
         assert abs(sum(probabilities) - 1) < 1e-3
         assert len(shown_text(bars).strip().splitlines()) == 10
-        first = pane.predictor.pid
+        first = pane.predictor.process.pid
 
         os.kill(first, signal.SIGKILL)  # the helper dies: the tab says so
         canvas.focus()
@@ -500,10 +500,10 @@ async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_d
         state = lambda: " ".join(shown_text(app.query_one("#draw-state")).split())  # noqa: E731
         await wait_for(pilot, lambda: "restarts it" in state(), 30, "the helper's death reported")
         assert "the prediction helper ended (exit status -9" in state()
-        before = len(pane.latencies)
+        before = pane.answers
         await pilot.press("space")  # the next stroke starts it again
-        await wait_for(pilot, lambda: len(pane.latencies) > before, 60, "bars from a new helper")
-        assert pane.predictor.pid != first
+        await wait_for(pilot, lambda: pane.answers > before, 60, "bars from a new helper")
+        assert pane.predictor.process.pid != first
 
         await pilot.click("#clear")
         await wait_for(pilot, lambda: bars.shown == ((), ()), 10, "the bars cleared")

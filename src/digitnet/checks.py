@@ -197,3 +197,17 @@ def check_fits_memory(sizes: list[int]) -> None:
             f"layers {sizes} have {weights:,} weights and would need about {need / 1e9:,.0f} GB "
             f"of memory to train, more than this machine's {have / 1e9:,.0f} GB; use fewer neurons."
         )
+
+
+def describe_model(settings: dict) -> str:
+    """A model's settings in a few words, as ``digitnet runs`` and the dashboard show them.
+
+    >>> describe_model({"layers": [784, 512, 512, 10], "activation": "relu"})
+    '784-512-512-10 relu'
+    >>> describe_model({"arch": "cnn", "activation": "relu"})
+    'cnn'
+    """
+    if settings.get("arch", "mlp") == "cnn":
+        return "cnn"
+    layers = "-".join(map(str, settings.get("layers") or []))
+    return f"{layers} {settings.get('activation', '')}".strip()

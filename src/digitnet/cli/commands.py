@@ -11,8 +11,8 @@ from pathlib import Path
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting
-from digitnet.runs.layout import fit_cells, printable
-from digitnet.runs.listing import format_age, list_runs
+from digitnet.runs.layout import printable
+from digitnet.runs.listing import list_runs
 
 
 class _Parser(argparse.ArgumentParser):
@@ -27,44 +27,111 @@ def parser_for(prog: str, description: str) -> argparse.ArgumentParser:
 
 
 def run_runs(argv: list[str]) -> int:
-    if argv[:1] == ["rename"]:
-        return run_rename(argv[1:])
-    if argv[:1] == ["delete"]:
-        return run_delete(argv[1:])
+    actions = {"rename": run_rename, "delete": run_delete, "diff": run_diff, "note": run_note}
+    if argv[:1] and argv[0] in actions:
+        return actions[argv[0]](argv[1:])
     parser = parser_for(
         "runs",
-        "List runs with status, epochs and best validation accuracy; 'digitnet runs rename OLD "
-        "NEW' and 'digitnet runs delete NAME' change them.",
+        "List the runs: status, data set, the settings that differ between them, epochs, best "
+        "validation and test accuracy, training time and tags. 'digitnet runs diff A B', "
+        "'runs note RUN TEXT', 'runs rename OLD NEW' and 'runs delete NAME' act on them.",
     )
     add_checkpoints_dir(parser)
-    options = parser.parse_args(argv)
-    found = list_runs(Path(options.checkpoints_dir))
-    if not found:
-        print(f"no runs in {options.checkpoints_dir}/ yet; start one with 'digitnet fit'.")
-        return 0
-    now = time.time()
-    print(
-        f"{'run':36} {'status':9} {'dataset':13} {'model':22} {'epochs':>7} {'best acc':>8} "
-        f"{'age':>5}"
+    parser.add_argument(
+        "--format",
+        choices=["table", "json", "csv"],
+        default="table",
+        help="table (default), or json / csv for scripts (json: every setting of every run)",
     )
-    for run in found:
-        epochs = f"{run.epoch}/{run.max_epochs}" if run.max_epochs else str(run.epoch)
-        best = f"{100 * run.best_val_acc:.2f}%" if run.best_val_acc is not None else "-"
-        name, dataset, summary = (
-            fit_cells(printable(text), width)  # escaped, then measured in terminal columns
-            for text, width in ((run.name, 36), (run.dataset, 13), (run.summary, 22))
+    parser.add_argument(
+        "--sort",
+        default="age",
+        help="age (newest first, the default), best, test, time, name, or a setting's column "
+        "(lr, batch, layers, ...)",
+    )
+    parser.add_argument(
+        "--filter",
+        default="",
+        help="words each run must match: part of its name or data set, tag:NAME, study:NAME",
+    )
+    options = parser.parse_args(argv)
+    from digitnet.runs import table
+
+    runs = list_runs(Path(options.checkpoints_dir))
+    found = [run for run in runs if table.matches(run, options.filter)]
+    by = {header: key for key, header in table.SETTINGS.items()}.get(options.sort, options.sort)
+    known = {*table.COLUMNS, *table.RESULTS, *table.SETTINGS, "age"}
+    if by not in known:
+        raise BadSetting(
+            f"--sort {options.sort!r} is not a column; use age, best, test, time, name or a "
+            f"setting: {', '.join(table.SETTINGS.values())}."
         )
-        print(
-            f"{name} {run.status:9} {dataset} {summary} {epochs:>7} {best:>8} "
-            f"{format_age(now - run.updated):>5}"
-        )
+    if by != "age":
+        found.sort(key=lambda run: table.value(run, by))
+    if not found and options.format == "table":
+        where = f" matching {options.filter!r}" if options.filter else ""
+        print(f"no runs in {options.checkpoints_dir}/{where} yet; start one with 'digitnet fit'.")
+        return 0
+    print(table.render(found, time.time(), options.format))
     return 0
+
+
+def run_diff(argv: list[str]) -> int:
+    parser = parser_for(
+        "runs diff", "Two runs' settings and results side by side, differences first."
+    )
+    parser.add_argument("a", help="a run's name")
+    parser.add_argument("b", help="another run's name")
+    add_checkpoints_dir(parser)
+    options = parser.parse_args(argv)
+    from digitnet.runs import table
+    from digitnet.runs.listing import read_run
+    from digitnet.runs.manage import run_folder_of
+
+    root = Path(options.checkpoints_dir)
+    a, b = (read_run(run_folder_of(root, name)) for name in (options.a, options.b))
+    rows = [("", printable(a.name), printable(b.name), False), *table.diff(a, b)]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for what, left, right, differs in rows:
+        mark = "≠" if differs else " "
+        print(f"{mark} {what:{widths[0]}}  {printable(left):{widths[1]}}  {printable(right)}")
+    return 0
+
+
+def run_note(argv: list[str]) -> int:
+    parser = parser_for(
+        "runs note",
+        "Keep a short note and tags with a run (in its notes.json, which no run writes): "
+        "digitnet runs note RUN 'the baseline #baseline #relu'; words starting with # are tags.",
+    )
+    parser.add_argument("name", help="the run's name")
+    parser.add_argument("text", nargs="*", help="the note; #word adds a tag (empty: clear both)")
+    add_checkpoints_dir(parser)
+    options = parser.parse_args(argv)
+    from digitnet.runs.layout import write_notes
+    from digitnet.runs.manage import run_folder_of
+
+    folder = run_folder_of(Path(options.checkpoints_dir), options.name)
+    note, tags = split_note(" ".join(options.text))
+    write_notes(folder, note, tags)
+    shown = " ".join("#" + tag for tag in tags) or "-"
+    print(f"{printable(options.name)}: note {printable(note)!r}, tags {shown}")
+    return 0
+
+
+def split_note(text: str) -> tuple[str, list[str]]:
+    """``'the baseline #baseline #relu'`` -> the note as written and its tags.
+
+    >>> split_note("the baseline #baseline #relu")
+    ('the baseline #baseline #relu', ['baseline', 'relu'])
+    """
+    return text.strip(), [word[1:] for word in text.split() if word.startswith("#") and word[1:]]
 
 
 def run_rename(argv: list[str]) -> int:
     parser = parser_for("runs rename", "Rename a run that is not training.")
-    parser.add_argument("old")
-    parser.add_argument("new")
+    parser.add_argument("old", help="the run's name now")
+    parser.add_argument("new", help="its new name: letters, digits, '.', '_' and '-'")
     add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
     from digitnet.runs.manage import rename_run
@@ -76,7 +143,7 @@ def run_rename(argv: list[str]) -> int:
 
 def run_delete(argv: list[str]) -> int:
     parser = parser_for("runs delete", "Delete a run that is not training, after asking.")
-    parser.add_argument("name")
+    parser.add_argument("name", help="the run to delete, with its checkpoints and logs")
     parser.add_argument("--yes", action="store_true", help="do not ask")
     add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
@@ -101,8 +168,16 @@ def run_delete(argv: list[str]) -> int:
 
 def run_data(argv: list[str]) -> int:
     parser = parser_for("data", "Fetch and verify data sets.")
-    parser.add_argument("action", choices=["fetch"])
-    parser.add_argument("dataset", nargs="?", default="all", choices=[*DATASETS, "all"])
+    parser.add_argument(
+        "action", choices=["fetch"], help="fetch: get the files and check their SHA-256"
+    )
+    parser.add_argument(
+        "dataset",
+        nargs="?",
+        default="all",
+        choices=[*DATASETS, "all"],
+        help="which data set (default: all)",
+    )
     parser.add_argument("--data_dir", default=None, help="default: $DIGITNET_DATA or data/")
     options = parser.parse_args(argv)
     from digitnet.data.sources import fetch

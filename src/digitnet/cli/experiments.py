@@ -8,6 +8,8 @@ accuracy of ``best.ckpt`` and the training seconds from ``events.jsonl``.
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import statistics
 import time
@@ -28,11 +30,16 @@ class Result:
     updates_per_epoch: int | None = None
 
 
-def fit(args: list[str], run_name: str, root: Path) -> Result:
-    """Run ``digitnet fit ARGS`` in this process and read its figures back from its run folder."""
+def fit(args: list[str], run_name: str, root: Path, callbacks: list | None = None) -> Result:
+    """Run ``digitnet fit ARGS`` in this process and read its figures back from its run folder
+    (``callbacks``: more for its Trainer, such as a sweep's pruning)."""
     from digitnet.cli.lightning_cli import run_lightning
 
-    run_lightning(["fit", *args, "--run_name", run_name, "--checkpoints_dir", str(root), *QUIET])
+    with contextlib.redirect_stdout(io.StringIO()):  # its one-line summaries: the table says it
+        run_lightning(
+            ["fit", *args, "--run_name", run_name, "--checkpoints_dir", str(root), *QUIET],
+            callbacks,
+        )
     run_dir = root / run_name
     info = listing.read_run(run_dir)
     test, seconds, updates = None, 0.0, None

@@ -9,14 +9,12 @@ architecture it was trained with; options given on the command line still win.
 
 from __future__ import annotations
 
-import logging
 import os
 import re
 import socket
 import sys
 import tempfile
 import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +40,7 @@ from digitnet.model.classifier import DigitClassifier
 from digitnet.runs import layout, trust
 from digitnet.runs import lock as runlock
 from digitnet.runs.folder import run_folder
+from digitnet.runs.quiet import quiet_known_noise
 from digitnet.runs.recorder import EPOCHS_DONE, RunRecorder
 
 
@@ -109,8 +108,10 @@ class DigitCLI(LightningCLI):
         resume_dir: Path | None,
         checkpoint: dict | None = None,
         checkpoint_name: str = "",
+        extra_callbacks: list | None = None,
     ) -> None:
         self.resume_dir = resume_dir
+        self.extra_callbacks = extra_callbacks or []
         self.checkpoint, self.checkpoint_name = checkpoint, checkpoint_name
         self.run_dir: Path | None = None
         self.recorder: RunRecorder | None = None
@@ -121,7 +122,13 @@ class DigitCLI(LightningCLI):
             seed_everything_default=0,
             save_config_kwargs={"overwrite": True},
             auto_configure_optimizers=False,
-            trainer_defaults={"max_epochs": 10, "num_sanity_val_steps": 0},
+            # the model summary is one line of digitnet's own (before_fit): Lightning's table has a
+            # FLOPs column that reads 0 for every network here
+            trainer_defaults={
+                "max_epochs": 10,
+                "num_sanity_val_steps": 0,
+                "enable_model_summary": False,
+            },
             parser_kwargs={"exit_on_error": False},
             save_config_callback=SafeSaveConfig if args[0] == "fit" else None,
         )
@@ -131,6 +138,13 @@ class DigitCLI(LightningCLI):
             "--run_name", type=str | None, default=None, help="name of the new run's folder"
         )
         add_checkpoints_dir(parser)
+        parser.add_argument(
+            "--preset",
+            type=str | None,
+            default=None,
+            help="a preset of the slides or the textbook, as --config with its file: "
+            "quickstart, nielsen-ch1, nielsen-ch1-100, nielsen-ch3, cnn ('digitnet presets')",
+        )
         parser.add_argument(
             "--test_after_fit",
             type=bool,
@@ -182,8 +196,9 @@ class DigitCLI(LightningCLI):
             ) from None
         # inherited by the DDP workers Lightning starts
         os.environ["DIGITNET_RUN_DIR"] = str(self.run_dir)
-        trainer_config = self._get(self.config_init, "trainer", default={})
-        configured = trainer_config.get("callbacks") or []
+        # the instantiated config: {"fit": {"trainer": ...}} here, as LightningCLI nests it
+        trainer_config = self.config_init.get(self.subcommand, self.config_init).get("trainer", {})
+        configured = [*(trainer_config.get("callbacks") or []), *self.extra_callbacks]
         loggers = trainer_config.get("logger")
         loggers = (
             loggers
@@ -269,6 +284,8 @@ class DigitCLI(LightningCLI):
 
     def before_fit(self) -> None:
         self._check_checkpoint_fits_model()
+        if self.trainer.is_global_zero:
+            print(self.summary(), flush=True)
         if self.checkpoint is not None:
             check_same_experiment(
                 self.checkpoint.get("datamodule_hyper_parameters") or {},
@@ -309,11 +326,34 @@ class DigitCLI(LightningCLI):
             )
         if self.config.fit.test_after_fit:  # on every rank: the test pass is collective under DDP
             best = self.run_dir / "best.ckpt"
-            self.trainer.test(
+            results = self.trainer.test(
                 self.model,
                 datamodule=self.datamodule,
                 ckpt_path=str(best) if best.is_file() else None,
+                verbose=False,
             )
+            found = results[0] if results else {}
+            if self.trainer.is_global_zero and "test_acc" in found:
+                images = len(self.datamodule.test_set[1])
+                print(
+                    f"run {self.run_dir.name}: test accuracy {100 * found['test_acc']:.2f}%, "
+                    f"loss {found['test_loss']:.4f}, on the {images:,} test images "
+                    f"({best.name if best.is_file() else 'the last weights'})"
+                )
+
+    def summary(self) -> str:
+        """One line on what this fit trains:
+        ``run mnist-mlp-...: 784-512-512-10 relu, 669,706 weights, mnist, 10 epochs``."""
+        hp, data = self.model.hparams, self.datamodule.hparams
+        weights = sum(p.numel() for p in self.model.parameters())
+        epochs = self.trainer.max_epochs
+        resumed = self.checkpoint.get(EPOCHS_DONE) if self.checkpoint is not None else None
+        where = f", resumed after epoch {resumed}" if isinstance(resumed, int) else ""
+        return (
+            f"run {self.run_dir.name}: {checks.describe_model(hp)}, {weights:,} weights, "
+            f"{data.get('dataset', '?')}, batch {data.get('batch_size', '?')}, {epochs} "
+            f"epoch{'' if epochs == 1 else 's'}{where}"
+        )
 
 
 EXPERIMENT_DATA = ("dataset", "batch_size", "val_size", "full_batch", "shuffle", "seed")
@@ -496,33 +536,6 @@ def check_user_configs(argv: list[str]) -> None:
             untrusted.check_expansion(parsed, "--config", BadSetting)
 
 
-NOISE = ("Tip:", "to estimate number of stepping batches", "Seed set to")
-
-
-def quiet_known_noise() -> None:
-    """Drop Lightning's advertisements and warnings that do not apply to digitnet's own set-up
-    (once)."""
-    if getattr(quiet_known_noise, "done", False):
-        return
-    quiet_known_noise.done = True
-    for pattern in (
-        r".*isinstance\(treespec, LeafSpec\)",
-        r"You have overridden `on_after_batch_transfer`",
-        r"Checkpoint directory .* exists and is not empty",
-        r".*does not have many workers",
-        r"Experiment logs directory .* exists",
-        r"LightningCLI's args parameter is intended",
-        r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint",
-    ):
-        warnings.filterwarnings("ignore", message=pattern)
-    for name in ("lightning.pytorch.utilities.rank_zero", "lightning.fabric.utilities.rank_zero"):
-        logging.getLogger(name).addFilter(
-            lambda record: not any(text in record.getMessage() for text in NOISE)
-        )
-    # "Seed set to 0"
-    logging.getLogger("lightning.fabric.utilities.seed").setLevel(logging.WARNING)
-
-
 def expand_preset(argv: list[str]) -> list[str]:
     """``--preset nielsen-ch1`` becomes ``--config <the preset's YAML file>`` (see
     :mod:`digitnet.lecture.presets`)."""
@@ -555,7 +568,9 @@ def trainer_refusal(text: str) -> str:
     )
 
 
-def run_lightning(argv: list[str]) -> int:
+def run_lightning(argv: list[str], callbacks: list | None = None) -> int:
+    """Run ``digitnet fit|validate|test ARGV``; ``callbacks`` are added to a fit's Trainer (a
+    sweep's pruning callback) without entering its saved config."""
     quiet_known_noise()
     argv = expand_preset(argv)
     check_user_configs(argv)
@@ -563,7 +578,13 @@ def run_lightning(argv: list[str]) -> int:
     resolved = Resolved(argv)
     try:
         resolved = _resolve_resume(argv)
-        DigitCLI(resolved.args, resolved.run_dir, resolved.checkpoint, resolved.checkpoint_name)
+        DigitCLI(
+            resolved.args,
+            resolved.run_dir,
+            resolved.checkpoint,
+            resolved.checkpoint_name,
+            callbacks or [],
+        )
     except ArgumentError as error:
         message = " ".join(str(error).split())
         raise BadSetting(f"{message}; run 'digitnet {argv[0]} --help' for the options.") from None

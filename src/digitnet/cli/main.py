@@ -24,14 +24,16 @@ commands:
   predict              classify images: digitnet predict --ckpt_path RUN IMAGE.png ...
   export               write a trained network as .pt2 (torch.export) or .onnx:
                        digitnet export --ckpt_path RUN
-  runs                 list the runs in checkpoints/ with status, epochs and best accuracy;
-                       runs rename OLD NEW, runs delete NAME [--yes]
+  runs                 the runs in checkpoints/: status, the settings that differ, epochs,
+                       accuracy, time, tags (--format json|csv, --sort, --filter tag:X);
+                       runs diff A B, runs note RUN TEXT, runs rename OLD NEW, runs delete NAME
   data fetch [NAME]    get mnist, fashion_mnist or all (default) into data/ and verify them
   gates                a perceptron learns AND, OR, NAND, and cannot learn XOR
   perceptron           a multi-class perceptron on raw pixels: the linear baseline
   presets              the slides' and the textbook's networks as configs (fit --preset NAME)
   reproduce [NAME...]  run presets over seeds: their spread against the published figures
   compare              the slides' drop-in replacements (ReLU, cross-entropy, SGD), measured
+  sweep SPEC.yaml      search settings with Optuna: each trial a run, hopeless ones pruned
 
 Run 'digitnet COMMAND --help' for a command's options. Examples:
   digitnet fit --data.dataset fashion_mnist --model.activation sigmoid --trainer.max_epochs 30
@@ -89,6 +91,10 @@ def main(argv: list[str] | None = None) -> int:
             from digitnet.cli import commands
 
             return getattr(commands, f"run_{command}")(argv[1:])
+        if command == "sweep":
+            from digitnet.cli.sweep import run_sweep
+
+            return run_sweep(argv[1:])
         if command in ("gates", "perceptron", "presets", "reproduce", "compare"):
             from digitnet.cli import teaching
 

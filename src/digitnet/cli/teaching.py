@@ -17,7 +17,12 @@ def run_gates(argv: list[str]) -> int:
     parser = parser_for(
         "gates", "Train a perceptron on AND, OR, NAND and XOR and show what it learned."
     )
-    parser.add_argument("--max_epochs", type=int, default=100)
+    parser.add_argument(
+        "--max_epochs",
+        type=int,
+        default=100,
+        help="passes over the four inputs at most, for each gate (default 100)",
+    )
     options = parser.parse_args(argv)
     from digitnet.lecture.neurons import GATES, INPUTS, train_gate
 
@@ -52,10 +57,14 @@ def run_perceptron(argv: list[str]) -> int:
         "perceptron",
         "A multi-class perceptron on raw pixels: the linear baseline for the networks.",
     )
-    parser.add_argument("--dataset", default="mnist", choices=DATASETS)
-    parser.add_argument("--epochs", type=int, default=3)
-    parser.add_argument("--data_dir", default=None)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--dataset", default="mnist", choices=DATASETS, help="default: mnist")
+    parser.add_argument(
+        "--epochs", type=int, default=3, help="passes over the training images (default 3)"
+    )
+    parser.add_argument("--data_dir", default=None, help="default: $DIGITNET_DATA or data/")
+    parser.add_argument(
+        "--seed", type=int, default=0, help="the order the images are shown in (default 0)"
+    )
     options = parser.parse_args(argv)
     import torch
 
@@ -98,7 +107,9 @@ def run_reproduce(argv: list[str]) -> int:
         "Run presets over several seeds and set their spread beside the published figures (and "
         "beside the textbook's own network.py, in NumPy, where a preset is its setting).",
     )
-    parser.add_argument("presets", nargs="*", default=["all"])
+    parser.add_argument(
+        "presets", nargs="*", default=["all"], help="preset names (default: all of them)"
+    )
     parser.add_argument("--seeds", type=int, default=5, help="seeds 0..N-1 of each preset (5)")
     parser.add_argument(
         "--epochs", type=int, default=None, help="override every preset's epochs (quick look)"
@@ -174,7 +185,7 @@ def run_reproduce(argv: list[str]) -> int:
                 "network_py_runs": reference,
             }
         )
-        print(experiments.plain_table(header, rows[-1:]), flush=True)
+        print(f"reproduce {preset.name}: ours {ours.text()}, published {preset.published:.2f}")
     print()
     print(experiments.plain_table(header, rows))
     notes = (
@@ -194,13 +205,14 @@ def run_reproduce(argv: list[str]) -> int:
     return 0
 
 
-SWAPS = [
-    ("modern: ReLU, cross-entropy, mini-batch SGD", []),
-    ("sigmoid instead of ReLU", ["--model.activation", "sigmoid"]),
-    ("MSE instead of cross-entropy", ["--model.loss", "mse"]),
-    ("full-batch GD instead of mini-batch SGD", ["--model.optimizer", "gd"]),
+SWAPS = [  # (what the row shows, the run name's part, what differs)
+    ("modern: ReLU, cross-entropy, mini-batch SGD", "modern", []),
+    ("sigmoid instead of ReLU", "sigmoid", ["--model.activation", "sigmoid"]),
+    ("MSE instead of cross-entropy", "mse", ["--model.loss", "mse"]),
+    ("full-batch GD instead of mini-batch SGD", "gd", ["--model.optimizer", "gd"]),
     (
         "the slides' old column: sigmoid, MSE, full GD",
+        "sigmoid-mse-gd",
         ["--model.activation", "sigmoid", "--model.loss", "mse", "--model.optimizer", "gd"],
     ),
 ]
@@ -210,10 +222,16 @@ def run_compare(argv: list[str]) -> int:
     parser = parser_for(
         "compare", "Train one network with each drop-in replacement of the slides swapped back."
     )
-    parser.add_argument("--dataset", default="mnist", choices=DATASETS)
-    parser.add_argument("--epochs", type=int, default=5)
-    parser.add_argument("--layers", default="[784, 100, 10]")
-    parser.add_argument("--lr", type=float, default=0.1)
+    parser.add_argument("--dataset", default="mnist", choices=DATASETS, help="default: mnist")
+    parser.add_argument("--epochs", type=int, default=5, help="epochs of each variant (default 5)")
+    parser.add_argument(
+        "--layers",
+        default="[784, 100, 10]",
+        help="the network of every variant (default [784, 100, 10])",
+    )
+    parser.add_argument(
+        "--lr", type=float, default=0.1, help="learning rate of every variant (default 0.1)"
+    )
     parser.add_argument("--out", default="docs/compare", help="writes OUT.md and OUT.json")
     add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
@@ -236,8 +254,9 @@ def run_compare(argv: list[str]) -> int:
     root, stamp = Path(options.checkpoints_dir), experiments.stamp()
     header = ["network", "test acc %", "vs modern", "train seconds", "updates/epoch"]
     rows, records, reference = [], [], None
-    for i, (label, swap) in enumerate(SWAPS):
-        result = experiments.fit([*base, *swap], f"compare-{i}-{stamp}", root)
+    for i, (label, slug, swap) in enumerate(SWAPS):
+        print(f"compare {i + 1}/{len(SWAPS)}: {label} ...", flush=True)
+        result = experiments.fit([*base, *swap], f"compare-{slug}-{stamp}", root)
         reference = result.test_acc if reference is None else reference
         delta = (
             "-"
@@ -249,6 +268,7 @@ def run_compare(argv: list[str]) -> int:
             [label, experiments.pct(result.test_acc), delta, f"{result.seconds:.1f}", updates]
         )
         records.append({"swap": label, "args": swap, **experiments.as_dict(result)})
+    print()
     print(experiments.plain_table(header, rows))
     notes = (
         f"Each row trains {options.layers} on {options.dataset} for {options.epochs} epochs at lr "

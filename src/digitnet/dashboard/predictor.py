@@ -34,10 +34,6 @@ class Predictor:
         self.errors = tempfile.TemporaryFile()  # its stderr: a pipe nobody reads could fill up
         self.asked = 0
 
-    @property
-    def pid(self) -> int | None:
-        return self.process.pid if self.process is not None else None
-
     def start(self) -> None:
         """Start the helper and wait until it has loaded the checkpoint."""
         with self.lock:

@@ -9,6 +9,7 @@ the cost, the metrics and the optimizer, and saves its arguments with ``save_hyp
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import Any
 
 import lightning as L
@@ -29,6 +30,7 @@ def cosine_factor(step: int, total: int) -> float:
 
 
 UPDATES_KEY = "digitnet_updates"
+DEFAULT_LAYERS = (784, 512, 512, 10)  # the slides' network
 
 
 class DigitClassifier(L.LightningModule):
@@ -64,7 +66,7 @@ class DigitClassifier(L.LightningModule):
 
     def __init__(
         self,
-        layers: list[int] | None = None,
+        layers: Sequence[int] = DEFAULT_LAYERS,
         activation: str = "relu",
         loss: str = "cross_entropy",
         optimizer: str = "sgd",
@@ -80,7 +82,7 @@ class DigitClassifier(L.LightningModule):
         cuda_graph: str = "auto",
     ) -> None:
         super().__init__()
-        layers = checks.parse_layers(layers if layers is not None else [784, 512, 512, 10])
+        layers = checks.parse_layers(layers if layers is not None else DEFAULT_LAYERS)
         checks.check_choice("activation", activation, checks.ACTIVATIONS)
         checks.check_choice("loss", loss, checks.LOSSES)
         checks.check_choice("optimizer", optimizer, checks.OPTIMIZERS)

@@ -20,6 +20,7 @@ from digitnet.model.checkpoints import SafeCheckpointIO
 from digitnet.runs.csvlog import RunCSVLogger
 from digitnet.runs.eventlog import RunEventLogger
 from digitnet.runs.lock import check_run_or_new
+from digitnet.runs.quiet import quiet_known_noise
 from digitnet.runs.recorder import RunRecorder
 from digitnet.runs.system import SECONDS
 
@@ -42,6 +43,7 @@ def run_folder(
     least time between two samples of the process's CPU and memory (0: none; see
     :mod:`digitnet.runs.system`).
     """
+    quiet_known_noise()
     run_dir = Path(run_dir)
     check_run_or_new(run_dir)  # a folder of the user's own is never written into
     run_dir.mkdir(parents=True, exist_ok=True)

@@ -7,7 +7,11 @@ This is the contract between a training process and anything that watches it (th
     hparams.yaml    the model's hyper-parameters
     metrics.csv     train_loss per logged step, val_loss/val_acc per epoch (appended on resume)
     events.jsonl    one JSON object per line, appended; the dashboard's only input (see below)
-    status.json     the latest state: {"status": "running", "pid": 4242, "epoch": 3, ...}
+    status.json     the latest state: {"status": "running", "pid": 4242, "epoch": 3,
+                    "best_val_acc": 0.97, "test_acc": 0.98, "train_seconds": 41.5,
+                    "settings": {"model.lr": 0.05, ...}, ...} (settings: see flat_settings)
+    notes.json      {"note": "the baseline", "tags": ["baseline"]}: the user's, never written by
+                    a run (``digitnet runs note``, the dashboard's t)
     launcher.json   {"pid": 4242, "args": [...], "log_offset": 0} for a run the dashboard
                     started (log_offset: where this launch's part of output.log begins)
     last.ckpt       saved at every epoch end (and on cancel); resume from it
@@ -63,7 +67,8 @@ from digitnet.errors import RunError
 
 # stopped: a limit (--trainer.max_steps, --trainer.max_time) ended training inside an epoch; like a
 # cancelled run it saved last.ckpt there, and a resume continues the partial epoch
-STATUSES = ("running", "finished", "cancelled", "stopped", "failed", "diverged")
+# pruned: a sweep's pruner stopped it after an epoch as unlikely to beat the others
+STATUSES = ("running", "finished", "cancelled", "stopped", "pruned", "failed", "diverged")
 
 
 NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
@@ -123,6 +128,7 @@ RUN_FILES = (
     "best.ckpt",
     "output.log",
     "weights.npy",
+    "notes.json",
 )
 
 
@@ -137,6 +143,47 @@ def check_run_files(run_dir: Path) -> None:
                 f"not a regular file; digitnet writes only regular files in a run folder, so "
                 f"delete {path} and try again."
             )
+
+
+# the settings a table may show, in this order, with their column headers
+SETTINGS = {
+    "model.arch": "arch",
+    "model.layers": "layers",
+    "model.activation": "act",
+    "model.loss": "loss",
+    "model.optimizer": "opt",
+    "model.lr": "lr",
+    "model.momentum": "mom",
+    "model.weight_decay": "wd",
+    "model.schedule": "sched",
+    "model.init": "init",
+    "model.normalize": "norm",
+    "data.batch_size": "batch",
+    "data.val_size": "val",
+    "data.seed": "seed",
+}
+LEFT_OUT = {"dataset", "data_dir", "engine", "cuda_graph", "steps_per_call", "full_batch"}
+
+
+def flat_settings(model: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
+    """A model's and a data module's saved settings as one flat mapping: what ``status.json``
+    keeps under ``settings`` for the runs table (speed-only settings, such as the engine, and
+    paths are left out)::
+
+        >>> flat_settings({"lr": 0.05, "layers": [784, 16, 10], "dataset": "mnist"},
+        ...               {"batch_size": 64, "seed": 0, "data_dir": None})
+        {'model.lr': 0.05, 'model.layers': '784-16-10', 'data.batch_size': 64, 'data.seed': 0}
+    """
+    flat = {}
+    for section, values in (("model", model), ("data", data)):
+        for name, value in values.items():
+            key = f"{section}.{name}"
+            if name in LEFT_OUT or key not in SETTINGS or str(name).startswith("_"):
+                continue
+            if name == "layers" and isinstance(value, (list, tuple)):
+                value = "-".join(str(v) for v in value)
+            flat[key] = value
+    return flat
 
 
 def append_event(run_dir: Path, event: str, **fields: Any) -> None:
@@ -203,6 +250,33 @@ def write_status(run_dir: Path, **fields: Any) -> dict[str, Any]:
     status.update(fields, updated=time.time())
     atomic_write_text(run_dir / "status.json", json.dumps(status, indent=1), durable=False)
     return status
+
+
+def read_notes(run_dir: Path) -> tuple[str, list[str]]:
+    """A run's note and tags from its ``notes.json`` (``("", [])`` where there is none): a note
+    of at most 500 characters, at most 20 tags of letters, digits, ``.``, ``_`` and ``-``."""
+    notes = read_json(Path(run_dir) / "notes.json")
+    note = notes.get("note") if isinstance(notes.get("note"), str) else ""
+    tags = notes.get("tags") if isinstance(notes.get("tags"), list) else []
+    return note[:500], [t for t in tags if isinstance(t, str) and TAG_RE.match(t)][:20]
+
+
+def write_notes(run_dir: Path, note: str, tags: list[str]) -> None:
+    """Replace a run's ``notes.json`` (a file no run writes, so notes never race training)."""
+    bad = [tag for tag in tags if not TAG_RE.match(tag)]
+    if bad:
+        raise RunError(
+            f"tag {bad[0]!r} may hold only letters, digits, '.', '_' and '-' (at most 30)."
+        )
+    if len(note) > 500:
+        raise RunError(f"a note holds at most 500 characters, this one {len(note)}; shorten it.")
+    unique = list(dict.fromkeys(tags))[:20]
+    atomic_write_text(
+        Path(run_dir) / "notes.json", json.dumps({"note": note, "tags": unique}, indent=1)
+    )
+
+
+TAG_RE = re.compile(r"^[A-Za-z0-9._-]{1,30}$")
 
 
 def read_json(path: Path) -> dict[str, Any]:

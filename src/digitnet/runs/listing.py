@@ -14,15 +14,23 @@ Imports no torch.
 
 from __future__ import annotations
 
+import json
 import os
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from digitnet import untrusted
 from digitnet.errors import RunError
-from digitnet.runs.layout import STATUSES, default_root, read_json
+from digitnet.runs.layout import (
+    SETTINGS,
+    STATUSES,
+    default_root,
+    flat_settings,
+    read_json,
+    read_notes,
+)
 from digitnet.runs.process import process_alive
 
 
@@ -42,6 +50,11 @@ class RunInfo:
     error: str = ""
     log_offset: int = 0  # where the latest launch's part of output.log begins
     has_checkpoint: bool = False  # a last.ckpt to resume from (a regular file, when read)
+    test_acc: float | None = None
+    seconds: float | None = None  # in training epochs, every launch together
+    settings: dict[str, Any] = field(default_factory=dict)  # see layout.flat_settings
+    note: str = ""
+    tags: list[str] = field(default_factory=list)
 
 
 def read_run(path: Path) -> RunInfo:
@@ -58,9 +71,16 @@ def read_run(path: Path) -> RunInfo:
         }
     # relaunched (resume) since the last status
     if (_number(launcher.get("time"), float) or 0) > (_number(status.get("updated"), float) or 0):
-        alive = process_alive(launcher.get("pid"), None, _number(launcher.get("time"), float))
-        if alive:
-            status = {**status, "status": "running", "pid": launcher.get("pid"), "error": ""}
+        launched = _number(launcher.get("time"), float)
+        if process_alive(launcher.get("pid"), None, launched):
+            status = {
+                **status,
+                "status": "running",
+                "pid": launcher.get("pid"),
+                "host": None,
+                "updated": launched,
+                "error": "",
+            }
         else:  # it ended before training began: refused, so the run is as it was
             why = last_error_line(path, since) or "its process ended before training began"
             status = {
@@ -68,6 +88,7 @@ def read_run(path: Path) -> RunInfo:
                 "status": status.get("status") if known else "failed",
                 "error": f"the last resume did not start: {why}" if known else why,
             }
+    note, tags = read_notes(path)
     state = _text(status.get("status"), "failed")
     error = _text(status.get("error"))
     started = _number(status.get("updated"), float)
@@ -91,7 +112,34 @@ def read_run(path: Path) -> RunInfo:
         error=error,
         log_offset=_number(since, int) or 0,
         has_checkpoint=untrusted.is_regular(path / "last.ckpt"),
+        test_acc=_within(_number(status.get("test_acc"), float), 0.0, 1.0),
+        seconds=_within(_number(status.get("train_seconds"), float), 0.0, 1e9),
+        settings=_settings(status.get("settings"), path),
+        note=note,
+        tags=tags,
     )
+
+
+def _settings(saved: Any, path: Path) -> dict[str, Any]:
+    """The run's settings from its status.json, or, for a run recorded before they were kept
+    there, from the start event at the head of its events.jsonl; only known keys, scalar values."""
+    if not isinstance(saved, dict):
+        saved = {}
+        try:
+            with untrusted.open_read(path / "events.jsonl") as handle:
+                first = json.loads(handle.readline(1 << 20) or b"{}")
+            config = first.get("config") if isinstance(first, dict) else None
+            if isinstance(config, dict):
+                model, data = config.get("model"), config.get("data")
+                if isinstance(model, dict) and isinstance(data, dict):
+                    saved = flat_settings(model, data)
+        except (OSError, ValueError, RecursionError):
+            pass
+    return {
+        key: value
+        for key, value in saved.items()
+        if key in SETTINGS and isinstance(value, (str, int, float, bool)) and value == value
+    }
 
 
 def _text(value: Any, default: str = "") -> str:

@@ -34,11 +34,13 @@ from lightning.pytorch.callbacks import Timer
 
 from digitnet import untrusted
 from digitnet.atomic import remove_stale_temporaries, write_failed
+from digitnet.checks import describe_model
 from digitnet.errors import RunError
 from digitnet.model.networks import first_layer_images
 from digitnet.runs import layout, listing
 from digitnet.runs import lock as runlock
 from digitnet.runs.csvlog import RunCSVLogger
+from digitnet.runs.layout import flat_settings
 from digitnet.runs.system import SECONDS, SystemSampler
 
 SAMPLE_COUNT = 24
@@ -70,6 +72,7 @@ class RunRecorder(L.Callback):
         self.diverged_at: int | None = None  # the update count where the loss stopped being finite
         self.final_status: str | None = None
         self.best_val_acc: float | None = None
+        self.train_seconds = 0.0  # seconds in training epochs, over every launch of the run
         self._window_start = time.perf_counter()
         self._window_samples = 0
         self._epoch_start = time.perf_counter()
@@ -120,16 +123,13 @@ class RunRecorder(L.Callback):
             remove_stale_temporaries(self.run_dir)
             _remove_cancel(self.run_dir)
         previous = layout.read_json(self.run_dir / "status.json")
+        seconds = previous.get("train_seconds")
+        self.train_seconds = float(seconds) if isinstance(seconds, (int, float)) else 0.0
         self.best_val_acc = listing.read_run(self.run_dir).best_val_acc if previous else None
         self.launch = layout.count_launches(self.run_dir) + 1
         hp, data_hp = _settings(trainer, pl_module)
         dataset = data_hp.get("dataset", hp.get("dataset", "?"))
-        arch = hp.get("arch", "mlp")
-        summary = (
-            "cnn"
-            if arch == "cnn"
-            else "-".join(map(str, hp.get("layers", []))) + f" {hp.get('activation', '')}"
-        )
+        summary = describe_model(hp)
         self._status(
             trainer,
             status="running",
@@ -138,7 +138,8 @@ class RunRecorder(L.Callback):
             error="",
             started=previous.get("started", time.time()),
             dataset=dataset,
-            summary=summary.strip(),
+            summary=summary,
+            settings=flat_settings(hp, data_hp),
             max_epochs=trainer.max_epochs,
             epoch=trainer.current_epoch,
         )
@@ -311,10 +312,21 @@ class RunRecorder(L.Callback):
             seconds=round(time.perf_counter() - self._epoch_start, 3),
             **metrics,
         )
-        self._status(trainer, epoch=trainer.current_epoch + 1, best_val_acc=self.best_val_acc)
+        self.train_seconds += time.perf_counter() - self._epoch_start
+        self._status(
+            trainer,
+            epoch=trainer.current_epoch + 1,
+            best_val_acc=self.best_val_acc,
+            train_seconds=round(self.train_seconds, 2),
+        )
+
+    def end_as(self, status: str) -> None:
+        """Have the run read ``status`` when it ends normally: ``pruned``, when a sweep's pruner
+        stopped it after an epoch (its checkpoints are whole; a resume goes on from them)."""
+        self.ended_as = status
 
     def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        status = self.final_status or "finished"
+        status = self.final_status or getattr(self, "ended_as", None) or "finished"
         error = (
             "the training loss became NaN or infinite; lower the learning rate"
             if status == "diverged"
@@ -382,8 +394,10 @@ class RunRecorder(L.Callback):
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self._restore_signals()
-        if (self.run_dir / "status.json").is_file():
-            self._event(trainer, "test", **_metrics(trainer, ("test_loss", "test_acc")))
+        if untrusted.is_regular(self.run_dir / "status.json"):
+            metrics = _metrics(trainer, ("test_loss", "test_acc"))
+            self._event(trainer, "test", **metrics)
+            self._status(trainer, **metrics)  # the runs table's test column
 
 
 def _limit_reached(trainer: L.Trainer) -> bool:

@@ -185,8 +185,8 @@ class DrawPane(Vertical):
         self.predictor: Predictor | None = None
         self.asks = 0  # strokes sent; an answer to an older one is dropped
         self.answered = 0  # the stroke the bars show the answer to
-        # seconds from each stroke reaching the canvas to the bars showing its answer
-        self.latencies: list[float] = []
+        self.answers = 0  # answers shown as bars
+        self.latency: float | None = None  # seconds from the stroke to the last bars shown
 
     def compose(self) -> ComposeResult:
         with Horizontal(id="draw-row"):
@@ -265,7 +265,7 @@ class DrawPane(Vertical):
                 tuple(answer["probabilities"]),
             )
             seconds = time.perf_counter() - answer["since"]  # the stroke to these bars
-            self.latencies.append(seconds)
+            self.answers, self.latency = self.answers + 1, seconds
             self.say(f"{self.run.name}, last.ckpt: {1000 * seconds:.0f} ms")
         elif answer.get("empty"):
             self.query_one(Bars).shown = ((), ())

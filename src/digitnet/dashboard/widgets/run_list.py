@@ -30,6 +30,7 @@ STATUS_STYLE = {
     "finished": "cyan",
     "cancelled": "yellow",
     "stopped": "yellow",
+    "pruned": "grey70",
     "failed": "bold red",
     "diverged": "bold magenta",
 }
@@ -38,6 +39,7 @@ STATUS_MARK = {
     "finished": "✓",
     "cancelled": "■",
     "stopped": "‖",
+    "pruned": "✂",
     "failed": "✗",
     "diverged": "~",
 }

@@ -1,0 +1,88 @@
+"""``digitnet runs`` as a table of what tells runs apart, for people and scripts; diffs; notes and
+tags kept beside a run (never in a file the run writes)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from digitnet.cli.main import main
+from fake_runs import make_run
+
+
+def settle(run: Path, **fields) -> None:
+    status = json.loads((run / "status.json").read_text())
+    (run / "status.json").write_text(json.dumps({**status, **fields}))
+
+
+@pytest.fixture
+def three(tiny_env) -> Path:
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    base = {"model.layers": "784-100-10", "model.activation": "relu", "data.batch_size": 64}
+    for name, lr, test, age in (("slow", 0.013, 0.95, 600), ("fast", 0.027, 0.97, 300)):
+        settle(make_run(root, name, age=age), settings={**base, "model.lr": lr}, test_acc=test,
+               train_seconds=42.0)  # fmt: skip
+    settle(make_run(root, "wide", age=900), settings={**base, "model.lr": 0.013,
+           "model.layers": "784-300-10"}, train_seconds=185.0)  # fmt: skip
+    return root
+
+
+def test_the_table_shows_only_the_settings_that_differ(three, capsys):
+    assert main(["runs"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    header = lines[0].split()
+    assert header == ["status", "name", "data", "layers", "lr", "epochs", "best", "test", "time",
+                      "tags"]  # fmt: skip
+    fast = next(line for line in lines if line.split()[1] == "fast").split()
+    assert fast[3:6] == ["784-100-10", "0.027", "5/5"] and fast[7:9] == ["97.00", "42s"]
+    assert lines[-1].startswith("3 runs;")
+
+
+def test_sort_by_any_column_and_filter_by_name_or_tag(three, capsys):
+    assert main(["runs", "note", "slow", "the", "baseline", "#baseline"]) == 0
+    capsys.readouterr()
+    assert main(["runs", "--sort", "lr"]) == 0
+    names = [line.split()[1] for line in capsys.readouterr().out.splitlines()[1:-1]]
+    assert names[-1] == "fast"  # 0.013, 0.013, then 0.027
+    assert main(["runs", "--sort", "test"]) == 0
+    names = [line.split()[1] for line in capsys.readouterr().out.splitlines()[1:-1]]
+    assert names == ["fast", "slow", "wide"]  # best first; no test last
+    assert main(["runs", "--filter", "tag:baseline"]) == 0
+    rows = capsys.readouterr().out.splitlines()[1:-1]
+    assert [row.split()[1] for row in rows] == ["slow"] and rows[0].endswith("#baseline")
+    assert main(["runs", "--sort", "nosuch"]) == 2
+    assert "is not a column" in capsys.readouterr().err
+
+
+def test_json_and_csv_give_scripts_the_same_table(three, capsys):
+    assert main(["runs", "--format", "json"]) == 0
+    records = json.loads(capsys.readouterr().out)
+    fast = next(r for r in records if r["name"] == "fast")
+    assert fast["settings"]["model.lr"] == 0.027 and fast["test_acc"] == 0.97
+    assert fast["seconds"] == 42.0 and fast["tags"] == []
+    assert main(["runs", "--format", "csv"]) == 0
+    rows = capsys.readouterr().out.splitlines()
+    assert rows[0] == "status,name,data,layers,lr,epochs,best,test,time,tags"
+    assert len(rows) == 4
+
+
+def test_diff_puts_what_differs_first(three, capsys):
+    assert main(["runs", "diff", "slow", "fast"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[1].split() == ["≠", "lr", "0.013", "0.027"]
+    assert any(line.split()[:2] == ["layers", "784-100-10"] for line in lines)
+    assert main(["runs", "diff", "slow", "nosuch"]) == 2
+    assert "there is no run nosuch" in capsys.readouterr().err
+
+
+def test_notes_live_in_their_own_file_and_are_checked(three, capsys):
+    run = three / "fast"
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    assert main(["runs", "note", "fast", "lr", "doubled", "#lr", "#try2"]) == 0
+    notes = json.loads((run / "notes.json").read_text())
+    assert notes == {"note": "lr doubled #lr #try2", "tags": ["lr", "try2"]}
+    assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != "notes.json"} == before
+    assert main(["runs", "note", "fast", "#bad/tag"]) == 2
+    assert "tag 'bad/tag' may hold only" in capsys.readouterr().err

@@ -1,0 +1,105 @@
+"""``digitnet sweep``: real tiny trials, each an ordinary run folder; two processes sharing one
+study through a journal file; and bad specs refused in one sentence before any trial."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from digitnet.cli.main import main
+
+SPEC = """
+params:
+  model.lr: {low: 0.01, high: 0.5, log: true}
+  model.layers: [[784, 8, 10], [784, 16, 10]]
+fit:
+  trainer.max_epochs: 2
+  data.val_size: 10000
+  data.batch_size: 32
+"""
+
+
+def write_spec(folder: Path, text: str = SPEC, name: str = "lr") -> Path:
+    spec = folder / f"{name}.yaml"
+    spec.write_text(text)
+    return spec
+
+
+@pytest.mark.slow
+def test_a_sweep_trains_each_trial_as_a_run_and_ranks_them(tiny_env, tmp_path, capsys):
+    spec = write_spec(tmp_path)
+    assert main(["sweep", str(spec), "--trials", "3"]) == 0
+    out = capsys.readouterr().out
+    assert "study lr: " in out and "best: trial " in out
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    runs = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert runs == ["lr-0", "lr-1", "lr-2"]
+    for run in runs:
+        status = json.loads((root / run / "status.json").read_text())
+        assert status["status"] in ("finished", "pruned")
+        assert status["settings"]["model.layers"] in ("784-8-10", "784-16-10")
+    assert (root / "lr.optuna.log").is_file()  # the study, kept beside the runs
+    assert main(["sweep", str(spec), "--trials", "1"]) == 0  # started again: it goes on
+    assert (root / "lr-3").is_dir()
+    capsys.readouterr()
+    assert main(["runs", "--filter", "study:lr", "--format", "json"]) == 0
+    listed = json.loads(capsys.readouterr().out)
+    assert sorted(r["name"] for r in listed) == ["lr-0", "lr-1", "lr-2", "lr-3"]
+
+
+@pytest.mark.slow
+def test_two_processes_on_one_journal_share_the_trials(tiny_env, tmp_path):
+    spec = write_spec(tmp_path, SPEC.replace("max_epochs: 2", "max_epochs: 1"), "shared")
+    journal = tmp_path / "shared.journal"
+    command = [sys.executable, "-m", "digitnet", "sweep", str(spec), "--trials", "2"]
+    command += ["--storage", f"journal:{journal}"]
+    both = [
+        subprocess.Popen(command, env=tiny_env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        for _ in range(2)
+    ]
+    for process in both:
+        out, err = process.communicate(timeout=600)
+        assert process.returncode == 0, err.decode()[-2000:]
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    runs = sorted(p.name for p in root.iterdir() if p.is_dir())
+    assert runs == ["shared-0", "shared-1", "shared-2", "shared-3"]  # four trials, each run once
+    import optuna
+
+    study = optuna.load_study(
+        study_name="shared",
+        storage=optuna.storages.JournalStorage(
+            optuna.storages.journal.JournalFileBackend(str(journal))
+        ),
+    )
+    assert sorted(t.number for t in study.trials) == [0, 1, 2, 3]
+
+
+@pytest.mark.parametrize(
+    "text, words",
+    [
+        ("fit: {}", "must be a mapping with 'params:'"),
+        ("params: {model.lrr: [0.1]}", "names 'model.lrr', which is not a digitnet fit option"),
+        ("params: {model.lr: []}", "model.lr has no choices"),
+        ("params: {model.lr: {low: 0.5, high: 0.1}}", "has low 0.5 above high 0.1; swap them"),
+        ("params: {model.lr: {low: 0, high: 1, log: true}}", "log scale, so low must be above 0"),
+        ("params: {model.lr: [0.1]}\nfit: {model.lr: 0.2}", "both searches and fixes model.lr"),
+        ("params: {model.lr: [0.1]}\nextra: 1", "a spec holds only 'params:' and 'fit:'"),
+    ],
+)
+def test_a_bad_spec_is_one_sentence_before_any_trial(tiny_env, tmp_path, capsys, text, words):
+    spec = write_spec(tmp_path, text)
+    assert main(["sweep", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and len(err.strip().splitlines()) == 1, err
+    assert not Path(tiny_env["DIGITNET_CHECKPOINTS"]).exists()
+
+
+def test_a_storage_that_cannot_be_opened_is_one_sentence(tiny_env, tmp_path, capsys):
+    spec = write_spec(tmp_path, "params: {model.lr: [0.1]}")
+    assert main(["sweep", str(spec), "--storage", "nosuchdb://x"]) == 2
+    err = capsys.readouterr().err
+    assert "the sweep's storage nosuchdb://x cannot be opened" in err
