@@ -59,7 +59,8 @@ async def test_every_tab_and_key_is_findable_at_80x24(tmp_path):
     async with app.run_test(size=(80, 24)) as pilot:
         await looked(pilot)
         tabs = {shown_text(tab).strip(): tab.region for tab in app.query("Tab")}
-        assert list(tabs) == ["Live", "Epochs", "Conf", "Imgs", "Info", "Log", "Wts", "Draw", "New"]
+        short = ["Live", "Ep", "Conf", "Imgs", "Info", "Log", "Wts", "Draw", "New", "All"]
+        assert list(tabs) == short
         assert all(0 < region.width and region.right <= 80 for region in tabs.values())
         keys = {shown_text(key).replace(" ", ""): key.region for key in app.query("FooterKey")}
         for key in ("/Filter", "?Help", "qQuit", "gChart", "mCompare"):

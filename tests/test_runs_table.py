@@ -86,3 +86,57 @@ def test_notes_live_in_their_own_file_and_are_checked(three, capsys):
     assert {p.name: p.read_bytes() for p in run.iterdir() if p.name != "notes.json"} == before
     assert main(["runs", "note", "fast", "#bad/tag"]) == 2
     assert "tag 'bad/tag' may hold only" in capsys.readouterr().err
+
+
+async def test_the_dashboards_runs_tab_sorts_clones_notes_and_diffs(three):
+    from textual.widgets import Input
+
+    from digitnet.dashboard.app import DashboardApp
+    from digitnet.dashboard.screens.ask import AskName
+    from digitnet.dashboard.widgets.launch_form import LaunchForm
+    from digitnet.dashboard.widgets.run_list import RunList
+    from digitnet.dashboard.widgets.runs_table import RunsTable
+    from fake_runs import T0
+    from screen import looked, rows_of, shown_text, wait_for
+
+    app = DashboardApp(three, clock=lambda: T0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await looked(pilot)
+        await pilot.press("a")  # all runs, as a table
+        grid = app.query_one(RunsTable)
+        await wait_for(pilot, lambda: grid.row_count == 3, 10, "the table")
+        assert [c.value for c in grid.columns] == [
+            "status", "name", "data", "model.layers", "model.lr", "epochs", "best", "test",
+            "time", "tags"]  # fmt: skip
+        await pilot.click(RunsTable, offset=(50, 0))  # a header: sort by it
+        grid.sort = ("test", False)
+        await pilot.pause()
+        assert [str(grid.get_row_at(i)[1]) for i in range(3)] == ["fast", "slow", "wide"]
+
+        app.query_one(RunList).select("fast")
+        await pilot.press("k")  # clone: the form with fast's settings
+        form = app.query_one(LaunchForm)
+        assert form.query_one("#lr", Input).value == "0.027"
+        assert form.query_one("#layers", Input).value == "784, 100, 10"
+        assert app.query_one("#tabs").active == "tab-launch"
+
+        await pilot.press("escape", "t")
+        assert isinstance(app.screen, AskName)
+        field = app.screen.query_one("#answer", Input)
+        field.value = ""
+        await pilot.press(*"keep #best", "enter")
+        await wait_for(pilot, lambda: (three / "fast" / "notes.json").is_file(), 10, "the note")
+        await pilot.press("slash", *"tag:best", "enter")
+        await wait_for(pilot, lambda: [r["name"] for r in rows_of(app)] == ["fast"], 10, "filter")
+        await pilot.press("escape")  # the filter goes
+        await wait_for(pilot, lambda: len(rows_of(app)) == 3, 10, "every run again")
+
+        app.query_one(RunList).select("slow")
+        await pilot.press("m")
+        app.query_one(RunList).select("fast")
+        await pilot.press("m", "5")  # two marked: Details shows them side by side
+        details = app.query_one("#details")
+        await wait_for(pilot, lambda: "side by side" in shown_text(details), 10, "the diff")
+        lines = [line.strip() for line in shown_text(details).splitlines()]
+        first = next(line for line in lines if line.startswith("≠"))
+        assert first.split()[:4] == ["≠", "lr", "0.027", "0.013"]

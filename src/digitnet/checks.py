@@ -34,6 +34,25 @@ ENGINES = ("auto", "autograd", "backprop")  # how updates are computed: see digi
 CUDA_GRAPHS = ("auto", "on", "off")  # replay each step's updates: see digitnet.model.replay
 TRAIN_SIZE = 60_000  # images in the official training file of both data sets
 
+# The defaults of ``digitnet fit``, stated once: the model's and data module's signatures, the
+# dashboard's New-run form and the CLI's Trainer defaults all read them.
+DEFAULTS = {
+    "layers": (784, 512, 512, 10),  # the slides' network
+    "activation": "relu",
+    "loss": "cross_entropy",
+    "optimizer": "sgd",
+    "lr": 0.05,
+    "momentum": 0.9,
+    "weight_decay": 0.0,
+    "init": "default",
+    "arch": "mlp",
+    "schedule": "cosine",
+    "dataset": "mnist",
+    "batch_size": 64,
+    "epochs": 10,
+    "seed": 0,
+}
+
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:
     """Return ``value`` if it is one of ``choices``; otherwise raise naming the valid ones."""

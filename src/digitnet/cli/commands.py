@@ -108,7 +108,7 @@ def run_note(argv: list[str]) -> int:
     parser.add_argument("text", nargs="*", help="the note; #word adds a tag (empty: clear both)")
     add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
-    from digitnet.runs.layout import write_notes
+    from digitnet.runs.layout import split_note, write_notes
     from digitnet.runs.manage import run_folder_of
 
     folder = run_folder_of(Path(options.checkpoints_dir), options.name)
@@ -117,15 +117,6 @@ def run_note(argv: list[str]) -> int:
     shown = " ".join("#" + tag for tag in tags) or "-"
     print(f"{printable(options.name)}: note {printable(note)!r}, tags {shown}")
     return 0
-
-
-def split_note(text: str) -> tuple[str, list[str]]:
-    """``'the baseline #baseline #relu'`` -> the note as written and its tags.
-
-    >>> split_note("the baseline #baseline #relu")
-    ('the baseline #baseline #relu', ['baseline', 'relu'])
-    """
-    return text.strip(), [word[1:] for word in text.split() if word.startswith("#") and word[1:]]
 
 
 def run_rename(argv: list[str]) -> int:

@@ -125,7 +125,7 @@ class DigitCLI(LightningCLI):
             # the model summary is one line of digitnet's own (before_fit): Lightning's table has a
             # FLOPs column that reads 0 for every network here
             trainer_defaults={
-                "max_epochs": 10,
+                "max_epochs": checks.DEFAULTS["epochs"],
                 "num_sanity_val_steps": 0,
                 "enable_model_summary": False,
             },

@@ -13,6 +13,7 @@ import lightning as L
 import torch
 
 from digitnet import checks
+from digitnet.checks import DEFAULTS
 from digitnet.data.catalog import CATALOG, DATASETS, SPLITS
 from digitnet.data.idx import check_pair, parse_idx
 from digitnet.data.loader import TensorBatches
@@ -68,9 +69,9 @@ class DigitDataModule(L.LightningDataModule):
 
     def __init__(
         self,
-        dataset: str = "mnist",
+        dataset: str = DEFAULTS["dataset"],
         data_dir: str | None = None,
-        batch_size: int = 64,
+        batch_size: int = DEFAULTS["batch_size"],
         val_size: int = 10_000,
         seed: int = 0,
         full_batch: bool = False,

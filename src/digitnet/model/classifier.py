@@ -17,6 +17,7 @@ import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from digitnet import checks
+from digitnet.checks import DEFAULTS
 from digitnet.data.catalog import CATALOG, DATASETS
 from digitnet.errors import BadSetting
 from digitnet.model import engine as engines
@@ -30,7 +31,6 @@ def cosine_factor(step: int, total: int) -> float:
 
 
 UPDATES_KEY = "digitnet_updates"
-DEFAULT_LAYERS = (784, 512, 512, 10)  # the slides' network
 
 
 class DigitClassifier(L.LightningModule):
@@ -66,23 +66,23 @@ class DigitClassifier(L.LightningModule):
 
     def __init__(
         self,
-        layers: Sequence[int] = DEFAULT_LAYERS,
-        activation: str = "relu",
-        loss: str = "cross_entropy",
-        optimizer: str = "sgd",
-        lr: float = 0.05,
-        momentum: float = 0.9,
-        weight_decay: float = 0.0,
-        init: str = "default",
-        arch: str = "mlp",
+        layers: Sequence[int] = DEFAULTS["layers"],
+        activation: str = DEFAULTS["activation"],
+        loss: str = DEFAULTS["loss"],
+        optimizer: str = DEFAULTS["optimizer"],
+        lr: float = DEFAULTS["lr"],
+        momentum: float = DEFAULTS["momentum"],
+        weight_decay: float = DEFAULTS["weight_decay"],
+        init: str = DEFAULTS["init"],
+        arch: str = DEFAULTS["arch"],
         normalize: bool = True,
-        dataset: str = "mnist",
-        schedule: str = "cosine",
+        dataset: str = DEFAULTS["dataset"],
+        schedule: str = DEFAULTS["schedule"],
         engine: str = "auto",
         cuda_graph: str = "auto",
     ) -> None:
         super().__init__()
-        layers = checks.parse_layers(layers if layers is not None else DEFAULT_LAYERS)
+        layers = checks.parse_layers(layers if layers is not None else DEFAULTS["layers"])
         checks.check_choice("activation", activation, checks.ACTIVATIONS)
         checks.check_choice("loss", loss, checks.LOSSES)
         checks.check_choice("optimizer", optimizer, checks.OPTIMIZERS)

@@ -261,8 +261,17 @@ def read_notes(run_dir: Path) -> tuple[str, list[str]]:
     return note[:500], [t for t in tags if isinstance(t, str) and TAG_RE.match(t)][:20]
 
 
-def write_notes(run_dir: Path, note: str, tags: list[str]) -> None:
-    """Replace a run's ``notes.json`` (a file no run writes, so notes never race training)."""
+def split_note(text: str) -> tuple[str, list[str]]:
+    """``'the baseline #baseline #relu'`` -> the note as written and its tags.
+
+    >>> split_note("the baseline #baseline #relu")
+    ('the baseline #baseline #relu', ['baseline', 'relu'])
+    """
+    return text.strip(), [word[1:] for word in text.split() if word.startswith("#") and word[1:]]
+
+
+def check_notes(note: str, tags: list[str]) -> None:
+    """Refuse a tag that is not a word or a note past 500 characters, in one sentence."""
     bad = [tag for tag in tags if not TAG_RE.match(tag)]
     if bad:
         raise RunError(
@@ -270,6 +279,11 @@ def write_notes(run_dir: Path, note: str, tags: list[str]) -> None:
         )
     if len(note) > 500:
         raise RunError(f"a note holds at most 500 characters, this one {len(note)}; shorten it.")
+
+
+def write_notes(run_dir: Path, note: str, tags: list[str]) -> None:
+    """Replace a run's ``notes.json`` (a file no run writes, so notes never race training)."""
+    check_notes(note, tags)
     unique = list(dict.fromkeys(tags))[:20]
     atomic_write_text(
         Path(run_dir) / "notes.json", json.dumps({"note": note, "tags": unique}, indent=1)

@@ -34,22 +34,54 @@ DEVICES = ("auto", "cpu", "cuda")
 QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
 
 
+def _default(name: str) -> str:
+    value = checks.DEFAULTS[name]
+    return ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
 @dataclass
 class LaunchSpec:
-    """The dashboard form's fields, as text, pre-filled with the defaults of ``digitnet fit``."""
+    """The dashboard form's fields, as text, pre-filled with the defaults of ``digitnet fit``
+    (:data:`digitnet.checks.DEFAULTS`)."""
 
-    dataset: str = "mnist"
-    arch: str = "mlp"
-    layers: str = "784, 512, 512, 10"
-    activation: str = "relu"
-    loss: str = "cross_entropy"
-    optimizer: str = "sgd"
-    lr: str = "0.05"
-    batch_size: str = "64"
-    epochs: str = "10"
-    seed: str = "0"
+    dataset: str = _default("dataset")
+    arch: str = _default("arch")
+    layers: str = _default("layers")
+    activation: str = _default("activation")
+    loss: str = _default("loss")
+    optimizer: str = _default("optimizer")
+    lr: str = _default("lr")
+    momentum: str = _default("momentum")
+    weight_decay: str = _default("weight_decay")
+    schedule: str = _default("schedule")
+    init: str = _default("init")
+    batch_size: str = _default("batch_size")
+    epochs: str = _default("epochs")
+    seed: str = _default("seed")
     device: str = "auto"
     name: str = ""  # blank: made from the settings, see describe()
+
+    @classmethod
+    def from_run(cls, settings: dict, dataset: str, epochs: int | None) -> LaunchSpec:
+        """The form filled with a run's settings (as :func:`digitnet.runs.layout.flat_settings`
+        keeps them), to start a new run from an old one's; what the run does not say stays the
+        default.
+
+        >>> spec = LaunchSpec.from_run({"model.layers": "784-30-10", "model.lr": 3.0}, "mnist", 30)
+        >>> spec.layers, spec.lr, spec.epochs, spec.activation
+        ('784, 30, 10', '3.0', '30', 'relu')
+        """
+        spec = cls(dataset=dataset if dataset in DATASETS else "mnist")
+        for key, value in settings.items():
+            section, _, name = key.partition(".")
+            name = {"seed": "seed"}.get(name, name)
+            if name == "layers" and isinstance(value, str):
+                value = value.replace("-", ", ")
+            if name in cls.field_names() and name not in ("dataset", "name", "device"):
+                setattr(spec, name, str(value).lower() if isinstance(value, bool) else str(value))
+        if epochs:
+            spec.epochs = str(epochs)
+        return spec
 
     def errors(self) -> dict[str, str]:
         """Map each bad field to its one-sentence problem; empty when the spec can start."""
@@ -61,6 +93,10 @@ class LaunchSpec:
             "loss": lambda v: checks.check_choice("loss", v, checks.LOSSES),
             "optimizer": lambda v: checks.check_choice("optimizer", v, checks.OPTIMIZERS),
             "lr": checks.check_lr,
+            "momentum": lambda v: checks.check_non_negative("momentum", v),
+            "weight_decay": lambda v: checks.check_non_negative("weight_decay", v),
+            "schedule": lambda v: checks.check_choice("schedule", v, checks.SCHEDULES),
+            "init": lambda v: checks.check_choice("init", v, checks.INITS),
             "batch_size": lambda v: checks.check_positive_int("batch_size", v),
             "epochs": lambda v: checks.check_positive_int("epochs", v),
             "seed": checks.check_seed,
@@ -98,6 +134,14 @@ class LaunchSpec:
             self.optimizer,
             "--model.lr",
             str(checks.check_lr(self.lr)),
+            "--model.momentum",
+            str(checks.check_non_negative("momentum", self.momentum)),
+            "--model.weight_decay",
+            str(checks.check_non_negative("weight_decay", self.weight_decay)),
+            "--model.schedule",
+            self.schedule,
+            "--model.init",
+            self.init,
             "--data.batch_size",
             str(int(self.batch_size)),
             "--trainer.max_epochs",
@@ -130,6 +174,13 @@ class LaunchSpec:
                 parts.append(losses.get(value, value) if field == "loss" else value)
         if checks.check_lr(self.lr) != checks.check_lr(base.lr):
             parts.append(f"lr{checks.check_lr(self.lr):g}")
+        for field, mark in (("momentum", "m"), ("weight_decay", "wd")):
+            value = checks.check_non_negative(field, getattr(self, field))
+            if value != checks.check_non_negative(field, getattr(base, field)):
+                parts.append(f"{mark}{value:g}")
+        for field in ("schedule", "init"):
+            if getattr(self, field) != getattr(base, field):
+                parts.append(getattr(self, field).replace("_", ""))
         if int(self.batch_size) != int(base.batch_size):
             parts.append(f"b{int(self.batch_size)}")
         return "-".join(parts)

@@ -22,7 +22,10 @@ HELP = """\
 | `e` | rename the selected run (not while it trains) |
 | `d` | delete the selected run, after a yes (not while it trains) |
 | `s` | sort the runs: newest first, best accuracy first, by name |
-| `/` | filter the runs by a part of their name or data set; `Esc` clears it |
+| `/` | filter the runs: a part of a name or data set, `tag:NAME`, `study:NAME`; `Esc` clears |
+| `a` | all runs as a table: the settings that differ, test accuracy, time, tags (click a header) |
+| `k` | clone: the New-run form filled with the selected run's settings, to change and start |
+| `t` | a note for the selected run; `#words` in it are tags |
 | `1`-`9` | tabs: live, epochs, confusion, samples, details, console, weights, draw, new run |
 | draw tab | press and drag; or arrows move the pen, `space` inks, `backspace` rubs, `x` clears |
 | `?` | this help; `Esc` closes it |
@@ -44,7 +47,8 @@ HELP = """\
 
 The marks in the list: `●` running, `✓` finished, `■` cancelled, `‖` stopped inside an epoch by
 `--trainer.max_steps` or `max_time` (a resume continues it), `✗` failed, `~` diverged;
-`▶` before a name: marked for compare. `best` is the best validation accuracy in percent.
+`▶` before a name: marked for compare (two marked: the Details tab shows them side by side).
+`best` is the best validation accuracy in percent. `✂` pruned by a sweep.
 
 Runs live in `checkpoints/`. A run started anywhere (`digitnet fit`, or Python with
 `digitnet.run_folder`) shows up here and updates live. Each run keeps its colour while the

@@ -35,19 +35,20 @@ from digitnet.dashboard.widgets.draw import DrawCanvas, DrawPane
 from digitnet.dashboard.widgets.launch_form import LaunchForm
 from digitnet.dashboard.widgets.panels import Alert, Details, EpochTable, ProgressPanel
 from digitnet.dashboard.widgets.run_list import RunList
+from digitnet.dashboard.widgets.runs_table import RunsTable
 from digitnet.dashboard.widgets.samples import SampleGrid
 from digitnet.dashboard.widgets.system import SystemPanel
 from digitnet.dashboard.widgets.weights import WeightsGrid
 from digitnet.errors import DigitnetError
 from digitnet.runs import process as control
-from digitnet.runs.layout import check_name
+from digitnet.runs.layout import check_name, check_notes, split_note, write_notes
 from digitnet.runs.listing import RunInfo
 from digitnet.runs.manage import delete_run, rename_run
 
 # TabPane ids ("tab-<name>"), their labels, and the short labels a narrow pane (80x24) shows
 TABS = {
     "live": ("Live", "Live"),
-    "epochs": ("Epochs", "Epochs"),
+    "epochs": ("Epochs", "Ep"),
     "confusion": ("Confusion", "Conf"),
     "samples": ("Samples", "Imgs"),
     "details": ("Details", "Info"),
@@ -55,8 +56,15 @@ TABS = {
     "weights": ("Weights", "Wts"),
     "draw": ("Draw", "Draw"),
     "launch": ("New run", "New"),
+    "runs": ("Runs", "All"),  # no number: the a key
 }
 MOST_COMPARED = 8  # runs overlaid at once: one colour each
+
+
+def check_note(text: str) -> None:
+    """The note field's check: the rules of :func:`digitnet.runs.layout.write_notes`."""
+    note, tags = split_note(text)
+    check_notes(note, tags)
 
 
 class MainScreen(Screen):
@@ -71,6 +79,9 @@ class MainScreen(Screen):
         Binding("e", "rename_run", "Rename", show=False),  # at 80 columns the footer holds
         Binding("d", "delete_run", "Delete", show=False),  # the rest; ? lists every key
         Binding("g", "next_chart", "Chart"),
+        Binding("a", "show_tab('runs')", "All runs", show=False),
+        Binding("k", "clone_run", "Clone", show=False),
+        Binding("t", "note_run", "Note", show=False),
         Binding("s", "sort", "Sort"),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "focus_runs", "Runs", show=False),
@@ -87,7 +98,7 @@ class MainScreen(Screen):
         Binding("full_stop", "cursor(1)", "Cursor right", show=False),
         *[
             Binding(str(i + 1), f"show_tab('{tab}')", labels[0], show=False)
-            for i, (tab, labels) in enumerate(TABS.items())
+            for i, (tab, labels) in enumerate(list(TABS.items())[:9])
         ],
     ]
 
@@ -147,6 +158,8 @@ class MainScreen(Screen):
                     yield DrawPane(id="draw")
                 with TabPane("New run", id="tab-launch"):
                     yield LaunchForm(id="form")
+                with TabPane("Runs", id="tab-runs"):
+                    yield RunsTable(id="runs-table")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -247,7 +260,12 @@ class MainScreen(Screen):
             self.query_one(WeightsGrid).show_run(info, view, weights)
         elif pane == "details":
             tail = self.tails.get(info.name, ((), ()))[0] if info else ()
-            self.query_one(Details).show_run(info, view, list(tail))
+            compared = sorted(self.query_one(RunList).compared)
+            pair = [self.runs[n] for n in compared if n in self.runs]
+            self.query_one(Details).show_run(info, view, list(tail), pair if len(pair) == 2 else [])
+        elif pane == "runs":
+            runs = sorted(self.runs.values(), key=lambda r: r.updated, reverse=True)
+            self.query_one(RunsTable).show(runs, self.query_one(RunList).text_filter)
 
     def shown_runs(self) -> list[Shown]:
         """The watched runs for the charts, the selected one last (drawn on top), each in the
@@ -436,6 +454,44 @@ class MainScreen(Screen):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.query_one(RunList).text_filter = event.value
+        self.show()
+
+    @on(RunsTable.Chosen)
+    def _chosen_in_table(self, message: RunsTable.Chosen) -> None:
+        self.query_one(RunList).select(message.name)
+        self.action_show_tab("live")
+
+    def action_clone_run(self) -> None:
+        """The New-run form, filled with the selected run's settings."""
+        info = self.selected_info()
+        if info is None:
+            self.notify("select a run to start a new one from", severity="warning")
+            return
+        spec = control.LaunchSpec.from_run(info.settings, info.dataset, info.max_epochs)
+        self.action_show_tab("launch")
+        self.query_one(LaunchForm).fill(spec)
+        self.notify(f"{info.name}'s settings: change what you like, then Start")
+
+    def action_note_run(self) -> None:
+        """A note and #tags for the selected run (kept in its notes.json)."""
+        info = self.selected_info()
+        if info is None:
+            return
+
+        def answered(text: str | None) -> None:
+            if text is None:
+                return
+            note, tags = split_note(text)
+            try:
+                write_notes(info.path, note, tags)
+            except (DigitnetError, OSError) as error:
+                self.notify(str(error), title="could not keep the note", severity="error")
+                return
+            self.look()
+
+        current = info.note or " ".join(f"#{tag}" for tag in info.tags)
+        question = f"A note for {info.name} (#words are tags, filter with /tag:word):"
+        self.app.push_screen(AskName(question, current, check_note), answered)
 
     @on(Input.Submitted, "#filter")
     def _filter_done(self) -> None:
@@ -480,9 +536,11 @@ class MainScreen(Screen):
         tabs.set_class(short, "short-tabs")
 
     def action_focus_runs(self) -> None:
-        self.query_one(ChartsPane).cursor_off()
+        """Esc: back to the run list; it hides the charts' cursor first, then the filter."""
         box = self.query_one("#filter", Input)
-        if box.has_focus:  # Esc in the filter box: no filter
+        if self.query_one(ChartsPane).cursor_off():
+            pass
+        elif box.has_focus or box.value:  # no filter
             box.value = ""
             box.remove_class("shown")
         self.query_one(RunList).focus()

@@ -25,12 +25,15 @@ CHOICES = {
     "activation": checks.ACTIVATIONS,
     "loss": checks.LOSSES,
     "optimizer": checks.OPTIMIZERS,
+    "schedule": checks.SCHEDULES,
+    "init": checks.INITS,
     "device": DEVICES,
 }
 LABELS = {
     "lr": "learning rate",
     "batch_size": "batch size",
     "layers": "layer sizes",
+    "weight_decay": "weight decay",
     "name": "run name",
 }
 
@@ -75,6 +78,12 @@ class LaunchForm(VerticalScroll):
                     yield Input(value, id=name, compact=True)
             yield Label("", id=f"{name}-problem", classes="problem")
         yield Button("Start", id="start", variant="success")
+
+    def fill(self, spec: LaunchSpec) -> None:
+        """Show ``spec`` in the fields (a clone of a run: its settings, ready to change)."""
+        for name, value in spec.as_dict().items():
+            self.query_one(f"#{name}").value = value
+        self.check()
 
     def spec(self) -> LaunchSpec:
         values = {}

@@ -7,6 +7,7 @@ a run folder is shown as plain :class:`rich.text.Text`, never parsed as markup.
 
 from __future__ import annotations
 
+from rich.cells import cell_len
 from rich.console import Group
 from rich.progress_bar import ProgressBar as Bar
 from rich.table import Table
@@ -16,6 +17,7 @@ from textual.widgets import DataTable, Static
 
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.widgets.run_list import STATUS_STYLE
+from digitnet.runs import table
 from digitnet.runs.layout import printable
 from digitnet.runs.listing import RunInfo
 
@@ -130,11 +132,29 @@ class Details(Static):
     def on_mount(self) -> None:
         self.update(self.content)
 
-    def show_run(self, info: RunInfo | None, view: RunView, tail: list[str]) -> None:
-        self.content = details(info, view, tail) if info else Text("no run selected")
+    def show_run(
+        self, info: RunInfo | None, view: RunView, tail: list[str], pair: list[RunInfo]
+    ) -> None:
+        """The selected run, or, when exactly two runs are marked (``m``), the two side by
+        side, differences first."""
+        if len(pair) == 2:
+            self.content = diff_text(*pair)
+        else:
+            self.content = details(info, view, tail) if info else Text("no run selected")
 
     def watch_content(self, content: Text) -> None:
         self.update(content)
+
+
+def diff_text(a: RunInfo, b: RunInfo) -> Text:
+    """Two runs' settings and results side by side, what differs first (in bold)."""
+    rows = [("", printable(a.name), printable(b.name), False), *table.diff(a, b)]
+    widths = [max(cell_len(str(row[i])) for row in rows) for i in range(3)]
+    text = Text("Two runs marked: their settings side by side, what differs first\n\n")
+    for what, left, right, differs in rows:
+        line = f"{'≠' if differs else ' '} {what:{widths[0]}}  {printable(left):{widths[1]}}  "
+        text.append(line + printable(right) + "\n", style="bold" if differs else "")
+    return text
 
 
 def details(info: RunInfo, view: RunView, tail: list[str]) -> Text:
@@ -143,6 +163,8 @@ def details(info: RunInfo, view: RunView, tail: list[str]) -> Text:
     )
     if info.error:
         text.append(f"\nerror: {printable(info.error)}", style="red")
+    if info.note or info.tags:
+        text.append(f"\nnote: {printable(info.note)}", style="italic")
     if view.test:
         loss, acc = fmt(view.test.get("test_loss")), fmt(view.test.get("test_acc"), True)
         text.append(f"\ntest: loss {loss}, accuracy {acc}")

@@ -24,6 +24,7 @@ from textual.widgets.data_table import RowDoesNotExist
 
 from digitnet.runs.layout import printable
 from digitnet.runs.listing import RunInfo, format_age
+from digitnet.runs.table import matches
 
 STATUS_STYLE = {
     "running": "bold green",
@@ -147,8 +148,7 @@ class RunList(DataTable):
     def show(self, runs: list[RunInfo]) -> None:
         self.runs = runs
         now, width = self.clock(), max(8, self.size.width - FIXED)
-        needle = self.text_filter.lower()
-        shown = [r for r in runs if needle in r.name.lower() or needle in r.dataset.lower()]
+        shown = [run for run in runs if matches(run, self.text_filter)]
         if self.sort_by == "accuracy":
             shown.sort(
                 key=lambda r: -1.0 if r.best_val_acc is None else r.best_val_acc, reverse=True
