@@ -255,7 +255,32 @@ def run_export(argv: list[str]) -> int:
 def run_dashboard(argv: list[str]) -> int:
     parser = parser_for("dashboard", "Launch, watch, cancel and resume runs.")
     add_checkpoints_dir(parser)
+    parser.add_argument(
+        "--read_only",
+        action="store_true",
+        help="watch only: no run is started, cancelled, resumed, renamed, deleted or noted",
+    )
+    parser.add_argument(
+        "--web",
+        action="store_true",
+        help="serve the dashboard to a browser (textual-serve) instead of this terminal; read-only "
+        "unless --allow_actions",
+    )
+    parser.add_argument("--host", default="127.0.0.1", help="--web's address (default: this "
+                        "machine only; 0.0.0.0 for every network it is on)")  # fmt: skip
+    parser.add_argument("--port", type=int, default=8000, help="--web's port (default 8000)")
+    parser.add_argument(
+        "--allow_actions",
+        action="store_true",
+        help="with --web: let whoever reaches the port launch, cancel, resume, rename and delete "
+        "runs",
+    )
     options = parser.parse_args(argv)
+    root = Path(options.checkpoints_dir)
+    if options.web:
+        from digitnet.dashboard.web import serve
+
+        return serve(root, options.host, options.port, options.allow_actions)
     from digitnet.dashboard import run_dashboard as open_dashboard
 
-    return open_dashboard(Path(options.checkpoints_dir))
+    return open_dashboard(root, read_only=options.read_only)

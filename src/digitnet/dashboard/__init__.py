@@ -6,8 +6,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def run_dashboard(root: Path) -> int:
+def run_dashboard(root: Path, read_only: bool = False) -> int:
     from digitnet.dashboard.app import DashboardApp
 
-    DashboardApp(Path(root)).run()
+    DashboardApp(Path(root), read_only=read_only).run()
     return 0

@@ -38,8 +38,10 @@ class DashboardApp(App):
         root: Path | None = None,
         clock: Callable[[], float] = time.time,
         poll_seconds: float = 1.0,
+        read_only: bool = False,
     ) -> None:
         super().__init__()
+        self.read_only = read_only  # watch only (the web dashboard's default): see MainScreen
         # No sliding tab underline or smooth scrolling: each animation frame is a screen render,
         # about 40 of them per tab switch, CPU a watched run would lose. TEXTUAL_ANIMATIONS
         # still wins.

@@ -313,6 +313,8 @@ class MainScreen(Screen):
 
     @on(LaunchForm.Start)
     def _start(self, message: LaunchForm.Start) -> None:
+        if not self.may_change("start runs"):
+            return
         try:
             name, process = control.launch(message.spec, self.watcher.root)
         except (DigitnetError, OSError) as error:
@@ -330,6 +332,8 @@ class MainScreen(Screen):
         self.query_one("#form").query_one("#dataset").focus()
 
     def action_cancel_run(self) -> None:
+        if not self.may_change("cancel runs"):
+            return
         info = self.selected_info()
         if info is None or info.status != "running":
             self.notify("select a running run to cancel", severity="warning")
@@ -344,6 +348,8 @@ class MainScreen(Screen):
     def action_resume_run(self) -> None:
         """Resume the selected run in place; one that finished its epochs is asked how many to
         train to first (a resume with the same limit would be refused)."""
+        if not self.may_change("resume runs"):
+            return
         info = self.selected_info()
         if info is None or info.status == "running":
             self.notify("select a stopped run to resume", severity="warning")
@@ -388,6 +394,17 @@ class MainScreen(Screen):
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
 
+    def may_change(self, what: str) -> bool:
+        """False, after saying why, when this dashboard only watches (``--read_only``, and the
+        web dashboard unless started with ``--allow_actions``)."""
+        if self.app.read_only:
+            self.notify(
+                f"this dashboard only watches: it does not {what}; start it without --read_only "
+                "(or --web with --allow_actions) for that",
+                severity="warning",
+            )
+        return not self.app.read_only
+
     def stopped_selection(self) -> RunInfo | None:
         """The selected run if it is not running (a running one is changed by no one but itself)."""
         info = self.selected_info()
@@ -397,6 +414,8 @@ class MainScreen(Screen):
         return info
 
     def action_delete_run(self) -> None:
+        if not self.may_change("delete runs"):
+            return
         info = self.stopped_selection()
         if info is None:
             return
@@ -416,6 +435,8 @@ class MainScreen(Screen):
         self.app.push_screen(Confirm(question, yes="Delete"), answered)
 
     def action_rename_run(self) -> None:
+        if not self.may_change("rename runs"):
+            return
         info = self.stopped_selection()
         if info is None:
             return
@@ -474,6 +495,8 @@ class MainScreen(Screen):
 
     def action_note_run(self) -> None:
         """A note and #tags for the selected run (kept in its notes.json)."""
+        if not self.may_change("keep notes"):
+            return
         info = self.selected_info()
         if info is None:
             return

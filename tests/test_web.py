@@ -1,0 +1,133 @@
+"""The dashboard over the web (textual-serve): bound to this machine, read-only unless asked, and
+the run list shown in a real headless browser where one is installed."""
+
+from __future__ import annotations
+
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from digitnet.dashboard.app import DashboardApp
+from digitnet.dashboard.widgets.launch_form import LaunchForm
+from digitnet.runs.process import LaunchSpec
+from fake_runs import T0, make_run
+from screen import looked, row_of
+
+
+async def test_a_read_only_dashboard_changes_nothing(tmp_path):
+    run = make_run(tmp_path, "kept", status="cancelled")
+    (run / "last.ckpt").write_bytes(b"x")
+    before = {p.name: p.read_bytes() for p in run.iterdir()}
+    app = DashboardApp(tmp_path, clock=lambda: T0, read_only=True)
+    async with app.run_test(size=(100, 30)) as pilot:
+        await looked(pilot)
+        for key in ("r", "d", "e", "t", "c"):
+            await pilot.press(key)
+            await pilot.pause()
+            assert len(app.screen_stack) == 1, key  # no question asked
+        await pilot.press("n")
+        form = app.query_one(LaunchForm)
+        form.post_message(LaunchForm.Start(LaunchSpec(epochs="1")))  # Start, however reached
+        await pilot.pause()
+        assert row_of(app, "kept")["status"] == "■" and app.processes == []
+    assert {p.name: p.read_bytes() for p in run.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["kept"]
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture
+def served(tmp_path):
+    make_run(tmp_path / "checkpoints", "served-run")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "digitnet", "dashboard", "--web", "--port", str(port),
+         "--checkpoints_dir", str(tmp_path / "checkpoints")],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=1):
+                break
+        except OSError:
+            assert server.poll() is None, server.stderr.read()
+            assert time.monotonic() < deadline, "the server never listened"
+            time.sleep(0.1)
+    yield port
+    server.terminate()
+    server.wait(timeout=30)
+
+
+@pytest.mark.subprocess
+def test_the_web_dashboard_listens_on_this_machine_only(served):
+    with urllib.request.urlopen(f"http://127.0.0.1:{served}/", timeout=30) as page:
+        html = page.read().decode()
+    assert page.status == 200 and "digitnet" in html
+    listening = [
+        line.split()[1]
+        for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
+        if line.split()[3] == "0A" and int(line.split()[1].split(":")[1], 16) == served
+    ]
+    assert listening == ["0100007F:" + f"{served:04X}"]  # 127.0.0.1
+
+
+@pytest.mark.subprocess
+@pytest.mark.skipif(shutil.which("chromium") is None, reason="Debian's chromium is not installed")
+async def test_a_headless_browser_shows_the_run_list(served, tmp_path):
+    """A real Chromium opens the page; its script connects to a dashboard of its own, whose
+    screen (drawn by xterm.js on a canvas, so read here from the page's websocket through the
+    DevTools protocol) holds the run list."""
+    import asyncio
+    import base64
+    import json
+
+    import aiohttp
+
+    debug = free_port()
+    browser = subprocess.Popen(
+        ["chromium", "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic",
+         "--no-first-run", "--disable-background-networking", "--disable-component-update",
+         "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}",
+         f"--remote-debugging-port={debug}", "about:blank"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with aiohttp.ClientSession() as http:
+            deadline = time.monotonic() + 60
+            while True:
+                try:
+                    async with http.get(f"http://127.0.0.1:{debug}/json/list") as answer:
+                        pages = [t for t in await answer.json() if t["type"] == "page"]
+                    if pages:
+                        break
+                except aiohttp.ClientError:
+                    pass
+                assert time.monotonic() < deadline, "the browser never listened"
+                await asyncio.sleep(0.2)
+            async with http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as cdp:
+                await cdp.send_json({"id": 1, "method": "Network.enable"})
+                url = f"http://127.0.0.1:{served}/"
+                await cdp.send_json({"id": 2, "method": "Page.navigate", "params": {"url": url}})
+                seen = b""
+                deadline = time.monotonic() + 90
+                while b"served-run" not in seen:
+                    assert time.monotonic() < deadline, "the run list never reached the page"
+                    message = json.loads((await cdp.receive(timeout=90)).data)
+                    if message.get("method") == "Network.webSocketFrameReceived":
+                        frame = message["params"]["response"]
+                        data = frame["payloadData"]
+                        seen += base64.b64decode(data) if frame["opcode"] == 2 else data.encode()
+    finally:
+        browser.terminate()
+        browser.wait(timeout=30)
