@@ -187,8 +187,10 @@ def test_runs_lists_status_epochs_and_best_accuracy(tiny_env, capsys):
     assert fit("--run_name", "listed", "--trainer.max_epochs", "1") == 0
     capsys.readouterr()
     assert main(["runs"]) == 0
-    line = [row for row in capsys.readouterr().out.splitlines() if row.startswith("listed")][0]
-    assert "finished" in line and "mnist" in line and "1/1" in line and "%" in line
+    out = capsys.readouterr().out.splitlines()
+    assert out[0].split() == ["status", "name", "data", "epochs", "best", "test", "time", "tags"]
+    line = next(row for row in out if " listed " in row).split()
+    assert line[:4] == ["finished", "listed", "mnist", "1/1"] and float(line[4]) > 50
 
 
 @pytest.mark.slow
@@ -624,7 +626,7 @@ def test_a_listing_read_by_head_ends_quietly(tiny_env):
         text=True,
         timeout=120,
     )
-    assert result.stdout.startswith("run ") and len(result.stdout.splitlines()) == 1
+    assert result.stdout.startswith("status ") and len(result.stdout.splitlines()) == 1
     assert result.stderr == ""
 
 
@@ -644,8 +646,8 @@ def test_names_that_would_reorder_or_misalign_the_listing_are_escaped_and_measur
     assert "invoice\\u202egnp.exe" in result.stdout and "zero\\u200bwidth" in result.stdout
     from digitnet.runs.layout import cell_width
 
-    rows = result.stdout.splitlines()[1:]
-    assert len({cell_width(row.split("finished")[0]) for row in rows}) == 1  # rows line up
+    rows = result.stdout.splitlines()[1:-1]
+    assert len({cell_width(row.split(" mnist ")[0]) for row in rows}) == 1  # rows line up
 
 
 @pytest.mark.slow

@@ -48,7 +48,7 @@ async def fill(pilot, app: DashboardApp, **fields: str) -> None:
 async def start_run(pilot, app: DashboardApp, **fields: str) -> str:
     """Fill the form, press Start, and return the new run's name once it is in the list."""
     await fill(pilot, app, layers="784, 32, 10", **fields)
-    await pilot.click("#start")
+    await pilot.press("enter")  # in the field just typed: Enter starts, as the help says
     await wait_for(
         pilot, lambda: app.query_one(RunList).row_count == 1, 30, "the new run in the list"
     )
