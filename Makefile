@@ -40,7 +40,7 @@ test: data lint
 
 # The edit loop: no data set, no training (tests marked slow or real_data are left out).
 test-fast: lint
-	$(BIN)/python -m pytest -q -m "not slow and not real_data" --durations=10
+	$(BIN)/python -m pytest -q -n 2 -m "not slow and not real_data" --durations=10
 
 lint: setup
 	$(BIN)/ruff format --check src tests bench
