@@ -27,18 +27,23 @@ def tiny_data(tmp_path_factory) -> tuple[Path, Path]:
     return root, write_tiny(root)
 
 
+def tiny_variables(tiny_data: tuple[Path, Path], checkpoints: Path) -> dict[str, str]:
+    """The variables that point digitnet at the tiny data and ``checkpoints``, offline."""
+    data_dir, checksums = tiny_data
+    return {
+        "DIGITNET_DATA": str(data_dir),
+        "DIGITNET_CHECKSUMS": str(checksums),
+        "DIGITNET_CHECKPOINTS": str(checkpoints),
+        "DIGITNET_OFFLINE": "1",
+        "PYTHONWARNINGS": "ignore",
+    }
+
+
 @pytest.fixture
 def tiny_env(tiny_data, tmp_path, monkeypatch) -> dict[str, str]:
     """Point digitnet at the tiny data and an empty checkpoints folder, offline; returns the env for
     subprocesses."""
-    data_dir, checksums = tiny_data
-    env = {
-        "DIGITNET_DATA": str(data_dir),
-        "DIGITNET_CHECKSUMS": str(checksums),
-        "DIGITNET_CHECKPOINTS": str(tmp_path / "checkpoints"),
-        "DIGITNET_OFFLINE": "1",
-        "PYTHONWARNINGS": "ignore",
-    }
+    env = tiny_variables(tiny_data, tmp_path / "checkpoints")
     for key, value in env.items():
         monkeypatch.setenv(key, value)
     monkeypatch.chdir(tmp_path)

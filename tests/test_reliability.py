@@ -20,6 +20,7 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
 
+from conftest import tiny_variables
 from digitnet.atomic import remove_stale_temporaries
 from digitnet.cli.main import main
 from digitnet.errors import CheckpointError
@@ -105,16 +106,8 @@ def metrics_rows(run: Path) -> list[tuple]:
 @pytest.fixture(scope="module")
 def reference(tiny_data, tmp_path_factory):
     """The uninterrupted run every stopped run is compared with, trained once for this file."""
-    data_dir, checksums = tiny_data
     root = tmp_path_factory.mktemp("reference") / "checkpoints"
-    env = {
-        **os.environ,
-        "DIGITNET_DATA": str(data_dir),
-        "DIGITNET_CHECKSUMS": str(checksums),
-        "DIGITNET_CHECKPOINTS": str(root),
-        "DIGITNET_OFFLINE": "1",
-        "PYTHONWARNINGS": "ignore",
-    }
+    env = {**os.environ, **tiny_variables(tiny_data, root)}
     cli(
         env, "fit", *RUN, "--run_name", "reference", "--trainer.callbacks+=faults.Fault", check=True
     )

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from conftest import tiny_variables
 from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.widgets.run_list import RunList
 from digitnet.errors import RunError
@@ -45,16 +46,8 @@ def digitnet(env: dict, cwd: Path, *args: str) -> subprocess.CompletedProcess:
 @pytest.fixture(scope="module")
 def trained(tiny_data, tmp_path_factory) -> Path:
     """One real run, trained once for this file: 1 epoch of a 784-8-10 network on tiny data."""
-    data_dir, checksums = tiny_data
     work = tmp_path_factory.mktemp("trained")
-    env = {
-        **os.environ,
-        "DIGITNET_DATA": str(data_dir),
-        "DIGITNET_CHECKSUMS": str(checksums),
-        "DIGITNET_CHECKPOINTS": str(work / "checkpoints"),
-        "DIGITNET_OFFLINE": "1",
-        "PYTHONWARNINGS": "ignore",
-    }
+    env = {**os.environ, **tiny_variables(tiny_data, work / "checkpoints")}
     result = digitnet(
         env,
         work,

@@ -29,6 +29,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Any
 
+from digitnet.runs.table import duration
+
 SYSTEM_RECENT = 120  # samples the system line's sparklines show: two minutes at one a second
 
 # What each series accepts: a finite number in [low, high]. The highs are far past any real run
@@ -225,7 +227,7 @@ class RunView:
         if live and self.samples_per_s and self.steps_per_epoch and self.batch_size:
             remaining_batches = (self.max_epochs - self.epoch) * self.steps_per_epoch - self.batch
             seconds = max(0, remaining_batches) * self.batch_size / self.samples_per_s
-            text += f"  {self.samples_per_s:,.0f} samples/s  ~{_duration(seconds)} left"
+            text += f"  {self.samples_per_s:,.0f} samples/s  ~{duration(seconds)} left"
         return text
 
     def system_text(self) -> str:
@@ -261,12 +263,3 @@ class RunView:
             return 0.0
         done = self.epoch * self.steps_per_epoch + self.batch
         return min(1.0, max(0.0, done / (self.max_epochs * self.steps_per_epoch)))
-
-
-def _duration(seconds: float) -> str:
-    seconds = int(round(seconds))
-    if seconds >= 3600:
-        return f"{seconds // 3600}h{seconds % 3600 // 60:02d}m"
-    if seconds >= 60:
-        return f"{seconds // 60}m{seconds % 60:02d}s"
-    return f"{seconds}s"

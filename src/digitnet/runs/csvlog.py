@@ -32,17 +32,13 @@ from digitnet import untrusted
 from digitnet.atomic import atomic_write_text, write_failed
 
 
-class RunCSVLogger(Logger):
-    """Write ``<run_dir>/metrics.csv`` and ``<run_dir>/hparams.yaml`` (rank 0 only)."""
+class RunFolderLogger(Logger):
+    """A Lightning logger of one run folder: named after it, with no versions (a digitnet run is
+    resumed in place, never beside itself)."""
 
     def __init__(self, run_dir: str | Path) -> None:
         super().__init__()
         self.run_dir = Path(run_dir)
-        self.path = self.run_dir / "metrics.csv"
-        self.keys: list[str] = []
-        self.rows: list[dict[str, str]] | None = (
-            None  # loaded only when the header must grow or rows go
-        )
 
     @property
     def name(self) -> str:
@@ -51,6 +47,15 @@ class RunCSVLogger(Logger):
     @property
     def version(self) -> str:
         return ""
+
+
+class RunCSVLogger(RunFolderLogger):
+    """Write ``<run_dir>/metrics.csv`` and ``<run_dir>/hparams.yaml`` (rank 0 only)."""
+
+    def __init__(self, run_dir: str | Path) -> None:
+        super().__init__(run_dir)
+        self.path = self.run_dir / "metrics.csv"
+        self.keys: list[str] = []
 
     @property
     def save_dir(self) -> str:

@@ -19,28 +19,19 @@ import math
 from pathlib import Path
 from typing import Any
 
-from lightning.pytorch.loggers.logger import Logger
 from lightning.pytorch.utilities import rank_zero_only
 
 from digitnet.atomic import write_failed
 from digitnet.runs import layout
+from digitnet.runs.csvlog import RunFolderLogger
 
 
-class RunEventLogger(Logger):
+class RunEventLogger(RunFolderLogger):
     """Append each ``log_metrics`` call to ``<run_dir>/events.jsonl`` (rank 0 only)."""
 
     def __init__(self, run_dir: str | Path) -> None:
-        super().__init__()
-        self.run_dir = Path(run_dir)
+        super().__init__(run_dir)
         self.launch: int | None = None  # this process's launch number, read at its first line
-
-    @property
-    def name(self) -> str:
-        return self.run_dir.name
-
-    @property
-    def version(self) -> str:
-        return ""
 
     @rank_zero_only
     def log_hyperparams(self, params: Any, *args: Any, **kwargs: Any) -> None:
