@@ -17,7 +17,7 @@ from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.widgets.launch_form import LaunchForm
 from digitnet.runs.process import LaunchSpec
 from fake_runs import T0, make_run
-from screen import looked, row_of
+from screen import POLL_SECONDS, looked, row_of
 
 
 async def test_a_read_only_dashboard_changes_nothing(tmp_path):
@@ -63,7 +63,7 @@ def served(tmp_path):
         except OSError:
             assert server.poll() is None, server.stderr.read()
             assert time.monotonic() < deadline, "the server never listened"
-            time.sleep(0.1)
+            time.sleep(POLL_SECONDS)
     yield port
     server.terminate()
     server.wait(timeout=30)
@@ -114,7 +114,7 @@ async def test_a_headless_browser_shows_the_run_list(served, tmp_path):
                 except aiohttp.ClientError:
                     pass
                 assert time.monotonic() < deadline, "the browser never listened"
-                await asyncio.sleep(0.2)
+                await asyncio.sleep(POLL_SECONDS)
             async with http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as cdp:
                 await cdp.send_json({"id": 1, "method": "Network.enable"})
                 url = f"http://127.0.0.1:{served}/"
