@@ -103,3 +103,84 @@ def test_a_storage_that_cannot_be_opened_is_one_sentence(tiny_env, tmp_path, cap
     assert main(["sweep", str(spec), "--storage", "nosuchdb://x"]) == 2
     err = capsys.readouterr().err
     assert "the sweep's storage nosuchdb://x cannot be opened" in err
+
+
+@pytest.mark.parametrize(
+    "field, text, words",
+    [
+        ("lr", "0.3..0.01", "runs backwards; write 0.01..0.3"),
+        ("lr", "0.1..0.1", "holds one value"),
+        ("lr", "0.01..-1", "lr must be a positive number"),
+        ("layers", "784, 8, 10..784, 9, 10", "layers takes choices, not a range"),
+        ("batch_size", "32 | 32", "two or more different values"),
+        ("epochs", "1 | 2", "epochs is not searched; the form searches lr, "),
+    ],
+)
+def test_the_form_checks_each_part_of_a_range_or_choices(field, text, words):
+    from digitnet.runs.process import LaunchSpec
+
+    problems = LaunchSpec(**{field: text}).errors()
+    assert words in problems[field]
+
+
+def test_a_sweep_from_the_form_refuses_a_taken_study(tmp_path):
+    from digitnet.errors import BadSetting
+    from digitnet.runs.process import LaunchSpec, launch_sweep
+
+    (tmp_path / "taken-0").mkdir()  # a trial run of an earlier sweep of that name
+    with pytest.raises(BadSetting, match="a sweep named taken already exists"):
+        launch_sweep(LaunchSpec(lr="0.01..0.3", name="taken"), tmp_path)
+    assert not (tmp_path / "taken.sweep.yaml").exists()
+
+
+@pytest.mark.slow
+async def test_a_sweep_started_from_the_dashboard_shows_its_trials_in_the_table(tiny_env):
+    from textual.widgets import Button, Input
+
+    from digitnet.dashboard.app import DashboardApp
+    from digitnet.dashboard.widgets.runs_table import RunsTable
+    from screen import wait_for
+
+    app = DashboardApp(poll_seconds=0.2)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await pilot.press("n")
+        fields = {"lr": "0.01..0.3", "layers": "784, 8, 10 | 784, 16, 10", "epochs": "1"}
+        for name, value in {**fields, "trials": "2", "name": "ui"}.items():
+            field = app.query_one(f"#{name}", Input)
+            field.focus()
+            field.value = ""
+            await pilot.press(*value)
+        await pilot.pause()
+        assert str(app.query_one("#start", Button).label) == "Start sweep of 2 trials"
+        await pilot.press("enter")
+        assert app.query_one("#tabs").active == "tab-runs"
+        assert app.query_one("#filter", Input).value == "study:ui"
+        grid = app.query_one(RunsTable)
+
+        def trials_ended() -> bool:
+            statuses = [str(grid.get_row_at(i)[0]).split()[-1] for i in range(grid.row_count)]
+            return len(statuses) == 2 and set(statuses) <= {"finished", "pruned"}
+
+        await wait_for(pilot, trials_ended, 300, "both trials in the table, ended")
+        await wait_for(pilot, lambda: app.screen.sweeps == [], 60, "the sweep process to end")
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["ui-0", "ui-1"]
+    for run in ("ui-0", "ui-1"):
+        settings = json.loads((root / run / "status.json").read_text())["settings"]
+        assert 0.01 <= settings["model.lr"] <= 0.3
+        assert settings["model.layers"] in ("784-8-10", "784-16-10")
+    assert "study ui: " in (root / "ui.sweep.log").read_text()  # the ranking, as in a shell
+
+
+def test_a_batch_size_range_suggests_whole_numbers_on_a_log_scale():
+    import optuna
+
+    from digitnet.cli.sweep import suggest
+    from digitnet.runs.search import parse
+
+    rule = parse("batch_size", "16..256")
+    assert rule == {"low": 16, "high": 256, "log": True}
+    study = optuna.create_study(sampler=optuna.samplers.RandomSampler(seed=0))
+    values = [suggest(study.ask(), "data.batch_size", rule) for _ in range(20)]
+    assert all(type(v) is int and 16 <= v <= 256 for v in values)
+    assert sum(v < 64 for v in values) > 5  # log scale: a quarter of the range, half the draws

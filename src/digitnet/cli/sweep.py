@@ -34,6 +34,7 @@ from typing import Any
 
 from digitnet.errors import BadSetting, DigitnetError
 from digitnet.runs.layout import check_name, printable
+from digitnet.runs.search import as_args
 
 OBJECTIVE = "val_acc"  # maximised
 
@@ -112,20 +113,13 @@ def suggest(trial: Any, key: str, rule: Any) -> Any:
     if isinstance(rule, list):
         return json.loads(trial.suggest_categorical(key, [json.dumps(c) for c in rule]))
     low, high = rule["low"], rule["high"]
-    if all(isinstance(v, int) for v in (low, high)) and not rule.get("log"):
+    if all(isinstance(v, int) and not isinstance(v, bool) for v in (low, high)):
+        if rule.get("log"):  # whole numbers on a log scale: batch sizes 16..256
+            return trial.suggest_int(key, low, high, log=True)
         return trial.suggest_int(key, low, high, step=int(rule.get("step", 1)))
     if rule.get("step"):
         return trial.suggest_float(key, low, high, step=rule["step"])
     return trial.suggest_float(key, low, high, log=bool(rule.get("log")))
-
-
-def as_args(settings: dict[str, Any]) -> list[str]:
-    """``{"model.lr": 0.1, "model.layers": [784, 16, 10]}`` -> fit's command-line options."""
-    args = []
-    for key, value in settings.items():
-        plain = isinstance(value, (int, float, str)) and not isinstance(value, bool)
-        args += [f"--{key}", str(value) if plain else json.dumps(value)]
-    return args
 
 
 def open_storage(spec: str | None, root: Path, study: str) -> Any:

@@ -165,11 +165,13 @@ def _within(value: Any, low: float, high: float) -> Any:
     return value if value is not None and low <= value <= high else None
 
 
-def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
+def output_tail(
+    run_dir: Path, lines: int = 20, since: int = 0, log: str = "output.log"
+) -> list[str]:
     """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process
-    printed), from byte ``since`` on at most."""
+    printed), from byte ``since`` on at most; ``log`` names another file in the folder."""
     try:
-        with untrusted.open_read(Path(run_dir) / "output.log") as handle:
+        with untrusted.open_read(Path(run_dir) / log) as handle:
             handle.seek(0, os.SEEK_END)
             handle.seek(max(since, handle.tell() - 16384))
             text = handle.read().decode("utf-8", "replace")
@@ -178,10 +180,10 @@ def output_tail(run_dir: Path, lines: int = 20, since: int = 0) -> list[str]:
     return text.splitlines()[-lines:]
 
 
-def last_error_line(run_dir: Path, since: int = 0) -> str:
-    """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log`` after
-    byte ``since``, else ``""``."""
-    tail = [line for line in output_tail(run_dir, 50, since) if line.strip()]
+def last_error_line(run_dir: Path, since: int = 0, log: str = "output.log") -> str:
+    """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log`` (or
+    ``log``) after byte ``since``, else ``""``."""
+    tail = [line for line in output_tail(run_dir, 50, since, log) if line.strip()]
     for line in reversed(tail):
         if line.startswith("digitnet: error:") or re.match(
             r"^[A-Za-z_.]+(Error|Exception)\b", line

@@ -19,14 +19,16 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields
 from pathlib import Path
+from typing import Any
 
 from digitnet import checks, untrusted
 from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting, DigitnetError, RunError
-from digitnet.runs import lock
+from digitnet.runs import lock, search
 from digitnet.runs.layout import check_name, create_run_dir
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -37,6 +39,40 @@ QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summa
 def _default(name: str) -> str:
     value = checks.DEFAULTS[name]
     return ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
+
+
+# each form field, the dotted ``digitnet fit`` option it sets, and its rule
+OPTIONS = {
+    "dataset": "data.dataset",
+    "layers": "model.layers",
+    "arch": "model.arch",
+    "activation": "model.activation",
+    "loss": "model.loss",
+    "optimizer": "model.optimizer",
+    "lr": "model.lr",
+    "momentum": "model.momentum",
+    "weight_decay": "model.weight_decay",
+    "schedule": "model.schedule",
+    "init": "model.init",
+    "batch_size": "data.batch_size",
+    "epochs": "trainer.max_epochs",
+    "seed": "seed_everything",
+    "device": "trainer.accelerator",
+}
+RULES: dict[str, Callable[[str], Any]] = {
+    **search.SEARCHABLE,
+    "dataset": lambda v: checks.check_choice("dataset", v, DATASETS),
+    "arch": lambda v: checks.check_choice("arch", v, checks.ARCHS),
+    "activation": lambda v: checks.check_choice("activation", v, checks.ACTIVATIONS),
+    "loss": lambda v: checks.check_choice("loss", v, checks.LOSSES),
+    "optimizer": lambda v: checks.check_choice("optimizer", v, checks.OPTIMIZERS),
+    "schedule": lambda v: checks.check_choice("schedule", v, checks.SCHEDULES),
+    "init": lambda v: checks.check_choice("init", v, checks.INITS),
+    "epochs": lambda v: checks.check_positive_int("epochs", v),
+    "device": lambda v: checks.check_choice("device", v, DEVICES),
+    "name": lambda v: v and check_run_name(v),
+    "trials": lambda v: checks.check_positive_int("trials", v),
+}
 
 
 @dataclass
@@ -60,6 +96,7 @@ class LaunchSpec:
     seed: str = _default("seed")
     device: str = "auto"
     name: str = ""  # blank: made from the settings, see describe()
+    trials: str = "10"  # a sweep's (where a field holds a range or choices)
 
     @classmethod
     def from_run(cls, settings: dict, dataset: str, epochs: int | None) -> LaunchSpec:
@@ -77,7 +114,7 @@ class LaunchSpec:
             name = {"seed": "seed"}.get(name, name)
             if name == "layers" and isinstance(value, str):
                 value = value.replace("-", ", ")
-            if name in cls.field_names() and name not in ("dataset", "name", "device"):
+            if name in cls.field_names() and name not in ("dataset", "name", "device", "trials"):
                 setattr(spec, name, str(value).lower() if isinstance(value, bool) else str(value))
         if epochs:
             spec.epochs = str(epochs)
@@ -85,105 +122,89 @@ class LaunchSpec:
 
     def errors(self) -> dict[str, str]:
         """Map each bad field to its one-sentence problem; empty when the spec can start."""
-        rules = {
-            "dataset": lambda v: checks.check_choice("dataset", v, DATASETS),
-            "arch": lambda v: checks.check_choice("arch", v, checks.ARCHS),
-            "layers": checks.parse_layers,
-            "activation": lambda v: checks.check_choice("activation", v, checks.ACTIVATIONS),
-            "loss": lambda v: checks.check_choice("loss", v, checks.LOSSES),
-            "optimizer": lambda v: checks.check_choice("optimizer", v, checks.OPTIMIZERS),
-            "lr": checks.check_lr,
-            "momentum": lambda v: checks.check_non_negative("momentum", v),
-            "weight_decay": lambda v: checks.check_non_negative("weight_decay", v),
-            "schedule": lambda v: checks.check_choice("schedule", v, checks.SCHEDULES),
-            "init": lambda v: checks.check_choice("init", v, checks.INITS),
-            "batch_size": lambda v: checks.check_positive_int("batch_size", v),
-            "epochs": lambda v: checks.check_positive_int("epochs", v),
-            "seed": checks.check_seed,
-            "device": lambda v: checks.check_choice("device", v, DEVICES),
-            "name": lambda v: v and check_run_name(v),
-        }
         problems = {}
-        for name, check in rules.items():
+        for name, value in self.as_dict().items():
             try:
-                check(getattr(self, name))
+                if search.parse(name, value) is None and (name != "trials" or self.is_sweep()):
+                    RULES[name](value)
             except BadSetting as error:
                 problems[name] = str(error)
         return problems
 
-    def to_args(self, run_name: str) -> list[str]:
-        """The ``digitnet fit`` arguments for this spec (raises BadSetting if a field is bad)."""
+    def is_sweep(self) -> bool:
+        """Whether a field holds a range or choices (``0.01..0.3``, ``32 | 64``): a sweep."""
+        return any(search.is_search(getattr(self, name)) for name in search.SEARCHABLE)
+
+    def values(self) -> dict[str, Any]:
+        """The fields holding one value, checked and typed (raises BadSetting if one is bad)."""
         problems = self.errors()
         if problems:
             raise BadSetting(next(iter(problems.values())))
-        return [
-            "fit",
-            "--run_name",
-            run_name,
-            "--data.dataset",
-            self.dataset,
-            "--model.layers",
-            json.dumps(checks.parse_layers(self.layers)),
-            "--model.arch",
-            self.arch,
-            "--model.activation",
-            self.activation,
-            "--model.loss",
-            self.loss,
-            "--model.optimizer",
-            self.optimizer,
-            "--model.lr",
-            str(checks.check_lr(self.lr)),
-            "--model.momentum",
-            str(checks.check_non_negative("momentum", self.momentum)),
-            "--model.weight_decay",
-            str(checks.check_non_negative("weight_decay", self.weight_decay)),
-            "--model.schedule",
-            self.schedule,
-            "--model.init",
-            self.init,
-            "--data.batch_size",
-            str(int(self.batch_size)),
-            "--trainer.max_epochs",
-            str(int(self.epochs)),
-            "--seed_everything",
-            str(int(self.seed)),
-            "--trainer.accelerator",
-            self.device,
-            *QUIET,
-        ]
+        return {
+            name: RULES[name](value)
+            for name, value in self.as_dict().items()
+            if not search.is_search(value)
+        }
+
+    def to_args(self, run_name: str) -> list[str]:
+        """The ``digitnet fit`` arguments for this spec (raises BadSetting if a field is bad)."""
+        if self.is_sweep():
+            raise BadSetting("this spec searches settings: start it as a sweep, not a run.")
+        values = self.values()
+        options = {OPTIONS[name]: values[name] for name in OPTIONS}
+        return ["fit", "--run_name", run_name, *search.as_args(options), *QUIET]
+
+    def sweep_spec(self) -> dict[str, Any]:
+        """The ``digitnet sweep`` spec of this form: the searched fields as ``params``, the
+        others as ``fit``.
+
+        >>> LaunchSpec(lr="0.01..0.3", batch_size="32 | 64").sweep_spec()["params"]
+        {'model.lr': {'low': 0.01, 'high': 0.3, 'log': True}, 'data.batch_size': [32, 64]}
+        """
+        values = self.values()
+        searched = {name: search.parse(name, getattr(self, name)) for name in OPTIONS}
+        return {
+            "params": {OPTIONS[name]: rule for name, rule in searched.items() if rule is not None},
+            "fit": {
+                **{OPTIONS[name]: values[name] for name in OPTIONS if name in values},
+                "trainer.enable_progress_bar": False,
+                "trainer.enable_model_summary": False,
+            },
+        }
 
     def describe(self) -> str:
-        """The start of a default run name: data set and model, then what differs from the defaults.
+        """The start of a default run name: data set and model, then what differs from the
+        defaults (a searched setting is not named; a sweep ends in ``sweep``).
 
         >>> LaunchSpec().describe()
         'mnist-mlp'
         >>> LaunchSpec(dataset="fashion_mnist", layers="784, 30, 10", activation="sigmoid",
         ...            loss="mse", lr="3.0", batch_size="10").describe()
         'fashion-mlp-h30-sigmoid-mse-lr3-b10'
+        >>> LaunchSpec(lr="0.01..0.3", weight_decay="0.001").describe()
+        'mnist-mlp-wd0.001-sweep'
         """
-        base = LaunchSpec()
+        base, mine = LaunchSpec().values(), self.values()
+
+        def differs(field: str) -> bool:
+            return field in mine and mine[field] != base[field]
+
         parts = [{"fashion_mnist": "fashion"}.get(self.dataset, self.dataset), self.arch]
-        layers = checks.parse_layers(self.layers)
-        if self.arch == "mlp" and layers != checks.parse_layers(base.layers):
-            parts.append("h" + "x".join(str(n) for n in layers[1:-1]))
+        if self.arch == "mlp" and differs("layers"):
+            parts.append("h" + "x".join(str(n) for n in mine["layers"][1:-1]))
         losses = {"cross_entropy": "ce", "mse": "mse", "sigmoid_cross_entropy": "sce"}
         for field in ("activation", "loss", "optimizer"):
-            if getattr(self, field) != getattr(base, field):
-                value = getattr(self, field)
-                parts.append(losses.get(value, value) if field == "loss" else value)
-        if checks.check_lr(self.lr) != checks.check_lr(base.lr):
-            parts.append(f"lr{checks.check_lr(self.lr):g}")
-        for field, mark in (("momentum", "m"), ("weight_decay", "wd")):
-            value = checks.check_non_negative(field, getattr(self, field))
-            if value != checks.check_non_negative(field, getattr(base, field)):
-                parts.append(f"{mark}{value:g}")
+            if differs(field):
+                parts.append(losses.get(mine[field], mine[field]))
+        for field, mark in (("lr", "lr"), ("momentum", "m"), ("weight_decay", "wd")):
+            if differs(field):
+                parts.append(f"{mark}{mine[field]:g}")
         for field in ("schedule", "init"):
-            if getattr(self, field) != getattr(base, field):
-                parts.append(getattr(self, field).replace("_", ""))
-        if int(self.batch_size) != int(base.batch_size):
-            parts.append(f"b{int(self.batch_size)}")
-        return "-".join(parts)
+            if differs(field):
+                parts.append(mine[field].replace("_", ""))
+        if differs("batch_size"):
+            parts.append(f"b{mine['batch_size']}")
+        return "-".join(parts + (["sweep"] if self.is_sweep() else []))
 
     @classmethod
     def field_names(cls) -> list[str]:
@@ -205,20 +226,15 @@ def digitnet_env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}
 
 
-def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
-    """Start ``digitnet <args>`` as its own process, its output appended to ``run_dir/output.log``.
-
-    ``launcher.json`` records the process id, so a run that dies before it writes its status (bad
-    data, say) is still reported, with the end of its output.
-    """
-    run_dir.mkdir(parents=True, exist_ok=True)
+def spawn(args: list[str], log_path: Path) -> subprocess.Popen:
+    """Start ``digitnet <args>`` as its own process (a session of its own: it outlives the
+    dashboard), its output appended to ``log_path``."""
     try:
-        log = untrusted.open_append(run_dir / "output.log")
+        log = untrusted.open_append(log_path)
     except OSError as error:
-        raise write_failed(run_dir, error) from None
-    offset = log.seek(0, os.SEEK_END)  # a resumed run appends: its own output starts here
+        raise write_failed(log_path.parent, error) from None
     try:
-        process = subprocess.Popen(
+        return subprocess.Popen(
             digitnet_command(args),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -228,6 +244,19 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
         )
     finally:
         log.close()
+
+
+def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
+    """Start ``digitnet <args>`` as its own process, its output appended to ``run_dir/output.log``.
+
+    ``launcher.json`` records the process id, so a run that dies before it writes its status (bad
+    data, say) is still reported, with the end of its output.
+    """
+    run_dir.mkdir(parents=True, exist_ok=True)
+    log = run_dir / "output.log"
+    # a resumed run appends: its own output starts here
+    offset = os.lstat(log).st_size if untrusted.is_regular(log) else 0
+    process = spawn(args, log)
     atomic_write_text(
         run_dir / "launcher.json",
         json.dumps({"pid": process.pid, "args": args, "time": time.time(), "log_offset": offset}),
@@ -251,6 +280,37 @@ def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
     return run_dir.name, start_process(
         [*spec.to_args(run_dir.name), "--checkpoints_dir", str(root)], run_dir
     )
+
+
+def launch_sweep(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
+    """Start ``digitnet sweep`` over ``spec``'s ranges and choices under ``root``; return the
+    study's name (``spec.name``, or from the settings and the time) and the process.
+
+    The spec is kept beside the runs as ``<study>.sweep.yaml`` and the sweep's own output as
+    ``<study>.sweep.log``; its trials are the runs ``<study>-0``, ``<study>-1``, ...; more trials
+    are added from a shell with ``digitnet sweep <study>.sweep.yaml --study <study>``.
+    """
+    import yaml
+
+    problems = spec.errors()
+    if problems:
+        raise BadSetting(next(iter(problems.values())))
+    root = Path(root)
+    study = spec.name or f"{spec.describe()}-{time.strftime('%Y%m%d-%H%M%S')}"
+    spec_path = root / f"{study}.sweep.yaml"
+    taken = [spec_path, root / f"{study}.optuna.log", root / f"{study}-0"]
+    if any(os.path.lexists(path) for path in taken):
+        raise BadSetting(
+            f"a sweep named {study} already exists; pick another name, or add trials to it from "
+            f"a shell: digitnet sweep {spec_path} --study {study}."
+        )
+    try:
+        root.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(spec_path, yaml.safe_dump(spec.sweep_spec(), sort_keys=False))
+    except OSError as error:
+        raise write_failed(root, error) from None
+    args = ["sweep", str(spec_path), "--trials", str(int(spec.trials)), "--study", study]
+    return study, spawn([*args, "--checkpoints_dir", str(root)], root / f"{study}.sweep.log")
 
 
 def resume(run_dir: Path, max_epochs: int | None = None) -> subprocess.Popen:

@@ -11,6 +11,7 @@ take new points of a live run at most every ``CHART_SECONDS``.
 
 from __future__ import annotations
 
+import subprocess
 import time
 from collections.abc import Callable
 
@@ -42,7 +43,7 @@ from digitnet.dashboard.widgets.weights import WeightsGrid
 from digitnet.errors import DigitnetError
 from digitnet.runs import process as control
 from digitnet.runs.layout import check_name, check_notes, split_note, write_notes
-from digitnet.runs.listing import RunInfo
+from digitnet.runs.listing import RunInfo, last_error_line
 from digitnet.runs.manage import delete_run, rename_run
 
 # TabPane ids ("tab-<name>"), their labels, and the short labels a narrow pane (80x24) shows
@@ -126,6 +127,7 @@ class MainScreen(Screen):
         self.weights_of: dict[str, object] = {}  # run -> its weights.npy, as the watcher read it
         self.listed_minute = -1
         self.pending: str | None = None  # a run to select once a look lists it
+        self.sweeps: list[tuple[subprocess.Popen, str]] = []  # sweeps started here, and studies
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -196,6 +198,20 @@ class MainScreen(Screen):
         if self.again or message.number == 1:  # the first look listed the runs: now their events
             self.look()
 
+    def report_sweeps(self) -> None:
+        """Say when a sweep started here ends: done, or why it stopped (its trials are runs,
+        each reporting its own end; the sweep's own failure is in ``<study>.sweep.log``)."""
+        for process, study in list(self.sweeps):
+            if process.poll() is None:
+                continue
+            self.sweeps.remove((process, study))
+            if process.returncode == 0:
+                self.notify(f"sweep {study} is done: its trials are ranked in All runs (a)")
+                continue
+            log = f"{study}.sweep.log"
+            line = last_error_line(self.watcher.root, log=log) or f"see {log}"
+            self.notify(f"sweep {study} stopped: {line}", title="sweep", severity="error")
+
     def console_run(self) -> str | None:
         """The run whose output.log is read: the selected one, while the Console tab is open."""
         if self.query_one(TabbedContent).active != "tab-console":
@@ -209,6 +225,7 @@ class MainScreen(Screen):
 
     # -- showing ---------------------------------------------------------------------------------
     def apply(self, snapshot: Snapshot) -> None:
+        self.report_sweeps()
         control.reap(self.app.processes)
         self.runs = {run.name: run for run in snapshot.runs}
         fresh = False  # a run seen for the first time: its charts are drawn at once
@@ -315,12 +332,20 @@ class MainScreen(Screen):
     def _start(self, message: LaunchForm.Start) -> None:
         if not self.may_change("start runs"):
             return
+        sweep = message.spec.is_sweep()
         try:
-            name, process = control.launch(message.spec, self.watcher.root)
+            start = control.launch_sweep if sweep else control.launch
+            name, process = start(message.spec, self.watcher.root)
         except (DigitnetError, OSError) as error:
             self.notify(str(error), title="could not start", severity="error")
             return
         self.app.processes.append(process)
+        if sweep:  # its trials, ranked in the table as they finish
+            self.sweeps.append((process, name))
+            self.notify(f"started sweep {name}: its runs are {name}-0, {name}-1, ...")
+            self.query_one("#filter", Input).value = f"study:{name}"
+            self.action_show_tab("runs")
+            return
         self.notify(f"started {name}")
         self.pending = name
         self.look()

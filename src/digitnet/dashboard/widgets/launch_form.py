@@ -2,7 +2,8 @@
 
 A bad value is explained right under its field and Start stays disabled until every field is good;
 the checks are those of :class:`digitnet.runs.process.LaunchSpec`, the same the command line
-applies.
+applies. A range or choices in a field (:mod:`digitnet.runs.search`) turn the run into a sweep,
+and the button says so.
 """
 
 from __future__ import annotations
@@ -35,7 +36,12 @@ LABELS = {
     "layers": "layer sizes",
     "weight_decay": "weight decay",
     "name": "run name",
+    "trials": "sweep trials",
 }
+SWEEP_HINT = (
+    "One value per field starts a run; a range (0.01..0.3) or choices (32 | 64) in learning rate, "
+    "momentum, weight decay, batch size, layer sizes or seed start a sweep of runs <name>-<n>."
+)
 
 
 class LaunchForm(VerticalScroll):
@@ -53,11 +59,13 @@ class LaunchForm(VerticalScroll):
     LaunchForm .row { margin-top: 1; }
     LaunchForm .name { width: 16; padding: 0 1 0 0; }
     LaunchForm Input, LaunchForm Select { width: 1fr; }
-    LaunchForm .problem { color: $error; padding-left: 16; height: auto; }
+    LaunchForm .problem { color: $error; padding-left: 16; width: 1fr; height: auto; }
     LaunchForm #start { margin: 1 0 0 16; }
+    LaunchForm #sweep-hint { color: $text-muted; width: 1fr; height: auto; margin-top: 1; }
     """
 
     def compose(self) -> ComposeResult:
+        yield Label(SWEEP_HINT, id="sweep-hint")
         spec = LaunchSpec()
         for name, value in spec.as_dict().items():
             with Horizontal(classes="row"):
@@ -98,7 +106,10 @@ class LaunchForm(VerticalScroll):
             label = self.query_one(f"#{name}-problem", Label)
             label.update(problems.get(name, ""))
             label.display = name in problems
-        self.query_one("#start", Button).disabled = bool(problems)
+        start = self.query_one("#start", Button)
+        start.disabled = bool(problems)
+        spec = self.spec()
+        start.label = f"Start sweep of {spec.trials} trials" if spec.is_sweep() else "Start"
         return problems
 
     def on_mount(self) -> None:

@@ -1,0 +1,89 @@
+"""Provides the New-run form's search syntax: a field that holds a range or a list of choices
+makes the run a sweep, each choice or range the rule ``digitnet sweep`` searches it with.
+
+``low..high`` is a range (on a log scale for the learning rate, the weight decay and the batch
+size, where low is above 0), ``a | b | c`` a list of choices; one value is no search::
+
+    >>> parse("lr", "0.01..0.3")
+    {'low': 0.01, 'high': 0.3, 'log': True}
+    >>> parse("momentum", "0..0.9")
+    {'low': 0.0, 'high': 0.9, 'log': False}
+    >>> parse("layers", "784, 16, 10 | 784, 32, 10")
+    [[784, 16, 10], [784, 32, 10]]
+    >>> parse("lr", "0.1") is None
+    True
+    >>> parse("lr", "0.3..0.01")
+    Traceback (most recent call last):
+    ...
+    digitnet.errors.BadSetting: lr's range 0.3..0.01 runs backwards; write 0.01..0.3.
+
+Each value in a search is checked with the rule of its field (:mod:`digitnet.checks`), so a sweep
+never starts a trial the form would have refused as a run. Imports neither torch nor textual.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+from digitnet import checks
+from digitnet.errors import BadSetting
+
+# the fields a search may vary, each with its rule; a range needs an ordered number
+SEARCHABLE: dict[str, Callable[[Any], Any]] = {
+    "lr": checks.check_lr,
+    "momentum": lambda v: checks.check_non_negative("momentum", v),
+    "weight_decay": lambda v: checks.check_non_negative("weight_decay", v),
+    "batch_size": lambda v: checks.check_positive_int("batch_size", v),
+    "layers": checks.parse_layers,
+    "seed": checks.check_seed,
+}
+RANGES = ("lr", "momentum", "weight_decay", "batch_size")
+LOG_SCALE = ("lr", "weight_decay", "batch_size")
+
+
+def is_search(text: str) -> bool:
+    """Whether a field's text asks for a search rather than one value."""
+    return "|" in text or ".." in text
+
+
+def parse(field: str, text: str) -> Any:
+    """The rule for ``field``'s text: ``{low, high, log}``, a list of choices, or None for one
+    value; :class:`BadSetting` in one sentence where a part is bad."""
+    if not is_search(text):
+        return None
+    if field not in SEARCHABLE:
+        raise BadSetting(
+            f"{field} is not searched; the form searches {', '.join(SEARCHABLE)}: give one value."
+        )
+    check = SEARCHABLE[field]
+    if "|" in text:
+        choices = [check(part.strip()) for part in text.split("|")]
+        if len(choices) < 2 or len(set(map(json.dumps, choices))) < len(choices):
+            raise BadSetting(f"{field}'s choices must be two or more different values.")
+        return choices
+    if field not in RANGES:
+        raise BadSetting(f"{field} takes choices, not a range: write a | b.")
+    parts = text.split("..")
+    if len(parts) != 2:
+        raise BadSetting(f"{field}'s range must read low..high, got {text!r}.")
+    low, high = (check(part.strip()) for part in parts)
+    if low > high:
+        raise BadSetting(f"{field}'s range {text.strip()} runs backwards; write {high}..{low}.")
+    if low == high:
+        raise BadSetting(f"{field}'s range {text.strip()} holds one value; widen it or give one.")
+    return {"low": low, "high": high, "log": field in LOG_SCALE and low > 0}
+
+
+def as_args(settings: dict[str, Any]) -> list[str]:
+    """Dotted fit options as command-line arguments: a list as JSON, a flag as true/false.
+
+    >>> as_args({"model.lr": 0.1, "model.layers": [784, 16, 10], "test_after_fit": False})
+    ['--model.lr', '0.1', '--model.layers', '[784, 16, 10]', '--test_after_fit', 'false']
+    """
+    args = []
+    for key, value in settings.items():
+        plain = isinstance(value, (int, float, str)) and not isinstance(value, bool)
+        args += [f"--{key}", str(value) if plain else json.dumps(value)]
+    return args
