@@ -117,12 +117,57 @@ def digitnet_fit(
     return timer, total - sum(timer.seconds) - timer.between_seconds
 
 
-def bench_mlp(data, reps: int) -> dict:
-    """The default MLP, interleaved: after each digitnet epoch, one epoch of each reference loop."""
+def slides_loader():
+    """The slides' ``DataLoader(datasets.MNIST(..., transform=ToTensor()), batch_size=64)`` over
+    digitnet's 50,000 training images."""
     from torch.utils.data import DataLoader, Subset
     from torchvision import datasets
     from torchvision.transforms import ToTensor
 
+    train = datasets.MNIST(
+        root=str(ROOT / "data"), train=True, download=False, transform=ToTensor()
+    )
+    order = torch.randperm(60_000, generator=torch.Generator().manual_seed(12345))
+    return DataLoader(Subset(train, order[10_000:].tolist()), batch_size=64)
+
+
+def bench_adam(reps: int) -> dict:
+    """The slides' own settings (Adam, lr 1e-3, batch 64, no schedule): digitnet's epoch against
+    the slides' loop, one of which runs after each digitnet epoch."""
+    loader = slides_loader()
+    torch.manual_seed(0)
+    slides_model = loops.mlp()
+    slides_opt = torch.optim.Adam(slides_model.parameters(), lr=1e-3)
+    out = {"slides": []}
+
+    def between():
+        out["slides"].append(loops.slides_epoch(slides_model, slides_opt, None, loader))
+
+    settings = {"optimizer": "adam", "lr": 1e-3, "schedule": "constant"}
+    with tempfile.TemporaryDirectory() as tmp:
+        timer, _ = digitnet_fit(settings, {"dataset": "mnist"}, reps + 1, Path(tmp) / "run",
+                                between=between)  # fmt: skip
+    out["digitnet"] = timer.seconds[1:]
+    out["slides"] = out["slides"][1:]  # the first, beside digitnet's warm-up epoch, warms up
+    return out
+
+
+def render_adam(adam: dict) -> list[str]:
+    return [
+        "## The slides' settings: Adam lr 1e-3, batch 64, no schedule",
+        "",
+        "| what | seconds per epoch | ratio |",
+        "|---|---|---|",
+        f"| the slides' loop (DataLoader, ToTensor, `torch.optim.Adam`) | {fmt(adam['slides'])} "
+        "| 1.00 |",
+        f"| digitnet `Trainer.fit` (written-out backprop, torch's fused Adam) | "
+        f"{fmt(adam['digitnet'])} | **{paired(adam['slides'], adam['digitnet']):.2f} x faster** |",
+        "",
+    ]
+
+
+def bench_mlp(data, reps: int) -> dict:
+    """The default MLP, interleaved: after each digitnet epoch, one epoch of each reference loop."""
     images, labels = data.train_set
     n = len(labels)
     out = {"bare": [], "matmul": [], "slides": []}
@@ -130,12 +175,7 @@ def bench_mlp(data, reps: int) -> dict:
     torch.manual_seed(0)
     bare_model = loops.mlp()
     bare_opt, bare_sched = loops.sgd_with_cosine(bare_model, 0.05, 0.9, 782 * (reps + 1))
-    train = datasets.MNIST(
-        root=str(ROOT / "data"), train=True, download=False, transform=ToTensor()
-    )
-    order = torch.randperm(60_000, generator=torch.Generator().manual_seed(12345))
-    # digitnet's 50,000 images
-    loader = DataLoader(Subset(train, order[10_000:].tolist()), batch_size=64)
+    loader = slides_loader()
     slides_model = loops.mlp()
     slides_opt, slides_sched = loops.sgd_with_cosine(slides_model, 0.05, 0.9, 782 * (reps + 1))
 
@@ -304,6 +344,11 @@ def main() -> int:
         help="run only the GPU section and write docs/benchmarks-gpu.md (needs CUDA)",
     )
     parser.add_argument(
+        "--only-adam",
+        action="store_true",
+        help="run only the Adam comparison with the slides' loop and print it",
+    )
+    parser.add_argument(
         "--only-dashboard",
         action="store_true",
         help="run only the dashboard comparison and print it (nothing is written)",
@@ -311,6 +356,9 @@ def main() -> int:
     options = parser.parse_args()
     reps = options.reps
     quiet_known_noise()
+    if options.only_adam:
+        print("\n".join(render_adam(bench_adam(reps))))
+        return 0
     if options.only_dashboard:
         print("\n".join(render_dashboard(bench_dashboard_overhead(options.dashboard_epochs))))
         return 0
@@ -329,6 +377,8 @@ def main() -> int:
     results = {}
     print("MLP 784-512-512-10, batch 64 ...", flush=True)
     results["mlp"] = bench_mlp(data, reps)
+    print("MLP with the slides' Adam ...", flush=True)
+    results["adam"] = bench_adam(reps)
     print("textbook setting, batch 10 ...", flush=True)
     results["textbook"] = bench_textbook(data, epochs=max(2, reps))
     print("time to 98% ...", flush=True)
@@ -397,6 +447,7 @@ def render(r: dict, reps: int) -> str:
         f"{mlp['digitnet_startup'][0]:.2f} s; "
         f"its first epoch (warm-up, not counted above): {mlp['digitnet_first_epoch'][0]:.2f} s.",
         "",
+        *render_adam(r["adam"]),
         "## Textbook setting: 784-30-10 sigmoid, quadratic cost, batch 10, eta 3.0",
         "",
         f"| what | seconds per epoch | test accuracy after {len(tb['numpy'])} epochs |",

@@ -267,12 +267,8 @@ class DigitCLI(LightningCLI):
                 "learning rate's schedule is laid over the epochs, so a run needs a number of them."
             )
         precision = str(trainer.precision or "32-true")
-        problem = engines.problem(
-            engines.choose(model.engine, model.arch, model.optimizer, precision),
-            model.arch,
-            model.optimizer,
-            precision,
-        )
+        chosen = engines.choose(model.engine, model.arch, precision)
+        problem = engines.problem(chosen, model.arch, precision)
         if problem:
             raise BadSetting(problem)
 

@@ -55,9 +55,9 @@ class DigitClassifier(L.LightningModule):
         schedule: ``constant`` learning rate, or ``cosine``: lr · ½(1 + cos(π · t/T)) after t of the
             run's T updates, falling smoothly from ``lr`` to 0 by the last epoch.
         engine: how updates are computed (:mod:`digitnet.model.engine`): ``autograd``,
-            ``backprop`` (the written-out backpropagation of the MLP) or ``auto``, which picks
-            ``backprop`` where it applies. Both give the same weights (tested to 1e-6); only the
-            speed differs.
+            ``backprop`` (the written-out backpropagation of the MLP, with any optimizer) or
+            ``auto``, which picks ``backprop`` where it applies (not the CNN, not mixed
+            precision). Both give the same weights (tested to 1e-6); only the speed differs.
         cuda_graph: ``auto`` (record each training step's updates once as a CUDA graph and replay
             it, on a CUDA device, for SGD and GD in float32 or float64; see
             :mod:`digitnet.model.replay`), ``on`` (the same, and on a CPU the same program runs
@@ -159,8 +159,8 @@ class DigitClassifier(L.LightningModule):
         1.4 MFLOP; 784-512-512-10 at batch 64: 257 MFLOP)."""
         hp = self.hparams
         precision = self.trainer.precision
-        choice = engines.choose(hp.get("engine", "auto"), hp.arch, hp.optimizer, precision)
-        problem = engines.problem(choice, hp.arch, hp.optimizer, precision)
+        choice = engines.choose(hp.get("engine", "auto"), hp.arch, precision)
+        problem = engines.problem(choice, hp.arch, precision)
         if problem:
             raise BadSetting(problem)
         self.engine = engines.make(choice, self)
@@ -288,7 +288,10 @@ class DigitClassifier(L.LightningModule):
             {"params": biases, "weight_decay": 0.0},
         ]
         if hp.optimizer == "adam":
-            optimizer = torch.optim.Adam(groups, lr=hp.lr)
+            # torch's fused Adam where the device has it: the same update in one kernel, 2.5x
+            # faster a step than the per-tensor loop for 784-512-512-10 on a CPU (within 1e-6)
+            fused = all(p.device.type in ("cpu", "cuda") for p in self.network.parameters())
+            optimizer = torch.optim.Adam(groups, lr=hp.lr, fused=fused or None)
         else:
             momentum = hp.momentum if hp.optimizer == "sgd" else 0.0
             optimizer = torch.optim.SGD(groups, lr=hp.lr, momentum=momentum)

@@ -34,8 +34,9 @@ Worked example, a 2-2-1 network of sigmoid neurons with the quadratic cost, one 
     >>> [[round(v, 4) for v in row] for row in grads[0][0].tolist()]  # δ1ᵀ x
     [[-0.0148, -0.0074], [0.0164, 0.0082]]
 
-``--model.engine auto`` picks ``backprop`` wherever it applies (the MLP with ``sgd`` or ``gd`` in
-float32 or float64) and ``autograd`` elsewhere (Adam, the CNN, mixed precision).
+``--model.engine auto`` picks ``backprop`` wherever it applies (the MLP with ``sgd``, ``gd`` or
+``adam`` in float32 or float64: :func:`backprop_problem`) and ``autograd`` elsewhere (the CNN, mixed
+precision).
 """
 
 from __future__ import annotations
@@ -297,7 +298,11 @@ class BackpropEngine(Engine):
 
     def step(self, optimizer: torch.optim.Optimizer) -> None:
         """``torch.optim.SGD``'s update written out (:func:`~digitnet.model.replay.sgd_step`), on
-        that optimizer's own settings and state, so a checkpoint resumes with either engine."""
+        that optimizer's own settings and state, so a checkpoint resumes with either engine; any
+        other optimizer (Adam) steps itself, on the written-out gradients."""
+        if not isinstance(optimizer, torch.optim.SGD):
+            super().step(optimizer)
+            return
         for group in optimizer.param_groups:
             params, state = group["params"], optimizer.state
             buffers = sgd_step(
@@ -320,8 +325,9 @@ def replay_problem(optimizer: str, precision: str, world_size: int) -> str | Non
     >>> replay_problem("adam", "32-true", 1)
     'the recorded program makes SGD and GD updates, not adam'
     """
-    if optimizer not in ("sgd", "gd"):
-        return f"the recorded program makes SGD and GD updates, not {optimizer}"
+    if optimizer not in REPLAY_OPTIMIZERS:
+        named = " and ".join(name.upper() for name in REPLAY_OPTIMIZERS)
+        return f"the recorded program makes {named} updates, not {optimizer}"
     if precision not in EXACT_PRECISIONS:
         return f"the recorded program computes in float32 or float64, not precision {precision}"
     if world_size > 1:
@@ -329,46 +335,50 @@ def replay_problem(optimizer: str, precision: str, world_size: int) -> str | Non
     return None
 
 
-def choose(engine: str, arch: str, optimizer: str, precision: str) -> str:
+# The rules of where each way of updating applies, stated once: the written-out backpropagation
+# is the MLP's, with every optimizer (SGD's step written out, Adam's torch's own on its gradients),
+# computing exactly as autograd does; a recorded program writes out SGD's step only.
+BACKPROP_ARCHS = ("mlp",)
+REPLAY_OPTIMIZERS = ("sgd", "gd")
+
+
+def backprop_problem(arch: str, precision: str) -> str | None:
+    """Why written-out backpropagation cannot train this run, or None.
+
+    >>> backprop_problem("cnn", "32-true")
+    'the backprop engine is written out for the MLP only'
+    >>> backprop_problem("mlp", "64-true") is None
+    True
+    """
+    if arch not in BACKPROP_ARCHS:
+        return "the backprop engine is written out for the MLP only"
+    if str(precision) not in EXACT_PRECISIONS:
+        return f"the backprop engine computes in float32 or float64, not precision {precision}"
+    return None
+
+
+def choose(engine: str, arch: str, precision: str) -> str:
     """The engine a run uses: ``auto`` is ``backprop`` where it applies, else ``autograd``.
 
-    >>> choose("auto", "mlp", "sgd", "32-true"), choose("auto", "mlp", "adam", "32-true")
+    >>> choose("auto", "mlp", "32-true"), choose("auto", "cnn", "32-true")
     ('backprop', 'autograd')
+    >>> choose("auto", "mlp", "bf16-mixed")
+    'autograd'
     """
-    fits = arch == "mlp" and optimizer in ("sgd", "gd") and str(precision) in EXACT_PRECISIONS
     if engine == "auto":
-        return "backprop" if fits else "autograd"
+        return "autograd" if backprop_problem(arch, precision) else "backprop"
     return engine
 
 
-def problem(engine: str, arch: str, optimizer: str, precision: str) -> str | None:
+def problem(engine: str, arch: str, precision: str) -> str | None:
     """Why ``engine`` cannot train this run, in one sentence, or None."""
-    if str(precision) in (
-        "16-mixed",
-        "16",
-    ):  # its loss scaling lives in Lightning's optimizer wrapper
+    if str(precision) in ("16-mixed", "16"):  # its loss scaling lives in Lightning's wrapper
         return (
             "precision 16-mixed is not supported (the engines step the optimizer themselves); "
             "use bf16-mixed."
         )
-    if engine != "backprop":
-        return None
-    if arch != "mlp":
-        return (
-            "the backprop engine is written out for the MLP only; use --model.engine autograd "
-            "for the CNN."
-        )
-    if optimizer not in ("sgd", "gd"):
-        return (
-            f"the backprop engine makes SGD and GD updates, not {optimizer}; use "
-            "--model.engine autograd."
-        )
-    if str(precision) not in EXACT_PRECISIONS:
-        return (
-            f"the backprop engine computes in float32 or float64, not precision {precision}; "
-            "use --model.engine autograd for mixed precision."
-        )
-    return None
+    reason = backprop_problem(arch, precision) if engine == "backprop" else None
+    return f"{reason}; use --model.engine autograd." if reason else None
 
 
 def make(engine: str, module: Any) -> Engine:
