@@ -3,8 +3,9 @@
 Trains the default MNIST network for 10 epochs in a temporary folder, watched by the dashboard at
 120x40, and saves the Live tab (docs/dashboard.png), the same at 80x24 (docs/dashboard-80x24.png),
 and the Samples, Weights and Draw tabs (a 7 drawn stroke by stroke) as docs/dashboard-samples.png,
-docs/dashboard-weights.png and docs/dashboard-draw.png (SVG from Textual, PNG by
-``rsvg-convert``, Debian's librsvg2-bin).
+docs/dashboard-weights.png and docs/dashboard-draw.png; then a sweep of four one-epoch trials
+started from the New-run form, its Runs tab as docs/dashboard-sweep.png (``--sweep-only``: that
+picture alone). SVG from Textual, PNG by ``rsvg-convert``, Debian's librsvg2-bin.
 """
 
 from __future__ import annotations
@@ -68,6 +69,35 @@ async def shoot(root: Path, out: dict[str, Path]) -> None:
         app.save_screenshot(str(out["draw"]))
 
 
+async def shoot_sweep(root: Path, svg: Path) -> None:
+    """A sweep of four one-epoch trials started from the New-run form with ranges and choices, as
+    a user types them, then its Runs tab: the trials ranked, the study's line above them."""
+    from textual.widgets import Input
+
+    app = DashboardApp(root)
+    async with app.run_test(size=(150, 30)) as pilot:
+        await pilot.press("n")
+        fields = {
+            "lr": "0.01..0.3",
+            "layers": "784, 32, 10 | 784, 128, 10",
+            "batch_size": "32..256",
+            "epochs": "1",
+            "trials": "4",
+            "name": "lr-search",
+        }
+        for name, value in fields.items():
+            field = app.query_one(f"#{name}", Input)
+            field.focus()
+            field.value = ""
+            await pilot.press(*value)
+        await pilot.press("enter")
+        while app.screen.sweeps:
+            await looked(pilot)
+            await asyncio.sleep(1)
+        await looked(pilot, 2)
+        app.save_screenshot(str(svg))
+
+
 def main() -> int:
     if shutil.which("rsvg-convert") is None:
         print(
@@ -84,7 +114,13 @@ def main() -> int:
             "draw": "dashboard-draw.png",
         }
         svgs = {key: Path(tmp) / f"{key}.svg" for key in pictures}
-        asyncio.run(shoot(Path(tmp) / "checkpoints", svgs))
+        pictures["sweep"] = "dashboard-sweep.png"
+        svgs["sweep"] = Path(tmp) / "sweep.svg"
+        if "--sweep-only" in sys.argv:  # the Runs tab's picture alone
+            pictures = {"sweep": pictures["sweep"]}
+        else:
+            asyncio.run(shoot(Path(tmp) / "checkpoints", svgs))
+        asyncio.run(shoot_sweep(Path(tmp) / "sweep", svgs["sweep"]))
         for key, png in pictures.items():
             subprocess.run(
                 ["rsvg-convert", "-w", "1200", str(svgs[key]), "-o", str(ROOT / "docs" / png)],

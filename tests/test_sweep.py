@@ -49,6 +49,15 @@ def test_a_sweep_trains_each_trial_as_a_run_and_ranks_them(tiny_env, tmp_path, c
     assert main(["runs", "--filter", "study:lr", "--format", "json"]) == 0
     listed = json.loads(capsys.readouterr().out)
     assert sorted(r["name"] for r in listed) == ["lr-0", "lr-1", "lr-2", "lr-3"]
+    summary = json.loads((root / "lr.sweep.json").read_text())  # rewritten after each trial
+    assert summary["trials"] == 4 and summary["best"]["run"] in [r["name"] for r in listed]
+    best = max((r for r in listed if r["status"] == "finished"), key=lambda r: r["best_val_acc"])
+    assert summary["best"]["val_acc"] == pytest.approx(best["best_val_acc"], abs=1e-6)
+    assert set(summary["importance"]) == {"lr", "layers"}
+    assert main(["runs", "--filter", "study:lr"]) == 0
+    first = capsys.readouterr().out.splitlines()[0]
+    assert first.startswith(f"study lr: {summary['finished']} of 4 trials finished; best ")
+    assert "importance: " in first
 
 
 @pytest.mark.slow
@@ -139,7 +148,7 @@ async def test_a_sweep_started_from_the_dashboard_shows_its_trials_in_the_table(
 
     from digitnet.dashboard.app import DashboardApp
     from digitnet.dashboard.widgets.runs_table import RunsTable
-    from screen import wait_for
+    from screen import shown_text, wait_for
 
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=(100, 32)) as pilot:
@@ -163,6 +172,10 @@ async def test_a_sweep_started_from_the_dashboard_shows_its_trials_in_the_table(
 
         await wait_for(pilot, trials_ended, 300, "both trials in the table, ended")
         await wait_for(pilot, lambda: app.screen.sweeps == [], 60, "the sweep process to end")
+        ranked = [str(grid.get_row_at(i)[1]) for i in range(grid.row_count)]
+        line = app.query_one("#study-line")
+        await wait_for(pilot, lambda: "best " in shown_text(line), 30, "the study's line")
+        assert f"best {ranked[0]} " in shown_text(line)  # the table is ranked, best first
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     assert sorted(p.name for p in root.iterdir() if p.is_dir()) == ["ui-0", "ui-1"]
     for run in ("ui-0", "ui-1"):

@@ -55,7 +55,7 @@ def run_runs(argv: list[str]) -> int:
         help="words each run must match: part of its name or data set, tag:NAME, study:NAME",
     )
     options = parser.parse_args(argv)
-    from digitnet.runs import table
+    from digitnet.runs import study, table
 
     runs = list_runs(Path(options.checkpoints_dir))
     found = [run for run in runs if table.matches(run, options.filter)]
@@ -72,6 +72,10 @@ def run_runs(argv: list[str]) -> int:
         where = f" matching {options.filter!r}" if options.filter else ""
         print(f"no runs in {options.checkpoints_dir}/{where} yet; start one with 'digitnet fit'.")
         return 0
+    name = study.named(options.filter) if options.format == "table" else None
+    summary = study.line(study.read(Path(options.checkpoints_dir), name)) if name else ""
+    if summary:  # a sweep's trials: its best and what mattered, above them
+        print(summary)
     print(table.render(found, time.time(), options.format))
     return 0
 

@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from digitnet.errors import BadSetting, DigitnetError
+from digitnet.runs import study as study_file
 from digitnet.runs.layout import check_name, printable
 from digitnet.runs.search import as_args
 
@@ -199,7 +200,15 @@ def run_sweep(argv: list[str]) -> int:
         print(f"trial {trial.number}: {100 * result.best_val_acc:.2f}%", flush=True)
         return result.best_val_acc
 
-    study.optimize(objective, n_trials=options.trials, catch=(DigitnetError,))
+    def keep_summary(study: Any, trial: Any) -> None:  # after each trial, for the dashboard
+        try:
+            study_file.write(root, summarize(study))
+        except OSError as error:
+            print(f"digitnet: note: the study's summary was not written ({error}).", flush=True)
+
+    study.optimize(
+        objective, n_trials=options.trials, catch=(DigitnetError,), callbacks=[keep_summary]
+    )
     print()
     print(report(study, list(params)))
     return 0
@@ -235,16 +244,52 @@ def report(study: Any, keys: list[str]) -> str:
         lines.append(f"best: trial {best.number} ({best.user_attrs.get('run')}), "
                      f"{100 * best.value:.2f}%: {settings}")  # fmt: skip
     if len(done) >= 2 and len(keys) >= 1:
-        try:
-            with warnings.catch_warnings():  # too few trials to tell apart is said below anyway
-                warnings.simplefilter("ignore")
-                importance = optuna.importance.get_param_importances(study)  # PED-ANOVA
-        except (RuntimeError, ValueError, ImportError) as error:
-            lines.append(f"importance: not measured ({error})")
+        importance = importance_of(study)
+        if isinstance(importance, str):
+            lines.append(f"importance: not measured ({importance})")
         else:
-            shown = ", ".join(f"{k.split('.')[-1]} {v:.2f}" for k, v in importance.items())
+            shown = ", ".join(f"{k} {v:.2f}" for k, v in importance.items())
             lines.append(f"importance (Optuna's PED-ANOVA, sums to 1): {shown}")
     return "\n".join(lines)
+
+
+def importance_of(study: Any) -> dict[str, float] | str:
+    """How much each searched setting mattered (Optuna's default evaluator, PED-ANOVA, which needs
+    no more packages), by its short name; or why it could not be measured."""
+    import optuna
+
+    try:
+        with warnings.catch_warnings():  # too few trials to tell apart is said by the caller
+            warnings.simplefilter("ignore")
+            found = optuna.importance.get_param_importances(study)
+    except (RuntimeError, ValueError, ImportError) as error:
+        return str(error)
+    return {key.split(".")[-1]: float(value) for key, value in found.items()}
+
+
+def summarize(study: Any) -> dict[str, Any]:
+    """What :mod:`digitnet.runs.study` keeps beside the runs: trials, the best, the importance."""
+    import optuna
+
+    trials = study.get_trials(deepcopy=False)
+    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    summary: dict[str, Any] = {
+        "study": study.study_name,
+        "trials": len(trials),
+        "finished": len(done),
+    }
+    if done:
+        best = max(done, key=lambda t: t.value)
+        summary["best"] = {
+            "run": best.user_attrs.get("run", "-"),
+            "val_acc": best.value,
+            "params": {k.split(".")[-1]: _shown(v) for k, v in best.params.items()},
+        }
+    if len(done) >= 2:
+        importance = importance_of(study)
+        if isinstance(importance, dict):
+            summary["importance"] = {k: round(v, 4) for k, v in importance.items()}
+    return summary
 
 
 def _shown(value: Any) -> str:

@@ -15,6 +15,7 @@ import subprocess
 import time
 from collections.abc import Callable
 
+from rich.text import Text
 from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
@@ -42,6 +43,7 @@ from digitnet.dashboard.widgets.system import SystemPanel
 from digitnet.dashboard.widgets.weights import WeightsGrid
 from digitnet.errors import DigitnetError
 from digitnet.runs import process as control
+from digitnet.runs import study as studies
 from digitnet.runs.layout import check_name, check_notes, split_note, write_notes
 from digitnet.runs.listing import RunInfo, last_error_line
 from digitnet.runs.manage import delete_run, rename_run
@@ -161,7 +163,9 @@ class MainScreen(Screen):
                 with TabPane("New run", id="tab-launch"):
                     yield LaunchForm(id="form")
                 with TabPane("Runs", id="tab-runs"):
-                    yield RunsTable(id="runs-table")
+                    with Vertical():
+                        yield Label("", id="study-line")
+                        yield RunsTable(id="runs-table")
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
@@ -282,7 +286,13 @@ class MainScreen(Screen):
             self.query_one(Details).show_run(info, view, list(tail), pair if len(pair) == 2 else [])
         elif pane == "runs":
             runs = sorted(self.runs.values(), key=lambda r: r.updated, reverse=True)
-            self.query_one(RunsTable).show(runs, self.query_one(RunList).text_filter)
+            text_filter = self.query_one(RunList).text_filter
+            self.query_one(RunsTable).show(runs, text_filter)
+            name = studies.named(text_filter)  # a sweep's trials: its best and what mattered
+            summary = studies.line(studies.read(self.watcher.root, name)) if name else ""
+            label = self.query_one("#study-line", Label)
+            label.update(Text(summary))
+            label.display = bool(summary)
 
     def shown_runs(self) -> list[Shown]:
         """The watched runs for the charts, the selected one last (drawn on top), each in the
@@ -344,6 +354,7 @@ class MainScreen(Screen):
             self.sweeps.append((process, name))
             self.notify(f"started sweep {name}: its runs are {name}-0, {name}-1, ...")
             self.query_one("#filter", Input).value = f"study:{name}"
+            self.query_one(RunsTable).sort = ("best", False)  # ranked, the best first
             self.action_show_tab("runs")
             return
         self.notify(f"started {name}")
