@@ -173,9 +173,8 @@ class DigitCLI(LightningCLI):
                 self.run_dir = Path(
                     os.environ["DIGITNET_RUN_DIR"]
                 )  # a DDP worker joins rank 0's run
-            elif self.resume_dir is not None:
+            elif self.resume_dir is not None:  # claimed when --ckpt_path was resolved
                 self.run_dir = self.resume_dir
-                runlock.claim(self.run_dir)  # one process at a time trains in a run folder
             elif config.run_name:
                 self.run_dir = root / layout.check_name(config.run_name)
                 if self.run_dir.exists() and not self.run_dir.is_dir():
@@ -301,7 +300,7 @@ class DigitCLI(LightningCLI):
     before_validate = before_test = _check_checkpoint_fits_model
 
     def after_fit(self) -> None:
-        status = self.recorder.final_status if self.recorder else None
+        status = self.recorder.stop.final_status if self.recorder else None
         if status == "diverged":
             raise RunError(
                 f"run {self.run_dir.name} diverged: the loss became NaN or infinite; lower "
@@ -311,7 +310,7 @@ class DigitCLI(LightningCLI):
         if status == "stopped":  # a limit the user set: a note, not an error
             print(
                 f"digitnet: run {self.run_dir.name} stopped at its --trainer.max_steps or "
-                f"--trainer.max_time inside epoch {self.recorder.epochs_done + 1}; resume it "
+                f"--trainer.max_time inside epoch {self.recorder.stop.epochs_done + 1}; resume it "
                 f"with 'digitnet fit --ckpt_path {self.run_dir.name}' and a higher limit to go on.",
                 file=sys.stderr,
             )
