@@ -69,6 +69,20 @@ async def test_the_form_explains_a_bad_value_and_keeps_start_disabled(tmp_path):
         assert not app.query_one("#lr-problem", Label).display
 
 
+async def test_what_is_typed_in_the_form_is_shown_as_text_never_as_markup(tmp_path):
+    app = DashboardApp(tmp_path / "checkpoints")
+    async with app.run_test(size=SIZE) as pilot:
+        await fill(pilot, app, lr="0.01..0.3", trials="[/]", momentum="0 | [/]")
+        assert "got '[/]'" in str(app.query_one("#trials-problem", Label).render())
+        assert "[/]" in str(app.query_one("#momentum-problem", Label).render())
+        assert str(app.query_one("#start", Button).label) == "Start sweep"
+        await fill(pilot, app, trials="1", momentum="0.9", name="[@click=app.quit]x")
+        assert app.is_running  # neither a markup error nor a click action
+        assert "[@click=app.quit]x" in str(app.query_one("#name-problem", Label).render())
+        await fill(pilot, app, name="")
+        assert str(app.query_one("#start", Button).label) == "Start sweep of 1 trial"
+
+
 @pytest.mark.slow
 async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
     app = DashboardApp(poll_seconds=0.2)

@@ -122,7 +122,10 @@ def test_a_storage_that_cannot_be_opened_is_one_sentence(tiny_env, tmp_path, cap
         ("lr", "0.01..-1", "lr must be a positive number"),
         ("layers", "784, 8, 10..784, 9, 10", "layers takes choices, not a range"),
         ("batch_size", "32 | 32", "two or more different values"),
-        ("epochs", "1 | 2", "epochs is not searched; the form searches lr, "),
+        ("epochs", "1 | 2", "epochs takes one value; ranges and choices go in lr, momentum, "),
+        ("lr", "0.1 |", "one of the choices of lr is empty"),
+        ("lr", "0.01...0.3", "the range of lr must read low..high, got '0.01...0.3'"),
+        ("lr", "0.01 | 0.2..0.3", "lr takes a range or choices, not both"),
     ],
 )
 def test_the_form_checks_each_part_of_a_range_or_choices(field, text, words):
@@ -130,6 +133,18 @@ def test_the_form_checks_each_part_of_a_range_or_choices(field, text, words):
 
     problems = LaunchSpec(**{field: text}).errors()
     assert words in problems[field]
+
+
+def test_a_run_name_is_a_name_and_a_sweeps_leaves_room_for_its_trials():
+    from digitnet.runs.process import LaunchSpec
+
+    assert LaunchSpec(name="run..2").errors() == {}  # a legal name, not a range
+    assert LaunchSpec(trials="").errors() == {}  # not a sweep: its trials do not count
+    assert LaunchSpec(trials="").to_args("x")[:3] == ["fit", "--run_name", "x"]
+    long = "x" * 99
+    assert LaunchSpec(name=long).errors() == {}
+    problem = LaunchSpec(name=long, lr="0.01..0.3", trials="10").errors()["name"]
+    assert f"{long}-9 is too long for a run name" in problem
 
 
 def test_a_sweep_from_the_form_refuses_a_taken_study(tmp_path):

@@ -215,13 +215,10 @@ def run_sweep(argv: list[str]) -> int:
 
 
 def report(study: Any, keys: list[str]) -> str:
-    """The trials ranked by validation accuracy, the best settings, and how much each searched
-    setting mattered (Optuna's default importance evaluator, PED-ANOVA, which needs no more
-    packages, once two trials have finished)."""
-    import optuna
-
-    trials = study.get_trials(deepcopy=False)
-    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    """The trials ranked by validation accuracy, then the summary's best settings and how much
+    each searched setting mattered (:func:`summarize`)."""
+    summary = summarize(study)
+    trials, done = finished_trials(study)
     ranked = sorted(done, key=lambda t: -t.value) + [t for t in trials if t not in done]
     lines = [f"study {study.study_name}: {len(done)} of {len(trials)} trials finished"]
     header = ["trial", "run", "state", "val acc", *(key.split(".")[-1] for key in keys)]
@@ -238,41 +235,34 @@ def report(study: Any, keys: list[str]) -> str:
     widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         lines.append("  ".join(printable(c).ljust(w) for c, w in zip(row, widths)).rstrip())
-    if done:
-        best = study.best_trial
-        settings = ", ".join(f"{k} {_shown(v)}" for k, v in best.params.items())
-        lines.append(f"best: trial {best.number} ({best.user_attrs.get('run')}), "
-                     f"{100 * best.value:.2f}%: {settings}")  # fmt: skip
-    if len(done) >= 2 and len(keys) >= 1:
-        importance = importance_of(study)
-        if isinstance(importance, str):
-            lines.append(f"importance: not measured ({importance})")
-        else:
-            shown = ", ".join(f"{k} {v:.2f}" for k, v in importance.items())
-            lines.append(f"importance (Optuna's PED-ANOVA, sums to 1): {shown}")
+    if "best" in summary:
+        best = summary["best"]
+        settings = ", ".join(f"{k} {v}" for k, v in best["params"].items())
+        lines.append(f"best: trial {best['trial']} ({best['run']}), "
+                     f"{100 * best['val_acc']:.2f}%: {settings}")  # fmt: skip
+    if "importance" in summary:
+        shown = ", ".join(f"{k} {v:.2f}" for k, v in summary["importance"].items())
+        lines.append(f"importance (Optuna's PED-ANOVA, sums to 1): {shown}")
+    elif "importance_error" in summary:
+        lines.append(f"importance: not measured ({summary['importance_error']})")
     return "\n".join(lines)
 
 
-def importance_of(study: Any) -> dict[str, float] | str:
-    """How much each searched setting mattered (Optuna's default evaluator, PED-ANOVA, which needs
-    no more packages), by its short name; or why it could not be measured."""
-    import optuna
-
-    try:
-        with warnings.catch_warnings():  # too few trials to tell apart is said by the caller
-            warnings.simplefilter("ignore")
-            found = optuna.importance.get_param_importances(study)
-    except (RuntimeError, ValueError, ImportError) as error:
-        return str(error)
-    return {key.split(".")[-1]: float(value) for key, value in found.items()}
-
-
-def summarize(study: Any) -> dict[str, Any]:
-    """What :mod:`digitnet.runs.study` keeps beside the runs: trials, the best, the importance."""
+def finished_trials(study: Any) -> tuple[list[Any], list[Any]]:
+    """The study's trials, and those of them that finished (pruned and failed ones did not)."""
     import optuna
 
     trials = study.get_trials(deepcopy=False)
-    done = [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+    return trials, [t for t in trials if t.state == optuna.trial.TrialState.COMPLETE]
+
+
+def summarize(study: Any) -> dict[str, Any]:
+    """What :mod:`digitnet.runs.study` keeps beside the runs: how many trials finished, the best
+    one and its settings, and, once two have finished, how much each searched setting mattered
+    (Optuna's default importance evaluator, PED-ANOVA, which needs no more packages)."""
+    import optuna
+
+    trials, done = finished_trials(study)
     summary: dict[str, Any] = {
         "study": study.study_name,
         "trials": len(trials),
@@ -281,14 +271,20 @@ def summarize(study: Any) -> dict[str, Any]:
     if done:
         best = max(done, key=lambda t: t.value)
         summary["best"] = {
+            "trial": best.number,
             "run": best.user_attrs.get("run", "-"),
             "val_acc": best.value,
             "params": {k.split(".")[-1]: _shown(v) for k, v in best.params.items()},
         }
     if len(done) >= 2:
-        importance = importance_of(study)
-        if isinstance(importance, dict):
-            summary["importance"] = {k: round(v, 4) for k, v in importance.items()}
+        try:
+            with warnings.catch_warnings():  # too few trials to tell apart is said anyway
+                warnings.simplefilter("ignore")
+                found = optuna.importance.get_param_importances(study)
+        except (RuntimeError, ValueError, ImportError) as error:
+            summary["importance_error"] = str(error)
+        else:
+            summary["importance"] = {k.split(".")[-1]: round(v, 4) for k, v in found.items()}
     return summary
 
 

@@ -29,11 +29,12 @@ from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting, DigitnetError, RunError
 from digitnet.runs import lock, search
-from digitnet.runs.layout import check_name, create_run_dir
+from digitnet.runs.layout import NAME_RE, check_name, create_run_dir
 
 DEVICES = ("auto", "cpu", "cuda")
 # for a run nobody watches in its own terminal: no progress bar or model table in its output
-QUIET = ["--trainer.enable_progress_bar", "false", "--trainer.enable_model_summary", "false"]
+QUIET_OPTIONS = {"trainer.enable_progress_bar": False, "trainer.enable_model_summary": False}
+QUIET = search.as_args(QUIET_OPTIONS)  # --trainer.enable_progress_bar false ...
 
 
 def _default(name: str) -> str:
@@ -122,14 +123,7 @@ class LaunchSpec:
 
     def errors(self) -> dict[str, str]:
         """Map each bad field to its one-sentence problem; empty when the spec can start."""
-        problems = {}
-        for name, value in self.as_dict().items():
-            try:
-                if search.parse(name, value) is None and (name != "trials" or self.is_sweep()):
-                    RULES[name](value)
-            except BadSetting as error:
-                problems[name] = str(error)
-        return problems
+        return self._checked()[2]
 
     def is_sweep(self) -> bool:
         """Whether a field holds a range or choices (``0.01..0.3``, ``32 | 64``): a sweep."""
@@ -137,14 +131,44 @@ class LaunchSpec:
 
     def values(self) -> dict[str, Any]:
         """The fields holding one value, checked and typed (raises BadSetting if one is bad)."""
-        problems = self.errors()
+        return self._valid()[0]
+
+    def rules(self) -> dict[str, Any]:
+        """The searched fields' rules (:func:`digitnet.runs.search.parse`), checked."""
+        return self._valid()[1]
+
+    def _valid(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        values, rules, problems = self._checked()
         if problems:
             raise BadSetting(next(iter(problems.values())))
-        return {
-            name: RULES[name](value)
-            for name, value in self.as_dict().items()
-            if not search.is_search(value)
-        }
+        return values, rules
+
+    def _checked(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
+        """Each field read once: its typed value, or its rule where it is searched, or its
+        problem. ``trials`` counts only for a sweep, whose trials' names must be valid too."""
+        values: dict[str, Any] = {}
+        rules: dict[str, Any] = {}
+        problems: dict[str, str] = {}
+        sweep = self.is_sweep()
+        for name, text in self.as_dict().items():
+            if name == "trials" and not sweep:
+                continue
+            try:
+                rule = search.parse(name, text)
+                if rule is None:
+                    values[name] = RULES[name](text)
+                else:
+                    rules[name] = rule
+            except BadSetting as error:
+                problems[name] = str(error)
+        if sweep and values.get("name") and "trials" in values:
+            last = f"{values['name']}-{values['trials'] - 1}"
+            if not NAME_RE.match(last):
+                problems["name"] = (
+                    f"a sweep's trials are named <run name>-<n>, and {last} is too long for a run "
+                    "name (at most 100 characters); shorten the name."
+                )
+        return values, rules, problems
 
     def to_args(self, run_name: str) -> list[str]:
         """The ``digitnet fit`` arguments for this spec (raises BadSetting if a field is bad)."""
@@ -161,14 +185,12 @@ class LaunchSpec:
         >>> LaunchSpec(lr="0.01..0.3", batch_size="32 | 64").sweep_spec()["params"]
         {'model.lr': {'low': 0.01, 'high': 0.3, 'log': True}, 'data.batch_size': [32, 64]}
         """
-        values = self.values()
-        searched = {name: search.parse(name, getattr(self, name)) for name in OPTIONS}
+        values, rules = self._valid()
         return {
-            "params": {OPTIONS[name]: rule for name, rule in searched.items() if rule is not None},
+            "params": {OPTIONS[name]: rule for name, rule in rules.items()},
             "fit": {
                 **{OPTIONS[name]: values[name] for name in OPTIONS if name in values},
-                "trainer.enable_progress_bar": False,
-                "trainer.enable_model_summary": False,
+                **QUIET_OPTIONS,
             },
         }
 
@@ -267,9 +289,7 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
 def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
     """Start a new run of ``spec`` under ``root``, named ``spec.name`` or from its settings and
     the time (``mnist-mlp-sigmoid-20261126-101500``); return its name and process."""
-    problems = spec.errors()
-    if problems:
-        raise BadSetting(next(iter(problems.values())))
+    spec.values()  # the first bad field, in one sentence
     if spec.name:
         run_dir = Path(root) / spec.name
         if run_dir.exists():
@@ -292,11 +312,10 @@ def launch_sweep(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
     """
     import yaml
 
-    problems = spec.errors()
-    if problems:
-        raise BadSetting(next(iter(problems.values())))
+    spec.values()  # the first bad field, in one sentence
     root = Path(root)
-    study = spec.name or f"{spec.describe()}-{time.strftime('%Y%m%d-%H%M%S')}"
+    # a made-up name leaves room for the trials' numbers: <study>-<n> is at most 100 characters
+    study = spec.name or f"{spec.describe()[:70]}-{time.strftime('%Y%m%d-%H%M%S')}"
     spec_path = root / f"{study}.sweep.yaml"
     taken = [spec_path, root / f"{study}.optuna.log", root / f"{study}-0"]
     if any(os.path.lexists(path) for path in taken):

@@ -2,7 +2,8 @@
 makes the run a sweep, each choice or range the rule ``digitnet sweep`` searches it with.
 
 ``low..high`` is a range (on a log scale for the learning rate, the weight decay and the batch
-size, where low is above 0), ``a | b | c`` a list of choices; one value is no search::
+size where low is above 0, else linear), ``a | b | c`` a list of choices; one value is no
+search::
 
     >>> parse("lr", "0.01..0.3")
     {'low': 0.01, 'high': 0.3, 'log': True}
@@ -15,7 +16,7 @@ size, where low is above 0), ``a | b | c`` a list of choices; one value is no se
     >>> parse("lr", "0.3..0.01")
     Traceback (most recent call last):
     ...
-    digitnet.errors.BadSetting: lr's range 0.3..0.01 runs backwards; write 0.01..0.3.
+    digitnet.errors.BadSetting: the range of lr 0.3..0.01 runs backwards; write 0.01..0.3.
 
 Each value in a search is checked with the rule of its field (:mod:`digitnet.checks`), so a sweep
 never starts a trial the form would have refused as a run. Imports neither torch nor textual.
@@ -43,6 +44,9 @@ RANGES = ("lr", "momentum", "weight_decay", "batch_size")
 LOG_SCALE = ("lr", "weight_decay", "batch_size")
 
 
+ONE_VALUE = ("epochs", "trials")  # numbers the form takes one of, never a search
+
+
 def is_search(text: str) -> bool:
     """Whether a field's text asks for a search rather than one value."""
     return "|" in text or ".." in text
@@ -50,29 +54,40 @@ def is_search(text: str) -> bool:
 
 def parse(field: str, text: str) -> Any:
     """The rule for ``field``'s text: ``{low, high, log}``, a list of choices, or None for one
-    value; :class:`BadSetting` in one sentence where a part is bad."""
-    if not is_search(text):
+    value (and for a field that is never searched: its own rule reads it, a run name ``a..b``
+    included); :class:`BadSetting` in one sentence where a part is bad."""
+    if not is_search(text) or field not in (*SEARCHABLE, *ONE_VALUE):
         return None
     if field not in SEARCHABLE:
         raise BadSetting(
-            f"{field} is not searched; the form searches {', '.join(SEARCHABLE)}: give one value."
+            f"{field} takes one value; ranges and choices go in "
+            f"{', '.join(name.replace('_', ' ') for name in SEARCHABLE)}."
         )
     check = SEARCHABLE[field]
+    if "|" in text and ".." in text:
+        raise BadSetting(f"{field} takes a range or choices, not both: write low..high or a | b.")
     if "|" in text:
-        choices = [check(part.strip()) for part in text.split("|")]
-        if len(choices) < 2 or len(set(map(json.dumps, choices))) < len(choices):
-            raise BadSetting(f"{field}'s choices must be two or more different values.")
+        parts = [part.strip() for part in text.split("|")]
+        if not all(parts):
+            raise BadSetting(f"one of the choices of {field} is empty: write a | b.")
+        choices = [check(part) for part in parts]
+        if len(set(map(json.dumps, choices))) < len(choices):
+            raise BadSetting(f"the choices of {field} must be two or more different values.")
         return choices
     if field not in RANGES:
         raise BadSetting(f"{field} takes choices, not a range: write a | b.")
-    parts = text.split("..")
-    if len(parts) != 2:
-        raise BadSetting(f"{field}'s range must read low..high, got {text!r}.")
-    low, high = (check(part.strip()) for part in parts)
+    parts = [part.strip() for part in text.split("..")]
+    if len(parts) != 2 or not all(parts) or parts[1].startswith("."):
+        raise BadSetting(f"the range of {field} must read low..high, got {text.strip()!r}.")
+    low, high = (check(part) for part in parts)
     if low > high:
-        raise BadSetting(f"{field}'s range {text.strip()} runs backwards; write {high}..{low}.")
+        raise BadSetting(
+            f"the range of {field} {text.strip()} runs backwards; write {high}..{low}."
+        )
     if low == high:
-        raise BadSetting(f"{field}'s range {text.strip()} holds one value; widen it or give one.")
+        raise BadSetting(
+            f"the range of {field} {text.strip()} holds one value; widen it or give one."
+        )
     return {"low": low, "high": high, "log": field in LOG_SCALE and low > 0}
 
 

@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from digitnet.atomic import atomic_write_text
-from digitnet.runs.layout import printable, read_json
+from digitnet.runs.layout import NAME_RE, printable, read_json
 
 
 def path(root: Path, study: str) -> Path:
@@ -44,9 +44,13 @@ def named(text_filter: str) -> str | None:
 
     >>> named("study:lr"), named("tag:x study:lr"), named("lr"), named("study:a study:b")
     ('lr', 'lr', None, None)
+    >>> named("study:../x"), named("study:/tmp/x")
+    (None, None)
     """
-    studies = [w[6:] for w in text_filter.split() if w.lower().startswith("study:") and w[6:]]
-    return studies[0] if len(studies) == 1 else None
+    studies = [w[6:] for w in text_filter.split() if w.lower().startswith("study:")]
+    if len(studies) != 1 or not NAME_RE.match(studies[0]):  # a name, never a path
+        return None
+    return studies[0]
 
 
 def line(summary: dict[str, Any]) -> str:

@@ -110,13 +110,16 @@ def matches(run: RunInfo, text: str) -> bool:
     >>> run = RunInfo("lr-sweep-3", Path("."), "finished", dataset="mnist", tags=["baseline"])
     >>> [matches(run, f) for f in ("sweep", "tag:baseline", "tag:base", "study:lr-sweep", "x")]
     [True, True, False, True, False]
+    >>> matches(run, "study:lr"), matches(RunInfo("lr-sweep-3-0", Path("."), "x"), "study:lr-sweep")
+    (False, False)
     """
     for word in text.lower().split():
         if word.startswith("tag:"):
             if word[4:] not in (tag.lower() for tag in run.tags):
                 return False
-        elif word.startswith("study:"):
-            if not run.name.lower().startswith(word[6:] + "-"):
+        elif word.startswith("study:"):  # a trial: <study>-<number>, not another study's
+            study, _, number = run.name.lower().rpartition("-")
+            if study != word[6:] or not number.isdigit():
                 return False
         elif word not in run.name.lower() and word not in run.dataset.lower():
             return False

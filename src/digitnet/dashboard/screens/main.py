@@ -14,6 +14,7 @@ from __future__ import annotations
 import subprocess
 import time
 from collections.abc import Callable
+from typing import Any
 
 from rich.text import Text
 from textual import on, work
@@ -202,19 +203,25 @@ class MainScreen(Screen):
         if self.again or message.number == 1:  # the first look listed the runs: now their events
             self.look()
 
+    def tell(self, message: str, **options: Any) -> None:
+        """A notification, its text shown as it is: names and sentences from run folders are
+        never read as markup (``[/]`` in a log line would otherwise break the toast)."""
+        self.notify(message, markup=False, **options)
+
     def report_sweeps(self) -> None:
         """Say when a sweep started here ends: done, or why it stopped (its trials are runs,
         each reporting its own end; the sweep's own failure is in ``<study>.sweep.log``)."""
-        for process, study in list(self.sweeps):
+        for process, name in list(self.sweeps):
             if process.poll() is None:
                 continue
-            self.sweeps.remove((process, study))
-            if process.returncode == 0:
-                self.notify(f"sweep {study} is done: its trials are ranked in All runs (a)")
+            self.sweeps.remove((process, name))
+            if process.returncode == 0:  # how many trials finished, the best, what mattered
+                summary = studies.line(studies.read(self.watcher.root, name))
+                self.tell(f"sweep done: {summary or name}", title="sweep")
                 continue
-            log = f"{study}.sweep.log"
+            log = f"{name}.sweep.log"
             line = last_error_line(self.watcher.root, log=log) or f"see {log}"
-            self.notify(f"sweep {study} stopped: {line}", title="sweep", severity="error")
+            self.tell(f"sweep {name} stopped: {line}", title="sweep", severity="error")
 
     def console_run(self) -> str | None:
         """The run whose output.log is read: the selected one, while the Console tab is open."""
@@ -347,17 +354,17 @@ class MainScreen(Screen):
             start = control.launch_sweep if sweep else control.launch
             name, process = start(message.spec, self.watcher.root)
         except (DigitnetError, OSError) as error:
-            self.notify(str(error), title="could not start", severity="error")
+            self.tell(str(error), title="could not start", severity="error")
             return
         self.app.processes.append(process)
         if sweep:  # its trials, ranked in the table as they finish
             self.sweeps.append((process, name))
-            self.notify(f"started sweep {name}: its runs are {name}-0, {name}-1, ...")
+            self.tell(f"started sweep {name}: its runs are {name}-0, {name}-1, ...")
             self.query_one("#filter", Input).value = f"study:{name}"
             self.query_one(RunsTable).sort = ("best", False)  # ranked, the best first
             self.action_show_tab("runs")
             return
-        self.notify(f"started {name}")
+        self.tell(f"started {name}")
         self.pending = name
         self.look()
         self.action_show_tab("live")
@@ -372,14 +379,14 @@ class MainScreen(Screen):
             return
         info = self.selected_info()
         if info is None or info.status != "running":
-            self.notify("select a running run to cancel", severity="warning")
+            self.tell("select a running run to cancel", severity="warning")
             return
         try:
             control.cancel(info.path)
         except (DigitnetError, OSError) as error:
-            self.notify(str(error), title="could not cancel", severity="error")
+            self.tell(str(error), title="could not cancel", severity="error")
             return
-        self.notify(f"cancelling {info.name}: it stops after its current step")
+        self.tell(f"cancelling {info.name}: it stops after its current step")
 
     def action_resume_run(self) -> None:
         """Resume the selected run in place; one that finished its epochs is asked how many to
@@ -388,7 +395,7 @@ class MainScreen(Screen):
             return
         info = self.selected_info()
         if info is None or info.status == "running":
-            self.notify("select a stopped run to resume", severity="warning")
+            self.tell("select a stopped run to resume", severity="warning")
             return
         done = info.epoch
         if info.status != "finished" or info.max_epochs is None or done < info.max_epochs:
@@ -408,9 +415,9 @@ class MainScreen(Screen):
         try:
             self.app.processes.append(control.resume(info.path, max_epochs))
         except (DigitnetError, OSError) as error:
-            self.notify(str(error), title="could not resume", severity="error")
+            self.tell(str(error), title="could not resume", severity="error")
             return
-        self.notify(f"resuming {info.name}")
+        self.tell(f"resuming {info.name}")
         self.action_show_tab("live")
 
     def action_compare(self) -> None:
@@ -418,7 +425,7 @@ class MainScreen(Screen):
         if run_list.selected is None:
             return
         if run_list.selected not in run_list.compared and len(run_list.compared) >= MOST_COMPARED:
-            self.notify(
+            self.tell(
                 f"{MOST_COMPARED} runs are compared already: unmark one (m) first",
                 severity="warning",
             )
@@ -434,7 +441,7 @@ class MainScreen(Screen):
         """False, after saying why, when this dashboard only watches (``--read_only``, and the
         web dashboard unless started with ``--allow_actions``)."""
         if self.app.read_only:
-            self.notify(
+            self.tell(
                 f"this dashboard only watches: it does not {what}; start it without --read_only "
                 "(or --web with --allow_actions) for that",
                 severity="warning",
@@ -445,7 +452,7 @@ class MainScreen(Screen):
         """The selected run if it is not running (a running one is changed by no one but itself)."""
         info = self.selected_info()
         if info is not None and info.status == "running":
-            self.notify(f"{info.name} is running: cancel it first (c)", severity="warning")
+            self.tell(f"{info.name} is running: cancel it first (c)", severity="warning")
             return None
         return info
 
@@ -462,10 +469,10 @@ class MainScreen(Screen):
             try:
                 delete_run(self.watcher.root, info.name)
             except (DigitnetError, OSError) as error:
-                self.notify(str(error), title="could not delete", severity="error")
+                self.tell(str(error), title="could not delete", severity="error")
                 return
             self.forget(info.name)
-            self.notify(f"deleted {info.name}")
+            self.tell(f"deleted {info.name}")
 
         question = f"Delete run {info.name}, with its checkpoints and logs?"
         self.app.push_screen(Confirm(question, yes="Delete"), answered)
@@ -483,11 +490,11 @@ class MainScreen(Screen):
             try:
                 rename_run(self.watcher.root, info.name, new)
             except (DigitnetError, OSError) as error:
-                self.notify(str(error), title="could not rename", severity="error")
+                self.tell(str(error), title="could not rename", severity="error")
                 return
             self.forget(info.name)
             self.pending = new
-            self.notify(f"renamed {info.name} to {new}")
+            self.tell(f"renamed {info.name} to {new}")
 
         self.app.push_screen(AskName(f"New name for {info.name}:", info.name, check_name), answered)
 
@@ -522,12 +529,12 @@ class MainScreen(Screen):
         """The New-run form, filled with the selected run's settings."""
         info = self.selected_info()
         if info is None:
-            self.notify("select a run to start a new one from", severity="warning")
+            self.tell("select a run to start a new one from", severity="warning")
             return
         spec = control.LaunchSpec.from_run(info.settings, info.dataset, info.max_epochs)
         self.action_show_tab("launch")
         self.query_one(LaunchForm).fill(spec)
-        self.notify(f"{info.name}'s settings: change what you like, then Start")
+        self.tell(f"{info.name}'s settings: change what you like, then Start")
 
     def action_note_run(self) -> None:
         """A note and #tags for the selected run (kept in its notes.json)."""
@@ -544,7 +551,7 @@ class MainScreen(Screen):
             try:
                 write_notes(info.path, note, tags)
             except (DigitnetError, OSError) as error:
-                self.notify(str(error), title="could not keep the note", severity="error")
+                self.tell(str(error), title="could not keep the note", severity="error")
                 return
             self.look()
 

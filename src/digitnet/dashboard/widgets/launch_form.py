@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from textual import on
 from textual.app import ComposeResult
 from textual.containers import Horizontal, VerticalScroll
+from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select
 
@@ -101,15 +102,17 @@ class LaunchForm(VerticalScroll):
         return LaunchSpec(**values)
 
     def check(self) -> dict[str, str]:
-        problems = self.spec().errors()
+        """Show each field's problem under it (as text: what was typed is never markup) and say
+        on the button what Start starts."""
+        spec = self.spec()
+        problems = spec.errors()
         for name in LaunchSpec.field_names():
             label = self.query_one(f"#{name}-problem", Label)
-            label.update(problems.get(name, ""))
+            label.update(Content(problems.get(name, "")))
             label.display = name in problems
         start = self.query_one("#start", Button)
         start.disabled = bool(problems)
-        spec = self.spec()
-        start.label = f"Start sweep of {spec.trials} trials" if spec.is_sweep() else "Start"
+        start.label = Content(start_label(spec, "trials" in problems))
         return problems
 
     def on_mount(self) -> None:
@@ -125,3 +128,19 @@ class LaunchForm(VerticalScroll):
     def _start(self) -> None:
         if not self.check():
             self.post_message(self.Start(self.spec()))
+
+
+def start_label(spec: LaunchSpec, bad_trials: bool = False) -> str:
+    """What the Start button says.
+
+    >>> start_label(LaunchSpec()), start_label(LaunchSpec(lr="0.01..0.3", trials="1"))
+    ('Start', 'Start sweep of 1 trial')
+    >>> start_label(LaunchSpec(lr="0.01..0.3", trials="5"))
+    'Start sweep of 5 trials'
+    """
+    if not spec.is_sweep():
+        return "Start"
+    if bad_trials:
+        return "Start sweep"
+    trials = int(spec.trials)
+    return f"Start sweep of {trials} trial{'s' if trials != 1 else ''}"
