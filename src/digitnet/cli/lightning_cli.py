@@ -302,10 +302,14 @@ class DigitCLI(LightningCLI):
     def after_fit(self) -> None:
         status = self.recorder.stop.final_status if self.recorder else None
         if status == "diverged":
+            kept = (
+                "Its last good checkpoint is kept."
+                if untrusted.is_regular(self.run_dir / "last.ckpt")
+                else "It had saved no checkpoint yet."
+            )
             raise RunError(
                 f"run {self.run_dir.name} diverged: the loss became NaN or infinite; lower "
-                "--model.lr. "
-                "Its last good checkpoint is kept."
+                f"--model.lr. {kept}"
             )
         if status == "stopped":  # a limit the user set: a note, not an error
             print(
