@@ -486,6 +486,15 @@ def test_the_installed_command_exits_2_without_a_traceback(tiny_env):
     ]
 
 
+@pytest.mark.parametrize("command", ["fit", "test"])
+def test_the_help_says_what_ckpt_path_means_in_digitnet(command, capsys):
+    with pytest.raises(SystemExit):
+        main([command, "--help"])
+    text = " ".join(capsys.readouterr().out.split())
+    assert "--ckpt_path CKPT_PATH the run to" in text and "``last`` (the newest run" in text
+    assert "hpc" not in text and "--weights_only" not in text  # Lightning's own meanings
+
+
 def test_help_does_not_import_torch():
     code = (
         "import sys; from digitnet.cli.main import main; main(['--help']); print('torch' in "

@@ -31,6 +31,7 @@ from lightning.pytorch.utilities.exceptions import MisconfigurationException
 from digitnet import checks, untrusted
 from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
+from digitnet.cli.trainer import DigitTrainer
 from digitnet.data.module import DigitDataModule
 from digitnet.data.sources import default_data_dir
 from digitnet.errors import BadSetting, Cancelled, DigitnetError, RunError
@@ -118,6 +119,7 @@ class DigitCLI(LightningCLI):
         super().__init__(
             DigitClassifier,
             DigitDataModule,
+            trainer_class=DigitTrainer,  # the subcommands' help, in digitnet's words
             args=args,
             seed_everything_default=0,
             save_config_kwargs={"overwrite": True},
