@@ -707,3 +707,13 @@ def test_a_default_fit_prints_its_progress_result_and_nothing_else(tiny_env):
         assert noise not in everything, noise
     lines = [line for line in result.stdout.splitlines() if line.startswith("run quiet:")]
     assert len(lines) == 2 and "test accuracy" in lines[1]
+
+
+@pytest.mark.slow
+def test_a_run_saved_with_lightnings_weights_only_key_still_resumes(tiny_env):
+    """Runs saved before fit stopped offering ``--weights_only`` have it in their config.yaml."""
+    assert fit("--trainer.max_epochs", "1", "--run_name", "older") == 0
+    config = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "older" / "config.yaml"
+    config.write_text(config.read_text() + "weights_only: null\n")
+    assert fit("--ckpt_path", "older", "--trainer.max_epochs", "2") == 0
+    assert "weights_only" not in config.read_text()  # saved again as this version writes it

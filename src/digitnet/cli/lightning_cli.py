@@ -456,6 +456,12 @@ def _resolve_resume(argv: list[str]) -> Resolved:
             if _option(argv, "--data.data_dir")[1] is None:
                 check_data_dir_kept(settings, str(config))
             base = ["--config", str(config)]
+            if isinstance(settings, dict) and "weights_only" in settings:
+                # saved before digitnet stopped offering Lightning's --weights_only (it always
+                # loads with weights_only=True): the same settings, less that key
+                settings.pop("weights_only")
+                temporary = _temporary_config(settings)
+                base = ["--config", str(temporary)]
         else:
             saved = {
                 "model": dict(checkpoint.get("hyper_parameters") or {}),
@@ -464,13 +470,8 @@ def _resolve_resume(argv: list[str]) -> Resolved:
             saved["model"].pop("dataset", None)  # linked from data.dataset
             for section in saved.values():
                 section.pop("_instantiator", None)  # Lightning's bookkeeping, not a setting
-            handle = tempfile.NamedTemporaryFile(
-                "w", prefix="digitnet-ckpt-", suffix=".yaml", delete=False
-            )
-            yaml.safe_dump(saved, handle)
-            handle.close()
-            temporary = Path(handle.name)
-            base = ["--config", handle.name]
+            temporary = _temporary_config(saved)
+            base = ["--config", str(temporary)]
     command = args[0]
     return Resolved(
         [command, *base, *args[1:]],
@@ -479,6 +480,14 @@ def _resolve_resume(argv: list[str]) -> Resolved:
         str(path),
         temporary,
     )
+
+
+def _temporary_config(settings: dict) -> Path:
+    """``settings`` in a temporary YAML file, for ``--config`` (run_lightning removes it)."""
+    handle = tempfile.NamedTemporaryFile("w", prefix="digitnet-ckpt-", suffix=".yaml", delete=False)
+    with handle:
+        yaml.safe_dump(settings, handle)
+    return Path(handle.name)
 
 
 def check_data_dir_kept(settings: dict, source: str) -> None:
