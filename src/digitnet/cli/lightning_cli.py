@@ -243,9 +243,8 @@ class DigitCLI(LightningCLI):
         any run folder is made."""
         if self.subcommand in ("test", "validate") and self.checkpoint is None:
             raise BadSetting(
-                f"digitnet {self.subcommand} needs --ckpt_path (last, a run name or a checkpoint "
-                "file); "
-                "without one it would evaluate an untrained network."
+                f"digitnet {self.subcommand} needs --ckpt_path (last, a run name or a "
+                "checkpoint file); without one it would evaluate an untrained network."
             )
         if self.subcommand != "fit":
             return
@@ -259,8 +258,8 @@ class DigitCLI(LightningCLI):
         if trainer.accumulate_grad_batches not in (None, 1):
             raise BadSetting(
                 "--trainer.accumulate_grad_batches is not supported: each update uses one "
-                "mini-batch; "
-                "raise --data.batch_size instead, which averages the gradient over more images."
+                "mini-batch; raise --data.batch_size instead, which averages the gradient over "
+                "more images."
             )
         if trainer.max_epochs is not None and trainer.max_epochs < 1:
             raise BadSetting(  # 0 trains nothing; -1 (no limit) leaves the schedule no end
@@ -294,9 +293,8 @@ class DigitCLI(LightningCLI):
         limit = self.trainer.max_epochs
         if isinstance(done, int) and limit is not None and limit >= 0 and done >= limit:
             raise RunError(
-                f"run {self.run_dir.name} already finished {done} epochs; raise "
-                "--trainer.max_epochs "
-                f"above {done} to continue."
+                f"run {self.run_dir.name} already finished {done} epochs; "
+                f"raise --trainer.max_epochs above {done} to continue."
             )
 
     before_validate = before_test = _check_checkpoint_fits_model

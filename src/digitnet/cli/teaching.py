@@ -34,11 +34,10 @@ def run_gates(argv: list[str]) -> int:
             print(f"learned in {result.epochs} epochs: w = [{w1:g}, {w2:g}], b = {result.bias:g}")
         else:
             print(
-                f"NOT learned: no epoch of {result.epochs} was free of mistakes. XOR is not "
-                "linearly separable: "
-                "no line w·x + b = 0 puts (0,1) and (1,0) on one side and (0,0) and (1,1) on the "
-                "other, "
-                "so a single perceptron cannot compute it (a hidden layer can)."
+                f"NOT learned: no epoch of {result.epochs} was free of mistakes. "
+                "XOR is not linearly separable: no line w·x + b = 0 puts (0,1) and (1,0) on one "
+                "side and (0,0) and (1,1) on the other, so a single perceptron cannot compute it "
+                "(a hidden layer can)."
             )
         print("   x1 x2 | want perceptron | sigmoid neuron")
         for x, want, out, smooth in zip(
@@ -271,9 +270,9 @@ def run_compare(argv: list[str]) -> int:
     print()
     print(experiments.plain_table(header, rows))
     notes = (
-        f"Each row trains {options.layers} on {options.dataset} for {options.epochs} epochs at lr "
-        f"{options.lr} "
-        "(no momentum, constant rate), changing only what the row names. Measured with "
+        f"Each row trains {options.layers} on {options.dataset} for {options.epochs} epochs "
+        f"at lr {options.lr} (no momentum, constant rate), changing only what the row names. "
+        "Measured with "
         f"`digitnet compare --epochs {options.epochs}`.\n"
     )
     experiments.write_tables(

@@ -70,9 +70,8 @@ def verify(info: DatasetInfo, filename: str, data: bytes, origin: str) -> None:
     """Raise :class:`DataError` naming ``origin`` unless ``data`` has the pinned SHA-256."""
     if sha256_of(data) != expected_sha256(info, filename):
         raise DataError(
-            f"{origin} fails its SHA-256 check ({len(data)} bytes; truncated or not the official "
-            "file); "
-            "delete it and run 'digitnet data fetch'."
+            f"{origin} fails its SHA-256 check ({len(data)} bytes; truncated or not the "
+            "official file); delete it and run 'digitnet data fetch'."
         )
 
 

@@ -95,9 +95,8 @@ def load_checkpoint(path: Any) -> dict[str, Any]:
     expected = checkpoint.get(DIGEST_KEY)
     if expected is not None and weights_digest(checkpoint["state_dict"]) != expected:
         raise CheckpointError(
-            f"{path} is corrupt: its weights do not match the checksum saved with them (a flipped "
-            "or lost bit); "
-            "use another checkpoint of the run, such as best.ckpt."
+            f"{path} is corrupt: its weights do not match the checksum saved with them "
+            "(a flipped or lost bit); use another checkpoint of the run, such as best.ckpt."
         )
     return checkpoint
 

@@ -95,6 +95,8 @@ class DigitClassifier(L.LightningModule):
         lr = checks.check_lr(lr)
         momentum = checks.check_non_negative("momentum", momentum)
         weight_decay = checks.check_non_negative("weight_decay", weight_decay)
+        # the checked values, by name: a bare save_hyperparameters() under LightningCLI would
+        # also store its "_instantiator", which no DigitClassifier(**hparams) accepts
         self.save_hyperparameters(
             dict(
                 layers=layers,

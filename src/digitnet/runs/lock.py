@@ -66,10 +66,9 @@ def claim(run_dir: Path) -> bool:
             else "?"
         )
         raise RunError(
-            f"run {key.name} is in use by process {holder.get('pid', '?')} on "
-            f"{holder.get('host', '?')} "
-            f"since {since}; wait for it to end, or cancel it ('c' in the dashboard), then try "
-            "again."
+            f"run {key.name} is in use by process {holder.get('pid', '?')} "
+            f"on {holder.get('host', '?')} since {since}; "
+            "wait for it to end, or cancel it ('c' in the dashboard), then try again."
         ) from None
     os.ftruncate(fd, 0)
     os.write(

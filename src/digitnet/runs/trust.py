@@ -169,9 +169,8 @@ def _check_inside(path: str, where: str, run_dir: Path, source: str) -> None:
     resolved = Path(os.path.expanduser(path)).resolve()
     if resolved != run_dir and run_dir not in resolved.parents:
         raise RunError(
-            f"{source} sets {where} to {path}, outside the run folder {run_dir}; a resumed run "
-            "writes "
-            "only into its own folder, so delete that line."
+            f"{source} sets {where} to {path}, outside the run folder {run_dir}; "
+            "a resumed run writes only into its own folder, so delete that line."
         )
 
 
