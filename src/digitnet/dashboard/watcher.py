@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from digitnet.runs import study as studies
 from digitnet.runs.layout import EventReader, read_weights
 from digitnet.runs.listing import LogTail, RunInfo, is_run, output_tail, read_run
 from digitnet.untrusted import is_real_dir
@@ -42,6 +43,7 @@ class Snapshot:
     has_log: bool = False  # the console run has an output.log
     tail: tuple[str, list[str], list[str]] | None = None  # (run, last lines, of its last launch)
     weights: tuple[str, Any] | None = None  # (run, its weights.npy array or None if unreadable)
+    study: str = ""  # the line of the study the filter names (digitnet.runs.study), or ""
 
 
 class FolderWatcher:
@@ -71,11 +73,16 @@ class FolderWatcher:
             self.log = None
 
     def read(
-        self, watched: list[str], console: str | None = None, weights: str | None = None
+        self,
+        watched: list[str],
+        console: str | None = None,
+        weights: str | None = None,
+        study: str | None = None,
     ) -> Snapshot:
         """List the runs; return the new events of ``watched``, the output of the first of them
         (the selected run), the new output lines of ``console`` (from near the end of its
-        ``output.log`` when it was not the last console) and the weights of ``weights``."""
+        ``output.log`` when it was not the last console), the weights of ``weights`` and the
+        summary line of sweep ``study``."""
         runs, changed = self.list_runs()
         by_name = {run.name: run for run in runs}
         events = {}
@@ -98,6 +105,8 @@ class FolderWatcher:
         if weights is not None and weights in by_name:
             array = self.once(weights, "weights.npy", lambda: read_weights(self.root / weights))
             snapshot.weights = (weights, array)
+        if study is not None:
+            snapshot.study = studies.line(studies.read(self.root, study))
         return snapshot
 
     def once(self, run: str, name: str, read: Any) -> Any:

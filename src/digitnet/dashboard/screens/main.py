@@ -130,6 +130,7 @@ class MainScreen(Screen):
         self.weights_of: dict[str, object] = {}  # run -> its weights.npy, as the watcher read it
         self.listed_minute = -1
         self.pending: str | None = None  # a run to select once a look lists it
+        self.study_line = ""  # the summary of the sweep the filter names, as the last look read it
         self.sweeps: list[tuple[subprocess.Popen, str]] = []  # sweeps started here, and studies
 
     def compose(self) -> ComposeResult:
@@ -184,15 +185,23 @@ class MainScreen(Screen):
         self.looks_started += 1
         tab = self.query_one(TabbedContent).active
         weights = self.query_one(RunList).selected if tab == "tab-weights" else None
+        # a sweep's trials in the Runs tab: its summary line, read with the folders
+        study = studies.named(self.query_one(RunList).text_filter) if tab == "tab-runs" else None
         self.reader = self.read_folders(
-            self.watched(), self.console_run(), weights, self.looks_started
+            self.watched(), self.console_run(), weights, study, self.looks_started
         )
 
     @work(thread=True, group="folders")
     def read_folders(
-        self, watched: list[str], console: str | None, weights: str | None, number: int
+        self,
+        watched: list[str],
+        console: str | None,
+        weights: str | None,
+        study: str | None,
+        number: int,
     ) -> None:
-        self.post_message(self.Read(self.watcher.read(watched, console, weights), number))
+        snapshot = self.watcher.read(watched, console, weights, study)
+        self.post_message(self.Read(snapshot, number))
 
     def on_main_screen_read(self, message: Read) -> None:
         try:
@@ -238,6 +247,7 @@ class MainScreen(Screen):
     def apply(self, snapshot: Snapshot) -> None:
         self.report_sweeps()
         control.reap(self.app.processes)
+        self.study_line = snapshot.study
         self.runs = {run.name: run for run in snapshot.runs}
         fresh = False  # a run seen for the first time: its charts are drawn at once
         for name, events in snapshot.events.items():
@@ -295,8 +305,7 @@ class MainScreen(Screen):
             runs = sorted(self.runs.values(), key=lambda r: r.updated, reverse=True)
             text_filter = self.query_one(RunList).text_filter
             self.query_one(RunsTable).show(runs, text_filter)
-            name = studies.named(text_filter)  # a sweep's trials: its best and what mattered
-            summary = studies.line(studies.read(self.watcher.root, name)) if name else ""
+            summary = self.study_line if studies.named(text_filter) else ""
             label = self.query_one("#study-line", Label)
             label.update(Text(summary))
             label.display = bool(summary)
@@ -519,6 +528,7 @@ class MainScreen(Screen):
     def _filter_changed(self, event: Input.Changed) -> None:
         self.query_one(RunList).text_filter = event.value
         self.show()
+        self.look()  # a study named: its summary line is read with the folders
 
     @on(RunsTable.Chosen)
     def _chosen_in_table(self, message: RunsTable.Chosen) -> None:
