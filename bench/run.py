@@ -96,6 +96,7 @@ def digitnet_fit(
     model_kwargs, data_kwargs, epochs, run_dir, test_set=None, between=None, accelerator="cpu"
 ):
     from digitnet import DigitClassifier, DigitDataModule, run_folder
+    from digitnet.model.threads import cpu_threads
 
     torch.manual_seed(0)
     timer = EpochTimer(test_set, between)
@@ -112,7 +113,12 @@ def digitnet_fit(
         enable_model_summary=False,
         **run_folder(run_dir, callbacks=[timer]),
     )
+    threads = torch.get_num_threads()
+    if accelerator == "cpu":  # as digitnet fit does (digitnet.model.threads)
+        batch = data.batch_size if not data.full_batch else 60_000 - data.val_size
+        torch.set_num_threads(cpu_threads(model.flops_per_update(batch), threads))
     trainer.fit(model, datamodule=data)
+    torch.set_num_threads(threads)
     total = time.perf_counter() - start
     return timer, total - sum(timer.seconds) - timer.between_seconds
 

@@ -21,7 +21,10 @@ def train(
     """``updates`` updates of batch 16 (one per training step: ``steps_per_call=1``), on the CPU."""
     torch.manual_seed(11)
     model = DigitClassifier(layers=[784, 12, 10], engine=engine, **model_kwargs)
-    data = DigitDataModule("mnist", batch_size=16, val_size=10_000, seed=5, steps_per_call=1)
+    full_batch = model_kwargs.get("optimizer") == "gd"  # as digitnet fit links them
+    data = DigitDataModule(
+        "mnist", batch_size=16, val_size=10_000, seed=5, steps_per_call=1, full_batch=full_batch
+    )
     trainer = bare_trainer(max_steps=updates, max_epochs=-1, precision=precision)
     trainer.fit(model, datamodule=data)
     assert trainer.global_step == model.updates == updates

@@ -41,7 +41,10 @@ def fit(
     torch.manual_seed(11)
     model_kwargs.setdefault("layers", [784, 12, 10])
     model = DigitClassifier(cuda_graph=cuda_graph, **model_kwargs)
-    data = DigitDataModule("mnist", batch_size=16, val_size=10_000, seed=5, steps_per_call=4)
+    full_batch = model_kwargs.get("optimizer") == "gd"  # as digitnet fit links them
+    data = DigitDataModule(
+        "mnist", batch_size=16, val_size=10_000, seed=5, steps_per_call=4, full_batch=full_batch
+    )
     trainer = bare_trainer(
         max_epochs=epochs,
         max_steps=steps,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import torch
 import yaml
 
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's own calls, not ours
@@ -38,6 +39,7 @@ from digitnet.errors import BadSetting, Cancelled, DigitnetError, RunError
 from digitnet.model import engine as engines
 from digitnet.model.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
 from digitnet.model.classifier import DigitClassifier
+from digitnet.model.threads import cpu_threads
 from digitnet.runs import layout, trust
 from digitnet.runs import lock as runlock
 from digitnet.runs.folder import run_folder
@@ -155,6 +157,8 @@ class DigitCLI(LightningCLI):
         )
         parser.link_arguments("data.dataset", "model.dataset")
         parser.link_arguments("seed_everything", "data.seed")
+        # gradient descent: one update an epoch from the whole training split, as one batch
+        parser.link_arguments("model.optimizer", "data.full_batch", compute_fn=is_full_batch)
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         config = self.config[self.subcommand]
@@ -280,6 +284,11 @@ class DigitCLI(LightningCLI):
 
     def before_fit(self) -> None:
         self._check_checkpoint_fits_model()
+        if self.trainer.strategy.root_device.type == "cpu":
+            data = self.datamodule
+            batch = checks.TRAIN_SIZE - data.val_size if data.full_batch else data.batch_size
+            threads = cpu_threads(self.model.flops_per_update(batch), torch.get_num_threads())
+            torch.set_num_threads(threads)  # run_lightning puts the number back
         if self.trainer.is_global_zero:
             print(self.summary(), flush=True)
         if self.checkpoint is not None:
@@ -348,14 +357,23 @@ class DigitCLI(LightningCLI):
         epochs = self.trainer.max_epochs
         resumed = self.checkpoint.get(EPOCHS_DONE) if self.checkpoint is not None else None
         where = f", resumed after epoch {resumed}" if isinstance(resumed, int) else ""
+        batch = "full batch" if data.get("full_batch") else f"batch {data.get('batch_size', '?')}"
         return (
             f"run {self.run_dir.name}: {checks.describe_model(hp)}, {weights:,} weights, "
-            f"{data.get('dataset', '?')}, batch {data.get('batch_size', '?')}, {epochs} "
+            f"{data.get('dataset', '?')}, {batch}, {epochs} "
             f"epoch{'' if epochs == 1 else 's'}{where}"
         )
 
 
-EXPERIMENT_DATA = ("dataset", "batch_size", "val_size", "full_batch", "shuffle", "seed")
+# full_batch is not one: it follows --model.optimizer (a run saved before the link kept false)
+EXPERIMENT_DATA = ("dataset", "batch_size", "val_size", "shuffle", "seed")
+
+
+def is_full_batch(optimizer: str) -> bool:
+    """The data module's ``full_batch`` for ``--model.optimizer``: True for ``gd`` only."""
+    return optimizer == "gd"
+
+
 RESUME_MAY_CHANGE = (
     "a resume may change the trainer's settings (--trainer.max_epochs, accelerator, devices, "
     "...), --data.data_dir and --data.steps_per_call"
@@ -583,6 +601,7 @@ def run_lightning(argv: list[str], callbacks: list | None = None) -> int:
     argv = expand_preset(argv)
     check_user_configs(argv)
     held_before = runlock.held()
+    threads_before = torch.get_num_threads()  # before_fit picks a fit's number of CPU threads
     resolved = Resolved(argv)
     try:
         resolved = _resolve_resume(argv)
@@ -594,7 +613,7 @@ def run_lightning(argv: list[str], callbacks: list | None = None) -> int:
             callbacks or [],
         )
     except ArgumentError as error:
-        message = " ".join(str(error).split())
+        message = " ".join(str(error).split()).rstrip(".")
         raise BadSetting(f"{message}; run 'digitnet {argv[0]} --help' for the options.") from None
     except UnicodeDecodeError as error:
         raise BadSetting(
@@ -611,6 +630,7 @@ def run_lightning(argv: list[str], callbacks: list | None = None) -> int:
             raise BadSetting(trainer_refusal(str(cause))) from None
         raise
     finally:
+        torch.set_num_threads(threads_before)
         if resolved.temporary_config is not None:
             resolved.temporary_config.unlink(missing_ok=True)
         for run_dir in runlock.held() - held_before:  # one call, one claim: a caller that runs

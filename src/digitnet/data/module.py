@@ -58,8 +58,9 @@ class DigitDataModule(L.LightningDataModule):
             batches of 1,000, which changes no result, only speed.
         val_size: training images held out for validation (default 10,000).
         seed: seeds the shuffle order; epoch ``e`` is always shuffled the same way for a seed.
-        full_batch: one batch holding the whole training split, for full-batch gradient descent
-            (the model's ``optimizer="gd"`` sets this itself).
+        full_batch: one batch holding the whole training split, for full-batch gradient descent:
+            ``digitnet fit --model.optimizer gd`` sets it (a linked argument); from Python, pass
+            it with ``DigitClassifier(optimizer="gd")``, which refuses to train without it.
         shuffle: reshuffle the training split every epoch (the slides' ``DataLoader`` does not).
         steps_per_call: mini-batches handed to each Lightning training step, which runs one update
             per mini-batch (see :class:`~digitnet.data.loader.TensorBatches`). It changes speed,
@@ -72,10 +73,10 @@ class DigitDataModule(L.LightningDataModule):
         dataset: str = DEFAULTS["dataset"],
         data_dir: str | None = None,
         batch_size: int = DEFAULTS["batch_size"],
-        val_size: int = 10_000,
+        val_size: int = DEFAULTS["val_size"],
         seed: int = 0,
         full_batch: bool = False,
-        shuffle: bool = True,
+        shuffle: bool = DEFAULTS["shuffle"],
         steps_per_call: int | None = None,
     ) -> None:
         super().__init__()

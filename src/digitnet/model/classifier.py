@@ -8,6 +8,7 @@ the cost, the metrics and the optimizer, and saves its arguments with ``save_hyp
 
 from __future__ import annotations
 
+import inspect
 import math
 from collections.abc import Sequence
 from typing import Any
@@ -75,11 +76,11 @@ class DigitClassifier(L.LightningModule):
         weight_decay: float = DEFAULTS["weight_decay"],
         init: str = DEFAULTS["init"],
         arch: str = DEFAULTS["arch"],
-        normalize: bool = True,
+        normalize: bool = DEFAULTS["normalize"],
         dataset: str = DEFAULTS["dataset"],
         schedule: str = DEFAULTS["schedule"],
-        engine: str = "auto",
-        cuda_graph: str = "auto",
+        engine: str = DEFAULTS["engine"],
+        cuda_graph: str = DEFAULTS["cuda_graph"],
     ) -> None:
         super().__init__()
         layers = checks.parse_layers(layers if layers is not None else DEFAULTS["layers"])
@@ -95,26 +96,12 @@ class DigitClassifier(L.LightningModule):
         lr = checks.check_lr(lr)
         momentum = checks.check_non_negative("momentum", momentum)
         weight_decay = checks.check_non_negative("weight_decay", weight_decay)
-        # the checked values, by name: a bare save_hyperparameters() under LightningCLI would
-        # also store its "_instantiator", which no DigitClassifier(**hparams) accepts
-        self.save_hyperparameters(
-            dict(
-                layers=layers,
-                activation=activation,
-                loss=loss,
-                optimizer=optimizer,
-                lr=lr,
-                momentum=momentum,
-                weight_decay=weight_decay,
-                init=init,
-                arch=arch,
-                normalize=normalize,
-                dataset=dataset,
-                schedule=schedule,
-                engine=engine,
-                cuda_graph=cuda_graph,
-            )
-        )
+        # every argument, checked, by name: a bare save_hyperparameters() under LightningCLI
+        # stores what the CLI was given, and its "_instantiator", which DigitClassifier(**hparams)
+        # refuses
+        given = locals()
+        names = list(inspect.signature(DigitClassifier.__init__).parameters)[1:]
+        self.save_hyperparameters({name: given[name] for name in names})
         self.network = MLP(layers, activation) if arch == "mlp" else CNN(activation=activation)
         if init != "default":
             init_gaussian(self.network, scaled=init == "scaled_gaussian")
@@ -143,51 +130,43 @@ class DigitClassifier(L.LightningModule):
         pixels, labels = batch  # [B, 1, 28, 28] or k stacked mini-batches [k, B, 1, 28, 28]
         return (self.scale(pixels) if pixels.dtype == torch.uint8 else pixels), labels
 
-    def setup(self, stage: str) -> None:
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if self.hparams.optimizer == "gd" and hasattr(datamodule, "full_batch"):
-            datamodule.full_batch = True  # gradient descent: the whole training split is one batch
-
     def flops_per_update(self, batch_size: int) -> float:
-        """About 6 · B · Σ n_in · n_out for an MLP (forward 2, backward 4); ``inf`` for the CNN."""
+        """About 6 · B · Σ n_in · n_out for an MLP (forward 2, backward 4); ``inf`` for the CNN:
+        784-30-10 at batch 10 is 1.4 MFLOP, 784-512-512-10 at batch 64 is 257 MFLOP."""
         if self.hparams.arch != "mlp":
             return float("inf")
         layers = self.hparams.layers
         return 6.0 * batch_size * sum(a * b for a, b in zip(layers[:-1], layers[1:]))
 
     def on_fit_start(self) -> None:
-        """Pick the engine, and train a small network on one CPU thread: below ~20 MFLOP an update,
-        splitting each operation across threads costs more than it gives (784-30-10 at batch 10:
-        1.4 MFLOP; 784-512-512-10 at batch 64: 257 MFLOP)."""
-        hp = self.hparams
+        """Pick the engine (:mod:`digitnet.model.engine`), or refuse the run in one sentence."""
         precision = self.trainer.precision
-        choice = engines.choose(hp.get("engine", "auto"), hp.arch, precision)
-        problem = engines.problem(choice, hp.arch, precision)
+        choice = engines.choose(
+            self.hparams.get("engine", DEFAULTS["engine"]), self.hparams.arch, precision
+        )
+        problem = engines.problem(choice, self.hparams.arch, precision)
         if problem:
             raise BadSetting(problem)
         self.engine = engines.make(choice, self)
-        self._threads_before = None
-        batch_size = getattr(self.trainer.datamodule, "batch_size", 64)
-        if (
-            self.device.type == "cpu"
-            and torch.get_num_threads() > 1
-            and self.flops_per_update(batch_size) < 20e6
-        ):
-            self._threads_before = torch.get_num_threads()
-            torch.set_num_threads(1)
 
     def on_train_start(self) -> None:
-        """After a checkpoint is restored: a recorded program must see the restored optimizer."""
+        """After a checkpoint is restored: a recorded program must see the restored optimizer.
+
+        Gradient descent (``optimizer="gd"``) makes one update an epoch from the whole training
+        split, so it needs the data in one batch: ``digitnet fit`` links ``--model.optimizer gd``
+        to the data module's ``full_batch``; from Python, pass ``DigitDataModule(full_batch=True)``.
+        """
+        if self.hparams.optimizer == "gd" and self.trainer.num_training_batches != 1:
+            raise BadSetting(
+                "optimizer gd (full-batch gradient descent) needs the whole training split as one "
+                "batch; pass DigitDataModule(full_batch=True), or use optimizer sgd for "
+                "mini-batches."
+            )
         self.engine.start()
-        self.engine.plan_replay(self.hparams.get("cuda_graph", "auto"))
+        self.engine.plan_replay(self.hparams.get("cuda_graph", DEFAULTS["cuda_graph"]))
 
     def on_train_end(self) -> None:
         self.engine.stop()
-
-    def teardown(self, stage: str) -> None:
-        if getattr(self, "_threads_before", None):
-            torch.set_num_threads(self._threads_before)
-            self._threads_before = None
 
     def training_step(
         self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int
@@ -231,9 +210,6 @@ class DigitClassifier(L.LightningModule):
                     self.diverged_at = step  # found where the cost is computed; the run stops
                     self.trainer.should_stop = True
             self.log("train_loss", values[-1], prog_bar=True, logger=False)
-        mark = getattr(self.trainer.train_dataloader, "mark_finished", None)
-        if mark is not None:  # checkpoints taken after this step resume after this item
-            mark(batch_idx + 1)
         return costs.mean()
 
     def rate_at(self, update: int) -> float:

@@ -42,17 +42,12 @@ precision).
 from __future__ import annotations
 
 import sys
-import warnings
 from typing import Any
 
 import torch
 from torch import nn
 
 from digitnet.model.replay import Replay, rate_table, sgd_step
-
-# torch counts optimizer.step() calls to warn of a schedule stepped first; the backprop engine and a
-# recorded program make SGD's step themselves, after which the schedule steps, as it should
-warnings.filterwarnings("ignore", message=r"Detected call of `lr_scheduler\.step\(\)` before")
 
 EXACT_PRECISIONS = (
     "32-true",
@@ -150,12 +145,14 @@ class Engine:
         """k updates from ``x [k, B, ...]``, ``y [k, B]``; returns the k mini-batches' costs
         ``[k]``.
 
-        Each update goes to the torch optimizer itself; Lightning's wrapper of it is stepped once
-        at the end, with no gradients left (a no-op for the weights), so that Lightning's step
-        counting and hooks see one step: its bookkeeping costs as much as a whole update of a
-        small network, and paying it once per k updates is most of the engine's speed. With a
-        :class:`~digitnet.model.replay.Replay` (``--model.cuda_graph``), its program makes the
-        updates instead, and the host's schedule is stepped to match.
+        The first update of the k is Lightning's optimizer step (``optimizer.step()`` of the
+        module's ``optimizers()``), so Lightning counts one step and its hooks
+        (``on_before_optimizer_step``) see real gradients; the other k - 1 go to the torch
+        optimizer through :meth:`step`. Lightning's bookkeeping of a step costs as much as a whole
+        update of a small network, and paying it once per k updates is most of the engine's
+        speed. With a :class:`~digitnet.model.replay.Replay` (``--model.cuda_graph``), its
+        program makes all k updates on the device, Lightning's step is taken with no gradients
+        left (it changes no weight) and the host's schedule is stepped to match.
         """
         wrapper = self.module.optimizers()
         optimizer = wrapper.optimizer
@@ -166,18 +163,22 @@ class Engine:
             if costs is None:  # recording failed: say why once, go on with the plain loop
                 self.note(f"CUDA graph recording failed ({self.replay.failure}); training eagerly.")
                 self.replay = None
-            elif scheduler is not None:
-                for _ in range(len(y)):
+            else:
+                wrapper.step()  # the program made the updates; Lightning counts the step
+                for _ in range(len(y) if scheduler is not None else 0):
                     scheduler.step()
         if costs is None:
             results = []
-            for xb, yb in zip(x, y):
+            for i, (xb, yb) in enumerate(zip(x, y)):
                 results.append(self.gradients(xb, yb))
-                self.step(optimizer)
+                if i == 0:
+                    wrapper.step()
+                    optimizer.zero_grad(set_to_none=True)
+                else:
+                    self.step(optimizer)
                 if scheduler is not None:
                     scheduler.step()
             costs = torch.stack(results)
-        wrapper.step()  # Lightning's count: no gradients are left, so torch's step changes nothing
         return costs
 
     def note(self, text: str) -> None:
