@@ -47,8 +47,13 @@ DEFAULTS = {
     "init": "default",
     "arch": "mlp",
     "schedule": "cosine",
+    "normalize": True,  # pixels to zero mean, unit variance
+    "engine": "auto",
+    "cuda_graph": "auto",
     "dataset": "mnist",
     "batch_size": 64,
+    "val_size": 10_000,  # training images held out for validation: the textbook's 50,000 / 10,000
+    "shuffle": True,
     "epochs": 10,
     "seed": 0,
 }

@@ -7,6 +7,7 @@ import dataclasses
 import platform
 from pathlib import Path
 
+from digitnet.checks import DEFAULTS
 from digitnet.cli.commands import parser_for
 from digitnet.cli.common import add_checkpoints_dir
 from digitnet.data.catalog import DATASETS
@@ -56,7 +57,9 @@ def run_perceptron(argv: list[str]) -> int:
         "perceptron",
         "A multi-class perceptron on raw pixels: the linear baseline for the networks.",
     )
-    parser.add_argument("--dataset", default="mnist", choices=DATASETS, help="default: mnist")
+    parser.add_argument(
+        "--dataset", default=DEFAULTS["dataset"], choices=DATASETS, help="default: %(default)s"
+    )
     parser.add_argument(
         "--epochs", type=int, default=3, help="passes over the training images (default 3)"
     )
@@ -221,7 +224,9 @@ def run_compare(argv: list[str]) -> int:
     parser = parser_for(
         "compare", "Train one network with each drop-in replacement of the slides swapped back."
     )
-    parser.add_argument("--dataset", default="mnist", choices=DATASETS, help="default: mnist")
+    parser.add_argument(
+        "--dataset", default=DEFAULTS["dataset"], choices=DATASETS, help="default: %(default)s"
+    )
     parser.add_argument("--epochs", type=int, default=5, help="epochs of each variant (default 5)")
     parser.add_argument(
         "--layers",

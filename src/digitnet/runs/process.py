@@ -109,7 +109,7 @@ class LaunchSpec:
         >>> spec.layers, spec.lr, spec.epochs, spec.activation
         ('784, 30, 10', '3.0', '30', 'relu')
         """
-        spec = cls(dataset=dataset if dataset in DATASETS else "mnist")
+        spec = cls(dataset=dataset if dataset in DATASETS else checks.DEFAULTS["dataset"])
         for key, value in settings.items():
             section, _, name = key.partition(".")
             name = {"seed": "seed"}.get(name, name)
