@@ -162,3 +162,26 @@ class GraphLoop:
         with torch.no_grad():
             x = (images.cuda().reshape(len(labels), -1).float() - 255 * MEAN) / (255 * STD)
             return (self.model(x).argmax(1) == labels.cuda()).float().mean().item()
+
+
+def written_out_epoch(layers, buffers, images, labels, batch_size: int, rates, generator) -> float:
+    """(1c) The default MLP's floor for digitnet's engine: its written-out backpropagation
+    (``digitnet.model.engine.backprop``, ReLU, softmax cross-entropy) and SGD step with momentum 0.9
+    (``digitnet.model.replay.sgd_step``), in a bare loop over slices of one resident uint8 tensor,
+    with no framework: what digitnet's epoch costs without Lightning. ``layers`` is a list of ``(W,
+    b)``, updated in place; ``buffers`` their momentum buffers (``None`` at first), kept across
+    epochs; ``rates`` an iterator of the run's learning rates, one an update."""
+    from digitnet.model.engine import backprop
+    from digitnet.model.replay import sgd_step
+
+    params = [p for pair in layers for p in pair]
+    start = time.perf_counter()
+    order = torch.randperm(len(labels), generator=generator)
+    with torch.no_grad():
+        for begin in range(0, len(order), batch_size):
+            index = order[begin : begin + batch_size]
+            x = (images[index].float() - 255 * MEAN) / (255 * STD)
+            _, grads = backprop(layers, "relu", "cross_entropy", x, labels[index])
+            flat = [g for pair in grads for g in pair]
+            buffers[:] = sgd_step(params, flat, buffers, next(rates), 0.9, 0.0)
+    return time.perf_counter() - start
