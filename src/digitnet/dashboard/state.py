@@ -230,19 +230,14 @@ class RunView:
             text += f"  {self.samples_per_s:,.0f} samples/s  ~{duration(seconds)} left"
         return text
 
-    def system_text(self) -> str:
-        """The newest system sample in words, or ``""`` before the first:
-        ``CPU 187%  memory 1.21 GB  GPU memory 0.81 GB  GPU 43%``.
+    def system_figures(self) -> tuple[str, str, str]:
+        """The newest sample's (CPU, memory, GPU) figures in words; ``""`` for one not recorded.
 
         >>> view = RunView()
         >>> view.apply({"event": "system", "t": 1.0, "cpu_percent": 187.5, "rss_mb": 1240.0})
-        >>> view.system_text()
-        'CPU 188%  memory 1.21 GB'
+        >>> view.system_figures()
+        ('CPU 188%', 'memory 1.21 GB', '')
         """
-        return "  ".join(part for part in self.system_figures() if part)
-
-    def system_figures(self) -> tuple[str, str, str]:
-        """The newest sample's (CPU, memory, GPU) figures in words; ``""`` for one not recorded."""
         last = self.system[-1] if self.system else {}
         shown = {key: last[key] for key in RANGES if key in last and accepted(key, last[key])}
         cpu = f"CPU {shown['cpu_percent']:.0f}%" if "cpu_percent" in shown else ""

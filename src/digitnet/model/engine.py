@@ -123,7 +123,6 @@ class Engine:
     def __init__(self, module: Any) -> None:
         self.module = module  # the LightningModule: its network, cost, optimizer and schedule
         self.replay: Replay | None = None
-        self.replayed = 0  # steps replayed as CUDA graphs by replays already let go
 
     def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Fill each parameter's ``.grad`` for one mini-batch; return its cost (detached)."""
@@ -216,10 +215,8 @@ class Engine:
         """Called when training starts (the model is on its device and wrapped by the strategy)."""
 
     def stop(self) -> None:
-        """Called when training ends: a recorded program's memory is let go, its count kept."""
-        if self.replay is not None:
-            self.replayed += self.replay.replays
-            self.replay = None
+        """Called when training ends: a recorded program's memory is let go."""
+        self.replay = None
 
 
 class AutogradEngine(Engine):
