@@ -3,7 +3,14 @@ computes it: the reference that ``digitnet reproduce`` sets beside the ``nielsen
 
 Sigmoid neurons, quadratic cost, mini-batch SGD; weights and biases N(0, 1); backpropagation one
 example at a time inside each mini-batch, summed, then ``w -= eta/m · Σ∇w``, as the book does.
-Column vectors: an image is a (784, 1) array; the target is a one-hot (10, 1) array.
+The data are laid out as the book's loader lays them out, once, before training
+(:func:`book_layout`): an image is a (784, 1) column, its target a one-hot (10, 1) column, so an
+epoch does the book's operations per example and nothing else. The products are ``np.dot``, as in
+the book: NumPy's ``@`` on these columns made an epoch about 1.5 x as long.
+
+    >>> data = book_layout(np.zeros((2, 784)), np.array([3, 7]))
+    >>> data[0][0].shape, data[1][1].ravel().tolist()
+    ((784, 1), [0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 0.0, 1.0, 0.0, 0.0])
 """
 
 from __future__ import annotations
@@ -18,6 +25,13 @@ def sigmoid(z):
     return 1.0 / (1.0 + np.exp(-z))
 
 
+def book_layout(x, y, classes: int = 10) -> list[tuple[np.ndarray, np.ndarray]]:
+    """``[(image (784, 1), one-hot target (classes, 1)), ...]`` from images ``x`` (N, 784) in [0,
+    1] and labels ``y`` (N,): the layout of the book's ``load_data_wrapper``."""
+    eye = np.eye(classes)
+    return [(row.reshape(-1, 1), eye[label].reshape(-1, 1)) for row, label in zip(x, y)]
+
+
 class Network:
     def __init__(self, sizes, seed=0):
         rng = np.random.default_rng(seed)
@@ -28,48 +42,43 @@ class Network:
 
     def feedforward(self, a):
         for b, w in zip(self.biases, self.weights):
-            a = sigmoid(w @ a + b)
+            a = sigmoid(np.dot(w, a) + b)
         return a
 
-    def epoch(self, x, y, mini_batch_size, eta) -> float:
-        """One epoch of SGD over images ``x`` (N, 784) in [0, 1] and labels ``y`` (N,); returns
-        seconds."""
+    def epoch(self, data, mini_batch_size, eta) -> float:
+        """One epoch of SGD over ``data`` laid out by :func:`book_layout`; returns seconds."""
         start = time.perf_counter()
-        order = self.rng.permutation(len(y))
+        order = self.rng.permutation(len(data))
         for k in range(0, len(order), mini_batch_size):
-            self.update_mini_batch(
-                [(x[i].reshape(-1, 1), y[i]) for i in order[k : k + mini_batch_size]], eta
-            )
+            self.update_mini_batch([data[i] for i in order[k : k + mini_batch_size]], eta)
         return time.perf_counter() - start
 
     def update_mini_batch(self, mini_batch, eta):
         nabla_b = [np.zeros(b.shape) for b in self.biases]
         nabla_w = [np.zeros(w.shape) for w in self.weights]
-        for x, label in mini_batch:
-            delta_b, delta_w = self.backprop(x, label)
+        for x, target in mini_batch:
+            delta_b, delta_w = self.backprop(x, target)
             nabla_b = [nb + d for nb, d in zip(nabla_b, delta_b)]
             nabla_w = [nw + d for nw, d in zip(nabla_w, delta_w)]
         m = len(mini_batch)
         self.weights = [w - (eta / m) * nw for w, nw in zip(self.weights, nabla_w)]
         self.biases = [b - (eta / m) * nb for b, nb in zip(self.biases, nabla_b)]
 
-    def backprop(self, x, label):
-        target = np.zeros((self.sizes[-1], 1))
-        target[label] = 1.0
+    def backprop(self, x, target):
         activation, activations, zs = x, [x], []
         for b, w in zip(self.biases, self.weights):
-            z = w @ activation + b
+            z = np.dot(w, activation) + b
             zs.append(z)
             activation = sigmoid(z)
             activations.append(activation)
         delta = (activations[-1] - target) * sigmoid(zs[-1]) * (1 - sigmoid(zs[-1]))
         nabla_b = [None] * len(self.biases)
         nabla_w = [None] * len(self.weights)
-        nabla_b[-1], nabla_w[-1] = delta, delta @ activations[-2].T
+        nabla_b[-1], nabla_w[-1] = delta, np.dot(delta, activations[-2].T)
         for layer in range(2, len(self.sizes)):
             sp = sigmoid(zs[-layer]) * (1 - sigmoid(zs[-layer]))
-            delta = (self.weights[-layer + 1].T @ delta) * sp
-            nabla_b[-layer], nabla_w[-layer] = delta, delta @ activations[-layer - 1].T
+            delta = np.dot(self.weights[-layer + 1].T, delta) * sp
+            nabla_b[-layer], nabla_w[-layer] = delta, np.dot(delta, activations[-layer - 1].T)
         return nabla_b, nabla_w
 
     def accuracy(self, x, y) -> float:
@@ -142,9 +151,10 @@ def train(setting: Setting, seed: int, splits: dict[str, tuple]) -> dict:
     float64 [N, 784], labels [N]). Returns the validation accuracy of every epoch, the test
     accuracy at the best one, and the training seconds."""
     network = Network(setting.sizes, seed=seed)
+    data = book_layout(*splits["train"], classes=setting.sizes[-1])
     val_accs, test_at_best, seconds = [], None, 0.0
     for _ in range(setting.epochs):
-        seconds += network.epoch(*splits["train"], setting.batch_size, setting.eta)
+        seconds += network.epoch(data, setting.batch_size, setting.eta)
         val_accs.append(network.accuracy(*splits["val"]))
         if val_accs[-1] == max(val_accs):
             test_at_best = network.accuracy(*splits["test"])
