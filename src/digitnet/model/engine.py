@@ -72,42 +72,117 @@ def backprop(
     last. Each line is one tensor operation: at batch 10, a call costs as many operations as it has.
     """
     sigmoid = activation == "sigmoid"
+    inputs, z = _forward(layers, sigmoid, x)
+    cost, delta = _output_error(z, y, loss)
+    delta.mul_(1.0 / len(y))  # the batch mean
+    grads: list[Any] = [None] * len(layers)
+    for i in range(len(layers) - 1, -1, -1):
+        grads[i] = (torch.mm(delta.t(), inputs[i]), delta.sum(0))
+        if i > 0:
+            delta = _propagate(delta, layers[i][0], inputs[i], sigmoid)
+    return cost, grads
+
+
+def backprop_sgd(
+    layers: list[tuple[torch.Tensor, torch.Tensor]],
+    activation: str,
+    loss: str,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    settings: list[tuple[float, float, float]],
+    buffers: list[torch.Tensor | None],
+) -> torch.Tensor:
+    """One update of ``torch.optim.SGD`` from one mini-batch, with each layer's gradient folded into
+    its update (the gradients are never stored): returns the mini-batch's cost.
+
+    ``settings`` holds (lr η, momentum μ, weight decay λ) for each tensor of ``layers`` in order
+    (W₁, b₁, W₂, ...), ``buffers`` their momentum buffers, updated in place. With δ the output
+    error of :func:`backprop` summed over the batch (not yet divided by B):
+
+    - without momentum, one operation a tensor: ``W ← (1 − ηλ) W − (η/B) δᵀ a_prev``
+      (``addmm_``) and ``b ← b − (η/B) δᵀ 1`` (``addmv_``);
+    - with momentum: ``v ← μ v + δᵀ a_prev / B (+ λ W)``, then ``W ← W − η v``.
+
+    Each layer's error is passed back through its weights before they change, as BP2 needs.
+    """
+    sigmoid = activation == "sigmoid"
+    inputs, z = _forward(layers, sigmoid, x)
+    cost, delta = _output_error(z, y, loss)
+    batch = y.shape[0]
+    ones = _constant("ones", batch, delta)
+    for i in range(len(layers) - 1, -1, -1):
+        w, b = layers[i]
+        back = _propagate(delta, w, inputs[i], sigmoid) if i > 0 else None
+        delta_t = delta.t()
+        (w_lr, w_momentum, w_decay), (b_lr, b_momentum, b_decay) = settings[2 * i : 2 * i + 2]
+        if w_momentum:
+            buffer = buffers[2 * i].addmm_(delta_t, inputs[i], beta=w_momentum, alpha=1.0 / batch)
+            w.sub_(buffer.add_(w, alpha=w_decay) if w_decay else buffer, alpha=w_lr)
+        else:
+            w.addmm_(delta_t, inputs[i], beta=1.0 - w_lr * w_decay, alpha=-w_lr / batch)
+        if b_momentum:
+            buffer = buffers[2 * i + 1].addmv_(delta_t, ones, beta=b_momentum, alpha=1.0 / batch)
+            b.sub_(buffer.add_(b, alpha=b_decay) if b_decay else buffer, alpha=b_lr)
+        else:
+            b.addmv_(delta_t, ones, beta=1.0 - b_lr * b_decay, alpha=-b_lr / batch)
+        delta = back
+    return cost
+
+
+def _forward(
+    layers: list[tuple[torch.Tensor, torch.Tensor]], sigmoid: bool, x: torch.Tensor
+) -> tuple[list[torch.Tensor], torch.Tensor]:
+    """Each layer's input ``a_prev`` and the last layer's ``z``."""
     a = x.flatten(1)
-    inputs = []  # a_prev of each layer
+    inputs = []
     for i, (w, b) in enumerate(layers):
         inputs.append(a)
         z = torch.addmm(b, a, w.t())
         if i < len(layers) - 1:
             a = torch.sigmoid(z) if sigmoid else torch.relu(z)
-    scale = 1.0 / len(y)
-    target = torch.eye(z.shape[1], dtype=z.dtype, device=z.device).index_select(0, y)
+    return inputs, z
+
+
+_CONSTANTS: dict[tuple, torch.Tensor] = {}
+
+
+def _constant(kind: str, n: int, like: torch.Tensor) -> torch.Tensor:
+    """``torch.eye(n)`` (``"eye"``) or ``torch.ones(n)`` (``"ones"``) in ``like``'s dtype and
+    device, made once: at batch 10 one tensor operation fewer an update is measurable."""
+    key = (kind, n, like.dtype, like.device)
+    found = _CONSTANTS.get(key)
+    if found is None:
+        make = torch.eye if kind == "eye" else torch.ones
+        found = _CONSTANTS.setdefault(key, make(n, dtype=like.dtype, device=like.device))
+    return found
+
+
+def _output_error(z: torch.Tensor, y: torch.Tensor, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """(BP1) The mean cost and the output error δ of each image, not yet divided by B."""
+    target = _constant("eye", z.shape[1], z).index_select(0, y)
     if loss == "cross_entropy":
-        cost = nn.functional.cross_entropy(z, y)
-        delta = torch.softmax(z, dim=1).sub_(target)
-    elif loss == "mse":
+        return nn.functional.cross_entropy(z, y), torch.softmax(z, dim=1).sub_(target)
+    if loss == "mse":
         out = torch.sigmoid(z)
         diff = out.sub(target)
-        cost = diff.square().sum().mul_(0.5 * scale)
-        delta = diff.mul_(torch.addcmul(out, out, out, value=-1.0))  # (a − y) ⊙ a(1 − a)
-    elif loss == "sigmoid_cross_entropy":
-        cost = nn.functional.binary_cross_entropy_with_logits(z, target, reduction="sum").mul_(
-            scale
-        )
-        delta = torch.sigmoid(z).sub_(target)
-    else:
-        raise ValueError(f"backprop has no output error for the cost {loss!r}")
-    delta.mul_(scale)  # the batch mean
-    grads: list[Any] = [None] * len(layers)
-    for i in range(len(layers) - 1, -1, -1):
-        a_prev = inputs[i]
-        grads[i] = (torch.mm(delta.t(), a_prev), delta.sum(0))
-        if i > 0:
-            delta = torch.mm(delta, layers[i][0])
-            if sigmoid:
-                delta.mul_(torch.addcmul(a_prev, a_prev, a_prev, value=-1.0))  # σ'(z) = a(1 − a)
-            else:
-                delta.mul_(a_prev > 0)  # relu'(z) = [z > 0] = [a > 0]
-    return cost, grads
+        flat = diff.view(-1)
+        cost = torch.dot(flat, flat).mul_(0.5 / y.shape[0])
+        return cost, diff.mul_(torch.addcmul(out, out, out, value=-1.0))  # (a − y) ⊙ a(1 − a)
+    if loss == "sigmoid_cross_entropy":
+        cost = nn.functional.binary_cross_entropy_with_logits(z, target, reduction="sum")
+        return cost.mul_(1.0 / len(y)), torch.sigmoid(z).sub_(target)
+    raise ValueError(f"backprop has no output error for the cost {loss!r}")
+
+
+def _propagate(
+    delta: torch.Tensor, w: torch.Tensor, a_prev: torch.Tensor, sigmoid: bool
+) -> torch.Tensor:
+    """(BP2) The error of the layer below, ``(δ W) ⊙ f'(z)``, from that layer's output
+    ``a_prev``."""
+    back = torch.mm(delta, w)
+    if sigmoid:
+        return back.mul_(torch.addcmul(a_prev, a_prev, a_prev, value=-1.0))  # σ'(z) = a(1 − a)
+    return back.mul_(a_prev > 0)  # relu'(z) = [z > 0] = [a > 0]
 
 
 class Engine:
@@ -167,17 +242,28 @@ class Engine:
                 for _ in range(len(y) if scheduler is not None else 0):
                     scheduler.step()
         if costs is None:
-            results = []
-            for i, (xb, yb) in enumerate(zip(x, y)):
-                results.append(self.gradients(xb, yb))
-                if i == 0:
-                    wrapper.step()
-                    optimizer.zero_grad(set_to_none=True)
-                else:
-                    self.step(optimizer)
-                if scheduler is not None:
-                    scheduler.step()
-            costs = torch.stack(results)
+            first = self.gradients(x[0], y[0])
+            wrapper.step()
+            optimizer.zero_grad(set_to_none=True)
+            if scheduler is not None:
+                scheduler.step()
+            costs = torch.stack([first, *self.more_updates(x[1:], y[1:], optimizer, scheduler)])
+        return costs
+
+    def more_updates(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any,
+    ) -> list[torch.Tensor]:
+        """The updates after a step's first, on the torch optimizer; returns their costs."""
+        costs = []
+        for xb, yb in zip(x, y):
+            costs.append(self.gradients(xb, yb))
+            self.step(optimizer)
+            if scheduler is not None:
+                scheduler.step()
         return costs
 
     def note(self, text: str) -> None:
@@ -287,6 +373,37 @@ class BackpropEngine(Engine):
         for p, g in zip(self.params, flat):
             p.grad = g
         return cost
+
+    def more_updates(
+        self,
+        x: torch.Tensor,
+        y: torch.Tensor,
+        optimizer: torch.optim.Optimizer,
+        scheduler: Any,
+    ) -> list[torch.Tensor]:
+        """SGD on one process: each update in one call of :func:`backprop_sgd`, its gradients
+        folded into the step, on the optimizer's own settings and momentum buffers (so a
+        checkpoint resumes with either engine); else, as every engine does."""
+        if not isinstance(optimizer, torch.optim.SGD) or self.module.trainer.world_size > 1:
+            return super().more_updates(x, y, optimizer, scheduler)
+        groups = {p: group for group in optimizer.param_groups for p in group["params"]}
+        groups = [groups[p] for p in self.params]
+        buffers = []
+        for p, group in zip(self.params, groups):
+            state = optimizer.state[p]
+            if group["momentum"] and state.get("momentum_buffer") is None:
+                state["momentum_buffer"] = torch.zeros_like(p)  # v = g at the first update
+            buffers.append(state.get("momentum_buffer"))
+        costs = []
+        settings = [(float(g["lr"]), g["momentum"], g["weight_decay"]) for g in groups]
+        for xb, yb in zip(x, y):
+            costs.append(
+                backprop_sgd(self.layers, self.activation, self.loss, xb, yb, settings, buffers)
+            )
+            if scheduler is not None:  # the schedule moves lr between updates
+                scheduler.step()
+                settings = [(float(g["lr"]), g["momentum"], g["weight_decay"]) for g in groups]
+        return costs
 
     def program_gradients(
         self, x: torch.Tensor, y: torch.Tensor
