@@ -6,6 +6,7 @@ same 50,000 images digitnet trains on) and run the same network, optimizer and b
 
 from __future__ import annotations
 
+import itertools
 import math
 import time
 
@@ -89,28 +90,40 @@ def slides_epoch(model, optimizer, schedule, loader) -> float:
     return time.perf_counter() - start
 
 
-def backprop_epoch(layers, images, labels, batch_size: int, lr: float, generator) -> float:
-    """(4b) The textbook setting's floor: digitnet's written-out backpropagation
-    (``digitnet.model.engine.backprop``, sigmoid neurons, quadratic cost) and a plain SGD step, in a
-    bare loop over one tensor on one thread, with no framework: what digitnet's engine costs without
-    Lightning. ``layers`` is a list of ``(W, b)`` tensors, updated in place; pixels scaled to [0,
-    1]."""
-    from digitnet.model.engine import backprop
+def folded_epoch(
+    layers, buffers, images, labels, batch_size: int, rates, generator, activation, loss, momentum
+) -> float:
+    """One epoch of digitnet's update, ``digitnet.model.engine.backprop_sgd`` (written-out
+    backpropagation with each gradient folded into its SGD step), in a bare loop over slices of one
+    resident uint8 tensor, with no framework: what digitnet's engine costs without Lightning.
+    ``layers`` is a list of ``(W, b)``, updated in place; ``buffers`` their momentum buffers (zeros
+    at first, kept across epochs; unused without momentum); ``rates`` an iterator of the learning
+    rates, one an update. Pixels are scaled to [0, 1] for ``sigmoid`` (the textbook), else
+    normalised."""
+    from digitnet.model.engine import backprop_sgd
 
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
+    params = [p for pair in layers for p in pair]
     start = time.perf_counter()
     order = torch.randperm(len(labels), generator=generator)
     with torch.no_grad():
         for begin in range(0, len(order), batch_size):
             index = order[begin : begin + batch_size]
-            _, grads = backprop(
-                layers, "sigmoid", "mse", images[index].float() / 255, labels[index]
-            )
-            for (w, b), (gw, gb) in zip(layers, grads):
-                w.sub_(gw, alpha=lr)
-                b.sub_(gb, alpha=lr)
-    seconds = time.perf_counter() - start
+            pixels = images[index].float()
+            x = pixels / 255 if activation == "sigmoid" else (pixels - 255 * MEAN) / (255 * STD)
+            settings = [(next(rates), momentum, 0.0)] * len(params)
+            backprop_sgd(layers, activation, loss, x, labels[index], settings, buffers)
+    return time.perf_counter() - start
+
+
+def backprop_epoch(layers, images, labels, batch_size: int, lr: float, generator) -> float:
+    """(4b) The textbook setting's floor: :func:`folded_epoch` with sigmoid neurons, the quadratic
+    cost and plain SGD, on one thread (as ``digitnet fit`` trains this network)."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    rates = itertools.repeat(lr)
+    seconds = folded_epoch(
+        layers, None, images, labels, batch_size, rates, generator, "sigmoid", "mse", 0.0
+    )
     torch.set_num_threads(threads)
     return seconds
 
@@ -164,24 +177,9 @@ class GraphLoop:
             return (self.model(x).argmax(1) == labels.cuda()).float().mean().item()
 
 
-def written_out_epoch(layers, buffers, images, labels, batch_size: int, rates, generator) -> float:
-    """(1c) The default MLP's floor for digitnet's engine: its written-out backpropagation
-    (``digitnet.model.engine.backprop``, ReLU, softmax cross-entropy) and SGD step with momentum 0.9
-    (``digitnet.model.replay.sgd_step``), in a bare loop over slices of one resident uint8 tensor,
-    with no framework: what digitnet's epoch costs without Lightning. ``layers`` is a list of ``(W,
-    b)``, updated in place; ``buffers`` their momentum buffers (``None`` at first), kept across
-    epochs; ``rates`` an iterator of the run's learning rates, one an update."""
-    from digitnet.model.engine import backprop
-    from digitnet.model.replay import sgd_step
-
-    params = [p for pair in layers for p in pair]
-    start = time.perf_counter()
-    order = torch.randperm(len(labels), generator=generator)
-    with torch.no_grad():
-        for begin in range(0, len(order), batch_size):
-            index = order[begin : begin + batch_size]
-            x = (images[index].float() - 255 * MEAN) / (255 * STD)
-            _, grads = backprop(layers, "relu", "cross_entropy", x, labels[index])
-            flat = [g for pair in grads for g in pair]
-            buffers[:] = sgd_step(params, flat, buffers, next(rates), 0.9, 0.0)
-    return time.perf_counter() - start
+def written_out_epoch(layers, buffers, images, labels, batch_size, rates, generator) -> float:
+    """(1c) The default MLP's floor: :func:`folded_epoch` with ReLU, softmax cross-entropy and
+    momentum 0.9."""
+    return folded_epoch(
+        layers, buffers, images, labels, batch_size, rates, generator, "relu", "cross_entropy", 0.9
+    )
