@@ -96,6 +96,26 @@ def test_backprop_folded_into_sgd_gives_autograd_weights(
         assert torch.allclose(value, reference[name], atol=1e-12, rtol=0), name
 
 
+class NesterovClassifier(DigitClassifier):
+    def make_optimizer(self) -> torch.optim.Optimizer:
+        return torch.optim.SGD(self.parameters(), lr=0.05, momentum=0.9, nesterov=True)
+
+
+@pytest.mark.slow
+def test_sgd_with_nesterov_momentum_is_stepped_by_torch_under_backprop(tiny_env, monkeypatch):
+    """Nesterov momentum: the updates after a step's first go to torch's SGD, as the first."""
+    monkeypatch.setattr(engines, "backprop_sgd", None)  # a call would fail
+    models = []
+    for engine, k in (("backprop", 5), ("autograd", 1)):
+        torch.manual_seed(11)
+        model = NesterovClassifier(layers=[784, 12, 10], engine=engine, schedule="constant")
+        data = DigitDataModule("mnist", batch_size=20, val_size=10_000, seed=5, steps_per_call=k)
+        bare_trainer(max_epochs=1).fit(model, datamodule=data)
+        models.append(model.state_dict())
+    for name, value in models[0].items():
+        assert torch.allclose(value, models[1][name], atol=1e-6, rtol=4e-6), name
+
+
 @pytest.mark.parametrize("loss", list(COSTS))
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
 @pytest.mark.slow

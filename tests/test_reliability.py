@@ -151,6 +151,26 @@ def test_a_stopped_run_resumed_from_last_matches_the_uninterrupted_one(tiny_env,
 
 
 @pytest.mark.slow
+def test_a_mid_epoch_resume_with_another_steps_per_call_is_refused_and_the_run_kept(tiny_env):
+    """The place inside an epoch is counted in items of k mini-batches: another k would skip the
+    wrong number of them, so it is refused in one sentence, the run left as it was."""
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "grouped"
+    limited = ["--data.steps_per_call", "4", "--trainer.max_steps", "3"]
+    assert cli(tiny_env, "fit", *RUN, "--run_name", "grouped", *limited).returncode == 0
+    kept = (run / "last.ckpt").read_bytes()
+    again = ["--ckpt_path", "grouped", "--trainer.max_steps", "-1", "--data.steps_per_call", "2"]
+    result = cli(tiny_env, "fit", *again)
+    assert result.returncode == 2
+    assert "resume with --data.steps_per_call 4 (it changes speed, never results)" in (
+        result.stderr
+    )
+    assert (run / "last.ckpt").read_bytes() == kept
+    assert json.loads((run / "status.json").read_text())["status"] == "stopped"
+    again[-1] = "4"
+    assert cli(tiny_env, "fit", *again).returncode == 0
+
+
+@pytest.mark.slow
 def test_a_run_stopped_by_max_steps_inside_an_epoch_resumes_the_partial_epoch(tiny_env, reference):
     """--trainer.max_steps ends training inside epoch 2 (4 updates a training step, 38 an epoch):
     the run reads stopped, with one epoch done, and a resume ends where the uninterrupted run

@@ -118,6 +118,7 @@ class DigitCLI(LightningCLI):
         self.checkpoint, self.checkpoint_name = checkpoint, checkpoint_name
         self.run_dir: Path | None = None
         self.recorder: RunRecorder | None = None
+        self.threads_before = torch.get_num_threads()  # before_fit may pick fewer for the fit
         super().__init__(
             DigitClassifier,
             DigitDataModule,
@@ -288,7 +289,8 @@ class DigitCLI(LightningCLI):
             data = self.datamodule
             batch = checks.TRAIN_SIZE - data.val_size if data.full_batch else data.batch_size
             threads = cpu_threads(self.model.flops_per_update(batch), torch.get_num_threads())
-            torch.set_num_threads(threads)  # run_lightning puts the number back
+            self.threads_before = torch.get_num_threads()
+            torch.set_num_threads(threads)  # after_fit (or run_lightning) puts it back
         if self.trainer.is_global_zero:
             print(self.summary(), flush=True)
         if self.checkpoint is not None:
@@ -309,6 +311,7 @@ class DigitCLI(LightningCLI):
     before_validate = before_test = _check_checkpoint_fits_model
 
     def after_fit(self) -> None:
+        torch.set_num_threads(self.threads_before)  # the test after fit: every thread
         status = self.recorder.stop.final_status if self.recorder else None
         if status == "diverged":
             kept = (
@@ -376,7 +379,7 @@ def is_full_batch(optimizer: str) -> bool:
 
 RESUME_MAY_CHANGE = (
     "a resume may change the trainer's settings (--trainer.max_epochs, accelerator, devices, "
-    "...), --data.data_dir and --data.steps_per_call"
+    "...), --data.data_dir and, at an epoch's end, --data.steps_per_call"
 )
 
 

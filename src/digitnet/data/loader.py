@@ -17,6 +17,8 @@ from collections.abc import Iterator
 
 import torch
 
+from digitnet.errors import BadSetting
+
 
 class EpochSampler:
     """The index order for one epoch; Lightning calls :meth:`set_epoch` before each epoch."""
@@ -120,7 +122,11 @@ class TensorBatches:
         whenever Lightning saves a checkpoint: it fetches a loader that has a length one item at a
         time, with no item ahead (``tests/test_reliability.py`` resumes mid-epoch and compares with
         an uninterrupted run, so a change there would fail it)."""
-        return {"epoch": self.sampler.epoch, "position": int(self.position)}
+        return {
+            "epoch": self.sampler.epoch,
+            "position": int(self.position),
+            "steps_per_call": self.steps_per_call,
+        }
 
     def load_state_dict(self, state: dict[str, int]) -> None:
         """Resume inside epoch ``state['epoch']`` after ``state['position']`` items.
@@ -130,3 +136,10 @@ class TensorBatches:
         """
         self._skip = min(int(state.get("position", 0)), len(self))
         self._skip_epoch = state.get("epoch")
+        saved = state.get("steps_per_call", self.steps_per_call)  # absent before 2026-12
+        if saved != self.steps_per_call and 0 < self._skip < len(self):
+            raise BadSetting(
+                f"this checkpoint was saved inside an epoch with --data.steps_per_call {saved}, "
+                "and its place in the epoch is counted in groups of that many mini-batches; "
+                f"resume with --data.steps_per_call {saved} (it changes speed, never results)."
+            )

@@ -290,6 +290,10 @@ class Engine:
         reason = replay_problem(
             module.hparams.optimizer, str(trainer.precision), trainer.world_size
         )
+        if reason is None and not plain_sgd(module.optimizers().optimizer):
+            reason = (
+                "the recorded program makes plain SGD updates (no Nesterov, dampening, maximize)"
+            )
         if reason:
             if setting == "on":
                 self.note(f"no CUDA graph: {reason}; training eagerly.")
@@ -387,10 +391,15 @@ class BackpropEngine(Engine):
     ) -> list[torch.Tensor]:
         """SGD on one process: each update in one call of :func:`backprop_sgd`, its gradients
         folded into the step, on the optimizer's own settings and momentum buffers (so a
-        checkpoint resumes with either engine); else, as every engine does."""
-        if not isinstance(optimizer, torch.optim.SGD) or self.module.trainer.world_size > 1:
-            return super().more_updates(x, y, optimizer, scheduler)
+        checkpoint resumes with either engine); else (Adam, Nesterov momentum, dampening,
+        ``maximize``, an optimizer without every layer, DDP), as every engine does."""
         groups = {p: group for group in optimizer.param_groups for p in group["params"]}
+        if not (
+            plain_sgd(optimizer)
+            and self.module.trainer.world_size == 1
+            and all(p in groups for p in self.params)
+        ):
+            return super().more_updates(x, y, optimizer, scheduler)
         groups = [groups[p] for p in self.params]
         buffers = []
         for p, group in zip(self.params, groups):
@@ -418,8 +427,9 @@ class BackpropEngine(Engine):
     def step(self, optimizer: torch.optim.Optimizer) -> None:
         """``torch.optim.SGD``'s update written out (:func:`~digitnet.model.replay.sgd_step`), on
         that optimizer's own settings and state, so a checkpoint resumes with either engine; any
-        other optimizer (Adam) steps itself, on the written-out gradients."""
-        if not isinstance(optimizer, torch.optim.SGD):
+        other optimizer (Adam, SGD with Nesterov momentum) steps itself, on the written-out
+        gradients."""
+        if not plain_sgd(optimizer):
             super().step(optimizer)
             return
         for group in optimizer.param_groups:
@@ -436,6 +446,16 @@ class BackpropEngine(Engine):
                 if buffer is not None:
                     state[p]["momentum_buffer"] = buffer
                 p.grad = None
+
+
+def plain_sgd(optimizer: torch.optim.Optimizer) -> bool:
+    """Whether ``optimizer`` is ``torch.optim.SGD`` as :func:`backprop_sgd` and
+    :func:`~digitnet.model.replay.sgd_step` write it out: no Nesterov momentum, no dampening, not
+    ``maximize``."""
+    return isinstance(optimizer, torch.optim.SGD) and all(
+        not g.get("nesterov") and not g.get("dampening") and not g.get("maximize")
+        for g in optimizer.param_groups
+    )
 
 
 def replay_problem(optimizer: str, precision: str, world_size: int) -> str | None:

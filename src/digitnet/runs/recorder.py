@@ -36,7 +36,7 @@ import lightning as L
 from digitnet import untrusted
 from digitnet.atomic import remove_stale_temporaries
 from digitnet.checks import describe_model
-from digitnet.errors import RunError
+from digitnet.errors import DigitnetError, RunError
 from digitnet.runs import layout, listing
 from digitnet.runs import lock as runlock
 from digitnet.runs.csvlog import RunCSVLogger
@@ -71,6 +71,8 @@ class RunRecorder(L.Callback):
         self.best_val_acc: float | None = None
         self.train_seconds = 0.0  # seconds in training epochs, over every launch of the run
         self._claimed = False
+        self._before: dict = {}  # status.json as this launch found it
+        self._training = False  # on_train_start has run in this launch
         self._window_start = time.perf_counter()
         self._window_samples = 0
         self._epoch_start = time.perf_counter()
@@ -102,6 +104,7 @@ class RunRecorder(L.Callback):
             remove_stale_temporaries(self.run_dir)
         self.stop.fit_start(trainer)
         previous = layout.read_json(self.run_dir / "status.json")
+        self._before, self._training = previous, False
         seconds = previous.get("train_seconds")
         self.train_seconds = float(seconds) if isinstance(seconds, (int, float)) else 0.0
         self.best_val_acc = listing.read_run(self.run_dir).best_val_acc if previous else None
@@ -124,6 +127,7 @@ class RunRecorder(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """After a checkpoint is restored, so the epoch is the one training resumes at."""
+        self._training = True
         datamodule = trainer.datamodule
         hp, data_hp = _settings(trainer, pl_module)
         self.stop.train_start(trainer)
@@ -273,6 +277,14 @@ class RunRecorder(L.Callback):
                     f"'digitnet test --ckpt_path {self.run_dir.name}' tests it.",
                     file=sys.stderr,
                 )
+            return
+        if isinstance(exception, DigitnetError) and not self._training and self._before:
+            # a resume refused while its checkpoint was restored: the run is as it was
+            before = {k: self._before[k] for k in ("status", "error", "pid") if k in self._before}
+            try:
+                self.writer.status(trainer, **before)
+            except RunError:
+                pass
             return
         # a stop already honoured stays one, whatever ends the process after it: a second
         # Ctrl-C, or a closed pipe (`digitnet fit | tee log`, the tee interrupted too)
