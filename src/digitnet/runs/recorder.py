@@ -280,9 +280,8 @@ class RunRecorder(L.Callback):
             return
         if isinstance(exception, DigitnetError) and not self._training and self._before:
             # a resume refused while its checkpoint was restored: the run is as it was
-            before = {k: self._before[k] for k in ("status", "error", "pid") if k in self._before}
             try:
-                self.writer.status(trainer, **before)
+                self.writer.status(trainer, **self._before)
             except RunError:
                 pass
             return
