@@ -140,3 +140,16 @@ async def test_the_dashboards_runs_tab_sorts_clones_notes_and_diffs(three):
         lines = [line.strip() for line in shown_text(details).splitlines()]
         first = next(line for line in lines if line.startswith("≠"))
         assert first.split()[:4] == ["≠", "lr", "0.027", "0.013"]
+
+
+def test_equal_best_scores_rank_the_run_that_ended_first_first():
+    """As a study's best trial: of two trials at 100.00%, the first to get there."""
+    from digitnet.runs import table
+    from digitnet.runs.listing import RunInfo
+
+    first = RunInfo("ui-0", Path("."), "finished", best_val_acc=1.0, updated=100.0)
+    second = RunInfo("ui-1", Path("."), "finished", best_val_acc=1.0, updated=200.0)
+    worse = RunInfo("ui-2", Path("."), "finished", best_val_acc=0.5, updated=50.0)
+    newest_first = [second, worse, first]
+    ranked = sorted(newest_first, key=lambda run: table.value(run, "best"))
+    assert [run.name for run in ranked] == ["ui-0", "ui-1", "ui-2"]

@@ -64,7 +64,9 @@ def cell(run: RunInfo, column: str) -> str:
 
 
 def value(run: RunInfo, column: str) -> Any:
-    """What a column sorts by: numbers as numbers, missing ones last."""
+    """What a column sorts by: numbers as numbers, missing ones last; equal numbers in the order
+    the runs ended, so of two trials at the same best score the first ranks first, as a study's
+    best trial is the first to reach it."""
     if column in SETTINGS:
         found = run.settings.get(column)
         return (found is None, found if isinstance(found, (int, float)) else str(found))
@@ -76,7 +78,7 @@ def value(run: RunInfo, column: str) -> Any:
     }
     if column in numbers:
         found = numbers[column]
-        return (found is None, -(found or 0))  # best first
+        return (found is None, -(found or 0), run.updated)  # best first
     return (False, cell(run, column).lower())
 
 
