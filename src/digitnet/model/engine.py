@@ -50,7 +50,7 @@ from typing import Any
 import torch
 from torch import nn
 
-from digitnet.model.replay import Replay, rate_table, sgd_step
+from digitnet.model.replay import Replay, rate_table
 
 EXACT_PRECISIONS = (
     "32-true",
@@ -407,15 +407,18 @@ class BackpropEngine(Engine):
             if group["momentum"] and state.get("momentum_buffer") is None:
                 state["momentum_buffer"] = torch.zeros_like(p)  # v = g at the first update
             buffers.append(state.get("momentum_buffer"))
-        costs = []
-        settings = [(float(g["lr"]), g["momentum"], g["weight_decay"]) for g in groups]
+
+        def read() -> list[tuple[float, float, float]]:
+            return [(float(g["lr"]), g["momentum"], g["weight_decay"]) for g in groups]
+
+        costs, settings = [], read()
         for xb, yb in zip(x, y):
             costs.append(
                 backprop_sgd(self.layers, self.activation, self.loss, xb, yb, settings, buffers)
             )
             if scheduler is not None:  # the schedule moves lr between updates
                 scheduler.step()
-                settings = [(float(g["lr"]), g["momentum"], g["weight_decay"]) for g in groups]
+                settings = read()
         return costs
 
     def program_gradients(
@@ -424,34 +427,11 @@ class BackpropEngine(Engine):
         cost, grads = backprop(self.layers, self.activation, self.loss, x, y)  # under no_grad
         return cost, {p: g for p, g in zip(self.params, (g for pair in grads for g in pair))}
 
-    def step(self, optimizer: torch.optim.Optimizer) -> None:
-        """``torch.optim.SGD``'s update written out (:func:`~digitnet.model.replay.sgd_step`), on
-        that optimizer's own settings and state, so a checkpoint resumes with either engine; any
-        other optimizer (Adam, SGD with Nesterov momentum) steps itself, on the written-out
-        gradients."""
-        if not plain_sgd(optimizer):
-            super().step(optimizer)
-            return
-        for group in optimizer.param_groups:
-            params, state = group["params"], optimizer.state
-            buffers = sgd_step(
-                params,
-                [p.grad for p in params],
-                [state[p].get("momentum_buffer") for p in params],
-                float(group["lr"]),
-                group["momentum"],
-                group["weight_decay"],
-            )
-            for p, buffer in zip(params, buffers):
-                if buffer is not None:
-                    state[p]["momentum_buffer"] = buffer
-                p.grad = None
-
 
 def plain_sgd(optimizer: torch.optim.Optimizer) -> bool:
-    """Whether ``optimizer`` is ``torch.optim.SGD`` as :func:`backprop_sgd` and
-    :func:`~digitnet.model.replay.sgd_step` write it out: no Nesterov momentum, no dampening, not
-    ``maximize``."""
+    """Whether ``optimizer`` is ``torch.optim.SGD`` as :func:`backprop_sgd` and a recorded program
+    (:func:`~digitnet.model.replay.sgd_step`) write it out: no Nesterov momentum, no dampening,
+    not ``maximize``."""
     return isinstance(optimizer, torch.optim.SGD) and all(
         not g.get("nesterov") and not g.get("dampening") and not g.get("maximize")
         for g in optimizer.param_groups
@@ -475,7 +455,7 @@ def replay_problem(optimizer: str, precision: str, world_size: int) -> str | Non
 
 
 # The rules of where each way of updating applies, stated once: the written-out backpropagation
-# is the MLP's, with every optimizer (SGD's step written out, Adam's torch's own on its gradients),
+# is the MLP's, with every optimizer (SGD's step folded in, Adam's torch's own on its gradients),
 # computing exactly as autograd does; a recorded program writes out SGD's step only.
 BACKPROP_ARCHS = ("mlp",)
 REPLAY_OPTIMIZERS = ("sgd", "gd")
