@@ -3,11 +3,13 @@ the run list shown in a real headless browser where one is installed."""
 
 from __future__ import annotations
 
+import re
 import shutil
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 
@@ -46,15 +48,16 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-@pytest.fixture
-def served(tmp_path):
-    make_run(tmp_path / "checkpoints", "served-run")
+def start_server(root: Path, *options: str) -> tuple[subprocess.Popen, int, str]:
+    """``digitnet dashboard --web`` over ``root``, once it listens: the process, its port and the
+    link it printed (with its token)."""
     port = free_port()
     server = subprocess.Popen(
         [sys.executable, "-m", "digitnet", "dashboard", "--web", "--port", str(port),
-         "--checkpoints_dir", str(tmp_path / "checkpoints")],
+         "--checkpoints_dir", str(root), *options],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+    link = re.search(r"http://\S+token=\S+", server.stderr.readline()).group(0)
     deadline = time.monotonic() + 60
     while True:
         try:
@@ -64,16 +67,33 @@ def served(tmp_path):
             assert server.poll() is None, server.stderr.read()
             assert time.monotonic() < deadline, "the server never listened"
             time.sleep(POLL_SECONDS)
-    yield port
+    return server, port, link
+
+
+@pytest.fixture
+def served(tmp_path):
+    make_run(tmp_path / "checkpoints", "served-run")
+    server, port, link = start_server(tmp_path / "checkpoints")
+    yield port, link
     server.terminate()
     server.wait(timeout=30)
 
 
+def fetch(url: str, **headers: str) -> tuple[int, str, dict]:
+    """GET ``url``: its status, its text and its headers, whatever the status."""
+    request = urllib.request.Request(url, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as answer:
+            return answer.status, answer.read().decode(), dict(answer.headers)
+    except urllib.error.HTTPError as refused:
+        return refused.code, refused.read().decode(), dict(refused.headers)
+
+
 @pytest.mark.subprocess
 def test_the_web_dashboard_listens_on_this_machine_only(served):
-    with urllib.request.urlopen(f"http://127.0.0.1:{served}/", timeout=30) as page:
-        html = page.read().decode()
-    assert page.status == 200 and "digitnet" in html
+    served, link = served
+    status, html, _ = fetch(link)
+    assert status == 200 and "digitnet" in html
     listening = [
         line.split()[1]
         for line in Path("/proc/net/tcp").read_text().splitlines()[1:]
@@ -117,7 +137,7 @@ async def test_a_headless_browser_shows_the_run_list(served, tmp_path):
                 await asyncio.sleep(POLL_SECONDS)
             async with http.ws_connect(pages[0]["webSocketDebuggerUrl"], max_msg_size=0) as cdp:
                 await cdp.send_json({"id": 1, "method": "Network.enable"})
-                url = f"http://127.0.0.1:{served}/"
+                url = served[1]
                 await cdp.send_json({"id": 2, "method": "Page.navigate", "params": {"url": url}})
                 seen = b""
                 deadline = time.monotonic() + 90
@@ -131,3 +151,75 @@ async def test_a_headless_browser_shows_the_run_list(served, tmp_path):
     finally:
         browser.terminate()
         browser.wait(timeout=30)
+
+
+@pytest.mark.subprocess
+def test_the_page_needs_the_printed_token_and_sets_it_as_a_strict_cookie(served):
+    port, link = served
+    status, text, _ = fetch(f"http://127.0.0.1:{port}/")
+    assert status == 403 and "no valid token" in text
+    assert fetch(link.replace("token=", "token=x"))[0] == 403
+    status, text, headers = fetch(link)
+    assert status == 200 and "SameSite=Strict" in headers["Set-Cookie"]
+    token = link.split("token=")[1]
+    cookie = f"digitnet-token-{port}={token}"
+    assert fetch(f"http://127.0.0.1:{port}/", Cookie=cookie)[0] == 200
+
+
+@pytest.mark.subprocess
+async def test_a_websocket_from_another_origin_or_host_is_refused_even_with_the_token(served):
+    """Cross-Site WebSocket Hijacking: any page the user opens may try ws://127.0.0.1:PORT."""
+    import aiohttp
+
+    port, link = served
+    token = link.split("token=")[1]
+    url = f"ws://127.0.0.1:{port}/ws?token={token}&width=80&height=24"
+    async with aiohttp.ClientSession() as http:
+        for headers in (
+            {"Origin": "http://evil.example"},
+            {"Origin": f"http://evil.example:{port}"},
+            {"Host": f"evil.example:{port}"},  # DNS rebinding: a hostile name for this machine
+        ):
+            with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+                await http.ws_connect(url, headers=headers)
+            assert refused.value.status == 403, headers
+        with pytest.raises(aiohttp.WSServerHandshakeError):  # its own origin, no token
+            await http.ws_connect(url.split("?")[0], headers={"Origin": link.split("/?")[0]})
+        origin = f"http://127.0.0.1:{port}"
+        async with http.ws_connect(url, headers={"Origin": origin}) as socket_:
+            assert (await socket_.receive(timeout=60)).type in (
+                aiohttp.WSMsgType.BINARY,
+                aiohttp.WSMsgType.TEXT,
+            )  # its own page gets a dashboard
+
+
+@pytest.mark.subprocess
+async def test_a_browser_over_the_cap_gets_a_clear_page(tmp_path):
+    import aiohttp
+
+    server, port, link = start_server(tmp_path, "--max_clients", "1")
+    try:
+        token = link.split("token=")[1]
+        async with aiohttp.ClientSession() as http:
+            async with http.ws_connect(f"ws://127.0.0.1:{port}/ws?token={token}") as first:
+                await first.receive(timeout=60)
+                status, text, _ = fetch(link)
+                assert status == 503 and "the most it serves at once" in text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
+@pytest.mark.subprocess
+def test_a_busy_port_is_one_sentence(tmp_path):
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "digitnet", "dashboard", "--web", "--port", str(port),
+             "--checkpoints_dir", str(tmp_path)],
+            capture_output=True, text=True, timeout=60,
+        )  # fmt: skip
+    assert done.returncode != 0 and "Traceback" not in done.stderr
+    assert f"cannot listen on 127.0.0.1 port {port}" in done.stderr

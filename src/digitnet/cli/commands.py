@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
+from digitnet.dashboard.web import MAX_CLIENTS
 from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting
 from digitnet.runs.layout import printable
@@ -279,12 +280,34 @@ def run_dashboard(argv: list[str]) -> int:
         help="with --web: let whoever reaches the port launch, cancel, resume, rename and delete "
         "runs",
     )
+    parser.add_argument(
+        "--allowed_origins",
+        nargs="+",
+        default=[],
+        metavar="ORIGIN",
+        help="with --web: other pages that may open the dashboard (such as "
+        "https://lab.example, a proxy in front of it); its own page always may",
+    )
+    parser.add_argument(
+        "--max_clients",
+        type=int,
+        default=MAX_CLIENTS,
+        help=f"with --web: browsers served at once (default {MAX_CLIENTS}; each runs a dashboard "
+        "of its own, about 65 MB)",
+    )
     options = parser.parse_args(argv)
     root = Path(options.checkpoints_dir)
     if options.web:
         from digitnet.dashboard.web import serve
 
-        return serve(root, options.host, options.port, options.allow_actions)
+        return serve(
+            root,
+            options.host,
+            options.port,
+            options.allow_actions,
+            tuple(options.allowed_origins),
+            options.max_clients,
+        )
     from digitnet.dashboard import run_dashboard as open_dashboard
 
     return open_dashboard(root, read_only=options.read_only)
