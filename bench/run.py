@@ -125,6 +125,57 @@ def digitnet_fit(
     return timer, total - sum(timer.seconds) - timer.between_seconds
 
 
+TEXTBOOK = dict(
+    layers=[784, 30, 10],
+    activation="sigmoid",
+    loss="mse",
+    optimizer="sgd",
+    lr=3.0,
+    momentum=0.0,
+    init="gaussian",
+    schedule="constant",
+    normalize=False,
+)
+
+
+def bench_steps_per_call(pairs: int) -> dict:
+    """Updates per Lightning step (``--data.steps_per_call``) against one, in interleaved pairs
+    of 2-epoch fits (the second epoch timed): the default MLP (k = 16 against 1) and the textbook
+    setting (k = 102 against 1). A k that buys less than 5% is not worth its bookkeeping."""
+    settings = {
+        "mlp": ({}, {"dataset": "mnist"}, 16),
+        "textbook": (TEXTBOOK, {"dataset": "mnist", "batch_size": 10}, 102),
+    }
+    out = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for name, (model, data, k) in settings.items():
+            times = {1: [], k: []}
+            for pair in range(pairs):
+                for steps in (k, 1) if pair % 2 else (1, k):
+                    timer, _ = digitnet_fit(
+                        model,
+                        {**data, "steps_per_call": steps},
+                        2,
+                        Path(tmp) / f"{name}-{pair}-{steps}",
+                    )
+                    times[steps].append(timer.seconds[-1])
+            out[name] = {"k": k, "one": times[1], "many": times[k]}
+    return out
+
+
+def render_steps_per_call(result: dict) -> list[str]:
+    lines = [
+        "| setting | k | epoch with k | epoch with 1 | 1 / k time (paired) |",
+        "|---|---|---|---|---|",
+    ]
+    for name, r in result.items():
+        lines.append(
+            f"| {name} | {r['k']} | {fmt(r['many'])} | {fmt(r['one'])} | "
+            f"{paired(r['one'], r['many']):.2f} x |"
+        )
+    return lines
+
+
 def slides_loader():
     """The slides' ``DataLoader(datasets.MNIST(..., transform=ToTensor()), batch_size=64)`` over
     digitnet's 50,000 training images."""
@@ -379,6 +430,11 @@ def main() -> int:
         help="run only the textbook setting's comparison and print it",
     )
     parser.add_argument(
+        "--only-k",
+        action="store_true",
+        help="run only the comparison of updates per Lightning step (k against 1) and print it",
+    )
+    parser.add_argument(
         "--only-dashboard",
         action="store_true",
         help="run only the dashboard comparison and print it (nothing is written)",
@@ -388,6 +444,9 @@ def main() -> int:
     quiet_known_noise()
     if options.only_adam:
         print("\n".join(render_adam(bench_adam(reps))))
+        return 0
+    if options.only_k:
+        print("\n".join(render_steps_per_call(bench_steps_per_call(max(5, reps)))))
         return 0
     if options.only_dashboard:
         print("\n".join(render_dashboard(bench_dashboard_overhead(options.dashboard_epochs))))

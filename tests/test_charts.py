@@ -52,6 +52,24 @@ async def test_the_charts_fill_their_pane_and_label_the_last_epoch(tmp_path, siz
             assert marks_of(app, "accuracy")[1] >= 6
 
 
+async def test_a_shortened_run_is_drawn_by_its_own_epochs(tmp_path):
+    """Epochs of 20 updates where a full epoch would hold 782 (``limit_train_batches``, or a run
+    recorded before the epoch axis read the run's epoch ends): the curves still span the pane and
+    the last epoch's point is at 10, the axis's end."""
+    run = make_run(tmp_path, "shortened", epochs=10)
+    events = (run / "events.jsonl").read_text().splitlines()
+    start = json.loads(events[0])
+    events[0] = json.dumps({**start, "steps_per_epoch": 782})
+    (run / "events.jsonl").write_text("\n".join(events) + "\n")
+    app = DashboardApp(tmp_path, clock=lambda: T0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await looked(pilot, 2)
+        pane = app.query_one("#tabs").region.width
+        columns, _ = marks_of(app, "loss")
+        assert columns >= 0.60 * pane, (columns, pane)
+        assert x_labels(app).split()[-1] == "10"
+
+
 async def test_every_tab_and_key_is_findable_at_80x24(tmp_path):
     make_run(tmp_path, "mnist-mlp-h32-sigmoid-20261202-051820")
     make_run(tmp_path, "mnist-mlp-h32-sigmoid-20261202-061820", age=600)

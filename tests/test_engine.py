@@ -36,10 +36,10 @@ def train(
         steps_per_call=steps_per_call,
         full_batch=full_batch,
     )
-    # whole epochs when k > 1: the schedule then spans the run's updates (not its steps)
+    # whole epochs when k > 1: max_steps counts mini-batches, which k > 1 would group
     epochs = updates * batch_size // 600 if steps_per_call > 1 else -1
     trainer = bare_trainer(
-        max_steps=updates // steps_per_call, max_epochs=epochs, precision=precision
+        max_steps=updates if steps_per_call == 1 else -1, max_epochs=epochs, precision=precision
     )
     trainer.fit(model, datamodule=data)
     assert trainer.global_step * steps_per_call == model.updates == updates
@@ -87,8 +87,9 @@ def test_backprop_folded_into_sgd_gives_autograd_weights(
     ours = train("backprop", updates=90, steps_per_call=5, batch_size=20, **kwargs).state_dict()
     assert len(folded) == 90 * 4 // 5
     reference = train("autograd", updates=90, batch_size=20, **kwargs).state_dict()
-    for name in reference:  # the folded step rounds in another order: a few float32 ulps
-        assert torch.allclose(ours[name], reference[name], atol=1e-6, rtol=4e-6), name
+    for name in reference:  # the folded step rounds in another order: a few float32 ulps (1.7e-6
+        diff = (ours[name] - reference[name]).abs().max().item()  # seen after 90 updates)
+        assert torch.allclose(ours[name], reference[name], atol=2e-6, rtol=4e-6), (name, diff)
     # in float64 the same arithmetic agrees to 1e-12: the difference above is rounding alone
     ours = train("backprop", "64-true", 90, steps_per_call=5, batch_size=20, **kwargs)
     reference = train("autograd", "64-true", 90, batch_size=20, **kwargs).state_dict()

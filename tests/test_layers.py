@@ -1,7 +1,7 @@
 """The package's layers: each folder imports only from the folders below it (read from the source).
 
 errors, untrusted,       the foundation: no digitnet imports above it
-atomic, checks
+atomic, checks, updates
 data                     the data sets
 model                    the network, its engines, the LightningModule, its checkpoint files
 runs                     the run folder and the Lightning callbacks/logger that write it
@@ -25,6 +25,7 @@ LAYERS = [
     "untrusted",
     "atomic",
     "checks",
+    "updates",
     "data",
     "model",
     "runs",
@@ -32,7 +33,13 @@ LAYERS = [
     "dashboard",
     "cli",
 ]
-FOUNDATION = {"errors", "untrusted", "atomic", "checks"}  # one rank: these may import each other
+FOUNDATION = {
+    "errors",
+    "untrusted",
+    "atomic",
+    "checks",
+    "updates",
+}  # one rank: these may import each other
 RANK = {name: (0 if name in FOUNDATION else LAYERS.index(name)) for name in LAYERS}
 
 

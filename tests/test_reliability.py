@@ -155,32 +155,36 @@ def test_a_mid_epoch_resume_with_another_steps_per_call_is_refused_and_the_run_k
     """The place inside an epoch is counted in items of k mini-batches: another k would skip the
     wrong number of them, so it is refused in one sentence, the run left as it was."""
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "grouped"
-    limited = ["--data.steps_per_call", "4", "--trainer.max_steps", "3"]
-    assert cli(tiny_env, "fit", *RUN, "--run_name", "grouped", *limited).returncode == 0
+    grouped = ["--data.steps_per_call", "4", "--trainer.callbacks+=faults.Fault"]
+    assert (
+        cli(tiny_env, "fit", *RUN, "--run_name", "grouped", *grouped, fault="term:12").returncode
+        == 2
+    )
     kept = (run / "last.ckpt").read_bytes()
     status = lambda: {  # noqa: E731
         k: v for k, v in json.loads((run / "status.json").read_text()).items() if k != "updated"
     }
     before = status()
-    again = ["--ckpt_path", "grouped", "--trainer.max_steps", "-1", "--data.steps_per_call", "2"]
+    again = ["--ckpt_path", "grouped", "--data.steps_per_call", "2"]
     result = cli(tiny_env, "fit", *again)
     assert result.returncode == 2
     assert "resume with --data.steps_per_call 4 (it changes speed, never results)" in (
         result.stderr
     )
     assert (run / "last.ckpt").read_bytes() == kept
-    assert status() == before and before["status"] == "stopped"
+    assert status() == before and before["status"] == "cancelled"
     again[-1] = "4"
     assert cli(tiny_env, "fit", *again).returncode == 0
 
 
 @pytest.mark.slow
 def test_a_run_stopped_by_max_steps_inside_an_epoch_resumes_the_partial_epoch(tiny_env, reference):
-    """--trainer.max_steps ends training inside epoch 2 (4 updates a training step, 38 an epoch):
-    the run reads stopped, with one epoch done, and a resume ends where the uninterrupted run
-    does."""
+    """--trainer.max_steps ends training inside epoch 2 (48 updates, 38 an epoch): the run reads
+    stopped, with one epoch done, its schedule laid over those 48 updates (the run it was asked
+    to be); a resume without the limit finishes the epochs with the updates of the uninterrupted
+    run, its schedule now laid over them, ending at 0."""
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "limited"
-    limited = ["--data.steps_per_call", "4", "--trainer.max_steps", "12"]
+    limited = ["--trainer.max_steps", "48"]
     result = cli(tiny_env, "fit", *RUN, "--run_name", "limited", *limited)
     assert result.returncode == 0, result.stderr[-2000:]
     assert "stopped at its --trainer.max_steps or --trainer.max_time inside epoch 2" in (
@@ -189,12 +193,19 @@ def test_a_run_stopped_by_max_steps_inside_an_epoch_resumes_the_partial_epoch(ti
     status = json.loads((run / "status.json").read_text())
     assert status["status"] == "stopped" and status["epoch"] == 1
     assert torch.load(run / "last.ckpt", weights_only=True)["digitnet_epochs_done"] == 1
+    rates = [float(row["lr"]) for row in csv_rows(run) if row.get("lr")]
+    assert rates[-1] < 0.05 * rates[0]  # the 48 updates' schedule ran its course
     cli(tiny_env, "fit", "--ckpt_path", "limited", "--trainer.max_steps", "-1", check=True)
     assert json.loads((run / "status.json").read_text())["status"] == "finished"
-    ours, theirs = weights(run / "last.ckpt"), weights(reference / "last.ckpt")
-    for name in theirs:
-        assert torch.allclose(ours[name], theirs[name], atol=1e-6), name
-    assert epoch_metrics(run) == pytest.approx(epoch_metrics(reference), abs=1e-6)
+    ours, theirs = csv_rows(run), csv_rows(reference)
+    assert [row["step"] for row in ours] == [row["step"] for row in theirs]
+    assert float([row["lr"] for row in ours if row.get("lr")][-1]) < 0.05 * rates[0]
+
+
+def csv_rows(run: Path) -> list[dict[str, str]]:
+    import csv
+
+    return list(csv.DictReader((run / "metrics.csv").open()))
 
 
 # -- 2: atomic checkpoints

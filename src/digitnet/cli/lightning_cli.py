@@ -25,6 +25,7 @@ import yaml
 os.environ.setdefault("JSONARGPARSE_DEPRECATION_WARNINGS", "off")  # Lightning's own calls, not ours
 
 from jsonargparse import ArgumentError
+from lightning.pytorch.callbacks import ProgressBar
 from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
@@ -43,6 +44,7 @@ from digitnet.model.threads import cpu_threads
 from digitnet.runs import layout, trust
 from digitnet.runs import lock as runlock
 from digitnet.runs.folder import run_folder
+from digitnet.runs.progress import UpdatesProgressBar
 from digitnet.runs.quiet import quiet_known_noise
 from digitnet.runs.recorder import EPOCHS_DONE, RunRecorder
 
@@ -205,6 +207,10 @@ class DigitCLI(LightningCLI):
         # the instantiated config: {"fit": {"trainer": ...}} here, as LightningCLI nests it
         trainer_config = self.config_init.get(self.subcommand, self.config_init).get("trainer", {})
         configured = [*(trainer_config.get("callbacks") or []), *self.extra_callbacks]
+        if config.trainer.enable_progress_bar is not False and not any(
+            isinstance(callback, ProgressBar) for callback in configured
+        ):
+            configured.append(UpdatesProgressBar())  # in mini-batches, whatever k is
         loggers = trainer_config.get("logger")
         loggers = (
             loggers
@@ -345,7 +351,7 @@ class DigitCLI(LightningCLI):
             )
             found = results[0] if results else {}
             if self.trainer.is_global_zero and "test_acc" in found:
-                images = len(self.datamodule.test_set[1])
+                images = int(found.get("test_images", len(self.datamodule.test_set[1])))
                 print(
                     f"run {self.run_dir.name}: test accuracy {100 * found['test_acc']:.2f}%, "
                     f"loss {found['test_loss']:.4f}, on the {images:,} test images "

@@ -9,8 +9,8 @@ textual-plot. Imports neither torch nor textual.
 The x axis is one of three, chosen with ``x``::
 
     updates   the update count (a point logged after update 391 sits at 391)
-    epochs    updates / updates per epoch (391 of 782 an epoch sits at 0.5; the end of
-              epoch 3 at 3.0)
+    epochs    the run's own epochs, from the epoch ends it recorded (391 of 782 updates sits
+              at 0.5; the end of epoch 3 at 3.0, however many updates it held)
     time      seconds since the run first started (a resumed run's pause included)
 
 Smoothing is TensorBoard's: an exponential moving average with weight ``s`` on the past, divided
@@ -22,6 +22,7 @@ by ``1 - s^n`` so that its start is not pulled towards 0::
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass, replace
 
@@ -117,18 +118,50 @@ def thin(
     )
 
 
+def epoch_knots(view: RunView) -> list[tuple[float, float]]:
+    """``(update count, epochs done)`` at each epoch end the run recorded, from ``(0, 0)``: the
+    run's own epochs, so a shortened, resumed or regrouped epoch is placed where it ended."""
+    knots = [(0.0, 0.0)]
+    for row in sorted(view.epoch_rows, key=lambda row: row.get("epoch", 0)):
+        epoch, step = row.get("epoch"), row.get("step")
+        if isinstance(epoch, int) and isinstance(step, int) and step > knots[-1][0]:
+            if epoch + 1 > knots[-1][1]:
+                knots.append((float(step), float(epoch + 1)))
+    return knots
+
+
 def x_of(view: RunView, steps: list[float], times: list[float], axis: str) -> list[float]:
-    """The x of each point on ``axis`` (see the module docstring).
+    """The x of each point on ``axis`` (see the module docstring). On the epoch axis an update
+    count is placed inside the recorded epoch that holds it; past the last recorded epoch, by the
+    updates of one epoch of the current launch (``steps_per_epoch``).
 
     >>> view = RunView(steps_per_epoch=782, started_at=100.0)
     >>> x_of(view, [391.0, 782.0], [160.0, 220.0], "epochs")
     [0.5, 1.0]
     >>> x_of(view, [391.0, 782.0], [160.0, 220.0], "time")
     [60.0, 120.0]
+
+    Epochs of 10 updates (``--trainer.limit_train_batches 10``) put update 20 at epoch 2:
+
+    >>> short = RunView(steps_per_epoch=10, epoch_rows=[{"epoch": 0, "step": 10}])
+    >>> x_of(short, [5.0, 10.0, 20.0], [0.0, 0.0, 0.0], "epochs")
+    [0.5, 1.0, 2.0]
     """
     if axis == "epochs":
+        knots = epoch_knots(view)
         per_epoch = view.steps_per_epoch or 1
-        return [step / per_epoch for step in steps]
+        ends = [step for step, _ in knots]
+        out = []
+        for step in steps:
+            i = bisect.bisect_left(ends, step)
+            if i == 0:
+                out.append(step / per_epoch)
+            elif i < len(knots):
+                (s0, e0), (s1, e1) = knots[i - 1], knots[i]
+                out.append(e0 + (e1 - e0) * (step - s0) / (s1 - s0))
+            else:
+                out.append(knots[-1][1] + (step - knots[-1][0]) / per_epoch)
+        return out
     if axis == "time":
         start = view.started_at if view.started_at is not None else (times[0] if times else 0.0)
         return [max(0.0, t - start) for t in times]

@@ -12,7 +12,7 @@ from pathlib import Path
 import lightning as L
 import torch
 
-from digitnet import checks
+from digitnet import checks, updates
 from digitnet.checks import DEFAULTS
 from digitnet.data.catalog import CATALOG, DATASETS, SPLITS
 from digitnet.data.idx import check_pair, parse_idx
@@ -64,8 +64,9 @@ class DigitDataModule(L.LightningDataModule):
         shuffle: reshuffle the training split every epoch (the slides' ``DataLoader`` does not).
         steps_per_call: mini-batches handed to each Lightning training step, which runs one update
             per mini-batch (see :class:`~digitnet.data.loader.TensorBatches`). It changes speed,
-            never results. ``None`` picks ``max(1, 1024 // batch_size)``: 16 at batch 64, 102 at
-            batch 10.
+            never results: every count a user sees is in mini-batches. ``None`` picks it
+            (:func:`digitnet.updates.steps_per_call`): 16 at batch 64, 102 at batch 10, and 1
+            wherever a Trainer option counts steps (``limit_train_batches``, ``max_steps``, ...).
     """
 
     def __init__(
@@ -90,6 +91,8 @@ class DigitDataModule(L.LightningDataModule):
         if steps_per_call is not None:
             checks.check_positive_int("steps_per_call", steps_per_call)
         self.steps_per_call = steps_per_call
+        self.resumed_group: int | None = None  # k of a checkpoint saved inside an epoch
+        self.train_batches: TensorBatches | None = None  # the loader Lightning trains from
         self.info = CATALOG[dataset]
         self.train_set = self.val_set = self.test_set = None
         check_data_dir(dataset, self.data_dir)  # before any run folder is made
@@ -130,15 +133,41 @@ class DigitDataModule(L.LightningDataModule):
         return TensorBatches(*split, batch_size, shuffle, self.seed, rank, world, steps_per_call)
 
     def train_dataloader(self) -> TensorBatches:
+        self.train_batches = self._train_batches()
+        return self.train_batches
+
+    def _train_batches(self) -> TensorBatches:
         if self.full_batch:
             return self._batches(self.train_set, len(self.train_set[1]), shuffle=False)
-        group = self.steps_per_call or max(1, 1024 // self.batch_size)
-        return self._batches(self.train_set, self.batch_size, self.shuffle, group)
+        return self._batches(self.train_set, self.batch_size, self.shuffle, self.group)
+
+    @property
+    def group(self) -> int:
+        """k, the mini-batches of each training step, for this data module's Trainer: the one
+        asked for, else the one a checkpoint saved inside an epoch was grouped by (its place is
+        counted in those groups), else :func:`digitnet.updates.steps_per_call`'s choice."""
+        if self.full_batch:
+            return 1
+        asked = self.steps_per_call if self.steps_per_call is not None else self.resumed_group
+        return updates.steps_per_call(asked, self.batch_size, self.trainer)
 
     @property
     def updates_per_epoch(self) -> int:
-        """Optimizer updates in one epoch on this rank (needs ``setup``)."""
-        return self.train_dataloader().updates
+        """Optimizer updates in one full epoch on this rank (needs ``setup``)."""
+        return self._train_batches().updates
+
+    def state_dict(self) -> dict:
+        """k, and whether the checkpoint is taken inside an epoch (see :attr:`group`)."""
+        loader = self.train_batches
+        if loader is None:
+            return {}
+        inside = 0 < loader.position < len(loader)
+        return {"steps_per_call": loader.steps_per_call, "inside_epoch": inside}
+
+    def load_state_dict(self, state: dict) -> None:
+        saved = state.get("steps_per_call")
+        if state.get("inside_epoch") is True and isinstance(saved, int) and saved > 0:
+            self.resumed_group = saved
 
     def val_dataloader(self) -> TensorBatches | list:
         return self._batches(self.val_set, 1000, shuffle=False) if self.val_size else []

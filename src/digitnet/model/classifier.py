@@ -17,7 +17,7 @@ import lightning as L
 import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
-from digitnet import checks
+from digitnet import checks, updates
 from digitnet.checks import DEFAULTS
 from digitnet.data.catalog import CATALOG, DATASETS
 from digitnet.errors import BadSetting
@@ -187,12 +187,10 @@ class DigitClassifier(L.LightningModule):
         before = self.updates
         costs = self.engine.update(x, y)
         self.updates += len(y)
-        every = self.trainer.log_every_n_steps
-        logged = list(
-            range((before // every + 1) * every, self.updates + 1, every) if every else ()
+        epoch_ends = batch_idx + 1 == self.trainer.num_training_batches
+        logged = updates.logged_updates(
+            before, self.updates, self.trainer.log_every_n_steps, epoch_ends
         )
-        if batch_idx + 1 == self.trainer.num_training_batches and self.updates not in logged:
-            logged.append(self.updates)  # each epoch's last update too: a short run has points
         if logged:  # the cost of the mini-batch of each logged update, at that update's count
             values = costs.tolist()
             for step in logged:
@@ -250,6 +248,8 @@ class DigitClassifier(L.LightningModule):
         self.test_acc.update(z, y)
         self.log("test_loss", self.cost(z, y), on_epoch=True, batch_size=len(y), sync_dist=True)
         self.log("test_acc", self.test_acc, on_epoch=True)
+        # what the figures were measured on: all 10,000 images, or fewer with limit_test_batches
+        self.log("test_images", float(len(y)), on_epoch=True, reduce_fx="sum", sync_dist=True)
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
@@ -280,15 +280,12 @@ class DigitClassifier(L.LightningModule):
         self.schedule_total = 0  # updates the schedule spans (see rate_table)
         if self.hparams.get("schedule", "constant") == "constant":
             return optimizer
-        datamodule = getattr(self.trainer, "datamodule", None)
-        if (
-            hasattr(datamodule, "updates_per_epoch")
-            and self.trainer.max_epochs
-            and self.trainer.max_epochs > 0
-        ):
-            total = datamodule.updates_per_epoch * self.trainer.max_epochs
-        else:
-            total = max(1, int(self.trainer.estimated_stepping_batches))
+        total = updates.planned_updates(self.trainer, getattr(self.trainer, "datamodule", None))
+        if total is None:
+            raise BadSetting(
+                "the cosine schedule needs an end: set --trainer.max_epochs or "
+                "--trainer.max_steps, or use --model.schedule constant."
+            )
         self.schedule_total = total
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda t: cosine_factor(t, total))
         return {

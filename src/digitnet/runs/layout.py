@@ -39,7 +39,7 @@ the first training process of the run, 2 for its first resume, ...) and, by even
              "seconds": 4.1}
     samples {"images": [[784 ints 0-255] x 24], "labels": [...], "predicted": [...],
              "classes": [...]}
-    test    {"test_loss": 0.07, "test_acc": 0.981}
+    test    {"test_loss": 0.07, "test_acc": 0.981, "test_images": 10000.0}
     weights {"epoch": 3, "step": 2346}   (weights.npy was rewritten, at that checkpoint)
     system  {"t": 12.0, "step": 3120, "cpu_percent": 187.5, "rss_mb": 1210.4,
              "gpu_mem_mb": 812.0, "gpu_util": 43.0}   (at most once a second while training;
@@ -339,6 +339,7 @@ FIELDS = {  # the type of every field the readers use; a field of another type i
     "val_acc": _is_number,
     "test_loss": _is_number,
     "test_acc": _is_number,
+    "test_images": _is_number,
     "samples_per_s": _is_number,
     "t": _is_number,
     "cpu_percent": _is_number,

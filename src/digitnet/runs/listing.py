@@ -51,6 +51,7 @@ class RunInfo:
     log_offset: int = 0  # where the latest launch's part of output.log begins
     has_checkpoint: bool = False  # a last.ckpt to resume from (a regular file, when read)
     test_acc: float | None = None
+    test_images: int | None = None  # what test_acc was measured on (fewer with a limit)
     seconds: float | None = None  # in training epochs, every launch together
     settings: dict[str, Any] = field(default_factory=dict)  # see layout.flat_settings
     note: str = ""
@@ -113,6 +114,7 @@ def read_run(path: Path) -> RunInfo:
         log_offset=_number(since, int) or 0,
         has_checkpoint=untrusted.is_regular(path / "last.ckpt"),
         test_acc=_within(_number(status.get("test_acc"), float), 0.0, 1.0),
+        test_images=_within(_number(status.get("test_images"), int), 0, 10**9),
         seconds=_within(_number(status.get("train_seconds"), float), 0.0, 1e9),
         settings=_settings(status.get("settings"), path),
         note=note,

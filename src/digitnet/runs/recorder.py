@@ -33,7 +33,7 @@ from typing import Any
 
 import lightning as L
 
-from digitnet import untrusted
+from digitnet import untrusted, updates
 from digitnet.atomic import remove_stale_temporaries
 from digitnet.checks import describe_model
 from digitnet.errors import DigitnetError, RunError
@@ -143,8 +143,7 @@ class RunRecorder(L.Callback):
             "start",
             config={"model": hp, "data": data_hp},
             max_epochs=trainer.max_epochs,
-            steps_per_epoch=getattr(datamodule, "updates_per_epoch", None)
-            or _as_int(trainer.num_training_batches),
+            steps_per_epoch=updates.epoch_updates(trainer, datamodule),
             batch_size=data_hp.get("batch_size"),
             resumed=trainer.ckpt_path is not None,
             epoch=trainer.current_epoch,
@@ -170,10 +169,8 @@ class RunRecorder(L.Callback):
         step = _updates(trainer, pl_module)
         if getattr(pl_module, "diverged_at", None) is not None:  # a DigitClassifier's own check
             self.stop.diverged(pl_module.diverged_at)
-        if (
-            step // self.every > self._logged_at // self.every
-            or batch_idx + 1 == trainer.num_training_batches
-        ):
+        epoch_ends = batch_idx + 1 == trainer.num_training_batches
+        if updates.logged_updates(self._logged_at, step, self.every, epoch_ends):
             self._logged_at = step
             loss = outputs["loss"] if isinstance(outputs, dict) else outputs
             value = float(loss)
@@ -313,7 +310,7 @@ class RunRecorder(L.Callback):
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.stop.restore_signals()
         if untrusted.is_regular(self.run_dir / "status.json"):
-            metrics = _metrics(trainer, ("test_loss", "test_acc"))
+            metrics = _metrics(trainer, ("test_loss", "test_acc", "test_images"))
             self.writer.event(trainer, "test", **metrics)
             self.writer.status(trainer, **metrics)  # the runs table's test column
 

@@ -25,6 +25,8 @@ from typing import Any
 from digitnet.runs.layout import SETTINGS
 from digitnet.runs.listing import RunInfo, format_age
 
+FULL_TEST_SET = 10_000  # MNIST's and FashionMNIST's official test images
+
 # what every row has, before and after the settings
 COLUMNS = ("status", "name", "data")
 RESULTS = ("epochs", "best", "test", "time", "tags")
@@ -55,7 +57,10 @@ def cell(run: RunInfo, column: str) -> str:
     if column == "best":
         return "-" if run.best_val_acc is None else f"{100 * run.best_val_acc:.2f}"
     if column == "test":
-        return "-" if run.test_acc is None else f"{100 * run.test_acc:.2f}"
+        if run.test_acc is None:
+            return "-"
+        part = run.test_images not in (None, FULL_TEST_SET)  # limit_test_batches: say on what
+        return f"{100 * run.test_acc:.2f}" + (f" on {run.test_images:,}" if part else "")
     if column == "time":
         return "-" if run.seconds is None else duration(run.seconds)
     if column == "tags":
@@ -162,6 +167,7 @@ def as_record(run: RunInfo, now: float) -> dict[str, Any]:
         "max_epochs": run.max_epochs,
         "best_val_acc": run.best_val_acc,
         "test_acc": run.test_acc,
+        "test_images": run.test_images,
         "seconds": run.seconds,
         "age_seconds": round(max(0.0, now - run.updated), 1),
         "tags": run.tags,

@@ -166,6 +166,7 @@ class Chart(Vertical):
             view.diverged_at,
             view.max_epochs,
             view.steps_per_epoch,
+            len(view.epoch_rows),  # the epoch axis is laid on the recorded epoch ends
         )
 
     series_names: tuple[str, ...] = ("train_loss", "val_loss")

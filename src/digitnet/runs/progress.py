@@ -1,0 +1,46 @@
+"""Provides :class:`UpdatesProgressBar`: Lightning's progress bar counting mini-batches.
+
+A training step may make k updates (:mod:`digitnet.updates`); Lightning's own bar counts steps,
+so an epoch of 782 mini-batches would read ``49/49``. This one reads ``782/782`` for every k,
+as a plain Lightning loop's bar does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import lightning as L
+from lightning.pytorch.callbacks import TQDMProgressBar
+
+from digitnet import updates
+
+
+class UpdatesProgressBar(TQDMProgressBar):
+    """The training bar's total and position in mini-batches (updates); the rest is Lightning's."""
+
+    @property
+    def total_train_batches(self) -> int | float:
+        found = updates.epoch_updates(self.trainer, self.trainer.datamodule)
+        return found if found else super().total_train_batches
+
+    def on_train_batch_end(
+        self,
+        trainer: L.Trainer,
+        pl_module: L.LightningModule,
+        outputs: Any,
+        batch: Any,
+        batch_idx: int,
+    ) -> None:
+        made = getattr(pl_module, "updates", None)
+        per_epoch = updates.epoch_updates(trainer, trainer.datamodule)
+        if not isinstance(made, int) or not per_epoch:
+            return super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+        bar = self.train_progress_bar
+        done = min(max(made - trainer.current_epoch * per_epoch, 0), per_epoch)
+        if bar.disable or done == bar.n:
+            return None
+        rate = max(1, self.refresh_rate)
+        if done // rate > bar.n // rate or done == per_epoch:
+            bar.n = done
+            bar.set_postfix(self.get_metrics(trainer, pl_module))  # refreshes the bar
+        return None
