@@ -476,6 +476,8 @@ def main() -> int:
     results["adam"] = bench_adam(reps)
     print("textbook setting, batch 10 ...", flush=True)
     results["textbook"] = bench_textbook(data, epochs=max(2, reps))
+    print("updates per step (k against 1) ...", flush=True)
+    results["k"] = bench_steps_per_call(max(5, reps))
     print("time to 98% ...", flush=True)
     results["time_to_98"] = bench_time_to_accuracy(data)
     print("system sampling ...", flush=True)
@@ -578,6 +580,10 @@ def render(r: dict, reps: int) -> str:
         *render_mlp(mlp),
         *render_adam(r["adam"]),
         *render_textbook(tb),
+        "## Updates per Lightning step (`--data.steps_per_call`)",
+        "",
+        *render_steps_per_call(r["k"]),
+        "",
         "## Time to 98.0% MNIST test accuracy, default run",
         "",
         (
