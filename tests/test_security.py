@@ -366,3 +366,39 @@ async def test_the_dashboard_over_fifos_shows_the_other_runs_and_quits_on_q(tiny
                 await pilot.press(tab)
         await pilot.press("q")
         await until(lambda: not app.is_running, 10, "the dashboard to quit")
+
+
+NOT_NAMES = ["run\n", "run\x00", "a/b", "run\r", "\nrun", "../run", "run\n\n"]
+
+
+@pytest.mark.parametrize("bad", NOT_NAMES, ids=repr)
+def test_every_name_check_takes_the_whole_name(tmp_path, bad):
+    """A pattern checked with ``match`` and ``$`` takes a final newline: every check is whole."""
+    from digitnet.cli.common import resolve_checkpoint
+    from digitnet.runs import manage, study, trust
+    from digitnet.runs.layout import NAME_RE, check_name, check_notes
+
+    make_run(tmp_path, "run")
+    with pytest.raises(RunError):
+        check_name(bad)  # fit --run_name, runs rename, sweep --study, the form's name
+    with pytest.raises(RunError):
+        check_notes("", [bad])  # a tag
+    with pytest.raises(RunError):
+        manage.run_folder_of(tmp_path, bad)  # runs rename/delete/note, the dashboard's keys
+    with pytest.raises(RunError):
+        resolve_checkpoint(bad, tmp_path)  # --ckpt_path NAME
+    found = study.named(f"study:{bad}")  # a filter's words are split at white space
+    assert found is None or NAME_RE.fullmatch(found)
+    assert not trust.DOTTED.fullmatch(f"lightning.pytorch.callbacks.{bad}")
+
+
+@pytest.mark.slow  # starts digitnet fit, refused before it trains
+def test_a_name_with_a_final_newline_makes_no_run_folder(tiny_env, tmp_path):
+    env = {**tiny_env}
+    for args in (["fit", "--run_name", "x\n"], ["runs", "rename", "r", "y\n"]):
+        make_run(Path(env["DIGITNET_CHECKPOINTS"]), "r") if args[0] == "runs" else None
+        done = subprocess.run(
+            [sys.executable, "-m", "digitnet", *args], env=env, capture_output=True, text=True
+        )
+        assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert sorted(p.name for p in Path(env["DIGITNET_CHECKPOINTS"]).iterdir()) == ["r"]

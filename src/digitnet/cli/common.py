@@ -45,7 +45,7 @@ def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path 
         raise RunError(
             f"there is no run with a last.ckpt under {root}; start one with 'digitnet fit'."
         )
-    if NAME_RE.match(spec) and (root / spec).is_dir():
+    if NAME_RE.fullmatch(spec) and (root / spec).is_dir():
         check_real_folder(root / spec)
         if not untrusted.is_regular(root / spec / "last.ckpt"):
             raise RunError(f"run {spec} has no last.ckpt yet; it cannot be resumed.")

@@ -90,7 +90,7 @@ def check_name(name: str) -> str:
     ...
     digitnet.errors.RunError: run name 'Last' is a word --ckpt_path reads another way ...
     """
-    if not NAME_RE.match(name or ""):
+    if not NAME_RE.fullmatch(name or ""):
         raise RunError(
             f"run name {name!r} may hold only letters, digits, '.', '_' and '-' (at most 100)."
         )
@@ -258,7 +258,7 @@ def read_notes(run_dir: Path) -> tuple[str, list[str]]:
     notes = read_json(Path(run_dir) / "notes.json")
     note = notes.get("note") if isinstance(notes.get("note"), str) else ""
     tags = notes.get("tags") if isinstance(notes.get("tags"), list) else []
-    return note[:500], [t for t in tags if isinstance(t, str) and TAG_RE.match(t)][:20]
+    return note[:500], [t for t in tags if isinstance(t, str) and TAG_RE.fullmatch(t)][:20]
 
 
 def split_note(text: str) -> tuple[str, list[str]]:
@@ -272,7 +272,7 @@ def split_note(text: str) -> tuple[str, list[str]]:
 
 def check_notes(note: str, tags: list[str]) -> None:
     """Refuse a tag that is not a word or a note past 500 characters, in one sentence."""
-    bad = [tag for tag in tags if not TAG_RE.match(tag)]
+    bad = [tag for tag in tags if not TAG_RE.fullmatch(tag)]
     if bad:
         raise RunError(
             f"tag {bad[0]!r} may hold only letters, digits, '.', '_' and '-' (at most 30)."

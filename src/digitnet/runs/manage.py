@@ -30,7 +30,7 @@ from digitnet.runs.listing import read_run
 def run_folder_of(root: Path, name: str) -> Path:
     """The folder of run ``name`` under ``root``, or a :class:`RunError` saying what it is not."""
     path = Path(root) / name
-    if not NAME_RE.match(name) or not os.path.lexists(path):
+    if not NAME_RE.fullmatch(name) or not os.path.lexists(path):
         raise RunError(f"there is no run {name} under {root}; 'digitnet runs' lists them.")
     lock.check_real_folder(path)
     if not untrusted.is_real_dir(path) or not (

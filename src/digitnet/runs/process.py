@@ -163,7 +163,7 @@ class LaunchSpec:
                 problems[name] = str(error)
         if sweep and values.get("name") and "trials" in values:
             last = f"{values['name']}-{values['trials'] - 1}"
-            if not NAME_RE.match(last):
+            if not NAME_RE.fullmatch(last):
                 problems["name"] = (
                     f"a sweep's trials are named <run name>-<n>, and {last} is too long for a run "
                     "name (at most 100 characters); shorten the name."

@@ -48,7 +48,7 @@ def named(text_filter: str) -> str | None:
     (None, None)
     """
     studies = [w[6:] for w in text_filter.split() if w.lower().startswith("study:")]
-    if len(studies) != 1 or not NAME_RE.match(studies[0]):  # a name, never a path
+    if len(studies) != 1 or not NAME_RE.fullmatch(studies[0]):  # a name, never a path
         return None
     return studies[0]
 

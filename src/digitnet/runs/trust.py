@@ -149,13 +149,13 @@ def _walk(
     elif isinstance(value, list):
         for i, item in enumerate(value):
             _walk(item, f"{where}[{i}]", run_dir, source, allowed, in_code)
-    elif in_code and isinstance(value, str) and DOTTED.match(value):
+    elif in_code and isinstance(value, str) and DOTTED.fullmatch(value):
         _check_name(value, where, source, allowed, named=False)
 
 
 def _check_name(name: Any, where: str, source: str, allowed: frozenset[str], named: bool) -> None:
     if isinstance(name, str) and (
-        name in allowed or _LIGHTNING.match(name) or (not named and not DOTTED.match(name))
+        name in allowed or _LIGHTNING.fullmatch(name) or (not named and not DOTTED.fullmatch(name))
     ):
         return
     raise RunError(
