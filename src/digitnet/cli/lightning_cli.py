@@ -475,7 +475,7 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     if not user_config:
         if run_dir is not None and (run_dir / "config.yaml").is_file():
             config = run_dir / "config.yaml"
-            settings = _read_yaml(config)
+            settings = read_yaml(config)
             # before anything is imported
             trust.check_config(settings, run_dir, str(config))
             if _option(argv, "--data.data_dir")[1] is None:
@@ -535,7 +535,7 @@ def check_data_dir_kept(settings: dict, source: str) -> None:
     )
 
 
-def _read_yaml(path: Path, follow: bool = False, error: type = RunError) -> Any:
+def read_yaml(path: Path, follow: bool = False, error: type = RunError) -> Any:
     """A YAML config of at most 1 MiB from a regular file, its aliases expanding to at most
     100,000 values, or ``error`` in one sentence (a run folder's link or FIFO is refused)."""
     try:
@@ -555,14 +555,14 @@ def _read_yaml(path: Path, follow: bool = False, error: type = RunError) -> Any:
 
 
 def check_user_configs(argv: list[str]) -> None:
-    """Read every ``--config`` file the way :func:`_read_yaml` does before jsonargparse sees it,
+    """Read every ``--config`` file the way :func:`read_yaml` does before jsonargparse sees it,
     so a file that is huge, a FIFO or an alias bomb is one sentence, not a hang."""
     for i, arg in enumerate(argv):
         value = argv[i + 1] if arg == "--config" and i + 1 < len(argv) else None
         if arg.startswith("--config="):
             value = arg.split("=", 1)[1]
         if value is not None and os.path.exists(value):
-            _read_yaml(Path(value), follow=True, error=BadSetting)
+            read_yaml(Path(value), follow=True, error=BadSetting)
         elif value is not None:  # jsonargparse also takes the YAML text itself
             try:
                 parsed = yaml.safe_load(value)

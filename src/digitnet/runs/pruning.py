@@ -17,7 +17,8 @@ from digitnet.runs.recorder import RunRecorder
 
 
 class TrialPruning(L.Callback):
-    """Report ``monitor`` after each validation to ``trial``; stop when its pruner says so."""
+    """Report ``monitor`` after each validation to ``trial``; stop when its pruner says so, but
+    never after the last epoch: pruned means stopped early."""
 
     def __init__(self, trial: Any, monitor: str = "val_acc") -> None:
         self.trial, self.monitor = trial, monitor
@@ -29,7 +30,8 @@ class TrialPruning(L.Callback):
             return
         epoch = trainer.current_epoch
         self.trial.report(float(value), step=epoch)
-        if self.trial.should_prune():
+        last = trainer.max_epochs is not None and epoch + 1 >= trainer.max_epochs
+        if not last and self.trial.should_prune():  # a trial that ran every epoch is complete
             self.pruned_after = epoch + 1
             trainer.should_stop = True
             for callback in trainer.callbacks:
