@@ -214,3 +214,296 @@ def test_a_batch_size_range_suggests_whole_numbers_on_a_log_scale():
     values = [suggest(study.ask(), "data.batch_size", rule) for _ in range(20)]
     assert all(type(v) is int and 16 <= v <= 256 for v in values)
     assert sum(v < 64 for v in values) > 5  # log scale: a quarter of the range, half the draws
+
+
+# -- what a sweep reports can be trusted (issue: sweeps a researcher can trust)
+
+
+class AlwaysPrune:
+    """An Optuna trial whose pruner always says stop; it records the epochs asked about."""
+
+    def __init__(self) -> None:
+        self.reported: list[int] = []
+        self.asked: list[int] = []
+
+    def report(self, value: float, step: int) -> None:
+        self.reported.append(step)
+
+    def should_prune(self) -> bool:
+        self.asked.append(self.reported[-1])
+        return True
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("epochs", [1, 3])
+def test_a_trial_that_ran_every_epoch_is_complete_never_pruned(tiny_env, epochs):
+    from digitnet.cli import experiments
+    from digitnet.runs.pruning import TrialPruning
+
+    trial = AlwaysPrune()
+    args = ["--trainer.max_epochs", str(epochs), "--data.val_size", "10000"]
+    result = experiments.fit(
+        [*args, "--test_after_fit", "false"],
+        "t",
+        Path(tiny_env["DIGITNET_CHECKPOINTS"]),
+        [TrialPruning(trial)],
+    )
+    assert epochs - 1 not in trial.asked  # the last epoch is reported, never judged
+    assert result.status == ("finished" if epochs == 1 else "pruned")
+    assert trial.reported == list(range(1 if epochs == 3 else epochs))
+
+
+def synthetic_study(trials: int, seed: int = 0):
+    """A study where the layers clearly matter (3 points) and the learning rate hardly does."""
+    import math
+
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    study = optuna.create_study(
+        study_name="synthetic",
+        direction="maximize",
+        sampler=optuna.samplers.RandomSampler(seed=seed),
+    )
+
+    def objective(trial):
+        lr = trial.suggest_float("model.lr", 0.001, 1.0, log=True)
+        layers = trial.suggest_categorical("model.layers", ["[784, 8, 10]", "[784, 32, 10]"])
+        return 0.94 + (0.03 if layers == "[784, 32, 10]" else 0.0) + 0.001 * math.sin(10 * lr)
+
+    study.optimize(objective, n_trials=trials)
+    return study
+
+
+def test_importance_names_what_mattered_and_what_it_rests_on():
+    from digitnet.cli.sweep import summarize
+    from digitnet.runs.study import line
+
+    summary = summarize(synthetic_study(12))
+    assert max(summary["importance"], key=summary["importance"].get) == "layers"
+    assert summary["importance"]["layers"] > 0.8
+    assert summary["importance_trials"] == 12 and summary["importance_evaluator"] == "fANOVA"
+    assert "importance (fANOVA, 12 complete trials): layers" in line(summary)
+
+
+def test_importance_is_withheld_below_the_trials_it_needs():
+    from digitnet.cli.sweep import summarize
+    from digitnet.runs.study import line
+
+    summary = summarize(synthetic_study(5))
+    assert "importance" not in summary
+    assert "importance needs 8 complete trials, this study has 5" in line(summary)
+
+
+@pytest.mark.slow
+def test_a_sweep_whose_trials_all_fail_says_so_in_a_line_each_and_exits_non_zero(
+    tiny_env, tmp_path, capsys
+):
+    spec = write_spec(tmp_path, SPEC + "  trainer.gradient_clip_val: 1.0\n", "fails")
+    assert main(["sweep", str(spec), "--trials", "2"]) == 2
+    out, err = capsys.readouterr()
+    failed = [line for line in out.splitlines() if ": failed: " in line]
+    assert len(failed) == 2 and "gradient_clip_val is not supported" in failed[0]
+    assert "Traceback" not in out + err
+    assert "no trial of this sweep completed (2 failed, 0 pruned)" in err
+
+
+@pytest.mark.parametrize(
+    "fit",
+    [
+        "fit: {test_after_fit: false, trainer: {max_epochs: 1}}",
+        "fit: {test_after_fit: false, trainer.max_epochs: 1}",
+    ],
+)
+def test_every_fit_option_may_stand_in_a_spec_dotted_or_nested(tmp_path, fit):
+    from digitnet.cli.sweepspec import load_spec
+
+    spec = write_spec(tmp_path, f"params: {{model.lr: [0.1, 0.2]}}\n{fit}")
+    params, fixed = load_spec(spec)
+    assert fixed == {"test_after_fit": False, "trainer.max_epochs": 1}
+    assert params == {"model.lr": [0.1, 0.2]}
+
+
+def test_a_study_name_too_long_for_its_trials_is_refused_before_any_trial(
+    tiny_env, tmp_path, capsys
+):
+    spec = write_spec(tmp_path, "params: {model.lr: [0.1]}", "x" * 99)
+    assert main(["sweep", str(spec), "--trials", "10"]) == 2
+    assert "leaves no room for its trials' names" in capsys.readouterr().err
+    assert not Path(tiny_env["DIGITNET_CHECKPOINTS"]).exists()
+
+
+@pytest.mark.parametrize(
+    "rule, words",
+    [
+        ("{low: 1, high: 1e400, log: true}", "needs numbers low and high"),
+        ("{low: -1.0e+308, high: 1.0e+308}", "range is too wide"),
+        ("{low: 0.1, high: 0.3, step: -0.1}", "needs a step above 0"),
+        ("{low: 0.1, high: 0.3, step: 1.0}", "step 1.0 is wider than its range"),
+    ],
+)
+def test_numbers_optuna_would_refuse_are_one_sentence(tiny_env, tmp_path, capsys, rule, words):
+    spec = write_spec(tmp_path, f"params: {{model.lr: {rule}}}")
+    assert main(["sweep", str(spec)]) == 2
+    err = capsys.readouterr().err
+    assert words in err and "Traceback" not in err, err
+
+
+def test_a_tampered_spec_in_the_checkpoints_folder_is_refused_by_the_trust_rules(
+    tiny_env, tmp_path, capsys
+):
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    root.mkdir()
+    outside = tmp_path / "outside"
+    tampered = (
+        "params: {model.lr: [0.1]}\n"
+        "fit:\n"
+        "  trainer.logger: {class_path: lightning.pytorch.loggers.CSVLogger, "
+        f"init_args: {{save_dir: {outside}}}}}\n"
+    )
+    spec = write_spec(root, tampered, "kept.sweep")
+    assert main(["sweep", str(spec), "--study", "kept"]) == 2
+    assert "outside the run folder" in capsys.readouterr().err
+    planted = "params: {model.lr: [0.1]}\nfit: {trainer.callbacks: [{class_path: os.system}]}\n"
+    assert main(["sweep", str(write_spec(root, planted, "p.sweep")), "--study", "p"]) == 2
+    assert "os.system" in capsys.readouterr().err
+    assert not outside.exists() and sorted(p.name for p in root.iterdir()) == [
+        "kept.sweep.yaml",
+        "p.sweep.yaml",
+    ]
+    own = write_spec(tmp_path, tampered.replace(str(outside), str(root / "kept-0")), "mine")
+    from digitnet.cli.sweepspec import load_spec
+
+    assert load_spec(own, root)[1]["trainer.logger"]["class_path"].endswith("CSVLogger")
+
+
+# -- the journal is a run file
+
+
+def test_a_planted_link_fifo_or_garbage_as_the_journal_is_one_sentence(tiny_env, tmp_path, capsys):
+    import os
+
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    root.mkdir()
+    spec = write_spec(tmp_path, "params: {model.lr: [0.1]}", "j")
+    journal = root / "j.optuna.log"
+    target = tmp_path / "elsewhere.log"
+    for plant, words in (
+        (lambda: journal.symlink_to(target), "is a symbolic link, not a regular file"),
+        (lambda: os.mkfifo(journal), "is a FIFO, not a regular file"),
+        (lambda: journal.write_text("hello\nworld\n"), "is not an Optuna journal (line 1"),
+        (lambda: journal.mkdir(), "is a folder, not a regular file"),
+    ):
+        plant()
+        assert main(["sweep", str(spec), "--trials", "1"]) == 2
+        err = capsys.readouterr().err
+        assert words in err and "Traceback" not in err, err
+        (journal.rmdir if journal.is_dir() and not journal.is_symlink() else journal.unlink)()
+    assert not target.exists() and not (root / "j-0").exists()
+
+
+def test_a_huge_journal_is_refused_without_reading_it(tiny_env, tmp_path, capsys):
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    root.mkdir()
+    with open(root / "j.optuna.log", "wb") as huge:
+        huge.truncate(300 * 2**20)  # sparse: no disk used
+    spec = write_spec(tmp_path, "params: {model.lr: [0.1]}", "j")
+    assert main(["sweep", str(spec)]) == 2
+    assert "holds 300 MiB, more than a journal of 256 MiB" in capsys.readouterr().err
+
+
+def test_a_dangling_lock_is_waited_for_a_bounded_time(tmp_path):
+    from digitnet.errors import BadSetting
+    from digitnet.runs.journal import open_journal
+
+    (tmp_path / "j.optuna.log.lock").symlink_to(tmp_path / "nowhere")
+    with pytest.raises(BadSetting, match="has been held for 0 s"):
+        open_journal(tmp_path / "j.optuna.log", wait=0.2)
+
+
+@pytest.mark.slow
+def test_a_torn_journal_keeps_its_records_and_the_sweep_goes_on(tiny_env, tmp_path, capsys):
+    spec = write_spec(tmp_path, SPEC.replace("max_epochs: 2", "max_epochs: 1"), "torn")
+    assert main(["sweep", str(spec), "--trials", "1"]) == 0
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    journal = root / "torn.optuna.log"
+    whole = journal.read_bytes()
+    journal.write_bytes(whole + b'{"op_code": 4, "worker_id": "x", "trial_id": 0, "par')
+    capsys.readouterr()
+    assert main(["sweep", str(spec), "--trials", "1"]) == 0
+    out, err = capsys.readouterr()
+    assert "ended in a torn record (52 bytes, from a full disk or a kill)" in err
+    side = [p for p in root.iterdir() if p.name.startswith("torn.optuna.log.torn-")]
+    assert len(side) == 1 and side[0].read_bytes().startswith(b'{"op_code": 4')
+    assert journal.read_bytes().startswith(whole) and (root / "torn-1").is_dir()
+    assert "study torn: 2 of 2 trials complete" in out
+
+
+def started_trial(tiny_env, tmp_path, study: str) -> tuple[subprocess.Popen, Path]:
+    """A sweep in its own process, once its first trial has finished an epoch."""
+    import time
+
+    from screen import POLL_SECONDS
+
+    spec = write_spec(tmp_path, SPEC.replace("max_epochs: 2", "max_epochs: 500"), study)
+    sweep = subprocess.Popen(
+        [sys.executable, "-m", "digitnet", "sweep", str(spec), "--trials", "3"],
+        env=tiny_env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / f"{study}-0"
+    deadline = time.monotonic() + 120
+    while not (
+        (run / "status.json").exists()
+        and json.loads((run / "status.json").read_text()).get("epoch")
+    ):
+        assert sweep.poll() is None, sweep.communicate()
+        assert time.monotonic() < deadline, "the first trial never finished an epoch"
+        time.sleep(POLL_SECONDS)
+    return sweep, run
+
+
+def load_study(root: Path, name: str):
+    import optuna
+
+    journal = optuna.storages.journal.JournalFileBackend(str(root / f"{name}.optuna.log"))
+    return optuna.load_study(study_name=name, storage=optuna.storages.JournalStorage(journal))
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_ctrl_c_or_sigterm_stops_the_whole_sweep_and_saves_the_trial(
+    tiny_env, tmp_path, signal_name
+):
+    import signal
+
+    sweep, run = started_trial(tiny_env, tmp_path, "stop")
+    sweep.send_signal(getattr(signal, signal_name))
+    out, err = sweep.communicate(timeout=120)
+    assert sweep.returncode == 2, err
+    assert "sweep stop stopped; trial stop-0 was saved: resume it with 'digitnet fit " in err
+    assert "Traceback" not in out + err
+    assert json.loads((run / "status.json").read_text())["status"] == "cancelled"
+    assert (run / "last.ckpt").is_file() and not run.with_name("stop-1").exists()
+    trial = load_study(run.parent, "stop").trials[0]
+    assert trial.state.name == "FAIL"  # not running forever, and never complete
+
+
+@pytest.mark.slow
+def test_a_killed_trial_is_marked_failed_at_the_next_start(tiny_env, tmp_path, monkeypatch, capsys):
+    from digitnet.cli import sweep as sweep_command
+
+    sweep, run = started_trial(tiny_env, tmp_path, "killed")
+    sweep.kill()
+    sweep.communicate(timeout=60)
+    assert load_study(run.parent, "killed").trials[0].state.name == "RUNNING"
+    monkeypatch.setattr(sweep_command, "DEAD_AFTER", 0.0)  # else a minute after the last word
+    spec = write_spec(tmp_path, SPEC.replace("max_epochs: 2", "max_epochs: 1"), "killed")
+    assert main(["sweep", str(spec), "--trials", "1"]) == 0
+    assert "trial 0: its process had died; marked failed" in capsys.readouterr().out
+    assert load_study(run.parent, "killed").trials[0].state.name == "FAIL"
+    assert main(["runs", "--filter", "study:killed", "--format", "json"]) == 0
+    states = {r["name"]: r["status"] for r in json.loads(capsys.readouterr().out)}
+    assert states["killed-0"] == "failed"

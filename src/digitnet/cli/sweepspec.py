@@ -171,7 +171,7 @@ def fit_options() -> set[str]:
     from digitnet.data.module import DigitDataModule
     from digitnet.model.classifier import DigitClassifier
 
-    options = {"seed_everything"}
+    options = set(TOP_LEVEL)
     sections = (("model", DigitClassifier), ("data", DigitDataModule), ("trainer", L.Trainer))
     for section, cls in sections:
         names = inspect.signature(cls.__init__).parameters

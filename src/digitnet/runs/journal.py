@@ -131,14 +131,14 @@ def _record(line: bytes) -> bool:
         return False
 
 
-def open_journal(path: Path) -> tuple[Any, str | None]:
-    """An Optuna ``JournalStorage`` over ``path`` with the bounded lock, and the note of a torn
-    tail set aside (or None)."""
+def open_journal(path: Path, wait: float = LOCK_WAIT) -> tuple[Any, str | None]:
+    """An Optuna ``JournalStorage`` over ``path`` with the lock waited for at most ``wait``
+    seconds, and the note of a torn tail set aside (or None)."""
     from optuna.storages.journal import JournalFileBackend, JournalStorage
 
     path = Path(path)
     check_file(path)
-    lock = lock_class()(str(path))
+    lock = lock_class()(str(path), wait)
     lock.acquire()
     try:
         check_file(path)  # again, under the lock
