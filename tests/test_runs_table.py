@@ -33,10 +33,20 @@ def test_the_table_shows_only_the_settings_that_differ(three, capsys):
     assert main(["runs"]) == 0
     lines = capsys.readouterr().out.splitlines()
     header = lines[0].split()
-    assert header == ["status", "name", "data", "layers", "lr", "epochs", "best", "test", "time",
-                      "tags"]  # fmt: skip
+    assert header == [
+        "status",
+        "name",
+        "best",
+        "test",
+        "time",
+        "data",
+        "epochs",
+        "layers",
+        "lr",
+        "tags",
+    ]  # fmt: skip (the figures first: they are what a user ranks by)
     fast = next(line for line in lines if line.split()[1] == "fast").split()
-    assert fast[3:6] == ["784-100-10", "0.027", "5/5"] and fast[7:9] == ["97.00", "42s"]
+    assert fast[3:5] == ["97.00", "42s"] and fast[6:9] == ["5/5", "784-100-10", "0.027"]
     assert lines[-1].startswith("3 runs;")
 
 
@@ -64,7 +74,7 @@ def test_json_and_csv_give_scripts_the_same_table(three, capsys):
     assert fast["seconds"] == 42.0 and fast["tags"] == []
     assert main(["runs", "--format", "csv"]) == 0
     rows = capsys.readouterr().out.splitlines()
-    assert rows[0] == "status,name,data,layers,lr,epochs,best,test,time,tags"
+    assert rows[0] == "status,name,best,test,time,data,epochs,layers,lr,tags"
     assert len(rows) == 4
 
 
@@ -106,8 +116,8 @@ async def test_the_dashboards_runs_tab_sorts_clones_notes_and_diffs(three):
         grid = app.query_one(RunsTable)
         await wait_for(pilot, lambda: grid.row_count == 3, 10, "the table")
         assert [c.value for c in grid.columns] == [
-            "status", "name", "data", "model.layers", "model.lr", "epochs", "best", "test",
-            "time", "tags"]  # fmt: skip
+            "status", "name", "best", "test", "time", "data", "epochs", "model.layers",
+            "model.lr", "tags"]  # fmt: skip
         await pilot.click(RunsTable, offset=(50, 0))  # a header: sort by it
         grid.sort = ("test", False)
         await pilot.pause()
@@ -153,3 +163,30 @@ def test_equal_best_scores_rank_the_run_that_ended_first_first():
     newest_first = [second, worse, first]
     ranked = sorted(newest_first, key=lambda run: table.value(run, "best"))
     assert [run.name for run in ranked] == ["ui-0", "ui-1", "ui-2"]
+
+
+def test_runs_fits_the_terminal_and_ranks_a_studys_trials_best_first(tmp_path, capsys, monkeypatch):
+    root = tmp_path / "checkpoints"
+    for name, rate in (("s-0", 0.5), ("s-1", 1.0), ("s-2", 0.7)):
+        make_run(root, name, rate=rate)
+    monkeypatch.setenv("COLUMNS", "60")
+    assert main(["runs", "--checkpoints_dir", str(root), "--filter", "study:s"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert all(len(line) <= 60 for line in lines), lines
+    assert [line.split()[1] for line in lines[1:4]] == ["s-1", "s-2", "s-0"]  # best first
+    assert lines[0].split()[:5] == ["status", "name", "best", "test", "time"]
+
+
+def test_runs_as_csv_is_safe_to_open_in_a_spreadsheet(tmp_path, capsys):
+    import csv
+
+    root = tmp_path / "checkpoints"
+    run = make_run(root, "plain")
+    status = json.loads((run / "status.json").read_text())
+    status["dataset"] = '=HYPERLINK("http://x")\x1b[2J'
+    (run / "status.json").write_text(json.dumps(status))
+    (run / "notes.json").write_text(json.dumps({"note": "", "tags": ["@SUM"]}))
+    assert main(["runs", "--checkpoints_dir", str(root), "--format", "csv"]) == 0
+    rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
+    assert rows[0]["data"] == '\'=HYPERLINK("http://x")\\x1b[2J'
+    assert all(not v.startswith(("=", "+", "@", "-", "\t", "\r")) for v in rows[0].values())

@@ -67,18 +67,32 @@ def run_runs(argv: list[str]) -> int:
             f"--sort {options.sort!r} is not a column; use age, best, test, time, name or a "
             f"setting: {', '.join(table.SETTINGS.values())}."
         )
+    name = study.named(options.filter)
+    if by == "age" and name and "--sort" not in argv:
+        by = "best"  # a study's trials: ranked best first, as the sweep ranks them
     if by != "age":
         found.sort(key=lambda run: table.value(run, by))
     if not found and options.format == "table":
         where = f" matching {options.filter!r}" if options.filter else ""
         print(f"no runs in {options.checkpoints_dir}/{where} yet; start one with 'digitnet fit'.")
         return 0
-    name = study.named(options.filter) if options.format == "table" else None
-    summary = study.line(study.read(Path(options.checkpoints_dir), name)) if name else ""
+    shown = name if options.format == "table" else None
+    summary = study.line(study.read(Path(options.checkpoints_dir), shown)) if shown else ""
     if summary:  # a sweep's trials: its best and what mattered, above them
         print(summary)
-    print(table.render(found, time.time(), options.format))
+    print(table.render(found, time.time(), options.format, terminal_width()))
     return 0
+
+
+def terminal_width() -> int | None:
+    """``$COLUMNS``, else the terminal's width where standard output is one; None when it is a
+    pipe or a file (a script gets every column)."""
+    import os
+    import shutil
+
+    if os.environ.get("COLUMNS", "").isdigit() or sys.stdout.isatty():
+        return shutil.get_terminal_size().columns
+    return None
 
 
 def run_diff(argv: list[str]) -> int:

@@ -27,9 +27,10 @@ from digitnet.runs.listing import RunInfo, format_age
 
 FULL_TEST_SET = 10_000  # MNIST's and FashionMNIST's official test images
 
-# what every row has, before and after the settings
-COLUMNS = ("status", "name", "data")
-RESULTS = ("epochs", "best", "test", "time", "tags")
+# what every row has, before and after the settings: the figures a user ranks by first
+COLUMNS = ("status", "name", "best", "test", "time", "data", "epochs")
+RESULTS = ("tags",)
+FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell starting so as a formula
 
 
 def differing(settings: list[dict[str, Any]]) -> list[str]:
@@ -142,8 +143,9 @@ def header(column: str) -> str:
     return SETTINGS.get(column, column)
 
 
-def render(runs: list[RunInfo], now: float, fmt: str = "table") -> str:
-    """The table as text (``table``), JSON (one object per run, every setting) or CSV."""
+def render(runs: list[RunInfo], now: float, fmt: str = "table", width: int | None = None) -> str:
+    """The table as text (``table``, within ``width`` terminal columns), JSON (one object per
+    run, every setting) or CSV."""
     columns = columns_for(runs)
     if fmt == "json":
         return json.dumps([as_record(run, now) for run in runs], indent=1)
@@ -152,9 +154,9 @@ def render(runs: list[RunInfo], now: float, fmt: str = "table") -> str:
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow([header(c) for c in columns])
         for run in runs:
-            writer.writerow([cell(run, c) for c in columns])
+            writer.writerow([csv_cell(cell(run, c)) for c in columns])
         return buffer.getvalue().rstrip("\n")
-    return table_text(runs, columns, now)
+    return table_text(runs, columns, now, width)
 
 
 def as_record(run: RunInfo, now: float) -> dict[str, Any]:
@@ -176,17 +178,59 @@ def as_record(run: RunInfo, now: float) -> dict[str, Any]:
     }
 
 
-def table_text(runs: list[RunInfo], columns: list[str], now: float) -> str:
+def csv_cell(text: str) -> str:
+    r"""A cell safe to open in a spreadsheet: control characters escaped as in the table, a cell
+    a spreadsheet would read as a formula quoted with ``'`` (the usual CSV-injection rule), and
+    the table's ``-`` for nothing left empty.
+
+    >>> csv_cell("=HYPERLINK(1)"), csv_cell("@SUM(A1)"), csv_cell("-"), csv_cell("-0.5")
+    ("'=HYPERLINK(1)", "'@SUM(A1)", '', '-0.5')
+    >>> print(csv_cell("a\x1b[2Jb"), csv_cell("\rx"))
+    a\x1b[2Jb '\rx
+    """
+    from digitnet.runs.layout import printable
+
+    if text == "-":
+        return ""
+    if text.startswith(FORMULA) and not _number(text):
+        text = "'" + text
+    return printable(text)
+
+
+def _number(text: str) -> bool:
+    try:
+        float(text)
+        return True
+    except ValueError:
+        return False
+
+
+def table_text(
+    runs: list[RunInfo], columns: list[str], now: float, width: int | None = None
+) -> str:
     """Columns padded to their widest cell (in terminal columns), text escaped: run folders are
-    untrusted."""
+    untrusted. Within ``width`` terminal columns, the columns that do not fit are left out, and
+    the last line says how many."""
     from digitnet.runs.layout import cell_width, fit_cells, printable
 
     rows = [[header(c) for c in columns], *([printable(cell(r, c)) for c in columns] for r in runs)]
     widths = [min(40, max(cell_width(row[i]) for row in rows)) for i in range(len(columns))]
+    shown = len(columns)
+    if width is not None:
+        used = -1
+        for i, w in enumerate(widths):
+            if used + 1 + w > width and i >= 2:  # status and name always
+                shown = i
+                break
+            used += 1 + w
     lines = []
     for row in rows:
-        lines.append(" ".join(fit_cells(text, width) for text, width in zip(row, widths)).rstrip())
-    lines.append(f"{len(runs)} run{'' if len(runs) == 1 else 's'}; {_ages(runs, now)}")
+        cells = zip(row[:shown], widths[:shown])
+        lines.append(" ".join(fit_cells(text, w) for text, w in cells).rstrip())
+    more = len(columns) - shown
+    left = f" ({more} more column{'s' if more > 1 else ''}: a wider terminal or --format csv)"
+    end = f"{len(runs)} run{'' if len(runs) == 1 else 's'}; {_ages(runs, now)}"
+    lines.append(end + (left if more else ""))
     return "\n".join(lines)
 
 
