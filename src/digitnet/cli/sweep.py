@@ -73,18 +73,25 @@ def open_storage(spec: str | None, root: Path, study: str) -> Any:
         if note:
             print(note, file=sys.stderr, flush=True)
         return storage
-    try:
-        if spec.startswith(("sqlite", "postgresql", "mysql", "oracle", "mssql")):
-            return optuna.storages.RDBStorage(
-                spec, heartbeat_interval=HEARTBEAT, grace_period=GRACE
-            )
-        return optuna.storages.get_storage(spec)
-    except Exception as error:  # noqa: BLE001 - every backend fails its own way: one sentence
-        reason = " ".join(str(error).split())[:200] or type(error).__name__
-        raise BadSetting(
-            f"the sweep's storage {spec} cannot be opened ({reason}); give --storage "
-            "journal:PATH or an Optuna storage URL such as sqlite:///sweeps.db."
-        ) from None
+    database = spec.startswith(("sqlite", "postgresql", "mysql", "oracle", "mssql"))
+    reason = ""
+    for attempt in (1, 2):
+        try:
+            if database:
+                return optuna.storages.RDBStorage(
+                    spec, heartbeat_interval=HEARTBEAT, grace_period=GRACE
+                )
+            return optuna.storages.get_storage(spec)
+        except Exception as error:  # noqa: BLE001 - every backend fails its own way
+            reason = " ".join(str(error).split())[:200] or type(error).__name__
+            if attempt == 1 and database and "already exists" in reason:
+                time.sleep(1.0)  # two sweeps made a new database's tables at once: once more
+                continue
+            break
+    raise BadSetting(
+        f"the sweep's storage {spec} cannot be opened ({reason}); give --storage "
+        "journal:PATH or an Optuna storage URL such as sqlite:///sweeps.db."
+    )
 
 
 def fail_dead_trials(study: Any, root: Path) -> list[int]:
