@@ -402,3 +402,50 @@ def test_a_name_with_a_final_newline_makes_no_run_folder(tiny_env, tmp_path):
         )
         assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert sorted(p.name for p in Path(env["DIGITNET_CHECKPOINTS"]).iterdir()) == ["r"]
+
+
+async def test_a_clone_of_a_planted_run_names_what_the_form_cannot_hold(tmp_path):
+    """A value outside the form's choices (``tanh``) and control characters in a planted run's
+    settings: the dashboard stays up, the choice keeps its own value with a sentence under it,
+    and text is shown escaped."""
+    from textual.widgets import Input, Label, Select
+
+    run = make_run(tmp_path, "planted")
+    status = json.loads((run / "status.json").read_text())
+    status["settings"] = {
+        "model.activation": "tanh",
+        "model.lr": "0.1\x1b]0;owned\x07\x1b[2J",
+        "model.layers": "784-32-10",
+    }
+    (run / "status.json").write_text(json.dumps(status))
+    app = DashboardApp(tmp_path)
+    async with app.run_test(size=(160, 40)) as pilot:
+        await looked(pilot)
+        await pilot.press("k")
+        await pilot.pause()
+        assert app.query_one("#activation", Select).value == "relu"
+        note = shown_text(app.query_one("#activation-problem", Label))
+        assert "the run's activation tanh is not one this form offers; relu is shown" in note
+        lr = app.query_one("#lr", Input).value
+        assert "\x1b" not in lr and "\x07" not in lr and "\\x1b" in lr
+        await pilot.press("n")  # a new run starts from the defaults, not the clone
+        await pilot.pause()
+        assert app.query_one("#lr", Input).value == "0.05"
+        assert not app.query_one("#activation-problem", Label).display
+
+
+async def test_a_read_only_dashboard_offers_only_what_works(tmp_path):
+    from textual.widgets import TabbedContent
+
+    make_run(tmp_path, "kept")
+    app = DashboardApp(tmp_path, read_only=True)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await looked(pilot)
+        footer = " ".join(shown_text(key) for key in app.screen.query("FooterKey"))
+        for word in ("New", "Cancel", "Resume"):
+            assert word not in footer, footer
+        assert "Compare" in footer or "Chart" in footer
+        await pilot.press("9")  # the New-run tab's number
+        await pilot.pause()
+        tabs = app.query_one(TabbedContent)
+        assert tabs.active != "tab-launch" and tabs.get_tab("tab-launch").display is False

@@ -45,7 +45,7 @@ from digitnet.dashboard.widgets.weights import WeightsGrid
 from digitnet.errors import DigitnetError
 from digitnet.runs import process as control
 from digitnet.runs import study as studies
-from digitnet.runs.layout import check_name, check_notes, split_note, write_notes
+from digitnet.runs.layout import check_name, check_notes, printable, split_note, write_notes
 from digitnet.runs.listing import RunInfo, last_error_line
 from digitnet.runs.manage import delete_run, rename_run
 
@@ -63,6 +63,9 @@ TABS = {
     "runs": ("Runs", "All"),  # no number: the a key
 }
 MOST_COMPARED = 8  # runs overlaid at once: one colour each
+# the actions that start or change a run: not offered where the dashboard only watches
+CHANGES = {"new_run", "cancel_run", "resume_run", "rename_run", "delete_run", "clone_run"}
+CHANGES |= {"note_run", "stop_sweep"}
 
 
 def check_note(text: str) -> None:
@@ -171,6 +174,8 @@ class MainScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        if self.app.read_only:
+            self.query_one(TabbedContent).hide_tab("tab-launch")
         self.look()  # the first look lists the runs; the next reads the selected one's events
         self.set_interval(self.poll_seconds, self.look)
         self.query_one(RunList).focus()
@@ -380,8 +385,19 @@ class MainScreen(Screen):
         self.query_one(RunList).focus()
 
     def action_new_run(self) -> None:
+        """The New-run form with the defaults (``k`` fills it from the selected run)."""
         self.action_show_tab("launch")
+        self.query_one(LaunchForm).fill(control.LaunchSpec())
         self.query_one("#form").query_one("#dataset").focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """In a dashboard that only watches, what would start or change a run is not offered:
+        its keys do nothing and leave the footer (the New-run tab is hidden too)."""
+        if self.app.read_only and (
+            action in CHANGES or (action == "show_tab" and parameters == ("launch",))
+        ):
+            return False
+        return True
 
     def action_cancel_run(self) -> None:
         if not self.may_change("cancel runs"):
@@ -565,7 +581,8 @@ class MainScreen(Screen):
                 return
             self.look()
 
-        current = info.note or " ".join(f"#{tag}" for tag in info.tags)
+        # shown escaped, as the run list shows it: a planted note's escapes never reach a terminal
+        current = printable(info.note) or " ".join(f"#{tag}" for tag in info.tags)
         question = f"A note for {info.name} (#words are tags, filter with /tag:word):"
         self.app.push_screen(AskName(question, current, check_note), answered)
 

@@ -19,6 +19,7 @@ from textual.widgets import Button, Input, Label, Select
 
 from digitnet import checks
 from digitnet.data.catalog import DATASETS
+from digitnet.runs.layout import printable
 from digitnet.runs.process import DEVICES, LaunchSpec
 
 CHOICES = {
@@ -65,6 +66,8 @@ class LaunchForm(VerticalScroll):
     LaunchForm #sweep-hint { color: $text-muted; width: 1fr; height: auto; margin-top: 1; }
     """
 
+    notes: dict[str, str] = {}  # what a clone could not show, by field (see fill)
+
     def compose(self) -> ComposeResult:
         yield Label(SWEEP_HINT, id="sweep-hint")
         spec = LaunchSpec()
@@ -89,9 +92,21 @@ class LaunchForm(VerticalScroll):
         yield Button("Start", id="start", variant="success")
 
     def fill(self, spec: LaunchSpec) -> None:
-        """Show ``spec`` in the fields (a clone of a run: its settings, ready to change)."""
+        """Show ``spec`` in the fields (a clone of a run: its settings, ready to change). A run
+        folder is untrusted: text is shown escaped, as the run list shows it, and a value a
+        choice field does not offer is named under that field, which keeps its own."""
+        self.notes = {}
         for name, value in spec.as_dict().items():
-            self.query_one(f"#{name}").value = value
+            widget = self.query_one(f"#{name}")
+            if name not in CHOICES:
+                widget.value = printable(value)
+            elif value in CHOICES[name]:
+                widget.value = value
+            else:
+                self.notes[name] = (
+                    f"the run's {LABELS.get(name, name)} {printable(value)} is not one this form "
+                    f"offers; {widget.value} is shown"
+                )
         self.check()
 
     def spec(self) -> LaunchSpec:
@@ -108,8 +123,9 @@ class LaunchForm(VerticalScroll):
         problems = spec.errors()
         for name in LaunchSpec.field_names():
             label = self.query_one(f"#{name}-problem", Label)
-            label.update(Content(problems.get(name, "")))
-            label.display = name in problems
+            said = problems.get(name) or self.notes.get(name, "")
+            label.update(Content(said))
+            label.display = bool(said)
         start = self.query_one("#start", Button)
         start.disabled = bool(problems)
         start.label = Content(start_label(spec, "trials" in problems))
