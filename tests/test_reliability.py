@@ -760,3 +760,30 @@ def test_ctrl_c_of_a_run_piped_into_tee_is_a_cancel_not_a_failure(tiny_env, tmp_
     assert json.loads((run / "status.json").read_text())["status"] == "cancelled", stderr[-2000:]
     assert "digitnet: run piped was cancelled; resume it with" in stderr
     assert "error" not in stderr.split("digitnet: run piped was cancelled")[1]
+
+
+@pytest.mark.slow
+def test_a_planted_huge_line_in_metrics_csv_does_not_break_a_resume(tiny_env):
+    """A 10 MB line in metrics.csv made the csv module fail (and the run read failed): it is
+    dropped as a torn row is, and the resume trains on."""
+    run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "huge"
+    small = [*RUN, "--trainer.max_epochs", "1", "--run_name", "huge"]
+    cli(tiny_env, "fit", *small, check=True)
+    with open(run / "metrics.csv", "a") as metrics:
+        metrics.write("0," + "9" * 10_000_000 + "\n")
+    result = cli(tiny_env, "fit", "--ckpt_path", "huge", "--trainer.max_epochs", "2")
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr[-2000:]
+    assert json.loads((run / "status.json").read_text())["status"] == "finished"
+    assert max(len(line) for line in (run / "metrics.csv").read_text().splitlines()) < 1000
+
+
+def test_runs_note_over_a_folder_or_a_read_only_disk_is_one_sentence(tmp_path, capsys):
+    from digitnet.cli.main import main
+    from fake_runs import make_run
+
+    run = make_run(tmp_path, "noted")
+    (run / "notes.json").mkdir()
+    code = main(["runs", "note", "noted", "hello", "--checkpoints_dir", str(tmp_path)])
+    err = capsys.readouterr().err
+    assert code == 2 and "cannot write" in err and "the note was not kept" in err, err
+    assert "Traceback" not in err and (run / "notes.json").is_dir()

@@ -56,6 +56,7 @@ class RunCSVLogger(RunFolderLogger):
         super().__init__(run_dir)
         self.path = self.run_dir / "metrics.csv"
         self.keys: list[str] = []
+        self.dropped_lines = 0  # lines of the last read too long to be a row (see _lines)
 
     @property
     def save_dir(self) -> str:
@@ -114,7 +115,7 @@ class RunCSVLogger(RunFolderLogger):
             and _step(row) <= step
             and not (_is_validation(row) and (_step(row, "epoch") or 0) >= epoch)
         ]
-        if len(kept) != len(rows) or _torn(self.path):
+        if len(kept) != len(rows) or self.dropped_lines or _torn(self.path):
             self._rewrite(self._header(), kept)
         return len(rows) - len(kept)
 
@@ -130,12 +131,17 @@ class RunCSVLogger(RunFolderLogger):
         return [row for row in reader if None not in row and None not in row.values()]
 
     def _lines(self) -> io.StringIO:
-        """The file's text (read whole: a run's metrics.csv is a few hundred KB at most)."""
+        """The file's text (read whole: a run's metrics.csv is a few hundred KB at most), without
+        lines longer than any row digitnet writes (a planted 10 MB line would make the csv module
+        fail, and is dropped as a torn row is)."""
         try:
             data = untrusted.read_bytes(self.path, MOST_BYTES)
         except OSError as error:
             raise write_failed(self.run_dir, error) from None
-        return io.StringIO(data.decode("utf-8", "replace"), newline="")
+        lines = data.decode("utf-8", "replace").splitlines(keepends=True)
+        kept = [line for line in lines if len(line) <= MOST_LINE]
+        self.dropped_lines = len(lines) - len(kept)
+        return io.StringIO("".join(kept), newline="")
 
     def _rewrite(self, header: list[str], rows: list[dict[str, str]]) -> None:
         buffer = io.StringIO()
@@ -171,6 +177,7 @@ def _is_validation(row: dict[str, str]) -> bool:
 
 
 MOST_BYTES = 256 * 1024 * 1024  # a metrics.csv past this is not one digitnet wrote
+MOST_LINE = 64 * 1024  # characters: a row of digitnet's is about a hundred
 
 
 def _torn(path: Path) -> bool:

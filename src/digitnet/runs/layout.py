@@ -285,9 +285,13 @@ def write_notes(run_dir: Path, note: str, tags: list[str]) -> None:
     """Replace a run's ``notes.json`` (a file no run writes, so notes never race training)."""
     check_notes(note, tags)
     unique = list(dict.fromkeys(tags))[:20]
-    atomic_write_text(
-        Path(run_dir) / "notes.json", json.dumps({"note": note, "tags": unique}, indent=1)
-    )
+    path = Path(run_dir) / "notes.json"
+    try:
+        atomic_write_text(path, json.dumps({"note": note, "tags": unique}, indent=1))
+    except OSError as error:  # a folder planted as notes.json, a read-only disk
+        raise RunError(
+            f"cannot write {path} ({error.strerror or error}); the note was not kept."
+        ) from None
 
 
 TAG_RE = re.compile(r"^[A-Za-z0-9._-]{1,30}$")

@@ -57,6 +57,11 @@ def rename_run(root: Path, old: str, new: str) -> Path:
     _claim_idle(path)
     try:
         path.rename(target)
+    except OSError as error:
+        raise RunError(
+            f"cannot rename {path} ({error.strerror or error}); check that you may write "
+            f"{Path(root)}."
+        ) from None
     finally:
         lock.release(path)
     return target
@@ -68,6 +73,11 @@ def delete_run(root: Path, name: str) -> None:
     _claim_idle(path)
     try:
         shutil.rmtree(path)
+    except OSError as error:
+        raise RunError(
+            f"cannot delete all of {path} ({error.strerror or error}); what is left of it is "
+            "still there, check that you may write it."
+        ) from None
     finally:
         lock.release(path)
 
