@@ -100,8 +100,10 @@ async def test_the_cursor_reads_every_series_at_one_x(tmp_path):
         header = legend_of(app, "loss")
         assert header.startswith("Loss epoch 4.00")
         view = app.screen.views["read-me"]
-        assert f"━ {plotting.format_value(view.train_loss.values[-1])}" in header
-        assert f"● {plotting.format_value(view.val_loss.values[-1])}" in header
+        drawn = plotting.smooth(view.train_loss.values, 0.6)[-1]  # what the line shows there
+        raw = plotting.format_value(view.train_loss.values[-1])
+        assert f"━ train {plotting.format_value(drawn)} (raw {raw})" in header
+        assert f"● val {plotting.format_value(view.val_loss.values[-1])}" in header
         await pilot.press(*["left"] * 25)  # half the window to the left
         assert legend_of(app, "loss").startswith("Loss epoch 2.00")
         await pilot.press("escape")
@@ -158,6 +160,43 @@ async def test_zoom_pan_and_reset_by_key(tmp_path):
         assert labels[-1] < 8 and "following" not in chooser(app)
         await pilot.press("0")
         assert "zoom" not in chooser(app) and x_labels(app).split() == full
+
+
+async def test_zoomed_on_a_live_run_the_newest_points_stay_in_view(tmp_path):
+    """A 5-epoch run during epoch 2, zoomed twice: the window ends at the newest point (not at
+    the empty epochs 3.75-5), carries tick labels, and moves on as the run grows."""
+    from fake_runs import mark_running
+
+    run = make_run(tmp_path, "growing", epochs=2)
+    mark_running(run)
+    events = (run / "events.jsonl").read_text().splitlines()
+    start = json.loads(events[0])
+    events[0] = json.dumps({**start, "max_epochs": 5})
+    (run / "events.jsonl").write_text("\n".join(e for e in events if '"end"' not in e) + "\n")
+    app = DashboardApp(tmp_path, clock=lambda: T0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await looked(pilot, 2)
+        await pilot.press("plus", "plus")
+        await pilot.pause()
+        pane = app.query_one("#tabs").region.width
+        assert marks_of(app, "loss")[0] >= 0.5 * pane
+        labels = [float(t) for t in x_labels(app).split()]
+        assert labels and 0.7 <= labels[0] and labels[-1] <= 2.0, labels
+        for _ in range(3):
+            await pilot.press("shift+left", "plus")
+        assert x_labels(app).split(), "a zoomed and panned axis carries tick labels"
+        await pilot.press("0", "plus", "plus")
+        steps = 20  # fake_runs' updates an epoch
+        more = [
+            {"event": "metrics", "time": T0, "train_loss": 0.1, "lr": 0.01, "step": 2 * steps + s}
+            for s in range(1, steps + 1)
+        ]
+        with open(run / "events.jsonl", "a") as log:
+            log.write("".join(json.dumps(line) + "\n" for line in more))
+        app.screen.CHART_SECONDS = 0.0  # a live run's charts take new points at every look
+        await looked(pilot, 2)
+        chart = app.query_one("#chart-loss")
+        assert chart.window[1] == pytest.approx(3.0, abs=0.05)  # moved on with the run
 
 
 def test_a_zoomed_window_follows_a_live_run_until_panned_away():

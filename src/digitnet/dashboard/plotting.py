@@ -188,6 +188,7 @@ class Line:
     label: str
     marker: str = ""  # "" a line; a character: a scatter of that marker
     raw_ys: list[float] | None = None  # the values before smoothing or log, for the readout
+    log: bool = False  # ys are log10 of the values
 
 
 def line_of(
@@ -214,7 +215,7 @@ def line_of(
             [raw[i] for i in kept],
             [math.log10(ys[i]) for i in kept],
         )
-    return Line(xs, ys, style, label, marker, raw)
+    return Line(xs, ys, style, label, marker, raw, log)
 
 
 def full_range(lines: list[Line], ends: list[float | None]) -> tuple[float, float]:
@@ -227,13 +228,23 @@ def full_range(lines: list[Line], ends: list[float | None]) -> tuple[float, floa
 def x_window(
     settings: ChartSettings, full: tuple[float, float], newest: float
 ) -> tuple[float, float]:
-    """The x range to show: the zoomed window (slid to keep ``newest`` in view while it follows
-    a live run) or everything."""
+    """The x range to show: everything, or the zoomed window; while it follows a live run, the
+    window ends at the newest point and moves with it (never at an empty future the run has not
+    reached):
+
+    >>> zoomed = ChartSettings(window=(3.75, 5.0))  # + + over a 5-epoch run, during epoch 2
+    >>> x_window(zoomed, (0.0, 5.0), 1.6)
+    (0.35..., 1.6)
+    >>> x_window(replace(zoomed, follow=False), (0.0, 5.0), 1.6)
+    (3.75, 5.0)
+    """
     if settings.window is None:
         return full
     low, high = settings.window
-    if settings.follow and newest > high:
-        return newest - (high - low), newest
+    if settings.follow:
+        width = high - low
+        end = max(newest, full[0] + width)
+        return end - width, end
     return low, high
 
 
@@ -315,13 +326,20 @@ def log_ticks(low: float, high: float, most: int) -> list[float]:
     return []
 
 
-def value_at(line: Line, x: float) -> tuple[float, float] | None:
-    """The point of ``line`` nearest to ``x`` as (its x, its value before smoothing and log)."""
+def value_at(line: Line, x: float) -> tuple[float, float, float] | None:
+    """The point of ``line`` nearest to ``x``: its x, the value drawn there (smoothed, in the
+    data's units where the axis is log) and the raw value.
+
+    >>> line = Line([1.0, 2.0], [0.5, 0.4], "", "", raw_ys=[0.5, 0.3])
+    >>> value_at(line, 1.9)
+    (2.0, 0.4, 0.3)
+    """
     if not line.xs:
         return None
     i = min(range(len(line.xs)), key=lambda j: abs(line.xs[j] - x))
-    raw = line.raw_ys if line.raw_ys is not None else line.ys
-    return line.xs[i], raw[i]
+    drawn = 10 ** line.ys[i] if line.log else line.ys[i]
+    raw = line.raw_ys[i] if line.raw_ys is not None else drawn
+    return line.xs[i], drawn, raw
 
 
 def format_x(x: float, axis: str, view: RunView | None = None) -> str:

@@ -178,6 +178,12 @@ class Chart(Vertical):
     def watch_shown_key(self) -> None:
         self.redraw()
 
+    def short_name(self, run: Shown) -> str:
+        """The run's name as the cursor's readout names it in a comparison: the part that tells
+        it from the others (:func:`short_names`)."""
+        names = [printable(shown.name) for shown in self.runs]
+        return dict(zip(names, short_names(names, 16))).get(printable(run.name), run.name)
+
     def redraw(self) -> None:
         plot = self.query_one(RunPlot)
         settings, several = self.settings, len(self.runs) > 1
@@ -220,7 +226,8 @@ class Chart(Vertical):
         height = max(1, self.size.height - 2)
         axis = self.settings.x_axis
         formatter = TickFormatter("time" if axis == "time" else "plain")
-        x_ticks = plotting.nice_ticks(low, high, max(2, width // 9), whole=axis == "epochs")
+        whole = axis == "epochs" and high - low >= 2  # zoomed inside an epoch: fractions
+        x_ticks = plotting.nice_ticks(low, high, max(2, width // 9), whole=whole)
         end_label = formatter.get_labels_for_ticks(x_ticks)[-1] if x_ticks else ""
         cells = len(end_label) // 2 + 1  # the cells the last label needs past its tick
         pad = (high - low) * cells / max(1, width - 2 - cells)
@@ -254,12 +261,16 @@ class Chart(Vertical):
                 if point is not None and line.label:
                     mark = line.marker or "━"
                     text.append("  ")
-                    text.append(f"{mark} {plotting.format_value(point[1])}", style=line.style)
+                    text.append(f"{mark} {line.label} ", style=line.style)  # the run's name too
+                    text.append(plotting.format_value(point[1]), style=line.style)
+                    if plotting.format_value(point[2]) != plotting.format_value(point[1]):
+                        text.append(f" (raw {plotting.format_value(point[2])})", style="grey50")
         elif len(self.runs) > 1:
             key = self.marks_key()
             lines = 1 if len(self.runs) <= 3 else 3  # the header wraps to three lines at most
-            room = (width * lines - len(self.chart_title()) - len(key)) // len(self.runs) - 5
-            labels = short_names([printable(run.name) for run in self.runs], max(6, room))
+            room = width * lines - len(self.chart_title()) - len(key) - 5 * len(self.runs)
+            names = [printable(run.name) for run in self.runs]
+            labels = short_names(names, max(6, room), total=max(6 * len(names), room))
             for run, label in zip(self.runs, labels):  # spaces inside the styled parts: SVG
                 text.append("  ")  # export drops leading ones
                 text.append("━ ", style=run.color)
@@ -310,7 +321,7 @@ class LossChart(Chart):
 
     def lines_of(self, run: Shown, several: bool) -> list[Line]:
         settings, log = self.settings, self.settings.log_loss
-        name = f"{run.name} " if several else ""
+        name = f"{self.short_name(run)} " if several else ""
         lines = []
         if settings.smoothing:
             raw = plotting.line_of(run.view, run.view.train_loss, settings, RAW, "", log=log)
@@ -338,7 +349,7 @@ class AccuracyChart(Chart):
     series_names = ("val_acc",)
 
     def lines_of(self, run: Shown, several: bool) -> list[Line]:
-        label = run.name if several else "val accuracy %"
+        label = self.short_name(run) if several else "val accuracy %"
         view, settings = run.view, self.settings
         line = plotting.line_of(view, view.val_acc, settings, run.color, label, scale=100.0)
         dots = plotting.line_of(
@@ -354,7 +365,7 @@ class RateChart(Chart):
     series_names = ("lr",)
 
     def lines_of(self, run: Shown, several: bool) -> list[Line]:
-        label = run.name if several else "learning rate"
+        label = self.short_name(run) if several else "learning rate"
         return [plotting.line_of(run.view, run.view.lr, self.settings, run.color, label)]
 
 
@@ -368,7 +379,7 @@ class CpuChart(Chart):
         return "CPU %"
 
     def lines_of(self, run: Shown, several: bool) -> list[Line]:
-        label = run.name if several else "training process"
+        label = self.short_name(run) if several else "training process"
         return [plotting.line_of(run.view, run.view.cpu_percent, self.settings, run.color, label)]
 
 
@@ -382,7 +393,7 @@ class MemoryChart(Chart):
         return "Memory GB"
 
     def lines_of(self, run: Shown, several: bool) -> list[Line]:
-        label = run.name if several else "training process"
+        label = self.short_name(run) if several else "training process"
         view = run.view
         return [plotting.line_of(view, view.rss_mb, self.settings, run.color, label, 1 / 1024)]
 

@@ -68,15 +68,22 @@ def cut_middle(name: str, width: int) -> str:
     return head + "…" + tail
 
 
-def short_names(names: list[str], width: int) -> list[str]:
-    """``names`` told apart in at most ``width`` characters each: the ``-``-separated start they
-    all share is dropped, then each is cut in the middle, keeping more of its end (where a time
-    or a counter usually differs)::
+def short_names(names: list[str], width: int, total: int | None = None) -> list[str]:
+    """``names`` told apart in at most ``width`` characters each (and, given ``total``, in at
+    most that many together): the ``-``-separated start they all share is dropped, a name that
+    fits is never cut, the longest are cut first, in the middle, keeping more of their end (where
+    a time or a counter usually differs); two that would still read alike are numbered::
 
         >>> short_names(["mnist-mlp-h32-lr0.1-0518", "mnist-mlp-h64-lr0.2-0519"], 10)
         ['h32…1-0518', 'h64…2-0519']
         >>> short_names(["mnist-mlp-20261202-0518"], 30)
         ['mnist-mlp-20261202-0518']
+        >>> short_names(["a-dropout-1000", "a-lr-1e-3"], 40, total=19)
+        ['dropout-1000', 'lr-1e-3']
+        >>> short_names(["a-dropout-1000", "a-lr-1e-3"], 40, total=14)
+        ['dr…1000', 'lr-1e-3']
+        >>> short_names(["h32-lr0.1-seed-0518", "h32-lr0.2-seed-0518"], 6)
+        ['1 l…18', '2 l…18']
     """
     parts = [name.split("-") for name in names]
     shared = 0
@@ -85,7 +92,15 @@ def short_names(names: list[str], width: int) -> list[str]:
             break
         shared += 1
     shown = ["-".join(p[shared:]) for p in parts]
-    return [text if len(text) <= width else _cut_keeping_end(text, width) for text in shown]
+    widths = [min(len(text), width) for text in shown]
+    if total is not None:
+        while sum(widths) > total and max(widths) > 4:  # the longest give way first
+            widths[widths.index(max(widths))] -= 1
+    cut = [t if len(t) <= w else _cut_keeping_end(t, w) for t, w in zip(shown, widths)]
+    if len(set(cut)) < len(cut):  # cut alike: a number tells them apart
+        cut = [f"{i + 1} {_cut_keeping_end(t, max(3, w - 2)) if len(t) > w - 2 else t}"
+               for i, (t, w) in enumerate(zip(shown, widths))]  # fmt: skip
+    return cut
 
 
 def _cut_keeping_end(text: str, width: int) -> str:
