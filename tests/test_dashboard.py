@@ -557,3 +557,32 @@ async def test_r_on_a_finished_run_asks_how_many_epochs_to_train_it_to(tmp_path,
         assert isinstance(app.screen, AskName)
         await pilot.press("backspace", "1", "2", "enter")
         await wait_for(pilot, lambda: asked == [12], 10, "the resume to 12 epochs")
+
+
+async def test_focus_is_always_on_a_widget_in_view(tmp_path):
+    """Every tab by its key, the help screen, the form and back: the keyboard never stays with a
+    hidden widget (at 80x24 a, Tab, Tab, 1, ?, Esc once left it in an invisible filter)."""
+    for i in range(3):
+        make_run(tmp_path, f"run-{i}")
+    app = DashboardApp(tmp_path, clock=lambda: T0)
+
+    def in_view() -> bool:
+        focused = app.focused
+        return focused is not None and focused.display and focused.region.area > 0
+
+    async with app.run_test(size=(80, 24)) as pilot:
+        await looked(pilot, 2)
+        keys = ["a", "tab", "tab", "1", "question_mark", "escape"]
+        keys += [str(n) for n in range(1, 10)] + ["a", "n", "escape", "tab", "tab", "2"]
+        keys += ["question_mark", "escape", "8", "escape", "a", "escape"]
+        for key in keys:
+            await pilot.press(key)
+            await pilot.pause()
+            assert in_view(), (key, app.focused)
+        await pilot.press("slash", "z", "z", "z", "enter", "3")  # a filter that hides every run
+        await pilot.pause()
+        box = app.query_one("#filter", Input)
+        assert box.display and box.region.area and box.value == "zzz"  # shown while it filters
+        await pilot.press("escape")
+        await pilot.pause()
+        assert box.value == "" and not box.display and in_view()

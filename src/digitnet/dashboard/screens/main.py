@@ -461,6 +461,17 @@ class MainScreen(Screen):
 
     def action_show_tab(self, tab: str) -> None:
         self.query_one(TabbedContent).active = f"tab-{tab}"
+        self.call_after_refresh(self.keep_focus_in_view)
+
+    def keep_focus_in_view(self) -> None:
+        """No hidden widget keeps the keyboard: when the focused one left the screen (its tab
+        closed, a dialog gave focus back to a hidden filter), the run list takes it."""
+        focused = self.focused
+        if focused is None or not focused.display or not focused.region.area:
+            self.query_one(RunList).focus()
+
+    def on_screen_resume(self) -> None:
+        self.call_after_refresh(self.keep_focus_in_view)
 
     def may_change(self, what: str) -> bool:
         """False, after saying why, when this dashboard only watches (``--read_only``, and the
@@ -543,6 +554,8 @@ class MainScreen(Screen):
     @on(Input.Changed, "#filter")
     def _filter_changed(self, event: Input.Changed) -> None:
         self.query_one(RunList).text_filter = event.value
+        if event.value:  # an active filter is always in view (Esc clears it)
+            event.input.add_class("shown")
         self.show()
         self.look()  # a study named: its summary line is read with the folders
 
@@ -587,7 +600,9 @@ class MainScreen(Screen):
         self.app.push_screen(AskName(question, current, check_note), answered)
 
     @on(Input.Submitted, "#filter")
-    def _filter_done(self) -> None:
+    def _filter_done(self, event: Input.Submitted) -> None:
+        if not event.value:
+            event.input.remove_class("shown")
         self.query_one(RunList).focus()
 
     # -- charts: the keys act on the charts pane's settings ------------------------------------
