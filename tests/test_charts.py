@@ -304,6 +304,10 @@ async def test_a_real_diverged_run_reads_diverged_with_its_mark(tiny_env):
 
     args = ["fit", "--run_name", "boom", "--model.lr", "1e4", "--model.layers", "[784, 32, 10]"]
     assert main([*args, "--trainer.max_epochs", "1", "--data.val_size", "100"]) == 2
+    status = json.loads(
+        (Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "boom" / "status.json").read_text()
+    )
+    assert status.get("best_val_acc") is None  # the pass after the NaN scores no weights of its
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=(80, 24)) as pilot:
         await looked(pilot, 2)

@@ -47,6 +47,7 @@ class RunInfo:
     max_epochs: int | None = None
     best_val_acc: float | None = None
     updated: float = 0.0
+    started: float = 0.0  # when the run first started (its first launch): "newest first"
     error: str = ""
     log_offset: int = 0  # where the latest launch's part of output.log begins
     has_checkpoint: bool = False  # a last.ckpt to resume from (a regular file, when read)
@@ -110,6 +111,9 @@ def read_run(path: Path) -> RunInfo:
         max_epochs=_within(_number(status.get("max_epochs"), int), -1, 10**9),
         best_val_acc=_within(_number(status.get("best_val_acc"), float), 0.0, 1.0),
         updated=_number(status.get("updated"), float) or 0.0,
+        started=_number(status.get("started"), float)
+        or _number(status.get("updated"), float)
+        or 0.0,
         error=error,
         log_offset=_number(since, int) or 0,
         has_checkpoint=untrusted.is_regular(path / "last.ckpt"),
@@ -210,7 +214,7 @@ def list_runs(root: Path | None = None) -> list[RunInfo]:
             f"cannot read the checkpoints folder {root} ({error.strerror or error})."
         ) from None
     runs = [read_run(p) for p in folders if is_run(p)]
-    return sorted(runs, key=lambda r: r.updated, reverse=True)
+    return sorted(runs, key=lambda r: r.started, reverse=True)  # newest started first
 
 
 def is_run(folder: Path) -> bool:

@@ -220,8 +220,13 @@ class RunRecorder(L.Callback):
             **metrics,
             confusion=matrix,
         )
-        if "val_acc" in metrics and (
-            self.best_val_acc is None or metrics["val_acc"] > self.best_val_acc
+        diverged = self.stop.diverged_at is not None or (
+            getattr(pl_module, "diverged_at", None) is not None
+        )  # a pass after the loss became NaN scores weights that are no longer the run's
+        if (
+            "val_acc" in metrics
+            and not diverged
+            and (self.best_val_acc is None or metrics["val_acc"] > self.best_val_acc)
         ):
             self.best_val_acc = metrics["val_acc"]
         self.snapshots.samples(trainer, pl_module)

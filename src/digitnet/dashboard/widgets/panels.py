@@ -36,14 +36,18 @@ class ProgressPanel(Static):
     """
 
     state: reactive[tuple[str, str, str, float] | None] = reactive(None, init=False)
+    looked = False  # a look at the run folders has come back: "reading the runs" no more
 
     def on_mount(self) -> None:
-        self.update("no run selected: press n to start one")
+        self.update("reading the runs ...")  # the first look has not come back yet
 
     def show_run(self, info: RunInfo | None, view: RunView) -> None:
         if info is None:
-            self.state = None
+            if self.state is None and not self.looked:  # the first look found no run: say so
+                self.watch_state(None)
+            self.looked, self.state = True, None
             return
+        self.looked = True
         done = round(view.fraction_done(), 3)
         self.state = (
             printable(info.name),
