@@ -25,3 +25,18 @@ def test_bench_examples():
     # bench/ is on pytest's pythonpath
     result = doctest.testmod(importlib.import_module("dashboard_ab"))
     assert result.attempted and not result.failed
+
+
+DOCS = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+
+
+@pytest.mark.parametrize("page", DOCS, ids=lambda p: p.name)
+def test_every_relative_link_of_the_docs_leads_to_a_file(page):
+    import re
+
+    for target in re.findall(r"\]\(([^)#:\s]+)(?:#[^)]*)?\)", page.read_text(encoding="utf-8")):
+        assert (page.parent / target).exists(), f"{page.name} links {target}"
+
+
+def test_the_readme_is_a_front_door():
+    assert len((ROOT / "README.md").read_text(encoding="utf-8").splitlines()) <= 220
