@@ -121,3 +121,20 @@ def test_the_training_core_imports_without_textual():
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_only_the_run_folder_object_spells_a_run_files_name():
+    import re
+
+    from digitnet.runs.files import NAMES
+
+    files = [name for key, name in NAMES.items() if "." in name and key != "lock"]
+    spelled = re.compile("|".join(re.escape(f'"{name}"') for name in files))
+    found = [
+        f"{path.relative_to(PACKAGE)}:{number}"
+        for path in SOURCES
+        if path.name != "files.py"
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if spelled.search(line) and ">>>" not in line and "``" not in line
+    ]
+    assert not found, f"spelled outside runs/files.py: {found}"

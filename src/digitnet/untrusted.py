@@ -16,8 +16,8 @@ treats an unreadable file as missing does the same with a planted one::
 
     >>> import tempfile
     >>> folder = Path(tempfile.mkdtemp())
-    >>> (folder / "status.json").symlink_to("/etc/hostname")
-    >>> read_bytes(folder / "status.json", 1024)
+    >>> (folder / "planted.json").symlink_to("/etc/hostname")
+    >>> read_bytes(folder / "planted.json", 1024)
     Traceback (most recent call last):
     ...
     digitnet.untrusted.NotRegularFile: ... is a symbolic link, not a regular file

@@ -15,6 +15,7 @@ from typing import Any
 
 from digitnet import untrusted
 from digitnet.errors import RunError
+from digitnet.runs.files import RunFolder
 from digitnet.runs.layout import NAME_RE, default_root
 from digitnet.runs.listing import list_runs
 from digitnet.runs.lock import check_real_folder
@@ -41,21 +42,21 @@ def resolve_checkpoint(spec: str, root: Path | None = None) -> tuple[Path, Path 
     if spec == "last":
         for run in list_runs(root):
             if run.has_checkpoint:
-                return run.path / "last.ckpt", run.path
+                return RunFolder(run.path).last_ckpt, run.path
         raise RunError(
             f"there is no run with a last.ckpt under {root}; start one with 'digitnet fit'."
         )
     if NAME_RE.fullmatch(spec) and (root / spec).is_dir():
         check_real_folder(root / spec)
-        if not untrusted.is_regular(root / spec / "last.ckpt"):
+        if not untrusted.is_regular(RunFolder(root / spec).last_ckpt):
             raise RunError(f"run {spec} has no last.ckpt yet; it cannot be resumed.")
-        return root / spec / "last.ckpt", root / spec
+        return RunFolder(root / spec).last_ckpt, root / spec
     path = Path(spec)
     if not path.is_file():
         raise RunError(
             f"--ckpt_path {spec!r} is neither 'last', a run under {root}, nor an existing file."
         )
-    run_dir = path.parent if untrusted.is_regular(path.parent / "status.json") else None
+    run_dir = path.parent if untrusted.is_regular(RunFolder(path.parent).status) else None
     if run_dir is not None:
         check_real_folder(run_dir)
     return path, run_dir

@@ -43,6 +43,7 @@ from digitnet.model.classifier import DigitClassifier
 from digitnet.model.threads import cpu_threads
 from digitnet.runs import layout, trust
 from digitnet.runs import lock as runlock
+from digitnet.runs.files import RunFolder
 from digitnet.runs.folder import run_folder
 from digitnet.runs.progress import UpdatesProgressBar
 from digitnet.runs.quiet import quiet_known_noise
@@ -233,7 +234,8 @@ class DigitCLI(LightningCLI):
             return super().instantiate_trainer(**kwargs)
         except BaseException:  # a Trainer setting was refused: leave no empty run folder behind
             runlock.release(self.run_dir)
-            made = {runlock.LOCK_NAME, "status.json"}  # what claim_new_run left, and nothing else
+            # what claim_new_run left, and nothing else
+            made = {runlock.LOCK_NAME, RunFolder(self.run_dir).status.name}
             if self.resume_dir is None and {p.name for p in self.run_dir.iterdir()} <= made:
                 for name in made:
                     (self.run_dir / name).unlink(missing_ok=True)
@@ -322,7 +324,7 @@ class DigitCLI(LightningCLI):
         if status == "diverged":
             kept = (
                 "Its last good checkpoint is kept."
-                if untrusted.is_regular(self.run_dir / "last.ckpt")
+                if untrusted.is_regular(RunFolder(self.run_dir).last_ckpt)
                 else "It had saved no checkpoint yet."
             )
             raise RunError(
@@ -342,7 +344,7 @@ class DigitCLI(LightningCLI):
                 f"'digitnet fit --ckpt_path {self.run_dir.name}'."
             )
         if self.config.fit.test_after_fit:  # on every rank: the test pass is collective under DDP
-            best = self.run_dir / "best.ckpt"
+            best = RunFolder(self.run_dir).best_ckpt
             results = self.trainer.test(
                 self.model,
                 datamodule=self.datamodule,
@@ -394,7 +396,7 @@ def check_same_experiment(saved: dict, given: dict, section: str, source: str) -
     with: it would continue another experiment under the same name (an MNIST run trained on, and
     logged as, FashionMNIST).
 
-    >>> check_same_experiment({"lr": 0.05}, {"lr": 0.05}, "model", "last.ckpt")
+    >>> check_same_experiment({"lr": 0.05}, {"lr": 0.05}, "model", "the checkpoint")
     >>> check_same_experiment({"dataset": "mnist"}, {"dataset": "fashion_mnist"}, "data", "r")
     Traceback (most recent call last):
     ...
@@ -473,8 +475,8 @@ def _resolve_resume(argv: list[str]) -> Resolved:
     base: list[str] = []
     temporary = None
     if not user_config:
-        if run_dir is not None and (run_dir / "config.yaml").is_file():
-            config = run_dir / "config.yaml"
+        if run_dir is not None and (RunFolder(run_dir).config).is_file():
+            config = RunFolder(run_dir).config
             settings = read_yaml(config)
             # before anything is imported
             trust.check_config(settings, run_dir, str(config))

@@ -38,6 +38,7 @@ from typing import Any
 from digitnet.cli.sweepspec import load_spec, suggest
 from digitnet.errors import BadSetting, Cancelled, DigitnetError, RunError
 from digitnet.runs import study as study_file
+from digitnet.runs.files import RunFolder
 from digitnet.runs.layout import check_name, printable
 from digitnet.runs.search import as_args
 
@@ -108,7 +109,7 @@ def fail_dead_trials(study: Any, root: Path) -> list[int]:
     now = time.time()
     for trial in study.get_trials(deepcopy=False, states=(optuna.trial.TrialState.RUNNING,)):
         name = trial.user_attrs.get("run")
-        if not isinstance(name, str) or not (root / name / "status.json").exists():
+        if not isinstance(name, str) or not (RunFolder(root / name).status).exists():
             continue
         info = listing.read_run(root / name)
         if info.status == "failed" and now - info.updated > DEAD_AFTER:

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from digitnet.runs import study as studies
+from digitnet.runs.files import NAMES, RunFolder
 from digitnet.runs.layout import EventReader, read_weights
 from digitnet.runs.listing import LogTail, RunInfo, is_run, output_tail, read_run
 from digitnet.untrusted import is_real_dir
@@ -89,21 +90,24 @@ class FolderWatcher:
         for name in watched:
             if name in by_name:
                 reader = self.readers.setdefault(
-                    name, EventReader(self.root / name / "events.jsonl")
+                    name, EventReader(RunFolder(self.root / name).events)
                 )
                 events[name] = reader.read()
         snapshot = Snapshot(runs, changed, events)
         if watched and watched[0] in by_name:
             info = by_name[watched[0]]
-            snapshot.tail = (info.name, *self.once(info.name, "output.log", lambda: _tails(info)))
+            snapshot.tail = (
+                info.name,
+                *self.once(info.name, NAMES["output"], lambda: _tails(info)),
+            )
         if console is not None:
-            path = self.root / console / "output.log"
+            path = RunFolder(self.root / console).output
             if self.log is None or self.log.path != path:
                 self.log = LogTail(path)
             snapshot.console, snapshot.output = console, self.log.read()
             snapshot.has_log = path.is_file()
         if weights is not None and weights in by_name:
-            array = self.once(weights, "weights.npy", lambda: read_weights(self.root / weights))
+            array = self.once(weights, NAMES["weights"], lambda: read_weights(self.root / weights))
             snapshot.weights = (weights, array)
         if study is not None:
             snapshot.study = studies.line(studies.read(self.root, study))

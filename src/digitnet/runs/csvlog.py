@@ -30,6 +30,7 @@ from lightning.pytorch.utilities import rank_zero_only
 
 from digitnet import untrusted
 from digitnet.atomic import atomic_write_text, write_failed
+from digitnet.runs.files import RunFolder
 
 
 class RunFolderLogger(Logger):
@@ -54,7 +55,7 @@ class RunCSVLogger(RunFolderLogger):
 
     def __init__(self, run_dir: str | Path) -> None:
         super().__init__(run_dir)
-        self.path = self.run_dir / "metrics.csv"
+        self.path = RunFolder(self.run_dir).metrics
         self.keys: list[str] = []
         self.dropped_lines = 0  # lines of the last read too long to be a row (see _lines)
 
@@ -75,10 +76,10 @@ class RunCSVLogger(RunFolderLogger):
         params = params if isinstance(params, dict) else vars(params)
         self.run_dir.mkdir(parents=True, exist_ok=True)
         with tempfile.TemporaryDirectory() as private:  # Lightning's format, then our atomic write
-            save_hparams_to_yaml(Path(private) / "hparams.yaml", params)
-            text = (Path(private) / "hparams.yaml").read_text(encoding="utf-8")
+            save_hparams_to_yaml(RunFolder(Path(private)).hparams, params)
+            text = RunFolder(Path(private)).hparams.read_text(encoding="utf-8")
         try:
-            atomic_write_text(self.run_dir / "hparams.yaml", text)
+            atomic_write_text(RunFolder(self.run_dir).hparams, text)
         except OSError as error:
             raise write_failed(self.run_dir, error) from None
 

@@ -64,6 +64,10 @@ from typing import Any
 from digitnet import untrusted
 from digitnet.atomic import atomic_file, atomic_write_text
 from digitnet.errors import RunError
+from digitnet.runs.files import (
+    RUN_FILES,  # noqa: F401 - every file a run folder may hold
+    RunFolder,
+)
 
 # stopped: a limit (--trainer.max_steps, --trainer.max_time) ended training inside an epoch; like a
 # cancelled run it saved last.ckpt there, and a resume continues the partial epoch
@@ -115,21 +119,6 @@ def create_run_dir(root: Path, prefix: str) -> Path:
         except FileExistsError:
             continue
     raise RunError(f"could not make a new run folder under {root}.")
-
-
-RUN_FILES = (
-    "config.yaml",
-    "hparams.yaml",
-    "metrics.csv",
-    "events.jsonl",
-    "status.json",
-    "launcher.json",
-    "last.ckpt",
-    "best.ckpt",
-    "output.log",
-    "weights.npy",
-    "notes.json",
-)
 
 
 def check_run_files(run_dir: Path) -> None:
@@ -190,7 +179,7 @@ def append_event(run_dir: Path, event: str, **fields: Any) -> None:
     """Append one event line; a single ``write`` of a whole line, so readers never see half a
     line."""
     line = json.dumps({"event": event, "time": time.time(), **fields}, separators=(",", ":")) + "\n"
-    with untrusted.open_append(run_dir / "events.jsonl") as handle:
+    with untrusted.open_append(RunFolder(run_dir).events) as handle:
         handle.write(line.encode("utf-8"))
 
 
@@ -202,7 +191,7 @@ def write_weights(run_dir: Path, images: Any) -> None:
 
     buffer = io.BytesIO()
     np.save(buffer, np.asarray(images, dtype=np.float16), allow_pickle=False)
-    with atomic_file(run_dir / "weights.npy", durable=False) as handle:
+    with atomic_file(RunFolder(run_dir).weights, durable=False) as handle:
         handle.write(buffer.getvalue())
 
 
@@ -217,7 +206,7 @@ def read_weights(run_dir: Path, limit: int = 256) -> Any:
 
     most = 128 + limit * 64 * 64 * 8  # the header and the largest array of float64
     try:
-        buffer = io.BytesIO(untrusted.read_bytes(run_dir / "weights.npy", most))
+        buffer = io.BytesIO(untrusted.read_bytes(RunFolder(run_dir).weights, most))
         version = np.lib.format.read_magic(buffer)
         if version not in ((1, 0), (2, 0)):
             return None
@@ -246,16 +235,16 @@ def read_weights(run_dir: Path, limit: int = 256) -> Any:
 
 def write_status(run_dir: Path, **fields: Any) -> dict[str, Any]:
     """Merge ``fields`` into ``status.json`` (written to a temporary file and renamed)."""
-    status = read_json(run_dir / "status.json")
+    status = read_json(RunFolder(run_dir).status)
     status.update(fields, updated=time.time())
-    atomic_write_text(run_dir / "status.json", json.dumps(status, indent=1), durable=False)
+    atomic_write_text(RunFolder(run_dir).status, json.dumps(status, indent=1), durable=False)
     return status
 
 
 def read_notes(run_dir: Path) -> tuple[str, list[str]]:
     """A run's note and tags from its ``notes.json`` (``("", [])`` where there is none): a note
     of at most 500 characters, at most 20 tags of letters, digits, ``.``, ``_`` and ``-``."""
-    notes = read_json(Path(run_dir) / "notes.json")
+    notes = read_json(RunFolder(Path(run_dir)).notes)
     note = notes.get("note") if isinstance(notes.get("note"), str) else ""
     tags = notes.get("tags") if isinstance(notes.get("tags"), list) else []
     return note[:500], [t for t in tags if isinstance(t, str) and TAG_RE.fullmatch(t)][:20]
@@ -285,7 +274,7 @@ def write_notes(run_dir: Path, note: str, tags: list[str]) -> None:
     """Replace a run's ``notes.json`` (a file no run writes, so notes never race training)."""
     check_notes(note, tags)
     unique = list(dict.fromkeys(tags))[:20]
-    path = Path(run_dir) / "notes.json"
+    path = RunFolder(Path(run_dir)).notes
     try:
         atomic_write_text(path, json.dumps({"note": note, "tags": unique}, indent=1))
     except OSError as error:  # a folder planted as notes.json, a read-only disk
@@ -429,7 +418,7 @@ def count_launches(run_dir: Path) -> int:
 
 
 def iter_events(run_dir: Path) -> Iterator[dict[str, Any]]:
-    reader = EventReader(run_dir / "events.jsonl")
+    reader = EventReader(RunFolder(run_dir).events)
     while True:
         before = reader.offset
         yield from reader.read()

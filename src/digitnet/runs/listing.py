@@ -23,6 +23,7 @@ from typing import Any
 
 from digitnet import untrusted
 from digitnet.errors import RunError
+from digitnet.runs.files import NAMES, RunFolder
 from digitnet.runs.layout import (
     SETTINGS,
     STATUSES,
@@ -60,8 +61,8 @@ class RunInfo:
 
 
 def read_run(path: Path) -> RunInfo:
-    status = read_json(path / "status.json")
-    launcher = read_json(path / "launcher.json")
+    status = read_json(RunFolder(path).status)
+    launcher = read_json(RunFolder(path).launcher)
     # a resumed run's error is in its own launch's output only
     since = _number(launcher.get("log_offset"), int) or 0
     known = bool(status)  # the run wrote a status of its own at least once
@@ -116,7 +117,7 @@ def read_run(path: Path) -> RunInfo:
         or 0.0,
         error=error,
         log_offset=_number(since, int) or 0,
-        has_checkpoint=untrusted.is_regular(path / "last.ckpt"),
+        has_checkpoint=untrusted.is_regular(RunFolder(path).last_ckpt),
         test_acc=_within(_number(status.get("test_acc"), float), 0.0, 1.0),
         test_images=_within(_number(status.get("test_images"), int), 0, 10**9),
         seconds=_within(_number(status.get("train_seconds"), float), 0.0, 1e9),
@@ -132,7 +133,7 @@ def _settings(saved: Any, path: Path) -> dict[str, Any]:
     if not isinstance(saved, dict):
         saved = {}
         try:
-            with untrusted.open_read(path / "events.jsonl") as handle:
+            with untrusted.open_read(RunFolder(path).events) as handle:
                 first = json.loads(handle.readline(1 << 20) or b"{}")
             config = first.get("config") if isinstance(first, dict) else None
             if isinstance(config, dict):
@@ -172,7 +173,7 @@ def _within(value: Any, low: float, high: float) -> Any:
 
 
 def output_tail(
-    run_dir: Path, lines: int = 20, since: int = 0, log: str = "output.log"
+    run_dir: Path, lines: int = 20, since: int = 0, log: str = NAMES["output"]
 ) -> list[str]:
     """The last ``lines`` lines of a run's ``output.log`` (what a dashboard-launched process
     printed), from byte ``since`` on at most; ``log`` names another file in the folder."""
@@ -186,7 +187,7 @@ def output_tail(
     return text.splitlines()[-lines:]
 
 
-def last_error_line(run_dir: Path, since: int = 0, log: str = "output.log") -> str:
+def last_error_line(run_dir: Path, since: int = 0, log: str = NAMES["output"]) -> str:
     """The ``digitnet: error: ...`` sentence or the last line of a traceback in ``output.log`` (or
     ``log``) after byte ``since``, else ``""``."""
     tail = [line for line in output_tail(run_dir, 50, since, log) if line.strip()]
@@ -221,8 +222,8 @@ def is_run(folder: Path) -> bool:
     """A real folder (not a link to one) holding a status.json or launcher.json file; one that
     cannot be read (another user's, a broken mount) is not listed."""
     return untrusted.is_real_dir(folder) and (
-        untrusted.is_regular(folder / "status.json")
-        or untrusted.is_regular(folder / "launcher.json")
+        untrusted.is_regular(RunFolder(folder).status)
+        or untrusted.is_regular(RunFolder(folder).launcher)
     )
 
 
@@ -248,11 +249,11 @@ class LogTail:
 
         >>> import tempfile
         >>> folder = Path(tempfile.mkdtemp())
-        >>> _ = (folder / "output.log").write_text("one\\ntwo\\n")
-        >>> tail = LogTail(folder / "output.log")
+        >>> _ = (RunFolder(folder).output).write_text("one\\ntwo\\n")
+        >>> tail = LogTail(RunFolder(folder).output)
         >>> tail.read()
         ['one', 'two']
-        >>> with open(folder / "output.log", "a") as log:
+        >>> with open(RunFolder(folder).output, "a") as log:
         ...     _ = log.write("three\\nfour (still being written)")
         >>> tail.read()
         ['three']

@@ -23,13 +23,14 @@ from pathlib import Path
 
 from digitnet import untrusted
 from digitnet.errors import RunError
+from digitnet.runs.files import NAMES, RunFolder
 
 try:
     import fcntl
 except ImportError:  # pragma: no cover - Windows
     fcntl = None
 
-LOCK_NAME = ".lock"
+LOCK_NAME = NAMES["lock"]
 _held: dict[Path, int] = {}  # run folder -> the open file holding its lock, in this process
 
 
@@ -112,17 +113,13 @@ def _read_holder(fd: int) -> dict:
         return {}
 
 
-RUN_FILES = {
-    "launcher.json",
-    "output.log",
-    LOCK_NAME,
-}  # what the dashboard leaves before training starts
+RUN_FILES = {NAMES["launcher"], NAMES["output"], LOCK_NAME}  # the dashboard's, before training
 
 
 def check_new_run_folder(run_dir: Path) -> None:
     """Refuse to start a new run in a folder holding anything but what a dashboard launch leaves
     there."""
-    if os.path.lexists(run_dir / "status.json"):
+    if os.path.lexists(RunFolder(run_dir).status):
         raise RunError(
             f"run {run_dir.name} already exists; resume it with --ckpt_path {run_dir.name} "
             "or pick another --run_name."
@@ -134,7 +131,7 @@ def check_run_or_new(run_dir: Path) -> None:
     """Refuse a folder that is neither a digitnet run (it has a ``status.json``) nor new (empty,
     or holding only what a dashboard launch leaves): it is someone's own folder, and nothing in
     it may be overwritten."""
-    if untrusted.is_regular(run_dir / "status.json") or not untrusted.is_real_dir(run_dir):
+    if untrusted.is_regular(RunFolder(run_dir).status) or not untrusted.is_real_dir(run_dir):
         return
     others = sorted(p.name for p in run_dir.iterdir() if p.name not in RUN_FILES)
     if others:

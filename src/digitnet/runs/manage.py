@@ -7,7 +7,7 @@ change in one sentence naming its process::
 
     >>> import tempfile
     >>> root = Path(tempfile.mkdtemp())
-    >>> (root / "old").mkdir(); _ = (root / "old" / "status.json").write_text("{}")
+    >>> (root / "old").mkdir(); _ = RunFolder(root / "old").status.write_text("{}")
     >>> rename_run(root, "old", "new").name
     'new'
     >>> delete_run(root, "new"); sorted(p.name for p in root.iterdir())
@@ -23,6 +23,7 @@ from pathlib import Path
 from digitnet import untrusted
 from digitnet.errors import RunError
 from digitnet.runs import lock
+from digitnet.runs.files import RunFolder
 from digitnet.runs.layout import NAME_RE, check_name
 from digitnet.runs.listing import read_run
 
@@ -34,7 +35,8 @@ def run_folder_of(root: Path, name: str) -> Path:
         raise RunError(f"there is no run {name} under {root}; 'digitnet runs' lists them.")
     lock.check_real_folder(path)
     if not untrusted.is_real_dir(path) or not (
-        untrusted.is_regular(path / "status.json") or untrusted.is_regular(path / "launcher.json")
+        untrusted.is_regular(RunFolder(path).status)
+        or untrusted.is_regular(RunFolder(path).launcher)
     ):
         raise RunError(f"{path} is not a digitnet run; digitnet leaves it alone.")
     return path

@@ -29,6 +29,7 @@ from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting, DigitnetError, RunError
 from digitnet.runs import lock, search
+from digitnet.runs.files import RunFolder
 from digitnet.runs.layout import NAME_RE, check_name, create_run_dir
 
 DEVICES = ("auto", "cpu", "cuda")
@@ -275,12 +276,12 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
     data, say) is still reported, with the end of its output.
     """
     run_dir.mkdir(parents=True, exist_ok=True)
-    log = run_dir / "output.log"
+    log = RunFolder(run_dir).output
     # a resumed run appends: its own output starts here
     offset = os.lstat(log).st_size if untrusted.is_regular(log) else 0
     process = spawn(args, log)
     atomic_write_text(
-        run_dir / "launcher.json",
+        RunFolder(run_dir).launcher,
         json.dumps({"pid": process.pid, "args": args, "time": time.time(), "log_offset": offset}),
     )
     return process
@@ -339,13 +340,13 @@ def resume(run_dir: Path, max_epochs: int | None = None) -> subprocess.Popen:
     ``--ckpt_path`` reads another way (``last``) could otherwise resume a different run.
     """
     lock.check_real_folder(run_dir)
-    if not untrusted.is_regular(run_dir / "last.ckpt"):
+    if not untrusted.is_regular(RunFolder(run_dir).last_ckpt):
         raise BadSetting(f"run {run_dir.name} has no last.ckpt to resume from.")
     return start_process(
         [
             "fit",
             "--ckpt_path",
-            str(Path(run_dir).absolute() / "last.ckpt"),
+            str(RunFolder(Path(run_dir).absolute()).last_ckpt),
             "--checkpoints_dir",
             str(run_dir.parent),
             *(["--trainer.max_epochs", str(max_epochs)] if max_epochs else []),
@@ -370,13 +371,15 @@ def reap(processes: list[subprocess.Popen]) -> None:
 
 def cancel(run_dir: Path) -> None:
     """Ask a run to stop after its current step and save a resumable checkpoint."""
-    if untrusted.is_real_dir(run_dir / "cancel"):  # anything else is replaced, never written to
+    if untrusted.is_real_dir(
+        RunFolder(run_dir).cancel
+    ):  # anything else is replaced, never written to
         raise RunError(
             f"run {run_dir.name} cannot be cancelled: its cancel is a folder, not a file; delete "
             f"{run_dir / 'cancel'}, or stop the run's process (kill -TERM its pid)."
         )
     try:
-        atomic_write_text(run_dir / "cancel", "cancel requested by the dashboard\n")
+        atomic_write_text(RunFolder(run_dir).cancel, "cancel requested by the dashboard\n")
     except OSError as error:
         raise write_failed(run_dir, error) from None
 

@@ -40,6 +40,7 @@ from digitnet.errors import DigitnetError, RunError
 from digitnet.runs import layout, listing
 from digitnet.runs import lock as runlock
 from digitnet.runs.csvlog import RunCSVLogger
+from digitnet.runs.files import RunFolder
 from digitnet.runs.layout import flat_settings
 from digitnet.runs.snapshots import Snapshots
 from digitnet.runs.stopping import EPOCHS_DONE, StopControl
@@ -103,7 +104,7 @@ class RunRecorder(L.Callback):
         if trainer.is_global_zero:
             remove_stale_temporaries(self.run_dir)
         self.stop.fit_start(trainer)
-        previous = layout.read_json(self.run_dir / "status.json")
+        previous = layout.read_json(RunFolder(self.run_dir).status)
         self._before, self._training = previous, False
         seconds = previous.get("train_seconds")
         self.train_seconds = float(seconds) if isinstance(seconds, (int, float)) else 0.0
@@ -292,7 +293,7 @@ class RunRecorder(L.Callback):
         honoured = self.stop.honoured()
         broken_pipe = isinstance(exception, BrokenPipeError) or "Broken pipe" in str(exception)
         if (interrupted or honoured or broken_pipe) and untrusted.is_regular(
-            self.run_dir / "last.ckpt"
+            RunFolder(self.run_dir).last_ckpt
         ):
             status, error = self.stop.final_status if honoured else "cancelled", ""
         elif interrupted:
@@ -314,7 +315,7 @@ class RunRecorder(L.Callback):
 
     def on_test_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.stop.restore_signals()
-        if untrusted.is_regular(self.run_dir / "status.json"):
+        if untrusted.is_regular(RunFolder(self.run_dir).status):
             metrics = _metrics(trainer, ("test_loss", "test_acc", "test_images"))
             self.writer.event(trainer, "test", **metrics)
             self.writer.status(trainer, **metrics)  # the runs table's test column

@@ -25,6 +25,7 @@ import lightning as L
 from lightning.pytorch.callbacks import Timer
 
 from digitnet import untrusted
+from digitnet.runs.files import RunFolder
 
 EPOCHS_DONE = "digitnet_epochs_done"
 DIVERGED = "the training loss became NaN or infinite; lower the learning rate"
@@ -77,14 +78,14 @@ class StopControl:
         last_of_epoch = batch_idx + 1 >= trainer.num_training_batches
         if self.stop_reason is None and not last_of_epoch and limit_reached(trainer):
             self.stop_reason = "stopped"  # inside the epoch: saved as a cancel is, resumed exactly
-        if self.stop_reason is None and untrusted.is_regular(self.run_dir / "cancel"):
+        if self.stop_reason is None and untrusted.is_regular(RunFolder(self.run_dir).cancel):
             self.stop_reason = "cancelled"
         if self.stop_reason is None or self.final_status is not None:
             return
         trainer.should_stop = True
         self.final_status = self.stop_reason
         if self.stop_reason in ("cancelled", "stopped"):  # mid-epoch: the epoch-end save is skipped
-            trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)
+            trainer.save_checkpoint(RunFolder(self.run_dir).last_ckpt, weights_only=False)
             if trainer.is_global_zero:
                 remove_cancel(self.run_dir)  # honoured
 
@@ -95,7 +96,7 @@ class StopControl:
             return False
         self.epochs_done = trainer.current_epoch + 1
         if self.save_last:
-            trainer.save_checkpoint(self.run_dir / "last.ckpt", weights_only=False)
+            trainer.save_checkpoint(RunFolder(self.run_dir).last_ckpt, weights_only=False)
         return True
 
     def stamp(self, checkpoint: dict) -> None:
@@ -145,8 +146,8 @@ def limit_reached(trainer: L.Trainer) -> bool:
 
 def remove_cancel(run_dir: Path) -> None:
     """Remove the ``cancel`` request (only a regular file is one; a folder of that name stays)."""
-    if untrusted.is_regular(run_dir / "cancel"):
-        (run_dir / "cancel").unlink(missing_ok=True)
+    if untrusted.is_regular(RunFolder(run_dir).cancel):
+        (RunFolder(run_dir).cancel).unlink(missing_ok=True)
 
 
 def _interrupt(signum: int, frame: Any) -> None:

@@ -30,6 +30,7 @@ from textual.widget import Widget
 from textual.widgets import Button, Static
 
 from digitnet.dashboard.predictor import HelperDied, Predictor
+from digitnet.runs.files import RunFolder
 from digitnet.runs.listing import RunInfo
 
 SIDE = 28
@@ -239,7 +240,7 @@ class DrawPane(Vertical):
         try:
             if predictor is None:
                 self.app.call_from_thread(self.say, f"starting the helper for {self.run.name}...")
-                predictor = self.predictor = Predictor(self.run.path / "last.ckpt")
+                predictor = self.predictor = Predictor(RunFolder(self.run.path).last_ckpt)
                 predictor.start()
             answer = predictor.ask(pixels)
         except (HelperDied, OSError) as error:
