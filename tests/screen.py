@@ -106,7 +106,12 @@ def alert_of(app: DashboardApp) -> str:
 def marks_of(app: DashboardApp, chart: str) -> tuple[int, int]:
     """How many columns and rows the plotted marks of a chart span on screen (braille dots of
     its lines, ``●`` and ``•`` of its points), from the first to the last."""
-    canvas = app.query_one(f"#chart-{chart}").query_one("RunPlot #plot")  # textual-plot's canvas
+    return marks_of_widget(app.query_one(f"#chart-{chart}").query_one("RunPlot"))
+
+
+def marks_of_widget(plot) -> tuple[int, int]:
+    """:func:`marks_of` for any ``RunPlot``."""
+    canvas = plot.query_one("#plot")  # textual-plot's canvas
     lines = [strip.text for strip in canvas.render_lines(canvas.size.region)]
     cells = [
         (x, y)

@@ -190,3 +190,70 @@ def test_runs_as_csv_is_safe_to_open_in_a_spreadsheet(tmp_path, capsys):
     rows = list(csv.DictReader(capsys.readouterr().out.splitlines()))
     assert rows[0]["data"] == '\'=HYPERLINK("http://x")\\x1b[2J'
     assert all(not v.startswith(("=", "+", "@", "-", "\t", "\r")) for v in rows[0].values())
+
+
+def fake_study(root: Path, name: str = "s") -> None:
+    """Six trials of study ``name`` as run folders, and its summary as a sweep writes it."""
+    history = []
+    for n, (lr, layers, epochs, state) in enumerate(
+        [
+            (0.1, [784, 16, 10], [0.90, 0.93], "complete"),
+            (0.03, [784, 32, 10], [0.92, 0.96], "complete"),
+            (0.2, [784, 16, 10], [0.85], "pruned"),
+            (0.05, [784, 32, 10], [0.93, 0.97], "complete"),
+            (0.01, [784, 16, 10], [0.80], "fail"),
+            (0.07, [784, 32, 10], [0.91, 0.95], "complete"),
+        ]
+    ):
+        make_run(root, f"{name}-{n}", epochs=len(epochs), rate=1.0 + n)
+        value = epochs[-1] if state == "complete" else None
+        params = {"lr": lr, "layers": json.dumps(layers)}
+        history.append(
+            {
+                "trial": n,
+                "run": f"{name}-{n}",
+                "state": state,
+                "value": value,
+                "params": params,
+                "epochs": epochs,
+            }  # fmt: skip
+        )
+    summary = {
+        "study": name, "trials": 6, "finished": 4, "history": history,
+        "best": {"trial": 3, "run": f"{name}-3", "val_acc": 0.97, "params": {"lr": "0.05"}},
+        "importance_note": "importance needs 8 complete trials, this study has 4",
+    }  # fmt: skip
+    (root / f"{name}.sweep.json").write_text(json.dumps(summary))
+
+
+async def test_a_studys_views_history_settings_importance_and_epochs(tmp_path):
+    from textual.widgets import Input
+
+    from digitnet.dashboard.app import DashboardApp
+    from digitnet.dashboard.widgets.study import StudyView
+    from screen import looked, marks_of_widget, shown_text, wait_for
+
+    fake_study(tmp_path)
+    app = DashboardApp(tmp_path, poll_seconds=0.2)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await looked(pilot, 2)
+        await pilot.press("a", "slash", *"study:s", "enter")
+        study = app.query_one(StudyView)
+        await wait_for(pilot, lambda: study.display and study.found, 10, "the study view")
+        assert app.query_one("#filter", Input).value == "study:s"
+        seen = []
+        for _ in range(5):  # history, layers, lr, importance, epochs
+            await pilot.pause()
+            title = shown_text(study.query_one("#study-title"))
+            seen.append(title.split("·")[1].split("(")[0].strip())
+            if study.view == "importance":
+                text = " ".join(shown_text(study.query_one("#study-text")).split())
+                assert "importance needs 8 complete trials, this study has 4" in text
+            else:
+                assert marks_of_widget(study.query_one("#study-plot"))[0] > 10, study.view
+            if study.view == "setting:layers":
+                assert "0: 784-16-10  1: 784-32-10" in shown_text(study.query_one("#study-foot"))
+            if study.view == "epochs":
+                assert "1 pruned" in shown_text(study.query_one("#study-foot"))
+            await pilot.press("v")
+        assert seen == ["history", "layers", "lr", "importance", "epochs"]

@@ -12,6 +12,8 @@ k is 1 wherever a Lightning option counts training steps, which would then mean 
 (102, 16, 4)
 >>> steps_per_call(None, 10, Trainer(limit_train_batches=5, max_steps=-1, val_check_interval=1.0))
 1
+>>> steps_per_call(None, 10, Trainer(limit_train_batches=1, max_steps=-1, val_check_interval=1.0))
+1
 >>> steps_per_call(4, 64, Trainer(limit_train_batches=1.0, max_steps=7, val_check_interval=1.0))
 Traceback (most recent call last):
 digitnet.errors.BadSetting: --trainer.max_steps counts mini-batches, which a step of ...
@@ -43,11 +45,13 @@ def auto_steps_per_call(batch_size: int) -> int:
 def counting_options(trainer: Any) -> list[str]:
     """The Trainer's options that count training steps (so k > 1 would change them), as set."""
     found = []
-    if getattr(trainer, "limit_train_batches", 1.0) not in (1.0, None):
+    limit = getattr(trainer, "limit_train_batches", 1.0)
+    if limit is not None and (isinstance(limit, int) or limit != 1.0):  # 1 is one batch, 1.0 all
         found.append("--trainer.limit_train_batches")  # overfit_batches and fast_dev_run too
     if getattr(trainer, "max_steps", -1) not in (-1, None):
         found.append("--trainer.max_steps")
-    if getattr(trainer, "val_check_interval", 1.0) not in (1.0, None):
+    check = getattr(trainer, "val_check_interval", 1.0)
+    if check is not None and (isinstance(check, int) or check != 1.0):
         found.append("--trainer.val_check_interval")
     return found
 

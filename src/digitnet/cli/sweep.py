@@ -27,7 +27,6 @@ many, share its trials, each run once. A trial whose process died is marked fail
 from __future__ import annotations
 
 import argparse
-import json
 import signal
 import sys
 import time
@@ -172,7 +171,7 @@ def run_sweep(argv: list[str]) -> int:
         chosen = {key: suggest(trial, key, rule) for key, rule in params.items()}
         name = f"{study_name}-{trial.number}"
         trial.set_user_attr("run", name)
-        shown = ", ".join(f"{k.split('.')[-1]} {_shown(v)}" for k, v in chosen.items())
+        shown = ", ".join(f"{k.split('.')[-1]} {study_file.shown(v)}" for k, v in chosen.items())
         print(f"trial {trial.number}: {shown} ...", flush=True)
         pruning = TrialPruning(trial, OBJECTIVE)
         try:
@@ -266,7 +265,7 @@ def report(study: Any, keys: list[str]) -> str:
             t.user_attrs.get("run", "-"),
             t.state.name.lower(),
             "-" if t.value is None else f"{100 * t.value:.2f}",
-            *(_shown(t.params.get(key)) for key in keys),
+            *(study_file.shown(t.params.get(key)) for key in keys),
         ]
         for t in ranked
     ]
@@ -309,7 +308,7 @@ def summarize(study: Any) -> dict[str, Any]:
                 "run": t.user_attrs.get("run", "-"),
                 "state": t.state.name.lower(),
                 "value": t.value,
-                "params": {k.split(".")[-1]: _plain(v) for k, v in t.params.items()},
+                "params": {k.split(".")[-1]: study_file.plain(v) for k, v in t.params.items()},
                 "epochs": [t.intermediate_values[e] for e in sorted(t.intermediate_values)],
             }
             for t in trials
@@ -321,10 +320,13 @@ def summarize(study: Any) -> dict[str, Any]:
             "trial": best.number,
             "run": best.user_attrs.get("run", "-"),
             "val_acc": best.value,
-            "params": {k.split(".")[-1]: _shown(v) for k, v in best.params.items()},
+            "params": {k.split(".")[-1]: study_file.shown(v) for k, v in best.params.items()},
         }
     searched = {
-        k for t in done for k in t.params if len({_shown(u.params.get(k)) for u in done}) > 1
+        k
+        for t in done
+        for k in t.params
+        if len({study_file.shown(u.params.get(k)) for u in done}) > 1
     }
     if len(done) < IMPORTANCE_TRIALS or not searched:
         summary["importance_note"] = (
@@ -345,23 +347,6 @@ def summarize(study: Any) -> dict[str, Any]:
         summary["importance_trials"] = len(done)
         summary["importance_evaluator"] = "fANOVA"
     return summary
-
-
-def _plain(value: Any) -> Any:
-    """A setting's value as JSON keeps it: lists stored as JSON text become lists again."""
-    if isinstance(value, str) and value.startswith("["):
-        return json.loads(value)
-    return value
-
-
-def _shown(value: Any) -> str:
-    """A setting's value in a table: ``0.1491``, ``784-32-10`` (a list, or its JSON text)."""
-    if value is None:
-        return "-"
-    value = _plain(value)
-    if isinstance(value, list):
-        return "-".join(str(v) for v in value)
-    return f"{value:.4g}" if isinstance(value, float) else str(value)
 
 
 if __name__ == "__main__":  # pragma: no cover

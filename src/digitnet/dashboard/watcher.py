@@ -45,6 +45,8 @@ class Snapshot:
     tail: tuple[str, list[str], list[str]] | None = None  # (run, last lines, of its last launch)
     weights: tuple[str, Any] | None = None  # (run, its weights.npy array or None if unreadable)
     study: str = ""  # the line of the study the filter names (digitnet.runs.study), or ""
+    trials: list = field(default_factory=list)  # that study's trials (digitnet.runs.study.Trial)
+    importance: tuple[dict, str] = ({}, "")  # its importance and what it rests on
 
 
 class FolderWatcher:
@@ -110,7 +112,9 @@ class FolderWatcher:
             array = self.once(weights, NAMES["weights"], lambda: read_weights(self.root / weights))
             snapshot.weights = (weights, array)
         if study is not None:
-            snapshot.study = studies.line(studies.read(self.root, study))
+            summary = studies.read(self.root, study)
+            snapshot.study, snapshot.trials = studies.line(summary), studies.trials(summary)
+            snapshot.importance = studies.importance_of(summary)
         return snapshot
 
     def once(self, run: str, name: str, read: Any) -> Any:

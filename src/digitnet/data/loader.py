@@ -60,6 +60,13 @@ class TensorBatches:
     >>> len(batches), [x.shape[0] for x, _ in batches]
     (2, [64, 36])
 
+    With ``normalize=(mean, std)`` the pixels come as floats ``(p / 255 - mean) / std``, what a
+    LightningModule that is not digitnet's expects:
+
+    >>> x, y = next(iter(TensorBatches(images, labels, 64, normalize=(0.1307, 0.3081))))
+    >>> x.dtype, tuple(x.shape), round(float(x[0, 0, 0, 0]), 4)
+    (torch.float32, (64, 1, 28, 28), -0.4242)
+
     With ``steps_per_call=K`` it yields up to K full mini-batches stacked into one item,
     ``(pixels [k, B, 1, 28, 28], labels [k, B])``, so that one Lightning step can run k updates (its
     per-step bookkeeping then costs k times less); a short last mini-batch comes alone, as above.
@@ -80,8 +87,10 @@ class TensorBatches:
         rank: int = 0,
         world_size: int = 1,
         steps_per_call: int = 1,
+        normalize: tuple[float, float] | None = None,
     ) -> None:
         self.images, self.labels, self.batch_size = images, labels, batch_size
+        self.normalize = normalize  # (mean, std) of [0, 1] pixels: float batches, not uint8
         self.steps_per_call = max(1, steps_per_call)
         self.sampler = EpochSampler(len(labels), shuffle, seed, rank, world_size)
         self.batch_sampler = None  # Lightning inspects DataLoader-like objects for these two
@@ -115,7 +124,11 @@ class TensorBatches:
         self.position = start
         for index in items[start:]:
             self.position += 1
-            yield self.images[index].unsqueeze(-3), self.labels[index]
+            pixels = self.images[index].unsqueeze(-3)
+            if self.normalize is not None:  # for a LightningModule that is not digitnet's
+                mean, std = self.normalize
+                pixels = (pixels.float() / 255.0 - mean) / std
+            yield pixels, self.labels[index]
 
     def state_dict(self) -> dict[str, int]:
         """``position`` counts the items handed out, which are the items training has finished

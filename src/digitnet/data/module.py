@@ -61,7 +61,12 @@ class DigitDataModule(L.LightningDataModule):
         full_batch: one batch holding the whole training split, for full-batch gradient descent:
             ``digitnet fit --model.optimizer gd`` sets it (a linked argument); from Python, pass
             it with ``DigitClassifier(optimizer="gd")``, which refuses to train without it.
-        shuffle: reshuffle the training split every epoch (the slides' ``DataLoader`` does not).
+        shuffle: reshuffle the training split every epoch (the slides' ``DataLoader`` does not;
+            nor does Lightning's ``overfit_batches``, which takes the same batches every epoch).
+
+    To digitnet's classifier it hands uint8 pixels, scaled on the device; to any other
+    LightningModule what one expects: ``x`` float ``[B, 1, 28, 28]``, ``(p / 255 - mean) / std``
+    with the data set's mean and std (``CATALOG[dataset]``), and ``y`` long ``[B]``.
         steps_per_call: mini-batches handed to each Lightning training step, which runs one update
             per mini-batch (see :class:`~digitnet.data.loader.TensorBatches`). It changes speed,
             never results: every count a user sees is in mini-batches. ``None`` picks it
@@ -130,7 +135,18 @@ class DigitDataModule(L.LightningDataModule):
     ) -> TensorBatches:
         trainer = self.trainer
         rank, world = (trainer.global_rank, trainer.world_size) if trainer is not None else (0, 1)
-        return TensorBatches(*split, batch_size, shuffle, self.seed, rank, world, steps_per_call)
+        stats = None if self.takes_uint8() else (self.info.mean, self.info.std)
+        return TensorBatches(
+            *split, batch_size, shuffle, self.seed, rank, world, steps_per_call, stats
+        )
+
+    def takes_uint8(self) -> bool:
+        """Whether the module trained gets uint8 pixels (digitnet's classifier scales them on the
+        device itself) or, like any other LightningModule, floats normalised with the data set's
+        mean and std, one mini-batch a step."""
+        trainer = self.trainer
+        module = trainer.lightning_module if trainer is not None else None
+        return module is None or getattr(module, "takes_uint8_pixels", False)
 
     def train_dataloader(self) -> TensorBatches:
         self.train_batches = self._train_batches()
@@ -139,14 +155,17 @@ class DigitDataModule(L.LightningDataModule):
     def _train_batches(self) -> TensorBatches:
         if self.full_batch:
             return self._batches(self.train_set, len(self.train_set[1]), shuffle=False)
-        return self._batches(self.train_set, self.batch_size, self.shuffle, self.group)
+        # overfit_batches: the same batches every epoch, as Lightning's own loaders give them
+        overfit = self.trainer is not None and self.trainer.overfit_batches > 0
+        shuffle = self.shuffle and not overfit
+        return self._batches(self.train_set, self.batch_size, shuffle, self.group)
 
     @property
     def group(self) -> int:
         """k, the mini-batches of each training step, for this data module's Trainer: the one
         asked for, else the one a checkpoint saved inside an epoch was grouped by (its place is
         counted in those groups), else :func:`digitnet.updates.steps_per_call`'s choice."""
-        if self.full_batch:
+        if self.full_batch or not self.takes_uint8():
             return 1
         asked = self.steps_per_call if self.steps_per_call is not None else self.resumed_group
         return updates.steps_per_call(asked, self.batch_size, self.trainer)

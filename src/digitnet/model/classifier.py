@@ -126,9 +126,21 @@ class DigitClassifier(L.LightningModule):
         255 without ``normalize``."""
         return (pixels.to(self.pixel_mean.dtype) - self.pixel_mean) * self.pixel_scale
 
+    takes_uint8_pixels = True  # DigitDataModule hands it uint8 pixels (see on_after_batch_transfer)
+
     def on_after_batch_transfer(self, batch: Any, dataloader_idx: int) -> Any:
-        pixels, labels = batch  # [B, 1, 28, 28] or k stacked mini-batches [k, B, 1, 28, 28]
-        return (self.scale(pixels) if pixels.dtype == torch.uint8 else pixels), labels
+        """A batch's pixels, scaled: uint8 (0..255, DigitDataModule's, ``[B, 1, 28, 28]`` or k
+        stacked ``[k, B, 1, 28, 28]``) or floats in [0, 1] (torchvision's ``ToTensor``), alone
+        (``predict`` over bare images, ``to_onnx``'s sample) or first in a tuple with labels."""
+        if isinstance(batch, torch.Tensor):
+            return self.pixels(batch)
+        if isinstance(batch, (tuple, list)) and batch and isinstance(batch[0], torch.Tensor):
+            return (self.pixels(batch[0]), *batch[1:])
+        return batch
+
+    def pixels(self, x: torch.Tensor) -> torch.Tensor:
+        """uint8 0..255 or float 0..1 pixels as the network's input (see :meth:`scale`)."""
+        return self.scale(x if x.dtype == torch.uint8 else x * 255.0)
 
     def flops_per_update(self, batch_size: int) -> float:
         """About 6 · B · Σ n_in · n_out for an MLP (forward 2, backward 4); ``inf`` for the CNN:
@@ -137,6 +149,20 @@ class DigitClassifier(L.LightningModule):
             return float("inf")
         layers = self.hparams.layers
         return 6.0 * batch_size * sum(a * b for a, b in zip(layers[:-1], layers[1:]))
+
+    def setup(self, stage: str) -> None:
+        """Refuse Lightning's Tuner in one sentence: its finders train inside their own
+        ``on_fit_start``, before the engine exists."""
+        from lightning.pytorch.callbacks import BatchSizeFinder, LearningRateFinder
+
+        for callback in self.trainer.callbacks:
+            if isinstance(callback, (LearningRateFinder, BatchSizeFinder)):
+                tool = "lr_find" if isinstance(callback, LearningRateFinder) else "scale_batch_size"
+                raise BadSetting(
+                    f"Lightning's Tuner.{tool} is not supported: it expects Lightning's own "
+                    "optimizer steps, and digitnet's engine makes the updates itself; search "
+                    "with 'digitnet sweep' (model.lr, data.batch_size) instead."
+                )
 
     def on_fit_start(self) -> None:
         """Pick the engine (:mod:`digitnet.model.engine`), or refuse the run in one sentence."""

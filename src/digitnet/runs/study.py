@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import math
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -109,3 +110,101 @@ def _count(value: Any) -> bool:
 
 def _rate(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+@dataclass
+class Trial:
+    """One trial as the study view draws it."""
+
+    number: int
+    state: str  # complete, pruned, fail, running
+    value: float | None  # its objective (best validation accuracy), complete trials only
+    params: dict[str, Any]
+    epochs: list[float]  # its validation accuracy after each epoch
+
+
+def trials(summary: dict[str, Any]) -> list[Trial]:
+    """The trials of a summary's ``history``, each field checked (the file is untrusted: a
+    wrong type leaves the trial or the value out, never a crash).
+
+    >>> trials({"history": [{"trial": 0, "state": "complete", "value": 0.9, "params": {"lr": 0.1},
+    ...         "epochs": [0.8, 0.9]}, {"trial": "x"}, {"trial": 1, "state": "pruned",
+    ...         "value": None, "params": {}, "epochs": [0.5, "nan?"]}]})[1]
+    Trial(number=1, state='pruned', value=None, params={}, epochs=[0.5])
+    """
+    history = summary.get("history")
+    found = []
+    for entry in history if isinstance(history, list) else []:
+        if not isinstance(entry, dict) or not _count(entry.get("trial")):
+            continue
+        value = entry.get("value") if _rate(entry.get("value")) else None
+        params = entry.get("params") if isinstance(entry.get("params"), dict) else {}
+        epochs = entry.get("epochs") if isinstance(entry.get("epochs"), list) else []
+        state = entry.get("state") if isinstance(entry.get("state"), str) else "?"
+        found.append(
+            Trial(
+                entry["trial"],
+                printable(state[:20]),
+                value,
+                {printable(str(k))[:40]: v for k, v in list(params.items())[:20]},
+                [float(e) for e in epochs[:10_000] if _rate(e)],
+            )
+        )
+    return found
+
+
+def best_so_far(found: list[Trial]) -> list[tuple[int, float]]:
+    """The best objective after each complete trial, in trial order.
+
+    >>> best_so_far([Trial(0, "complete", 0.9, {}, []), Trial(1, "pruned", None, {}, []),
+    ...              Trial(2, "complete", 0.8, {}, []), Trial(3, "complete", 0.95, {}, [])])
+    [(0, 0.9), (2, 0.9), (3, 0.95)]
+    """
+    best, out = None, []
+    for trial in sorted(found, key=lambda t: t.number):
+        if trial.value is None:
+            continue
+        best = trial.value if best is None else max(best, trial.value)
+        out.append((trial.number, best))
+    return out
+
+
+def importance_of(summary: dict[str, Any]) -> tuple[dict[str, float], str]:
+    """The importance as numbers by setting, and what it rests on or why it is withheld.
+
+    >>> importance_of({"importance": {"lr": 0.8, "x": "?"}, "importance_trials": 9,
+    ...                "importance_evaluator": "fANOVA"})
+    ({'lr': 0.8}, 'importance (fANOVA, 9 complete trials)')
+    """
+    found = summary.get("importance")
+    shares = {
+        printable(str(k))[:40]: float(v)
+        for k, v in (found.items() if isinstance(found, dict) else [])
+        if _rate(v)
+    }
+    text = importance_text(summary)
+    return shares, text.split(":")[0] if shares else text
+
+
+def plain(value: Any) -> Any:
+    """A setting's value as JSON keeps it: a list Optuna stored as JSON text is a list again."""
+    if isinstance(value, str) and value.startswith("["):
+        try:
+            return json.loads(value)
+        except ValueError:
+            return value
+    return value
+
+
+def shown(value: Any) -> str:
+    """A setting's value in a table: ``0.1491``, ``784-32-10`` (a list, or its JSON text).
+
+    >>> shown(0.149123), shown("[784, 32, 10]"), shown([784, 16, 10]), shown(None)
+    ('0.1491', '784-32-10', '784-16-10', '-')
+    """
+    if value is None:
+        return "-"
+    value = plain(value)
+    if isinstance(value, list):
+        return "-".join(str(v) for v in value)
+    return f"{value:.4g}" if isinstance(value, float) else printable(str(value))

@@ -40,6 +40,7 @@ from digitnet.dashboard.widgets.panels import Alert, Details, EpochTable, Progre
 from digitnet.dashboard.widgets.run_list import RunList
 from digitnet.dashboard.widgets.runs_table import RunsTable
 from digitnet.dashboard.widgets.samples import SampleGrid
+from digitnet.dashboard.widgets.study import StudyView
 from digitnet.dashboard.widgets.system import SystemPanel
 from digitnet.dashboard.widgets.weights import WeightsGrid
 from digitnet.errors import DigitnetError
@@ -90,6 +91,7 @@ class MainScreen(Screen):
         Binding("k", "clone_run", "Clone", show=False),
         Binding("t", "note_run", "Note", show=False),
         Binding("s", "sort", "Sort"),
+        Binding("v", "study_view", "Study view", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "focus_runs", "Runs", show=False),
         Binding("l", "log_scale", "Log loss", show=False),
@@ -134,6 +136,8 @@ class MainScreen(Screen):
         self.listed_minute = -1
         self.pending: str | None = None  # a run to select once a look lists it
         self.study_line = ""  # the summary of the sweep the filter names, as the last look read it
+        self.study_trials: list = []  # its trials and importance, for the study view
+        self.study_importance: tuple[dict, str] = ({}, "")
         self.sweeps: list[tuple[subprocess.Popen, str]] = []  # sweeps started here, and studies
 
     def compose(self) -> ComposeResult:
@@ -170,6 +174,7 @@ class MainScreen(Screen):
                 with TabPane("Runs", id="tab-runs"):
                     with Vertical():
                         yield Label("", id="study-line")
+                        yield StudyView(id="study-view")
                         yield RunsTable(id="runs-table")
         yield Footer(compact=True, show_command_palette=False)
 
@@ -253,6 +258,7 @@ class MainScreen(Screen):
         self.report_sweeps()
         control.reap(self.app.processes)
         self.study_line = snapshot.study
+        self.study_trials, self.study_importance = snapshot.trials, snapshot.importance
         self.runs = {run.name: run for run in snapshot.runs}
         fresh = False  # a run seen for the first time: its charts are drawn at once
         for name, events in snapshot.events.items():
@@ -314,6 +320,10 @@ class MainScreen(Screen):
             label = self.query_one("#study-line", Label)
             label.update(Text(summary))
             label.display = bool(summary)
+            study = self.query_one(StudyView)
+            study.display = bool(summary) and bool(self.study_trials)
+            if study.display:
+                study.show(self.study_trials, *self.study_importance)
 
     def shown_runs(self) -> list[Shown]:
         """The watched runs for the charts, the selected one last (drawn on top), each in the
@@ -642,6 +652,17 @@ class MainScreen(Screen):
         for tab, labels in TABS.items():
             tabs.get_tab(f"tab-{tab}").label = labels[1] if short else labels[0]
         tabs.set_class(short, "short-tabs")
+
+    def action_study_view(self) -> None:
+        """The next view of the study the filter names (in the Runs tab)."""
+        study = self.query_one(StudyView)
+        if not study.display:
+            self.tell(
+                "filter the runs by a study (/study:NAME) to see its views", severity="warning"
+            )
+            return
+        self.action_show_tab("runs")
+        study.next_view()
 
     def action_focus_runs(self) -> None:
         """Esc: back to the run list; it hides the charts' cursor first, then the filter."""

@@ -18,6 +18,7 @@ from textual.reactive import reactive
 from textual.widgets import DataTable
 
 from digitnet.dashboard.widgets.run_list import STATUS_MARK, STATUS_STYLE
+from digitnet.runs import study as studies
 from digitnet.runs import table
 from digitnet.runs.layout import printable
 from digitnet.runs.listing import RunInfo
@@ -42,10 +43,13 @@ class RunsTable(DataTable):
         self.text_filter = ""
 
     def show(self, runs: list[RunInfo], text_filter: str) -> None:
-        """Show ``runs`` (newest first) that pass ``text_filter``, sorted as chosen."""
+        """Show ``runs`` (newest first; a study's trials best first) that pass ``text_filter``,
+        sorted as chosen."""
         self.runs, self.text_filter = runs, text_filter
         shown = [run for run in runs if table.matches(run, text_filter)]
         column, backwards = self.sort
+        if column is None and studies.named(text_filter):  # a study's trials: best first
+            column = "best"
         if column is not None:
             shown.sort(key=lambda run: table.value(run, column), reverse=backwards)
         columns = table.columns_for(shown)
