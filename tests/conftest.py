@@ -101,3 +101,20 @@ def _slow_work_needs_the_slow_marker(request, monkeypatch):
 
         monkeypatch.setattr(Trainer, method, refuse)
     yield
+
+
+@pytest.fixture
+def tiny_disk(tmp_path):
+    """A real 4 MB tmpfs (root only); skipped where one cannot be mounted."""
+    mount = tmp_path / "disk"
+    mount.mkdir()
+    if (
+        os.geteuid() != 0
+        or subprocess.run(
+            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
+        ).returncode
+        != 0
+    ):
+        pytest.skip("cannot mount a tmpfs here")
+    yield mount
+    subprocess.run(["umount", "-l", str(mount)], capture_output=True)

@@ -421,23 +421,6 @@ def test_a_full_disk_stops_the_run_clearly_and_keeps_the_previous_checkpoint(
     assert json.loads((run / "status.json").read_text())["status"] == "failed"
 
 
-@pytest.fixture
-def tiny_disk(tmp_path):
-    """A real 4 MB tmpfs (root only); skipped where one cannot be mounted."""
-    mount = tmp_path / "disk"
-    mount.mkdir()
-    if (
-        os.geteuid() != 0
-        or subprocess.run(
-            ["mount", "-t", "tmpfs", "-o", "size=4m", "tmpfs", str(mount)], capture_output=True
-        ).returncode
-        != 0
-    ):
-        pytest.skip("cannot mount a tmpfs here")
-    yield mount
-    subprocess.run(["umount", "-l", str(mount)], capture_output=True)
-
-
 @pytest.mark.slow
 def test_a_real_full_disk_keeps_the_previous_checkpoint_and_ends_in_one_sentence(
     tiny_env, tiny_disk

@@ -507,3 +507,52 @@ def test_a_killed_trial_is_marked_failed_at_the_next_start(tiny_env, tmp_path, m
     assert main(["runs", "--filter", "study:killed", "--format", "json"]) == 0
     states = {r["name"]: r["status"] for r in json.loads(capsys.readouterr().out)}
     assert states["killed-0"] == "failed"
+
+
+@pytest.mark.slow
+def test_a_full_disk_during_a_sweep_is_a_sentence_and_leaves_no_half_made_run(
+    tiny_env, tiny_disk, tmp_path
+):
+    """A real 4 MB tmpfs filled while a trial trains: each trial says so in a line, the sweep
+    ends in one sentence, and no run folder holding only its lock is left behind."""
+    spec = write_spec(
+        tmp_path,
+        SPEC + "  trainer.callbacks: [{class_path: faults.Fault}]\n",
+        "disk",
+    )
+    env = {
+        **tiny_env,
+        "DIGITNET_CHECKPOINTS": str(tiny_disk),
+        "DIGITNET_TEST_FAULT": "fill:20",
+        "PYTHONPATH": str(Path(__file__).parent),
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "digitnet", "sweep", str(spec), "--trials", "2"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 2 and "Traceback" not in done.stdout + done.stderr, done.stderr
+    assert "No space left on device" in done.stdout + done.stderr
+    for run in (p for p in tiny_disk.iterdir() if p.is_dir()):
+        assert {p.name for p in run.iterdir()} - {".lock"}, f"{run.name} holds only its lock"
+    (tiny_disk / "filler").unlink()
+    for path in tiny_disk.glob("disk*"):
+        if path.is_file():
+            path.unlink()
+    with open(tiny_disk / "filler", "wb", buffering=0) as filler:  # full from the start
+        try:
+            while True:
+                filler.write(b"\0" * 65536)
+        except OSError:
+            pass
+    again = subprocess.run(
+        [sys.executable, "-m", "digitnet", "sweep", str(spec), "--trials", "1", "--study", "x"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert again.returncode == 2 and "Traceback" not in again.stderr, again.stderr
+    assert "cannot be written (No space left on device)" in again.stderr

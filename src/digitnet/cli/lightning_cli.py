@@ -84,6 +84,21 @@ def claim_new_run(run_dir: Path) -> None:
     )
 
 
+def remove_half_made(run_dir: Path) -> None:
+    """Remove a new run folder that holds nothing but what claiming it left (its lock, a
+    ``status.json``, a temporary file): a refused or failed start leaves no folder behind."""
+    runlock.release(run_dir)
+    try:
+        left = list(run_dir.iterdir())
+        made = {runlock.LOCK_NAME, RunFolder(run_dir).status.name}
+        if all(p.name in made or p.name.endswith(".tmp") for p in left):
+            for path in left:
+                path.unlink(missing_ok=True)
+            run_dir.rmdir()
+    except OSError:
+        pass
+
+
 class SafeSaveConfig(SaveConfigCallback):
     """LightningCLI's ``config.yaml`` writer, writing through :func:`digitnet.atomic.atomic_file`:
     a planted link named ``config.yaml`` is replaced, never written through, and a kill leaves the
@@ -198,6 +213,8 @@ class DigitCLI(LightningCLI):
                 self.run_dir = layout.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
                 claim_new_run(self.run_dir)
         except OSError as error:
+            if self.resume_dir is None and getattr(self, "run_dir", None) is not None:
+                remove_half_made(self.run_dir)  # a full disk: no folder holding only its lock
             raise RunError(
                 f"cannot write the checkpoints folder {root} ({error.strerror or error}); run "
                 "digitnet from a folder you can write, or point --checkpoints_dir or "
@@ -233,13 +250,10 @@ class DigitCLI(LightningCLI):
         try:
             return super().instantiate_trainer(**kwargs)
         except BaseException:  # a Trainer setting was refused: leave no empty run folder behind
-            runlock.release(self.run_dir)
-            # what claim_new_run left, and nothing else
-            made = {runlock.LOCK_NAME, RunFolder(self.run_dir).status.name}
-            if self.resume_dir is None and {p.name for p in self.run_dir.iterdir()} <= made:
-                for name in made:
-                    (self.run_dir / name).unlink(missing_ok=True)
-                self.run_dir.rmdir()
+            if self.resume_dir is None:
+                remove_half_made(self.run_dir)
+            else:
+                runlock.release(self.run_dir)
             raise
 
     def parse_arguments(self, parser: Any, args: Any) -> None:

@@ -152,13 +152,16 @@ def run_sweep(argv: list[str]) -> int:
     quiet_known_noise()
     optuna.logging.set_verbosity(optuna.logging.ERROR)  # a failed trial is our one line
     storage = open_storage(options.storage, root, study_name)
-    study = optuna.create_study(
-        study_name=study_name,
-        storage=storage,
-        direction="maximize",
-        load_if_exists=True,
-        pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
-    )
+    try:
+        study = optuna.create_study(
+            study_name=study_name,
+            storage=storage,
+            direction="maximize",
+            load_if_exists=True,
+            pruner=optuna.pruners.MedianPruner(n_startup_trials=2, n_warmup_steps=1),
+        )
+    except OSError as error:
+        raise unwritable(study_name, error) from None
     for number in fail_dead_trials(study, root):
         print(f"trial {number}: its process had died; marked failed", flush=True)
     check_study_name(study_name, len(study.trials) + options.trials)
@@ -205,6 +208,8 @@ def run_sweep(argv: list[str]) -> int:
         )
     except KeyboardInterrupt:  # a second Ctrl-C, or one between two trials
         stopped.append("")
+    except OSError as error:  # a full disk under the journal: the records it holds are kept
+        raise unwritable(study_name, error) from None
     finally:
         signal.signal(signal.SIGTERM, previous)
     print()
@@ -224,6 +229,14 @@ def run_sweep(argv: list[str]) -> int:
             "the lines above say why."
         )
     return 0
+
+
+def unwritable(study: str, error: OSError) -> RunError:
+    """One sentence for a study whose storage cannot be written (a full disk)."""
+    return RunError(
+        f"the study {study} cannot be written ({error.strerror or error}); its complete trials "
+        "are kept: free some space, then run the sweep again to go on."
+    )
 
 
 def _interrupt(signum: int, frame: Any) -> None:
