@@ -331,3 +331,41 @@ def test_smoothing_and_the_guard_never_let_a_bad_number_through():
         view.apply({"event": "metrics", "step": 1, "train_loss": value, "val_acc": value})
     assert view.train_loss.values == [0.5] and view.val_acc.values == [0.5]
     assert view.train_loss.steps == [1.0]  # the same step, replaced
+
+
+@pytest.mark.slow
+async def test_a_metric_a_users_own_code_logs_is_drawn_without_dashboard_code(tiny_env):
+    """A callback of the user's logs ``grad_norm`` with ``self.log``: the dashboard's Other
+    metrics chart draws it, named, with no code written for it."""
+    import lightning as L
+
+    from digitnet import DigitClassifier, DigitDataModule, run_folder
+
+    class GradNorm(L.Callback):
+        def on_train_batch_end(self, trainer, pl_module, outputs, batch, batch_idx):
+            pl_module.log("grad_norm", 1.0 + batch_idx % 3)
+
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    trainer = L.Trainer(
+        max_epochs=2,
+        accelerator="cpu",
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        **run_folder(root / "own-metric", log_every_n_steps=1, callbacks=[GradNorm()]),
+    )
+    import csv
+
+    model = DigitClassifier(layers=[784, 16, 10])
+    trainer.fit(model, datamodule=DigitDataModule(val_size=100, steps_per_call=4))
+    rows = list(csv.DictReader((root / "own-metric" / "metrics.csv").open()))
+    steps = [int(row["step"]) for row in rows if row["grad_norm"]]
+    assert len(steps) == trainer.global_step  # one a Lightning step ...
+    assert steps[0] == 4 and steps[-1] == model.updates  # ... at the update count (4 a step)
+    assert steps == sorted(set(steps))
+    app = DashboardApp(root, clock=lambda: T0)
+    async with app.run_test(size=(100, 32)) as pilot:
+        await looked(pilot, 2)
+        await pilot.press("g", "g", "g")  # loss, accuracy, learning rate, other metrics
+        assert app.screen.query_one("#charts").chosen == "metrics"
+        assert "grad_norm" in legend_of(app, "metrics")
+        assert marks_of(app, "metrics")[0] > 20

@@ -94,6 +94,7 @@ class Series:
         return len(self.steps)
 
 
+MOST_EXTRA = 16  # a user's own metrics drawn for one run
 SERIES = ("train_loss", "lr", "val_loss", "val_acc", "cpu_percent", "rss_mb", "gpu_mem_mb")
 
 
@@ -113,6 +114,7 @@ class RunView:
     cpu_percent: Series = field(default_factory=Series)  # the whole run's system figures
     rss_mb: Series = field(default_factory=Series)
     gpu_mem_mb: Series = field(default_factory=Series)
+    extra: dict[str, Series] = field(default_factory=dict)  # what a user's own code logged
     epoch_rows: list[dict[str, Any]] = field(default_factory=list)
     confusion: list[list[int]] | None = None
     samples: dict[str, Any] | None = None
@@ -156,6 +158,10 @@ class RunView:
             if step is not None:
                 for key in ("train_loss", "lr", "val_loss", "val_acc"):
                     self._point(key, step, event.get(key), time)
+                for key, value in (event.get("extra") or {}).items():
+                    if key in self.extra or len(self.extra) < MOST_EXTRA:
+                        if accepted(key, value):
+                            self.extra.setdefault(key, Series()).add(float(step), value, time)
             if kind == "step":
                 self.epoch, self.batch = event.get("epoch", self.epoch), event.get("batch", 0) + 1
                 self.samples_per_s = float(event.get("samples_per_s") or self.samples_per_s)
@@ -191,6 +197,8 @@ class RunView:
     def _forget_after(self, step: int, epoch: int) -> None:
         for key in SERIES:
             getattr(self, key).keep_until(step)
+        for series in self.extra.values():
+            series.keep_until(step)
         self.epoch_rows = [row for row in self.epoch_rows if row.get("epoch", 0) < epoch]
 
     def progress_text(self, live: bool = True, status: str | None = None) -> str:

@@ -234,6 +234,10 @@ class DigitClassifier(L.LightningModule):
                     self.diverged_at = step  # found where the cost is computed; the run stops
                     self.trainer.should_stop = True
             self.log("train_loss", values[-1], prog_bar=True, logger=False)
+        # one step axis in every logger: what else is logged in this step (a user's own
+        # self.log, LearningRateMonitor) goes to the loggers at the update count, not at
+        # Lightning's step (Lightning takes a logged "step" as the x of a row)
+        self.log("step", float(self.updates), on_step=True, on_epoch=False, prog_bar=False)
         return costs.mean()
 
     def rate_at(self, update: int) -> float:

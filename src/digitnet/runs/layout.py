@@ -362,13 +362,29 @@ def clean_event(event: Any) -> dict[str, Any] | None:
 
     >>> clean_event({"event": "step", "step": 5, "train_loss": "boom", "extra": 1})
     {'event': 'step', 'step': 5}
+
+    A ``metrics`` line keeps what a user's own code logged under ``extra``:
+
+    >>> clean_event({"event": "metrics", "step": 50, "grad_norm": 1.5, "x\x1b": 2.0, "y": "no"})
+    {'event': 'metrics', 'step': 50, 'extra': {'grad_norm': 1.5}}
     """
     if not isinstance(event, dict) or not isinstance(event.get("event"), str):
         return None
-    return {
+    clean = {
         "event": event["event"],
         **{k: v for k, v in event.items() if k in FIELDS and FIELDS[k](v)},
     }
+    if event["event"] == "metrics":  # what a user's own module or callback logged, drawn too
+        extra = {k: v for k, v in event.items() if k not in FIELDS and k not in KNOWN_KEYS}
+        extra = {k: v for k, v in extra.items() if METRIC_NAME.fullmatch(str(k)) and _is_number(v)}
+        if extra:
+            clean["extra"] = dict(list(extra.items())[:MOST_EXTRA])
+    return clean
+
+
+METRIC_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_./-]{0,63}")  # as self.log names them
+MOST_EXTRA = 16  # metrics of a line beyond digitnet's own
+KNOWN_KEYS = {"event", "time", "launch", "test_images", "extra"}
 
 
 class EventReader:

@@ -49,8 +49,14 @@ PALETTE = (  # a run's colour, kept for the session
     "salmon1",
 )
 RAW = "grey42"  # the raw training loss, behind its moving average in the run's colour
-CHARTS = ("loss", "accuracy", "lr", "system")
-TITLES = {"loss": "Loss", "accuracy": "Accuracy", "lr": "Learning rate", "system": "System"}
+CHARTS = ("loss", "accuracy", "lr", "metrics", "system")
+TITLES = {
+    "loss": "Loss",
+    "accuracy": "Accuracy",
+    "lr": "Learning rate",
+    "metrics": "Other metrics",
+    "system": "System",
+}
 
 
 @dataclass(frozen=True)
@@ -398,6 +404,38 @@ class MemoryChart(Chart):
         return [plotting.line_of(view, view.rss_mb, self.settings, run.color, label, 1 / 1024)]
 
 
+class MetricsChart(Chart):
+    """Every other metric a run logged (``self.log`` in a user's own LightningModule or
+    callback), one line each, at the update counts it was logged at: nothing to write in the
+    dashboard for a new metric to be drawn."""
+
+    kind = "metrics"
+    series_names = ()
+
+    def points_key(self, view: RunView) -> tuple:
+        return tuple((name, len(series)) for name, series in sorted(view.extra.items())) + (
+            view.max_epochs,
+            view.steps_per_epoch,
+            len(view.epoch_rows),
+        )
+
+    def lines_of(self, run: Shown, several: bool) -> list[Line]:
+        lines = []
+        for i, (name, series) in enumerate(sorted(run.view.extra.items())):
+            label = f"{self.short_name(run)} {name}" if several else name
+            style = run.color if several else PALETTE[i % len(PALETTE)]
+            lines.append(plotting.line_of(run.view, series, self.settings, style, label))
+        return lines
+
+    def header(self) -> Text:
+        if not any(run.view.extra for run in self.runs):
+            text = Text()
+            text.append(f"{self.chart_title()} ", style="bold")
+            text.append("none logged: a metric your own code logs with self.log appears here")
+            return text
+        return super().header()
+
+
 class SystemCharts(Vertical):
     """CPU over memory: the ``system`` slot of the pane."""
 
@@ -406,7 +444,7 @@ class SystemCharts(Vertical):
         yield MemoryChart(id="chart-memory")
 
 
-SHORT_TITLES = {"loss": "Loss", "accuracy": "Acc", "lr": "LR", "system": "Sys"}
+SHORT_TITLES = {"loss": "Loss", "accuracy": "Acc", "lr": "LR", "metrics": "More", "system": "Sys"}
 
 
 class ChartChooser(Static):
@@ -447,6 +485,7 @@ class ChartsPane(Vertical):
             yield LossChart(id="chart-loss", classes="slot")
             yield AccuracyChart(id="chart-accuracy", classes="slot")
             yield RateChart(id="chart-lr", classes="slot")
+            yield MetricsChart(id="chart-metrics", classes="slot")
             yield SystemCharts(id="chart-system", classes="slot")
 
     def on_mount(self) -> None:
