@@ -209,4 +209,4 @@ class StudyView(Vertical):
             if len(xs) > 1:
                 self.line(plot, xs, ys, style)
             self.scatter(plot, xs[-1:], ys[-1:], marker="✂" if cut else "●", marker_style=style)
-        foot.update(f"every trial's val acc % by epoch; {pruned} pruned (red, ✂ where it stopped)")
+        foot.update(f"val acc % by epoch; {pruned} pruned (red, ✂ where it stopped)")
