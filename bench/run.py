@@ -289,17 +289,7 @@ def bench_textbook(data, epochs: int) -> dict:
         numpy_seconds.append(network.epoch(book, 10, 3.0))
         floor_seconds.append(loops.backprop_epoch(floor, images, labels, 10, 3.0, generator))
 
-    model = dict(
-        layers=[784, 30, 10],
-        activation="sigmoid",
-        loss="mse",
-        optimizer="sgd",
-        lr=3.0,
-        momentum=0.0,
-        init="gaussian",
-        schedule="constant",
-        normalize=False,
-    )
+    model = TEXTBOOK
     with tempfile.TemporaryDirectory() as tmp:
         timer, _ = digitnet_fit(
             model,

@@ -1,5 +1,6 @@
-"""Provides :class:`GuardedServer`: textual-serve's server with digitnet's :class:`~.web.Guard` on
-its page and its WebSocket, and caps on what a client may ask for.
+"""Provides :class:`GuardedServer`: textual-serve's server with digitnet's
+:class:`~digitnet.dashboard.webguard.Guard` on its page and its WebSocket, and caps on what a
+client may ask for.
 
 It overrides the two request handlers textual-serve routes to (``handle_index``,
 ``handle_websocket``, public methods meant to be overridden), and drives each browser's dashboard
@@ -16,7 +17,7 @@ from aiohttp import WSMsgType, web
 from textual_serve.app_service import AppService
 from textual_serve.server import Server
 
-from digitnet.dashboard.web import WILDCARDS, Guard, clamp_size
+from digitnet.dashboard.webguard import WILDCARDS, Guard, clamp_size
 
 PAGE = """<!DOCTYPE html><html><head><meta charset="utf-8"><title>digitnet</title></head>
 <body style="font-family: monospace; background: #0c181f; color: #e0e0e0; padding: 2em">
