@@ -369,3 +369,17 @@ async def test_a_metric_a_users_own_code_logs_is_drawn_without_dashboard_code(ti
         assert app.screen.query_one("#charts").chosen == "metrics"
         assert "grad_norm" in legend_of(app, "metrics")
         assert marks_of(app, "metrics")[0] > 20
+
+
+async def test_a_run_without_a_validation_split_says_why_its_accuracy_chart_is_empty(tmp_path):
+    run = make_run(tmp_path, "quickstart-like", epochs=3)
+    events = [json.loads(line) for line in (run / "events.jsonl").read_text().splitlines()]
+    events[0]["config"]["data"]["val_size"] = 0
+    kept = [e for e in events if e["event"] != "val"]
+    for event in kept:
+        event.pop("val_acc", None)
+    (run / "events.jsonl").write_text("".join(json.dumps(e) + "\n" for e in kept))
+    app = DashboardApp(tmp_path, clock=lambda: T0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await looked(pilot, 2)
+        assert "no validation split (--data.val_size 0)" in legend_of(app, "accuracy")

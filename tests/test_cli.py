@@ -64,7 +64,9 @@ def test_fit_writes_a_complete_run_folder_and_tests_the_best_checkpoint(tiny_env
     assert status["status"] == "finished" and status["epoch"] == 3
     assert status["best_val_acc"] > 0.9  # the tiny digits are easy
     out = capsys.readouterr().out
-    assert "run first: 784-32-10 relu, 25,450 weights, mnist, batch 64, 3 epochs" in out
+    assert (
+        "run first: 784-32-10 relu, 25,408 weights and 42 biases, mnist, batch 64, 3 epochs" in out
+    )
     assert "run first: test accuracy " in out and "on the 200 test images (best.ckpt)" in out
     events = [json.loads(line)["event"] for line in (run / "events.jsonl").read_text().splitlines()]
     assert events[0] == "start" and events.count("epoch") == 3 and "test" in events

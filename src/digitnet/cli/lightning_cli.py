@@ -376,15 +376,18 @@ class DigitCLI(LightningCLI):
 
     def summary(self) -> str:
         """One line on what this fit trains:
-        ``run mnist-mlp-...: 784-512-512-10 relu, 669,706 weights, mnist, 10 epochs``."""
+        ``run mnist-mlp-...: 784-512-512-10 relu, 668,672 weights and 1,034 biases, mnist, 10
+        epochs``."""
         hp, data = self.model.hparams, self.datamodule.hparams
-        weights = sum(p.numel() for p in self.model.parameters())
+        weights = sum(p.numel() for p in self.model.parameters() if p.ndim > 1)
+        biases = sum(p.numel() for p in self.model.parameters() if p.ndim <= 1)
         epochs = self.trainer.max_epochs
         resumed = self.checkpoint.get(EPOCHS_DONE) if self.checkpoint is not None else None
         where = f", resumed after epoch {resumed}" if isinstance(resumed, int) else ""
         batch = "full batch" if data.get("full_batch") else f"batch {data.get('batch_size', '?')}"
         return (
-            f"run {self.run_dir.name}: {checks.describe_model(hp)}, {weights:,} weights, "
+            f"run {self.run_dir.name}: {checks.describe_model(hp)}, {weights:,} weights and "
+            f"{biases:,} biases, "
             f"{data.get('dataset', '?')}, {batch}, {epochs} "
             f"epoch{'' if epochs == 1 else 's'}{where}"
         )

@@ -1,8 +1,10 @@
-"""Provides :class:`UpdatesProgressBar`: Lightning's progress bar counting mini-batches.
+"""Provides :class:`UpdatesProgressBar`: Lightning's progress bar counting mini-batches, with a
+line for each epoch.
 
 A training step may make k updates (:mod:`digitnet.updates`); Lightning's own bar counts steps,
 so an epoch of 782 mini-batches would read ``49/49``. This one reads ``782/782`` for every k,
-as a plain Lightning loop's bar does.
+as a plain Lightning loop's bar does. After each epoch it prints what the textbook's
+``network.py`` prints: ``epoch 3/10: validation accuracy 97.61%, loss 0.0812``.
 """
 
 from __future__ import annotations
@@ -17,6 +19,19 @@ from digitnet import updates
 
 class UpdatesProgressBar(TQDMProgressBar):
     """The training bar's total and position in mini-batches (updates); the rest is Lightning's."""
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_epoch_end(trainer, pl_module)
+        found = trainer.callback_metrics
+        if "val_acc" in found and not trainer.sanity_checking:
+            epochs = (
+                f"/{trainer.max_epochs}" if trainer.max_epochs and trainer.max_epochs > 0 else ""
+            )
+            line = f"epoch {trainer.current_epoch + 1}{epochs}: validation accuracy "
+            line += f"{100 * float(found['val_acc']):.2f}%"
+            if "val_loss" in found:
+                line += f", loss {float(found['val_loss']):.4f}"
+            self.print(line)
 
     @property
     def total_train_batches(self) -> int | float:

@@ -24,6 +24,7 @@ WARNINGS = (
     r"Be aware that when using `ckpt_path`, callbacks used to create the checkpoint",  # resumed
     r"The number of training batches .* is smaller than the logging interval",  # each epoch's
     # last update is logged as well
+    r"Total length of `list` across ranks is zero",  # --data.val_size 0: no validation, asked
 )
 INFO = (  # lines Lightning logs at INFO that say nothing a digitnet user needs
     "Tip:",

@@ -354,6 +354,21 @@ class AccuracyChart(Chart):
     kind = "accuracy"
     series_names = ("val_acc",)
 
+    def header(self) -> Text:
+        """Say why a run without a validation split draws nothing here."""
+        unvalidated = [
+            run
+            for run in self.runs
+            if not len(run.view.val_acc)
+            and (run.view.config.get("data") or {}).get("val_size") == 0
+        ]
+        if self.runs and len(unvalidated) == len(self.runs):
+            text = Text()
+            text.append(f"{self.chart_title()} ", style="bold")
+            text.append("no validation split (--data.val_size 0): the test accuracy is in Details")
+            return text
+        return super().header()
+
     def lines_of(self, run: Shown, several: bool) -> list[Line]:
         label = self.short_name(run) if several else "val accuracy %"
         view, settings = run.view, self.settings

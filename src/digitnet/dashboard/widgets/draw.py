@@ -206,6 +206,7 @@ class DrawPane(Vertical):
             return
         self.leave()
         self.run = info
+        self.query_one(Bars).shown = ((), ())  # the last run's answer is not this run's
         if info is None or not info.has_checkpoint:
             self.say("select a run with a checkpoint to draw for")
         else:

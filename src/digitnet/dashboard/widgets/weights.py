@@ -56,6 +56,8 @@ class WeightsGrid(Vertical):
         yield Static("", id="weights-summary")
         yield Tiles(id="weights-grid")
 
+    hidden: int | None = None  # the first hidden layer's size, from the run's settings
+
     def on_mount(self) -> None:
         self.watch_shown(None)
 
@@ -64,6 +66,11 @@ class WeightsGrid(Vertical):
         count = view.counts.get("weights", 0)
         self.weights = weights
         readable = weights is not None
+        layers = (
+            view.config.get("model", {}).get("layers") if isinstance(view.config, dict) else None
+        )
+        hidden = layers[1] if isinstance(layers, list) and len(layers) > 2 else None
+        self.hidden = hidden if isinstance(hidden, int) and hidden > 0 else None
         self.shown = (info.name, view.weights_epoch, count, readable) if info and count else None
 
     def watch_shown(self, shown: tuple | None) -> None:
@@ -78,10 +85,11 @@ class WeightsGrid(Vertical):
             summary.update("weights.npy of this run is missing or unreadable")
             return
         n, h, w = weights.shape
+        of = f"the first {n} of {self.hidden:,}" if self.hidden and self.hidden > n else f"{n}"
         what = "hidden neurons, 28x28 weights each" if (h, w) == (28, 28) else f"filters, {h}x{w}"
         summary.update(
             Text.assemble(
-                f"first layer after epoch {shown[1]}: {n} {what}; ",
+                f"first layer after epoch {shown[1]}: {of if (h, w) == (28, 28) else n} {what}; ",
                 ("red positive", "rgb(255,72,48)"),
                 ", ",
                 ("blue negative", "rgb(48,132,255)"),
