@@ -67,6 +67,7 @@ def real_data() -> Path:
 # that trains or loads torch) must be marked ``slow``: ``make test-fast`` leaves those out. The
 # guard below fails an unmarked test the moment it starts one, so the markers cannot drift.
 TORCH_COMMANDS = {"fit", "validate", "test", "predict", "export", "reproduce", "compare", "gates"}
+TORCH_COMMANDS |= {"forward", "backprop"}
 
 
 def _starts_torch(args) -> bool:

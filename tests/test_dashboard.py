@@ -470,7 +470,9 @@ async def test_the_weights_tab_shows_each_hidden_neurons_weights_as_an_image(tmp
         summary = lambda: " ".join(shown_text(app.query_one("#weights-summary")).split())  # noqa: E731
         await wait_for(
             pilot,
-            lambda: "after epoch 3: the first 8 of 32 hidden neurons, 28x28 weights each" in summary(),
+            lambda: (
+                "after epoch 3: the first 8 of 32 hidden neurons, 28x28 weights each" in summary()
+            ),
             30,
             "the weights",
         )

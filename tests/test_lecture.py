@@ -158,3 +158,51 @@ def test_reproduce_reports_a_spread_over_seeds_beside_the_textbooks_own_code(
     assert "stuck when it ends more than 10 points below the best run" in table
     assert main(["reproduce", "quickstart", "--seeds", "0"]) == 2
     assert "--seeds must be at least 1" in capsys.readouterr().err
+
+
+def test_backprop_written_out_matches_finite_differences_and_autograd():
+    from digitnet.lecture.passes import backprop, forward, xor_network
+
+    net = xor_network(3)
+    x, y = torch.tensor([0.0, 1.0]), torch.tensor([1.0])
+    step = backprop(net, x, y, lr=1.0)
+    for _, _, analytic, numeric in step.checks:
+        assert analytic == pytest.approx(numeric, abs=1e-8)
+    leaves = [(w.clone().double().requires_grad_(), b.clone().double()) for w, b in net]
+    forward(leaves, x.double(), y.double()).terms.sum().backward()
+    for (w, _), grad in zip(leaves, step.weight_grads):
+        assert torch.allclose(w.grad, grad, atol=1e-12)  # BP4 is autograd's gradient
+    assert step.cost_after < step.cost_before
+
+
+def test_the_backprop_command_writes_the_step_out(capsys):
+    assert main(["backprop", "--lr", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "δ of layer 2 (BP1: (a − y) ⊙ σ'(z))" in out and "BP4" in out
+    before, after = (
+        float(w) for w in out.split("cost before ")[1].split(" (")[0].split(", after ")
+    )
+    assert after < before
+
+
+@pytest.mark.slow
+def test_forward_shows_each_layer_and_the_cost_and_agrees_with_predict(tiny_env, tmp_path, capsys):
+    from PIL import Image
+
+    assert main(["fit", "--run_name", "fw", "--trainer.max_epochs", "1", "--model.layers",
+                 "[784, 16, 10]", "--data.val_size", "100"]) == 0  # fmt: skip
+    image = tmp_path / "digit.png"
+    pixels = torch.zeros(28, 28, dtype=torch.uint8)
+    pixels[6:22, 12:16] = 255
+    Image.fromarray(pixels.numpy()).save(image)
+    capsys.readouterr()
+    assert main(["forward", "--ckpt_path", "fw", "--label", "1", str(image)]) == 0
+    out = capsys.readouterr().out
+    assert "layer 1: z = W a + b (16 neurons" in out and "a = softmax(z)" in out
+    shown = [float(line.split("=")[1].split()[0]) for line in out.splitlines() if "  a_" in line]
+    assert main(["predict", "--ckpt_path", "fw", str(image)]) == 0
+    predicted = capsys.readouterr().out
+    assert len(shown) == 10 and sum(shown) == pytest.approx(1.0, abs=1e-3)
+    theirs = [float(p.split(":")[1]) for p in predicted.split("[")[1].split("]")[0].split()]
+    assert shown == pytest.approx(theirs, abs=1e-3)  # the same network, the same answer
+    assert "cost C = −Σ y_j ln a_j" in out

@@ -29,6 +29,8 @@ commands:
                        runs diff A B, runs note RUN TEXT, runs rename OLD NEW, runs delete NAME
   data fetch [NAME]    get mnist, fashion_mnist or all (default) into data/ and verify them
   gates                a perceptron learns AND, OR, NAND, and cannot learn XOR
+  forward IMAGE        one forward pass through a run's MLP: each layer's z and a, the cost
+  backprop             one backpropagation step written out: δ, ∂C/∂w checked, the step
   perceptron           a multi-class perceptron on raw pixels: the linear baseline
   presets              the slides' and the textbook's networks as configs (fit --preset NAME)
   reproduce [NAME...]  run presets over seeds: their spread against the published figures
@@ -95,7 +97,15 @@ def main(argv: list[str] | None = None) -> int:
             from digitnet.cli.sweep import run_sweep
 
             return run_sweep(argv[1:])
-        if command in ("gates", "perceptron", "presets", "reproduce", "compare"):
+        if command in (
+            "gates",
+            "perceptron",
+            "presets",
+            "reproduce",
+            "compare",
+            "forward",
+            "backprop",
+        ):
             from digitnet.cli import teaching
 
             return getattr(teaching, f"run_{command}")(argv[1:])

@@ -290,3 +290,119 @@ def run_compare(argv: list[str]) -> int:
     )
     print(f"\nwrote {options.out}.md and {options.out}.json")
     return 0
+
+
+def run_forward(argv: list[str]) -> int:
+    parser = parser_for(
+        "forward",
+        "One forward pass through a trained MLP, layer by layer: each layer's z = W a + b and "
+        "a = σ(z), the output a_j, and with --label the one-hot y and the cost term by term.",
+    )
+    parser.add_argument("image", help="an image file of a digit (or a garment), any size")
+    parser.add_argument("--ckpt_path", default="last", help="last (default), a run's name, a file")
+    parser.add_argument("--label", type=int, default=None, help="the true class: shows the cost")
+    add_checkpoints_dir(parser)
+    options = parser.parse_args(argv)
+    import torch
+
+    from digitnet.cli.common import resolve_checkpoint
+    from digitnet.data.catalog import CATALOG
+    from digitnet.lecture.passes import forward
+    from digitnet.model.classifier import DigitClassifier
+    from digitnet.model.predict import read_image
+
+    path, _ = resolve_checkpoint(options.ckpt_path, Path(options.checkpoints_dir))
+    model = DigitClassifier.load_from_checkpoint(path).double().eval()
+    hp = model.hparams
+    if hp.arch != "mlp":
+        raise BadSetting(f"{path} is a {hp.arch}; digitnet forward shows an MLP's layers.")
+    classes = CATALOG[hp.dataset].classes
+    if options.label is not None and not 0 <= options.label < len(classes):
+        raise BadSetting(f"--label must be a class from 0 to {len(classes) - 1}.")
+    layers = [(m.weight.detach(), m.bias.detach()) for m in model.network.modules()
+              if isinstance(m, torch.nn.Linear)]  # fmt: skip
+    x = model.scale(read_image(options.image).reshape(1, 1, 28, 28)).flatten().double()
+    y = None
+    if options.label is not None:
+        y = torch.zeros(len(classes), dtype=torch.float64)
+        y[options.label] = 1.0
+    cost = "cross_entropy" if hp.loss == "cross_entropy" else "mse"
+    passed = forward(layers, x, y, hp.activation, cost)
+    print(f"a⁰ = x: {len(x)} pixels, scaled as the run was trained (normalize {hp.normalize})")
+    for i, (z, a) in enumerate(zip(passed.z, passed.a[1:]), start=1):
+        last = i == len(passed.z)
+        how = ("softmax" if cost == "cross_entropy" else "sigmoid") if last else hp.activation
+        print(f"layer {i}: z = W a + b ({len(z)} neurons: z from {float(z.min()):.3f} to "
+              f"{float(z.max()):.3f}), a = {how}(z)", end="")  # fmt: skip
+        if not last:
+            top = torch.topk(a, min(3, len(a)))
+            strongest = ", ".join(f"#{int(j)} {float(v):.3f}" for v, j in zip(*top))
+            print(f": {int((a > 0.5 if how == 'sigmoid' else a > 0).sum())} of {len(a)} active;"
+                  f" strongest {strongest}")  # fmt: skip
+        else:
+            print()
+    print("output:")
+    for j, name in enumerate(classes):
+        line = f"  a_{j} = {float(passed.output[j]):.4f}  {name}"
+        if y is not None:
+            line += f"   y_{j} = {int(y[j])}   cost term {float(passed.terms[j]):.4f}"
+        print(line)
+    guess = int(passed.output.argmax())
+    print(f"guess: {classes[guess]} (a_{guess} is the largest)")
+    if y is not None:
+        what = "½ Σ (a_j − y_j)²" if cost == "mse" else "−Σ y_j ln a_j"
+        print(f"cost C = {what} = {float(passed.terms.sum()):.4f}")
+    return 0
+
+
+def run_backprop(argv: list[str]) -> int:
+    parser = parser_for(
+        "backprop",
+        "One backpropagation step written out: each layer's δ (BP1, BP2), a few ∂C/∂w (BP4) "
+        "beside a finite-difference check, the gradient-descent step, and the cost before and "
+        "after; on the 2-2-1 XOR network, or on one MNIST image with --mnist (784-30-10).",
+    )
+    parser.add_argument("--mnist", action="store_true", help="one MNIST training image instead")
+    parser.add_argument("--lr", type=float, default=2.0, help="the step's learning rate η (2.0)")
+    parser.add_argument("--seed", type=int, default=1, help="the weights' seed (1)")
+    options = parser.parse_args(argv)
+    import torch
+
+    from digitnet.lecture.passes import backprop, xor_network
+
+    if options.mnist:
+        from digitnet.data.module import default_data_dir, load_split
+
+        images, labels = load_split("mnist", "train", default_data_dir())
+        x = images[0].flatten().double() / 255.0
+        y = torch.zeros(10, dtype=torch.float64)
+        y[int(labels[0])] = 1.0
+        generator = torch.Generator().manual_seed(options.seed)
+        net = [
+            (torch.randn(30, 784, generator=generator, dtype=torch.float64),
+             torch.randn(30, generator=generator, dtype=torch.float64)),
+            (torch.randn(10, 30, generator=generator, dtype=torch.float64),
+             torch.randn(10, generator=generator, dtype=torch.float64)),
+        ]  # fmt: skip
+        print(f"one MNIST training image (a {int(labels[0])}), 784-30-10 sigmoid, quadratic cost")
+    else:
+        net, x, y = xor_network(options.seed), torch.tensor([1.0, 0.0]), torch.tensor([1.0])
+        print("XOR on a 2-2-1 sigmoid network, input (1, 0), target 1, quadratic cost")
+    step = backprop(net, x, y, options.lr)
+    for i, delta in enumerate(step.deltas, start=1):
+        rule = "BP1: (a − y) ⊙ σ'(z)" if i == len(step.deltas) else "BP2: (Wᵀ δ) ⊙ σ'(z)"
+        shown = ", ".join(f"{float(v):+.5f}" for v in delta[:4])
+        more = (
+            f", ... ({len(delta)} in all, |δ| = {float(delta.norm()):.5f})"
+            if len(delta) > 4
+            else ""
+        )
+        print(f"δ of layer {i} ({rule}): [{shown}{more}]")
+    print("∂C/∂w = δ_j a_k (BP4), against (C(w + ε) − C(w − ε)) / 2ε:")
+    for layer, (j, k), analytic, numeric in step.checks:
+        print(f"  layer {layer + 1} w[{j},{k}]: {analytic:+.8f}   numeric {numeric:+.8f}"
+              f"   differ by {abs(analytic - numeric):.1e}")  # fmt: skip
+    print(f"step: w ← w − {options.lr:g} ∂C/∂w, b ← b − {options.lr:g} δ")
+    print(f"cost before {step.cost_before:.6f}, after {step.cost_after:.6f}"
+          f" ({'down' if step.cost_after < step.cost_before else 'up'})")  # fmt: skip
+    return 0

@@ -87,6 +87,34 @@ def center_digit(gray: torch.Tensor) -> torch.Tensor:
     return frame
 
 
+def read_image(name: str, background: str = "auto") -> torch.Tensor:
+    """An image file as MNIST's 28x28 pixels (:func:`to_mnist`), or one sentence naming what is
+    wrong with the file."""
+    path = Path(name)
+    if path.is_dir():
+        raise BadSetting(f"{name} is a directory; give image files, such as {name}/*.png.")
+    if not path.exists():
+        raise BadSetting(f"image {name} does not exist.")
+    if not path.is_file():  # a FIFO or device would block or never end
+        raise BadSetting(f"{name} is not a regular file; give an image file.")
+    try:
+        # Pillow only warns from 89 to 179 million pixels: refuse those too
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            with Image.open(name) as image:
+                pixels = to_mnist(image, background)
+    except NoDigit as error:
+        raise NoDigit(f"{name}: {error}") from None
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning):
+        raise BadSetting(
+            f"{name} is too large to decode safely (a decompression bomb?); "
+            "shrink it below 89 million pixels."
+        ) from None
+    except (UnidentifiedImageError, OSError) as error:
+        raise BadSetting(f"{name} is not a readable image ({error}).") from None
+    return pixels
+
+
 def predict_files(checkpoint_path: Path, files: list[str], background: str = "auto"):
     """Yield (file name, class names, 10 probabilities) for each image file."""
     from digitnet.model.classifier import DigitClassifier
@@ -97,28 +125,7 @@ def predict_files(checkpoint_path: Path, files: list[str], background: str = "au
     model.eval()
     classes = CATALOG[model.hparams.dataset].classes
     for name in files:
-        path = Path(name)
-        if path.is_dir():
-            raise BadSetting(f"{name} is a directory; give image files, such as {name}/*.png.")
-        if not path.exists():
-            raise BadSetting(f"image {name} does not exist.")
-        if not path.is_file():  # a FIFO or device would block or never end
-            raise BadSetting(f"{name} is not a regular file; give an image file.")
-        try:
-            # Pillow only warns from 89 to 179 million pixels: refuse those too
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", Image.DecompressionBombWarning)
-                with Image.open(name) as image:
-                    pixels = to_mnist(image, background)
-        except NoDigit as error:
-            raise NoDigit(f"{name}: {error}") from None
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise BadSetting(
-                f"{name} is too large to decode safely (a decompression bomb?); "
-                "shrink it below 89 million pixels."
-            ) from None
-        except (UnidentifiedImageError, OSError) as error:
-            raise BadSetting(f"{name} is not a readable image ({error}).") from None
+        pixels = read_image(name, background)
         with torch.no_grad():
             probs = model.predict_step(model.scale(pixels.reshape(1, 1, 28, 28)), 0)[0]
         yield name, classes, probs.tolist()
