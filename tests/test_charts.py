@@ -383,3 +383,15 @@ async def test_a_run_without_a_validation_split_says_why_its_accuracy_chart_is_e
     async with app.run_test(size=(120, 40)) as pilot:
         await looked(pilot, 2)
         assert "no validation split (--data.val_size 0)" in legend_of(app, "accuracy")
+
+
+async def test_log_scale_applies_to_every_chart_whose_values_are_positive(tmp_path):
+    make_run(tmp_path, "positive", epochs=4)
+    app = DashboardApp(tmp_path, clock=lambda: T0)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await looked(pilot, 2)
+        await pilot.press("l", "g")  # log, then the accuracy chart (all positive)
+        await pilot.pause()
+        chart = app.query_one("#chart-accuracy")
+        assert chart.lines and all(line.log for line in chart.lines)
+        assert "log" in chooser(app)

@@ -218,6 +218,23 @@ def line_of(
     return Line(xs, ys, style, label, marker, raw, log)
 
 
+def as_log(lines: list[Line]) -> list[Line]:
+    """The lines on a log10 axis where every value drawn is positive; else as they are (a log
+    axis has no place for 0: a learning rate that falls to 0 stays linear).
+
+    >>> [line.ys for line in as_log([Line([1.0, 2.0], [10.0, 100.0], "", "")])]
+    [[1.0, 2.0]]
+    >>> as_log([Line([1.0], [0.0], "", "")])[0].log
+    False
+    """
+    if not any(line.ys for line in lines) or any(y <= 0 for line in lines for y in line.ys):
+        return lines
+    return [
+        replace(line, ys=[math.log10(y) for y in line.ys], raw_ys=line.raw_ys or line.ys, log=True)
+        for line in lines
+    ]
+
+
 def full_range(lines: list[Line], ends: list[float | None]) -> tuple[float, float]:
     """The x range that shows everything: from 0 to the furthest point or planned end."""
     furthest = [line.xs[-1] for line in lines if line.xs] + [end for end in ends if end]
@@ -378,9 +395,8 @@ def format_value(value: float) -> str:
 
 def settings_text(settings: ChartSettings, chart: str) -> str:
     """The view in a few words, for the charts' chooser line: ``epochs  log  smooth 0.6  zoom``."""
-    parts = [settings.x_axis]
+    parts = [settings.x_axis, "log" if settings.log_loss else "linear"]
     if chart == "loss":
-        parts.append("log" if settings.log_loss else "linear")
         parts.append(f"smooth {settings.smoothing:g}" if settings.smoothing else "raw")
     if settings.window is not None:
         parts.append("zoom, following" if settings.follow else "zoom")

@@ -38,7 +38,7 @@ HELP = """\
 | `g` | next chart: loss, accuracy, learning rate, system (CPU and memory); or click its name |
 | `←` `→` or `,` `.` | move the cursor: every shown series' value at its x, in the chart's header |
 | click | put the cursor where you click; `Esc` hides it |
-| `l` | log scale for the loss |
+| `l` | log scale: the loss, and every chart whose values are all positive |
 | `[` `]` | less or more smoothing of the training loss (the raw curve grey behind it) |
 | `x` | x axis: epochs, updates, or time since the run started |
 | `+` `-`, wheel | zoom the x axis; zoomed on a live run, the view follows its newest point |

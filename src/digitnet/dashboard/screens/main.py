@@ -94,7 +94,7 @@ class MainScreen(Screen):
         Binding("v", "study_view", "Study view", show=False),
         Binding("slash", "filter", "Filter", key_display="/"),
         Binding("escape", "focus_runs", "Runs", show=False),
-        Binding("l", "log_scale", "Log loss", show=False),
+        Binding("l", "log_scale", "Log scale", show=False),
         Binding("x", "x_axis", "X axis", show=False),
         Binding("left_square_bracket", "smooth(-1)", "Less smoothing", show=False),
         Binding("right_square_bracket", "smooth(1)", "More smoothing", show=False),

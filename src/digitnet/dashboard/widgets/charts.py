@@ -194,6 +194,8 @@ class Chart(Vertical):
         plot = self.query_one(RunPlot)
         settings, several = self.settings, len(self.runs) > 1
         self.lines = [line for run in self.runs for line in self.lines_of(run, several)]
+        if settings.log_loss and self.kind != "loss":  # l: a log axis wherever all are positive
+            self.lines = plotting.as_log(self.lines)
         ends = [plotting.planned_end(run.view, settings.x_axis) for run in self.runs]
         self.full = plotting.full_range(self.lines, ends)
         newest = max((line.xs[-1] for line in self.lines if line.xs), default=0.0)
@@ -242,7 +244,9 @@ class Chart(Vertical):
         plot.set_ylimits(*y)
         plot.set_x_formatter(formatter)
         plot.set_xticks(x_ticks)
-        log = self.kind == "loss" and self.settings.log_loss
+        log = any(line.log for line in self.lines) or (
+            self.kind == "loss" and self.settings.log_loss
+        )
         plot.set_y_formatter(TickFormatter("log" if log else "plain"))
         most = max(2, height // 3)
         y_ticks = (
