@@ -229,18 +229,25 @@ class MainScreen(Screen):
 
     def report_sweeps(self) -> None:
         """Say when a sweep started here ends: done, or why it stopped (its trials are runs,
-        each reporting its own end; the sweep's own failure is in ``<study>.sweep.log``)."""
+        each reporting its own end; the sweep's own failure is in ``<study>.sweep.log``). The
+        study's files are read by a worker, never on the screen's thread."""
         for process, name in list(self.sweeps):
             if process.poll() is None:
                 continue
             self.sweeps.remove((process, name))
-            if process.returncode == 0:  # how many trials finished, the best, what mattered
-                summary = studies.line(studies.read(self.watcher.root, name))
-                self.tell(f"sweep done: {summary or name}", title="sweep")
-                continue
-            log = f"{name}.sweep.log"
-            line = last_error_line(self.watcher.root, log=log) or f"see {log}"
-            self.tell(f"sweep {name} stopped: {line}", title="sweep", severity="error")
+            self.read_sweep_end(name, process.returncode)
+
+    @work(thread=True, group="files")
+    def read_sweep_end(self, name: str, returncode: int) -> None:
+        if returncode == 0:  # how many trials finished, the best, what mattered
+            summary = studies.line(studies.read(self.watcher.root, name))
+            self.app.call_from_thread(self.tell, f"sweep done: {summary or name}", title="sweep")
+            return
+        log = f"{name}.sweep.log"
+        line = last_error_line(self.watcher.root, log=log) or f"see {log}"
+        self.app.call_from_thread(
+            self.tell, f"sweep {name} stopped: {line}", title="sweep", severity="error"
+        )
 
     def console_run(self) -> str | None:
         """The run whose output.log is read: the selected one, while the Console tab is open."""
@@ -510,18 +517,24 @@ class MainScreen(Screen):
             return
 
         def answered(yes: bool | None) -> None:
-            if not yes:
-                return
-            try:
-                delete_run(self.watcher.root, info.name)
-            except (DigitnetError, OSError) as error:
-                self.tell(str(error), title="could not delete", severity="error")
-                return
-            self.forget(info.name)
-            self.tell(f"deleted {info.name}")
+            if yes:
+                self.delete_in_worker(info.name)
 
         question = f"Delete run {info.name}, with its checkpoints and logs?"
         self.app.push_screen(Confirm(question, yes="Delete"), answered)
+
+    @work(thread=True, group="files")
+    def delete_in_worker(self, name: str) -> None:
+        """Delete a run off the screen's thread (a run of 1 GB of checkpoints takes a while)."""
+        try:
+            delete_run(self.watcher.root, name)
+        except (DigitnetError, OSError) as error:
+            self.app.call_from_thread(
+                self.tell, str(error), title="could not delete", severity="error"
+            )
+            return
+        self.app.call_from_thread(self.forget, name)
+        self.app.call_from_thread(self.tell, f"deleted {name}")
 
     def action_rename_run(self) -> None:
         if not self.may_change("rename runs"):

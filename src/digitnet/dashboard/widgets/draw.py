@@ -213,13 +213,16 @@ class DrawPane(Vertical):
             self.say(f"draw a digit for {info.name} (mouse, or arrows and space)")
 
     def leave(self) -> None:
-        """Stop the helper (the tab was left, another run chosen, or the dashboard is closing)."""
+        """Stop the helper (the tab was left, another run chosen, or the dashboard is closing),
+        in a worker: waiting for it to exit takes up to 2 s, never the screen's."""
         if self.predictor is not None:
-            self.predictor.stop()
-            self.predictor = None
+            predictor, self.predictor = self.predictor, None
+            self.run_worker(predictor.stop, thread=True, group="helper")
 
     def on_unmount(self) -> None:
-        self.leave()
+        if self.predictor is not None:  # the dashboard is closing: no worker outlives it
+            self.predictor.stop()
+            self.predictor = None
 
     @on(Button.Pressed, "#clear")
     def _clear(self) -> None:
