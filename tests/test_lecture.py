@@ -206,3 +206,13 @@ def test_forward_shows_each_layer_and_the_cost_and_agrees_with_predict(tiny_env,
     theirs = [float(p.split(":")[1]) for p in predicted.split("[")[1].split("]")[0].split()]
     assert shown == pytest.approx(theirs, abs=1e-3)  # the same network, the same answer
     assert "cost C = −Σ y_j ln a_j" in out
+
+
+def test_gates_draws_the_cost_surface_and_the_descent_path(capsys):
+    assert main(["gates", "--surface", "OR"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    plot = [line for line in out if line.endswith("|")]
+    assert len(plot) == 20 and all(len(line) == len(plot[0]) for line in plot)
+    assert sum("S" in line for line in plot) == 1 and sum("E" in line for line in plot) == 1
+    before, after = out[-1].split("C ")[-1].split(" in ")[0].split(" -> ")
+    assert float(after) < float(before)

@@ -24,9 +24,22 @@ def run_gates(argv: list[str]) -> int:
         default=100,
         help="passes over the four inputs at most, for each gate (default 100)",
     )
+    parser.add_argument(
+        "--surface",
+        choices=["AND", "OR", "NAND", "XOR"],
+        default=None,
+        help="draw the quadratic cost of that gate's sigmoid neuron over its two weights, with "
+        "the path gradient descent takes",
+    )
     options = parser.parse_args(argv)
     from digitnet.lecture.neurons import GATES, INPUTS, train_gate
 
+    if options.surface:
+        from digitnet.lecture.surface import descent, heat_map
+
+        print(f"{options.surface}: C = ½·mean (σ(w1 x1 + w2 x2 + b) − y)² over w1 and w2")
+        print("\n".join(heat_map(options.surface, descent(options.surface))))
+        return 0
     for gate in GATES:
         result = train_gate(gate, options.max_epochs)
         w1, w2 = result.weights
