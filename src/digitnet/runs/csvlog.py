@@ -85,6 +85,8 @@ class RunCSVLogger(RunFolderLogger):
 
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        if not metrics:  # Lightning's row of a logged "step" alone: it carries nothing
+            return
         row = {k: _cell(k, v) for k, v in metrics.items()}
         if step is not None:
             row["step"] = str(int(step))

@@ -39,6 +39,8 @@ class RunEventLogger(RunFolderLogger):
 
     @rank_zero_only
     def log_metrics(self, metrics: dict[str, Any], step: int | None = None) -> None:
+        if not metrics:  # Lightning's row of a logged "step" alone: it carries nothing
+            return
         if self.launch is None:  # the recorder wrote this launch's start event before any metric
             self.launch = max(1, layout.count_launches(self.run_dir))
         fields = {name: _number(name, value) for name, value in metrics.items()}
