@@ -64,6 +64,7 @@ TABS = {
     "runs": ("Runs", "All"),  # no number: the a key
 }
 MOST_COMPARED = 8  # runs overlaid at once: one colour each
+FAST_LOOK, FAST_FOR = 0.25, 12.0  # seconds: looks after Start, until the run has shown itself
 # the actions that start or change a run: not offered where the dashboard only watches
 CHANGES = {"new_run", "cancel_run", "resume_run", "rename_run", "delete_run", "clone_run"}
 CHANGES |= {"note_run", "stop_sweep"}
@@ -398,6 +399,9 @@ class MainScreen(Screen):
         self.tell(f"started {name}")
         self.pending = name
         self.look()
+        # the new run's first events on screen a quarter second after they are written, not at
+        # the next poll: looks are reads of what changed, cheap while a run starts
+        self.set_interval(FAST_LOOK, self.look, repeat=round(FAST_FOR / FAST_LOOK))
         self.action_show_tab("live")
         self.query_one(RunList).focus()
 
