@@ -173,7 +173,7 @@ class DigitDataModule(L.LightningDataModule):
     @property
     def updates_per_epoch(self) -> int:
         """Optimizer updates in one full epoch on this rank (needs ``setup``)."""
-        return self._train_batches().updates
+        return (self.train_batches or self._train_batches()).updates
 
     def state_dict(self) -> dict:
         """k, and whether the checkpoint is taken inside an epoch (see :attr:`group`)."""

@@ -20,6 +20,12 @@ from digitnet import updates
 class UpdatesProgressBar(TQDMProgressBar):
     """The training bar's total and position in mini-batches (updates); the rest is Lightning's."""
 
+    per_epoch: int | None = None  # updates of this epoch, found once at its start
+
+    def on_train_epoch_start(self, trainer: L.Trainer, *args: Any) -> None:
+        self.per_epoch = updates.epoch_updates(trainer, trainer.datamodule)
+        super().on_train_epoch_start(trainer, *args)
+
     def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         super().on_train_epoch_end(trainer, pl_module)
         found = trainer.callback_metrics
@@ -35,8 +41,7 @@ class UpdatesProgressBar(TQDMProgressBar):
 
     @property
     def total_train_batches(self) -> int | float:
-        found = updates.epoch_updates(self.trainer, self.trainer.datamodule)
-        return found if found else super().total_train_batches
+        return self.per_epoch or super().total_train_batches
 
     def on_train_batch_end(
         self,
@@ -46,8 +51,7 @@ class UpdatesProgressBar(TQDMProgressBar):
         batch: Any,
         batch_idx: int,
     ) -> None:
-        made = getattr(pl_module, "updates", None)
-        per_epoch = updates.epoch_updates(trainer, trainer.datamodule)
+        made, per_epoch = getattr(pl_module, "updates", None), self.per_epoch
         if not isinstance(made, int) or not per_epoch:
             return super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
         bar = self.train_progress_bar
