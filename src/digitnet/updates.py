@@ -43,7 +43,15 @@ def auto_steps_per_call(batch_size: int) -> int:
 
 
 def counting_options(trainer: Any) -> list[str]:
-    """The Trainer's options that count training steps (so k > 1 would change them), as set."""
+    """What of the Trainer counts training steps (so k > 1 would change it), as set, each named
+    with what it does: the options, and the callbacks that act at every step (Lightning's
+    ``LearningRateMonitor`` logs at its step, not at the update count; ``max_time`` is looked at
+    after each step, so k > 1 would run up to k - 1 updates past it).
+
+    >>> from types import SimpleNamespace as Trainer
+    >>> counting_options(Trainer(limit_train_batches=5, max_steps=7, val_check_interval=1.0))
+    ['--trainer.limit_train_batches counts mini-batches', '--trainer.max_steps counts mini-batches']
+    """
     found = []
     limit = getattr(trainer, "limit_train_batches", 1.0)
     if limit is not None and (isinstance(limit, int) or limit != 1.0):  # 1 is one batch, 1.0 all
@@ -53,6 +61,16 @@ def counting_options(trainer: Any) -> list[str]:
     check = getattr(trainer, "val_check_interval", 1.0)
     if check is not None and (isinstance(check, int) or check != 1.0):
         found.append("--trainer.val_check_interval")
+    found = [f"{option} counts mini-batches" for option in found]
+    callbacks = getattr(trainer, "callbacks", None) or []
+    if callbacks:
+        from lightning.pytorch.callbacks import LearningRateMonitor, Timer
+
+        for callback in callbacks:
+            if isinstance(callback, Timer) and callback.time_remaining() is not None:
+                found.append("--trainer.max_time is looked at after every mini-batch")
+            if isinstance(callback, LearningRateMonitor) and callback.logging_interval != "epoch":
+                found.append("LearningRateMonitor logs the learning rate at every mini-batch")
     return found
 
 
@@ -67,9 +85,8 @@ def steps_per_call(requested: int | None, batch_size: int, trainer: Any = None) 
         return 1 if options else auto_steps_per_call(batch_size)
     if requested > 1 and options:
         raise BadSetting(
-            f"{options[0]} counts mini-batches, which a step of --data.steps_per_call "
-            f"{requested} would make groups of {requested}; leave --data.steps_per_call unset "
-            "(it changes speed, never results)."
+            f"{options[0]}, which a step of --data.steps_per_call {requested} would make groups "
+            f"of {requested}; leave --data.steps_per_call unset (it changes speed, never results)."
         )
     return requested
 

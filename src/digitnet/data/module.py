@@ -97,6 +97,7 @@ class DigitDataModule(L.LightningDataModule):
             checks.check_positive_int("steps_per_call", steps_per_call)
         self.steps_per_call = steps_per_call
         self.resumed_group: int | None = None  # k of a checkpoint saved inside an epoch
+        self.resumed_place: dict | None = None  # its loader's place (see load_state_dict)
         self.train_batches: TensorBatches | None = None  # the loader Lightning trains from
         self.info = CATALOG[dataset]
         self.train_set = self.val_set = self.test_set = None
@@ -150,6 +151,9 @@ class DigitDataModule(L.LightningDataModule):
 
     def train_dataloader(self) -> TensorBatches:
         self.train_batches = self._train_batches()
+        if self.resumed_place is not None:  # see load_state_dict
+            self.train_batches.load_state_dict(self.resumed_place)
+            self.resumed_place = None
         return self.train_batches
 
     def _train_batches(self) -> TensorBatches:
@@ -176,17 +180,33 @@ class DigitDataModule(L.LightningDataModule):
         return (self.train_batches or self._train_batches()).updates
 
     def state_dict(self) -> dict:
-        """k, and whether the checkpoint is taken inside an epoch (see :attr:`group`)."""
+        """k, whether the checkpoint is taken inside an epoch (see :attr:`group`), and the
+        loader's place (see :meth:`load_state_dict`)."""
         loader = self.train_batches
         if loader is None:
             return {}
         inside = 0 < loader.position < len(loader)
-        return {"steps_per_call": loader.steps_per_call, "inside_epoch": inside}
+        return {
+            "steps_per_call": loader.steps_per_call,
+            "inside_epoch": inside,
+            "place": loader.state_dict(),
+        }
 
     def load_state_dict(self, state: dict) -> None:
+        """Keep k and the loader's place for the loader this module makes next.
+
+        Lightning restores the place itself, but not where ``configure_optimizers`` asks for
+        ``trainer.estimated_stepping_batches`` (as the cosine schedule does: Lightning issue
+        #20550): the loader is then made before the checkpoint's loops are read, and resuming
+        inside an epoch would start it over. The data module is restored before that, so the
+        loader it makes starts at the saved place; Lightning's own restore, where it happens,
+        sets the same place again.
+        """
         saved = state.get("steps_per_call")
         if state.get("inside_epoch") is True and isinstance(saved, int) and saved > 0:
             self.resumed_group = saved
+            place = state.get("place")
+            self.resumed_place = place if isinstance(place, dict) else None
 
     def val_dataloader(self) -> TensorBatches | list:
         return self._batches(self.val_set, 1000, shuffle=False) if self.val_size else []

@@ -281,6 +281,10 @@ class DigitClassifier(L.LightningModule):
         # what the figures were measured on: all 10,000 images, or fewer with limit_test_batches
         self.log("test_images", float(len(y)), on_epoch=True, reduce_fx="sum", sync_dist=True)
 
+    def on_test_epoch_end(self) -> None:
+        """The test row goes to the loggers at the update count the weights were trained for."""
+        self.log("step", float(self.updates))
+
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
         return probabilities(self(x), self.hparams.loss)
