@@ -18,6 +18,7 @@ from collections.abc import Iterator
 import torch
 
 from digitnet.errors import BadSetting
+from digitnet.updates import steps_for
 
 
 class EpochSampler:
@@ -104,7 +105,7 @@ class TensorBatches:
 
     def __len__(self) -> int:
         full, rest = divmod(len(self.sampler), self.batch_size)
-        return math.ceil(full / self.steps_per_call) + (1 if rest else 0)
+        return steps_for(full, self.steps_per_call) + (1 if rest else 0)
 
     def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
         order = self.sampler.order().to(self.images.device)

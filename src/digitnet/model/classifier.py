@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import inspect
 import math
+import sys
 from collections.abc import Sequence
 from typing import Any
 
@@ -113,7 +114,8 @@ class DigitClassifier(L.LightningModule):
         self.test_acc = MulticlassAccuracy(num_classes=10, average="micro")
         self.val_confusion = MulticlassConfusionMatrix(num_classes=10)
         self.automatic_optimization = False  # the engine makes the updates, see training_step
-        self.engine: engines.Engine | None = None
+        self.engine_choice = "autograd"  # the engine on_fit_start picks
+        self.engine: engines.Engine | None = None  # made when training starts
         self.updates = 0  # optimizer updates made so far; Lightning's global_step counts steps
         self.diverged_at: int | None = None  # the update whose logged cost was NaN or infinite
 
@@ -173,7 +175,38 @@ class DigitClassifier(L.LightningModule):
         problem = engines.problem(choice, self.hparams.arch, precision)
         if problem:
             raise BadSetting(problem)
-        self.engine = engines.make(choice, self)
+        self.engine_choice = choice
+
+    def engine_work(self) -> engines.Work:
+        """What the engine updates, and with what: the network, the cost, the optimizer (and the
+        step Lightning counts), the schedule, the backward pass and the reduction across
+        processes; the engine sees neither this module nor the Trainer."""
+        trainer = self.trainer
+        wrapper = self.optimizers()
+        several = trainer.world_size > 1
+        no_sync = getattr(trainer.strategy.model, "no_sync", None) if several else None
+
+        def note(text: str) -> None:
+            if trainer.is_global_zero:
+                print(f"digitnet: note: {text}", file=sys.stderr, flush=True)
+
+        return engines.Work(
+            network=self.network,
+            cost=self.cost,
+            optimizer=wrapper.optimizer,
+            step=wrapper.step,
+            scheduler=self.lr_schedulers(),
+            backward=self.manual_backward,
+            activation=self.hparams.activation,
+            loss=self.hparams.loss,
+            optimizer_name=self.hparams.optimizer,
+            precision=str(trainer.precision),
+            schedule_total=getattr(self, "schedule_total", 0),
+            processes=trainer.world_size,
+            reduce=(lambda t: trainer.strategy.reduce(t, reduce_op="mean")) if several else None,
+            no_sync=no_sync,
+            note=note,
+        )
 
     def on_train_start(self) -> None:
         """After a checkpoint is restored: a recorded program must see the restored optimizer.
@@ -188,6 +221,7 @@ class DigitClassifier(L.LightningModule):
                 "batch; pass DigitDataModule(full_batch=True), or use optimizer sgd for "
                 "mini-batches."
             )
+        self.engine = engines.make(self.engine_choice, self.engine_work())
         self.engine.start()
         self.engine.plan_replay(self.hparams.get("cuda_graph", DEFAULTS["cuda_graph"]))
 
@@ -211,7 +245,7 @@ class DigitClassifier(L.LightningModule):
         if y.ndim == 1:
             x, y = x.unsqueeze(0), y.unsqueeze(0)
         before = self.updates
-        costs = self.engine.update(x, y)
+        costs = self.engine.update(x, y, self.updates)
         self.updates += len(y)
         epoch_ends = batch_idx + 1 == self.trainer.num_training_batches
         logged = updates.logged_updates(

@@ -45,6 +45,8 @@ precision).
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Any
 
 import torch
@@ -188,6 +190,43 @@ def _propagate(
     return back.mul_(a_prev > 0)  # relu'(z) = [z > 0] = [a > 0]
 
 
+@dataclass
+class Work:
+    """What an engine updates and the parts of the run it updates with, handed over by the
+    LightningModule when training starts (``DigitClassifier.on_train_start``): the engine never
+    sees the module or the Trainer.
+
+    ``step`` is the step Lightning counts (its optimizer wrapper's ``step``, which calls its
+    hooks and steps ``optimizer``); ``backward`` is Lightning's ``manual_backward`` (precision and
+    DDP handled there); under several ``processes``, ``reduce`` averages a tensor across them and
+    ``no_sync`` switches the strategy's gradient hooks off (both None on one process); ``note``
+    prints one line, from the first process only. ``schedule_total`` is the updates the schedule
+    spans (0: constant).
+    """
+
+    network: nn.Module
+    cost: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    optimizer: torch.optim.Optimizer
+    step: Callable[[], Any]
+    scheduler: Any | None
+    backward: Callable[[torch.Tensor], None]
+    activation: str
+    loss: str
+    optimizer_name: str
+    precision: str
+    schedule_total: int = 0
+    processes: int = 1
+    reduce: Callable[[torch.Tensor], torch.Tensor] | None = None
+    no_sync: Callable[[], Any] | None = None
+    note: Callable[[str], None] = lambda text: print(
+        f"digitnet: note: {text}", file=sys.stderr, flush=True
+    )
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.network.parameters()).device
+
+
 class Engine:
     """Makes the updates of one Lightning training step; subclasses say how gradients are found
     and how a step is applied.
@@ -198,9 +237,10 @@ class Engine:
 
     name = "?"
 
-    def __init__(self, module: Any) -> None:
-        self.module = module  # the LightningModule: its network, cost, optimizer and schedule
+    def __init__(self, work: Work) -> None:
+        self.work = work
         self.replay: Replay | None = None
+        self.replayed = 0  # steps a recorded program replayed (kept after stop)
 
     def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Fill each parameter's ``.grad`` for one mini-batch; return its cost (detached)."""
@@ -218,36 +258,35 @@ class Engine:
         recorded program (:mod:`digitnet.model.replay`) computes."""
         raise NotImplementedError
 
-    def update(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        """k updates from ``x [k, B, ...]``, ``y [k, B]``; returns the k mini-batches' costs
-        ``[k]``.
+    def update(self, x: torch.Tensor, y: torch.Tensor, done: int) -> torch.Tensor:
+        """k updates from ``x [k, B, ...]``, ``y [k, B]``, after ``done`` updates; returns the k
+        mini-batches' costs ``[k]``.
 
-        The first update of the k is Lightning's optimizer step (``optimizer.step()`` of the
-        module's ``optimizers()``), so Lightning counts one step and its hooks
-        (``on_before_optimizer_step``) see real gradients; the other k - 1 are
-        :meth:`more_updates` (for SGD under written-out backprop, each gradient folded into its
-        step: :func:`backprop_sgd`). Lightning's bookkeeping of a step costs as much as a whole
-        update of a small network, and paying it once per k updates is most of the engine's
-        speed. With a :class:`~digitnet.model.replay.Replay` (``--model.cuda_graph``), its
-        program makes all k updates on the device, Lightning's step is taken with no gradients
-        left (it changes no weight) and the host's schedule is stepped to match.
+        The first update of the k is Lightning's optimizer step (:attr:`Work.step`), so Lightning
+        counts one step and its hooks (``on_before_optimizer_step``) see real gradients; the
+        other k - 1 are :meth:`more_updates` (for SGD under written-out backprop, each gradient
+        folded into its step: :func:`backprop_sgd`). Lightning's bookkeeping of a step costs as
+        much as a whole update of a small network, and paying it once per k updates is most of
+        the engine's speed. With a :class:`~digitnet.model.replay.Replay`
+        (``--model.cuda_graph``), its program makes all k updates on the device, Lightning's step
+        is taken with no gradients left (it changes no weight) and the host's schedule is stepped
+        to match.
         """
-        wrapper = self.module.optimizers()
-        optimizer = wrapper.optimizer
-        scheduler = self.module.lr_schedulers()
+        work = self.work
+        optimizer, scheduler = work.optimizer, work.scheduler
         costs = None
         if self.replay is not None:
-            costs = self.replay.update(x, y, self.module.updates)
+            costs = self.replay.update(x, y, done)
             if costs is None:  # recording failed: say why once, go on with the plain loop
-                self.note(f"CUDA graph recording failed ({self.replay.failure}); training eagerly.")
+                work.note(f"CUDA graph recording failed ({self.replay.failure}); training eagerly.")
                 self.replay = None
             else:
-                wrapper.step()  # the program made the updates; Lightning counts the step
+                work.step()  # the program made the updates; Lightning counts the step
                 for _ in range(len(y) if scheduler is not None else 0):
                     scheduler.step()
         if costs is None:
             first = self.gradients(x[0], y[0])
-            wrapper.step()
+            work.step()
             optimizer.zero_grad(set_to_none=True)
             if scheduler is not None:
                 scheduler.step()
@@ -270,11 +309,6 @@ class Engine:
                 scheduler.step()
         return costs
 
-    def note(self, text: str) -> None:
-        """One line on stderr, from the first process only."""
-        if self.module.trainer.is_global_zero:
-            print(f"digitnet: note: {text}", file=sys.stderr, flush=True)
-
     def plan_replay(self, setting: str) -> None:
         """Make :attr:`replay` for ``--model.cuda_graph`` ``setting`` (``auto``, ``on``, ``off``).
 
@@ -282,34 +316,31 @@ class Engine:
         program eagerly on a CPU; where one cannot apply (``adam``, mixed precision, several
         processes), ``on`` says why in one line and the plain loop trains.
         """
-        module = self.module
-        trainer = module.trainer
-        cuda = module.device.type == "cuda"
+        work = self.work
+        cuda = work.device.type == "cuda"
         if setting == "off" or (setting == "auto" and not cuda):
             return
-        reason = replay_problem(
-            module.hparams.optimizer, str(trainer.precision), trainer.world_size
-        )
-        if reason is None and not plain_sgd(module.optimizers().optimizer):
+        reason = replay_problem(work.optimizer_name, work.precision, work.processes)
+        if reason is None and not plain_sgd(work.optimizer):
             reason = (
                 "the recorded program makes plain SGD updates (no Nesterov, dampening, maximize)"
             )
         if reason:
             if setting == "on":
-                self.note(f"no CUDA graph: {reason}; training eagerly.")
+                work.note(f"no CUDA graph: {reason}; training eagerly.")
             return
         if not cuda:
-            self.note("no CUDA device: the program a CUDA graph would record runs eagerly.")
-        optimizer = module.optimizers().optimizer
-        scheduler = module.lr_schedulers()
-        rates = rate_table(optimizer, scheduler, getattr(module, "schedule_total", 0))
-        self.replay = Replay(self.program_gradients, optimizer, rates, record=cuda)
+            work.note("no CUDA device: the program a CUDA graph would record runs eagerly.")
+        rates = rate_table(work.optimizer, work.scheduler, work.schedule_total)
+        self.replay = Replay(self.program_gradients, work.optimizer, rates, record=cuda)
 
     def start(self) -> None:
         """Called when training starts (the model is on its device and wrapped by the strategy)."""
 
     def stop(self) -> None:
         """Called when training ends: a recorded program's memory is let go."""
+        if self.replay is not None:
+            self.replayed += self.replay.replays
         self.replay = None
 
 
@@ -320,15 +351,15 @@ class AutogradEngine(Engine):
     name = "autograd"
 
     def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        cost = self.module.cost(self.module(x), y)
-        self.module.manual_backward(cost)
+        cost = self.work.cost(self.work.network(x), y)
+        self.work.backward(cost)
         return cost.detach()
 
     def program_gradients(
         self, x: torch.Tensor, y: torch.Tensor
     ) -> tuple[torch.Tensor, dict[torch.Tensor, torch.Tensor]]:
-        params = [p for p in self.module.network.parameters() if p.requires_grad]
-        cost = self.module.cost(self.module(x), y)
+        params = [p for p in self.work.network.parameters() if p.requires_grad]
+        cost = self.work.cost(self.work.network(x), y)
         return cost.detach(), dict(zip(params, torch.autograd.grad(cost, params)))
 
 
@@ -342,39 +373,35 @@ class BackpropEngine(Engine):
 
     name = "backprop"
 
-    def __init__(self, module: Any) -> None:
-        super().__init__(module)
+    def __init__(self, work: Work) -> None:
+        super().__init__(work)
         self.layers = [
-            (m.weight, m.bias) for m in module.network.modules() if isinstance(m, nn.Linear)
+            (m.weight, m.bias) for m in work.network.modules() if isinstance(m, nn.Linear)
         ]
         self.params = [p for pair in self.layers for p in pair]
-        self.activation, self.loss = module.hparams.activation, module.hparams.loss
-        self._no_sync = None
+        self.activation, self.loss = work.activation, work.loss
+        self.unsynced = None  # the strategy's no_sync context, while training
 
     def start(self) -> None:
-        strategy = self.module.trainer.strategy
-        no_sync = getattr(strategy.model, "no_sync", None)
-        if self.module.trainer.world_size > 1 and no_sync is not None:
-            self._no_sync = no_sync()
-            self._no_sync.__enter__()
+        if self.work.no_sync is not None:
+            self.unsynced = self.work.no_sync()
+            self.unsynced.__enter__()
 
     def stop(self) -> None:
         super().stop()
-        if self._no_sync is not None:
-            self._no_sync.__exit__(None, None, None)
-            self._no_sync = None
+        if self.unsynced is not None:
+            self.unsynced.__exit__(None, None, None)
+            self.unsynced = None
 
     @torch.no_grad()
-    def update(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-        return super().update(x, y)
+    def update(self, x: torch.Tensor, y: torch.Tensor, done: int) -> torch.Tensor:
+        return super().update(x, y, done)
 
     def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         cost, grads = backprop(self.layers, self.activation, self.loss, x, y)
         flat = [g for pair in grads for g in pair]
-        if self.module.trainer.world_size > 1:
-            joined = self.module.trainer.strategy.reduce(
-                torch.cat([g.reshape(-1) for g in flat]), reduce_op="mean"
-            )
+        if self.work.reduce is not None:
+            joined = self.work.reduce(torch.cat([g.reshape(-1) for g in flat]))
             flat = [
                 part.view_as(g) for part, g in zip(joined.split([g.numel() for g in flat]), flat)
             ]
@@ -396,7 +423,7 @@ class BackpropEngine(Engine):
         groups = {p: group for group in optimizer.param_groups for p in group["params"]}
         if not (
             plain_sgd(optimizer)
-            and self.module.trainer.world_size == 1
+            and self.work.reduce is None
             and all(p in groups for p in self.params)
         ):
             return super().more_updates(x, y, optimizer, scheduler)
@@ -500,5 +527,5 @@ def problem(engine: str, arch: str, precision: str) -> str | None:
     return f"{reason}; use --model.engine autograd." if reason else None
 
 
-def make(engine: str, module: Any) -> Engine:
-    return BackpropEngine(module) if engine == "backprop" else AutogradEngine(module)
+def make(engine: str, work: Work) -> Engine:
+    return BackpropEngine(work) if engine == "backprop" else AutogradEngine(work)
