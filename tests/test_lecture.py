@@ -142,6 +142,41 @@ def test_an_unknown_preset_is_one_sentence(capsys):
 
 
 @pytest.mark.slow
+def test_compare_trains_each_row_at_its_own_best_rate_and_says_why(tiny_env, tmp_path, capsys):
+    out = tmp_path / "compare"
+    args = [
+        "compare",
+        "--epochs",
+        "1",
+        "--layers",
+        "[784, 10]",
+        "--lrs",
+        "3,0.1",
+        "--out",
+        str(out),
+    ]
+    assert main(args) == 0
+    printed = capsys.readouterr().out
+    assert "compare: [784, 10] on mnist, 1 epochs, batch 64, no momentum, constant rate" in printed
+    assert "each row at the learning rate of 0.1 3 with the best validation accuracy" in printed
+    records = json.loads(out.with_suffix(".json").read_text())
+    assert len(records) == 5
+    for record in records:
+        tried = record["tried"]
+        assert set(tried) == {"0.1", "3"}
+        best = max(tried, key=lambda rate: tried[rate]["best_val_acc"])
+        assert record["best_lr"] == float(best)  # chosen by validation, not by test
+        assert record["test_acc"] == tried[best]["test_acc"]
+    why = printed.split("why:\n")[1]
+    assert (
+        why.count("\n- ") == 4 and "full-batch GD instead of mini-batch SGD: one update an " in why
+    )
+    assert "1 update in all, where mini-batch SGD made 10." in why  # 600 images, batch 64
+    assert main(["compare", "--lrs", "fast"]) == 2
+    assert "--lrs 'fast' is not a list of positive learning rates" in capsys.readouterr().err
+
+
+@pytest.mark.slow
 def test_reproduce_reports_a_spread_over_seeds_beside_the_textbooks_own_code(
     tiny_env, tmp_path, capsys
 ):

@@ -220,22 +220,51 @@ def run_reproduce(argv: list[str]) -> int:
     return 0
 
 
-SWAPS = [  # (what the row shows, the run name's part, what differs)
-    ("modern: ReLU, cross-entropy, mini-batch SGD", "modern", []),
-    ("sigmoid instead of ReLU", "sigmoid", ["--model.activation", "sigmoid"]),
-    ("MSE instead of cross-entropy", "mse", ["--model.loss", "mse"]),
-    ("full-batch GD instead of mini-batch SGD", "gd", ["--model.optimizer", "gd"]),
+SWAPS = [  # (what the row shows, the run name's part, what differs, why it trains as it does)
+    (
+        "modern: ReLU, cross-entropy, mini-batch SGD",
+        "modern",
+        [],
+        "ReLU passes the error back undiminished wherever a neuron is on, and softmax "
+        "cross-entropy's output error is a - y: the steps stay large while the network is wrong.",
+    ),
+    (
+        "sigmoid instead of ReLU",
+        "sigmoid",
+        ["--model.activation", "sigmoid"],
+        "σ'(z) is at most 0.25, so the error shrinks at each layer it is passed back through "
+        "(BP2) and a saturated neuron hardly moves: it wants a larger learning rate.",
+    ),
+    (
+        "MSE instead of cross-entropy",
+        "mse",
+        ["--model.loss", "mse"],
+        "the quadratic cost's output error (a - y)·σ'(z) is smallest where an output neuron is "
+        "confidently wrong (the learning slowdown of the textbook's chapter 3).",
+    ),
+    (
+        "full-batch GD instead of mini-batch SGD",
+        "gd",
+        ["--model.optimizer", "gd"],
+        "one update an epoch, from the gradient over every training image: {updates} in all, "
+        "where mini-batch SGD made {modern_updates}.",
+    ),
     (
         "the slides' old column: sigmoid, MSE, full GD",
         "sigmoid-mse-gd",
         ["--model.activation", "sigmoid", "--model.loss", "mse", "--model.optimizer", "gd"],
+        "all three at once: {updates}, each made small by σ' and by the quadratic cost.",
     ),
 ]
+COMPARE_RATES = "0.03,0.1,0.3,1,3"
 
 
 def run_compare(argv: list[str]) -> int:
     parser = parser_for(
-        "compare", "Train one network with each drop-in replacement of the slides swapped back."
+        "compare",
+        "Train one network with each drop-in replacement of the slides swapped back, each at its "
+        "own best learning rate (of --lrs, by validation accuracy), and say why each trains as "
+        "it does.",
     )
     parser.add_argument(
         "--dataset", default=DEFAULTS["dataset"], choices=DATASETS, help="default: %(default)s"
@@ -247,11 +276,14 @@ def run_compare(argv: list[str]) -> int:
         help="the network of every variant (default [784, 100, 10])",
     )
     parser.add_argument(
-        "--lr", type=float, default=0.1, help="learning rate of every variant (default 0.1)"
+        "--lrs",
+        default=COMPARE_RATES,
+        help=f"learning rates each variant is tried at, comma-separated (default {COMPARE_RATES})",
     )
     parser.add_argument("--out", default="docs/compare", help="writes OUT.md and OUT.json")
     add_checkpoints_dir(parser)
     options = parser.parse_args(argv)
+    rates = compare_rates(options.lrs)
     from digitnet.cli import experiments
 
     base = [
@@ -259,8 +291,6 @@ def run_compare(argv: list[str]) -> int:
         options.dataset,
         "--model.layers",
         options.layers,
-        "--model.lr",
-        str(options.lr),
         "--model.momentum",
         "0",
         "--model.schedule",
@@ -268,34 +298,70 @@ def run_compare(argv: list[str]) -> int:
         "--trainer.max_epochs",
         str(options.epochs),
     ]
+    settings = (
+        f"{options.layers} on {options.dataset}, {options.epochs} epochs, batch "
+        f"{DEFAULTS['batch_size']}, no momentum, constant rate; each row at the learning rate of "
+        f"{' '.join(f'{r:g}' for r in rates)} with the best validation accuracy"
+    )
+    print(f"compare: {settings}", flush=True)
     root, stamp = Path(options.checkpoints_dir), experiments.stamp()
-    header = ["network", "test acc %", "vs modern", "train seconds", "updates/epoch"]
-    rows, records, reference = [], [], None
-    for i, (label, slug, swap) in enumerate(SWAPS):
-        print(f"compare {i + 1}/{len(SWAPS)}: {label} ...", flush=True)
-        result = experiments.fit([*base, *swap], f"compare-{slug}-{stamp}", root)
-        reference = result.test_acc if reference is None else reference
+    header = ["network", "best lr", "val acc %", "test acc %", "vs modern", "updates"]
+    rows, records, whys, modern = [], [], [], None
+    for i, (label, slug, swap, why) in enumerate(SWAPS):
+        tried = {}
+        for rate in rates:
+            print(f"compare {i + 1}/{len(SWAPS)}: {label}, lr {rate:g} ...", flush=True)
+            name = f"compare-{slug}-lr{rate:g}-{stamp}"
+            tried[rate] = experiments.fit([*base, "--model.lr", str(rate), *swap], name, root)
+        rate, best = max(tried.items(), key=lambda item: item[1].best_val_acc or -1.0)
+        updates = (best.updates_per_epoch or 0) * options.epochs
+        modern = modern or (rate, best, updates)
         delta = (
             "-"
-            if i == 0 or result.test_acc is None
-            else f"{100 * (result.test_acc - reference):+.2f}"
+            if i == 0 or best.test_acc is None or modern[1].test_acc is None
+            else (f"{100 * (best.test_acc - modern[1].test_acc):+.2f}")
         )
-        updates = "-" if result.updates_per_epoch is None else str(result.updates_per_epoch)
         rows.append(
-            [label, experiments.pct(result.test_acc), delta, f"{result.seconds:.1f}", updates]
+            [
+                label,
+                f"{rate:g}",
+                experiments.pct(best.best_val_acc),
+                experiments.pct(best.test_acc),
+                delta,
+                f"{updates:,}",
+            ]
         )
-        records.append({"swap": label, "args": swap, **experiments.as_dict(result)})
+        at_modern = tried.get(modern[0])
+        line = why.format(updates=count(updates, "update"), modern_updates=f"{modern[2]:,}")
+        if i and rate != modern[0] and at_modern is not None:
+            line += (
+                f" At the modern row's lr {modern[0]:g} it reaches "
+                f"{experiments.pct(at_modern.best_val_acc)}% (validation)."
+            )
+        whys.append(f"- {label}: {line}")
+        records.append(
+            {
+                "swap": label,
+                "args": swap,
+                "best_lr": rate,
+                "why": line,
+                "tried": {f"{r:g}": experiments.as_dict(result) for r, result in tried.items()},
+                **experiments.as_dict(best),
+            }
+        )
     print()
     print(experiments.plain_table(header, rows))
+    print("\nwhy:\n" + "\n".join(whys))
     notes = (
-        f"Each row trains {options.layers} on {options.dataset} for {options.epochs} epochs "
-        f"at lr {options.lr} (no momentum, constant rate), changing only what the row names. "
-        "Measured with "
-        f"`digitnet compare --epochs {options.epochs}`.\n"
+        f"Each row trains {settings}, changing only what the row names; it shows the test "
+        "accuracy of that run. Measured with "
+        f"`digitnet compare --epochs {options.epochs} --lrs {options.lrs}`.\n\n"
+        + "\n".join(whys)
+        + "\n"
     )
     experiments.write_tables(
         Path(options.out),
-        "The slides' drop-in replacements, measured",
+        "The slides' drop-in replacements, each at its own best learning rate",
         header,
         rows,
         records,
@@ -303,6 +369,29 @@ def run_compare(argv: list[str]) -> int:
     )
     print(f"\nwrote {options.out}.md and {options.out}.json")
     return 0
+
+
+def count(n: int, noun: str) -> str:
+    """``1 update``, ``3,910 updates``."""
+    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+
+
+def compare_rates(text: str) -> list[float]:
+    """``--lrs``: positive learning rates, comma-separated.
+
+    >>> compare_rates("0.1, 1,3")
+    [0.1, 1.0, 3.0]
+    """
+    try:
+        rates = [float(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        rates = []
+    if not rates or not all(0 < r < float("inf") for r in rates):
+        raise BadSetting(
+            f"--lrs {text!r} is not a list of positive learning rates; write them comma-separated, "
+            f"as in --lrs {COMPARE_RATES}."
+        )
+    return sorted(set(rates))
 
 
 def run_forward(argv: list[str]) -> int:
