@@ -488,7 +488,7 @@ async def test_the_weights_tab_shows_each_hidden_neurons_weights_as_an_image(tmp
 @pytest.mark.slow
 async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_dies(tiny_env):
     from digitnet.cli.main import main
-    from digitnet.dashboard.widgets.draw import Bars, DrawCanvas, DrawPane
+    from digitnet.dashboard.widgets.draw import Bars, DrawCanvas, DrawPane, ForwardStrip
 
     fit = ["fit", "--run_name", "drawn", "--model.layers", "[784, 32, 10]"]
     assert main([*fit, "--trainer.max_epochs", "1", "--data.val_size", "100"]) == 0
@@ -508,6 +508,20 @@ async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_d
         assert classes == tuple(str(i) for i in range(10))
         assert abs(sum(probabilities) - 1) < 1e-3
         assert len(shown_text(bars).strip().splitlines()) == 10
+        strip = app.query_one(ForwardStrip)  # the forward pass that made the bars, under them
+        await wait_for(pilot, lambda: len(shown_text(strip).strip().splitlines()) == 3, 10, "strip")
+        x, hidden, z = shown_text(strip).strip().splitlines()
+        assert x.startswith("x 784, ") and x.endswith(" inked") and 0 < int(x.split()[2]) <= 784
+        assert hidden.startswith("a¹ 32 ") and hidden.endswith(" on")
+        on = int(hidden.split()[-2])
+        assert on == sum(1 for a in strip.passed[1][0] if a > 0) and 0 <= on <= 32
+        best = max(range(10), key=probabilities.__getitem__)
+        assert z.startswith("z 10 ") and z.split()[-2:] in (
+            [str(best), "largest"],
+            [str(best), "max"],
+        )
+        assert max(len(line) for line in (x, hidden, z)) <= strip.region.width  # nothing wraps
+        assert strip.region.bottom <= canvas.region.bottom  # on screen at 80x24, beside the canvas
         first = pane.predictor.process.pid
 
         os.kill(first, signal.SIGKILL)  # the helper dies: the tab says so
@@ -523,6 +537,7 @@ async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_d
 
         await pilot.click("#clear")
         await wait_for(pilot, lambda: bars.shown == ((), ()), 10, "the bars cleared")
+        assert strip.passed == () and not shown_text(strip).strip()
         assert canvas.pixels.max() == 0
         helper = pane.predictor.process
         await pilot.press("escape", "1")  # leaving the tab stops the helper

@@ -137,11 +137,12 @@ def serve(checkpoint_path: Path, requests: Iterable[str | bytes], answers: IO[st
 
     The first line out is ``{"ready": true, "classes": [...], "checkpoint": "best.ckpt"}``. Each
     request ``{"id": 7, "pixels": [784 numbers 0..255, white ink on black, row by row]}`` is
-    answered ``{"id": 7, "probabilities": [10 numbers]}``, the drawing first centred as MNIST's
-    digits are (:func:`center_digit`); a drawing with no ink is answered ``{"id": 7, "empty":
-    true}`` and a malformed line (not JSON, not UTF-8, nested past Python's limit, the wrong
-    pixels) ``{"id": ..., "error": "..."}``, after which the next line is read. The checkpoint is
-    loaded with ``weights_only=True``.
+    answered ``{"id": 7, "probabilities": [10 numbers], "inked": 97, "hidden": [[...], ...],
+    "scores": [10 numbers]}`` (the pixels with ink, and for an MLP :func:`forward_pass`), the
+    drawing first centred as MNIST's digits are (:func:`center_digit`); a drawing with no ink is
+    answered ``{"id": 7, "empty": true}`` and a malformed line (not JSON, not UTF-8, nested past
+    Python's limit, the wrong pixels) ``{"id": ..., "error": "..."}``, after which the next line
+    is read. The checkpoint is loaded with ``weights_only=True``.
     """
     from digitnet.model.classifier import DigitClassifier
 
@@ -179,8 +180,39 @@ def serve(checkpoint_path: Path, requests: Iterable[str | bytes], answers: IO[st
             _answer(answers, id=request.get("id"), empty=True)
             continue
         with torch.no_grad():
-            probs = model.predict_step(model.scale(frame.reshape(1, 1, 28, 28)), 0)[0]
-        _answer(answers, id=request.get("id"), probabilities=[round(p, 6) for p in probs.tolist()])
+            x = model.scale(frame.reshape(1, 1, 28, 28))
+            probs = model.predict_step(x, 0)[0]
+            passed = forward_pass(model.network, x)
+        _answer(
+            answers,
+            id=request.get("id"),
+            probabilities=[round(p, 6) for p in probs.tolist()],
+            inked=int((frame > 0).sum()),
+            activation=model.hparams.activation,
+            **passed,
+        )
+
+
+def forward_pass(network: torch.nn.Module, x: torch.Tensor) -> dict[str, list]:
+    """One image's way through an MLP, for the Draw tab's forward strip: ``hidden``, each hidden
+    layer's activations ``a = σ(z)``, and ``scores``, the output layer's ``z``; empty for a
+    network that is not a stack of layers (the CNN).
+
+    >>> from digitnet.model.networks import MLP
+    >>> net = MLP([784, 3, 10])
+    >>> passed = forward_pass(net, torch.zeros(1, 1, 28, 28))
+    >>> [len(a) for a in passed["hidden"]], len(passed["scores"])
+    ([3], 10)
+    """
+    stack = getattr(network, "stack", None)
+    if not isinstance(stack, torch.nn.Sequential):
+        return {}
+    hidden, a = [], x.flatten(1)
+    for module in stack:
+        a = module(a)
+        if not isinstance(module, torch.nn.Linear):  # an activation: a layer's output
+            hidden.append([round(v, 4) for v in a[0].tolist()])
+    return {"hidden": hidden, "scores": [round(v, 4) for v in a[0].tolist()]}
 
 
 def _answer(answers: IO[str], **fields: Any) -> None:

@@ -6,7 +6,9 @@ the mouse (press and drag), or with the keyboard: the arrows move the pen, ``spa
 pixels under it, ``backspace`` rubs them out, ``x`` (or the Clear button) clears the canvas. After
 each stroke the drawing goes to the run's helper process (:mod:`digitnet.dashboard.predictor`),
 which centres it as MNIST's digits are centred and answers with the 10 probabilities, shown as
-bars. A helper that dies is reported here and started again by the next stroke.
+bars, and for an MLP the forward pass that made them, drawn under the bars as a strip
+(:class:`ForwardStrip`). A helper that dies is reported here and started again by the next
+stroke.
 """
 
 from __future__ import annotations
@@ -172,6 +174,81 @@ class Bars(Static):
         self.update(text)
 
 
+LEVELS = "▁▂▃▄▅▆▇█"
+
+
+def spark(values: list[float], width: int) -> str:
+    """The first ``width`` values as bars, from the smallest (``▁``) to the largest (``█``).
+
+    >>> spark([0.0, 1.0, 2.0, 4.0], 3)
+    '▁▃▅'
+    >>> spark([3.0, 3.0], 5)
+    '██'
+    """
+    shown = values[:width]
+    if not shown:
+        return ""
+    low, high = min(values), max(values)
+    span = high - low
+    top = len(LEVELS) - 1
+    flat = top if high > 0 else 0  # all alike: all on, or all off
+    return "".join(LEVELS[round(top * (v - low) / span) if span else flat] for v in shown)
+
+
+class ForwardStrip(Static):
+    """The drawing's forward pass through an MLP, one line a layer, each cut to the width: the
+    input's inked pixels, each hidden layer's activations ``aˡ`` (as many neurons as fit, ``…``
+    where more follow, then how many are on: ReLU's ``a > 0``, the sigmoid's ``a > ½``), and
+    the output layer's scores ``z`` with the largest's class::
+
+        x 784, 97 inked
+        a¹ 100 ▁▃▁▇▁▁▂▅▁▁… 38 on
+        z 10 ▂▁▁▃▁▁▁█▁▂ 7 largest
+    """
+
+    passed: reactive[tuple] = reactive((), init=False)
+
+    def on_resize(self) -> None:
+        self.watch_passed(self.passed)
+
+    def watch_passed(self, passed: tuple) -> None:
+        self.update(Text("\n".join(self.lines(passed, self.size.width or 40)), no_wrap=True))
+
+    @staticmethod
+    def lines(passed: tuple, width: int) -> list[str]:
+        """The strip's lines for ``passed`` = (inked, hidden, scores, activation).
+
+        >>> ForwardStrip.lines((97, [[0.0, 2.0, 1.0]], [0.5, 3.0], "relu"), 30)
+        ['x 784, 97 inked', 'a¹ 3 ▁█▅ 2 on', 'z 2 ▁█ 1 largest']
+        >>> ForwardStrip.lines((97, [[0.0] * 100], [0.5, 3.0], "relu"), 16)
+        ['x 784, 97 inked', 'a¹ 100 ▁▁▁… 0 on', 'z 2 ▁█ 1 largest']
+        >>> ForwardStrip.lines((97, [[0.0] * 100], [0.5, 3.0], "relu"), 15)[2]
+        'z 2 ▁█ 1 max'
+        """
+        if not passed:
+            return []
+        inked, hidden, scores, activation = passed
+        threshold = 0.5 if activation == "sigmoid" else 0.0
+        lines = [f"x 784, {inked} inked"]
+        for i, a in enumerate(hidden, 1):
+            head, tail = f"a{superscript(i)} {len(a)} ", f" {sum(1 for v in a if v > threshold)} on"
+            room = max(0, width - len(head) - len(tail))
+            bars = spark(a, room if room >= len(a) else room - 1)
+            lines.append(f"{head}{bars}{'' if len(bars) == len(a) else '…'}{tail}")
+        best = max(range(len(scores)), key=scores.__getitem__)
+        head = f"z {len(scores)} "
+        tail = f" {best} largest"
+        if len(head) + len(scores) + len(tail) > width:
+            tail = f" {best} max"
+        lines.append(f"{head}{spark(scores, max(0, width - len(head) - len(tail)))}{tail}")
+        return lines
+
+
+def superscript(n: int) -> str:
+    """``1`` -> ``¹``: the layer's index as the lecture writes it."""
+    return str(n).translate(str.maketrans("0123456789", "⁰¹²³⁴⁵⁶⁷⁸⁹"))
+
+
 class DrawPane(Vertical):
     """The canvas, the bars, a Clear button and the helper's state."""
 
@@ -192,7 +269,9 @@ class DrawPane(Vertical):
     def compose(self) -> ComposeResult:
         with Horizontal(id="draw-row"):
             yield DrawCanvas(id="canvas")
-            yield Bars(id="bars")
+            with Vertical(id="draw-answer"):
+                yield Bars(id="bars")
+                yield ForwardStrip(id="forward")
         with Horizontal(id="draw-foot"):
             yield Button("Clear", id="clear", compact=True)
             yield Static("", id="draw-state")
@@ -206,7 +285,7 @@ class DrawPane(Vertical):
             return
         self.leave()
         self.run = info
-        self.query_one(Bars).shown = ((), ())  # the last run's answer is not this run's
+        self.show_answer(None)  # the last run's answer is not this run's
         if info is None or not info.has_checkpoint:
             self.say("select a run with a checkpoint to draw for")
         else:
@@ -224,6 +303,20 @@ class DrawPane(Vertical):
             self.predictor.stop()
             self.predictor = None
 
+    def show_answer(self, answer: dict | None) -> None:
+        """The helper's answer as bars and the forward strip; None clears both."""
+        bars, strip = self.query_one(Bars), self.query_one(ForwardStrip)
+        if answer is None or self.predictor is None:
+            bars.shown, strip.passed = ((), ()), ()
+            return
+        bars.shown = (tuple(self.predictor.classes), tuple(answer["probabilities"]))
+        hidden, scores = answer.get("hidden"), answer.get("scores")
+        strip.passed = (
+            (answer.get("inked", 0), hidden, scores, answer.get("activation", ""))
+            if isinstance(hidden, list) and isinstance(scores, list) and scores
+            else ()
+        )
+
     @on(Button.Pressed, "#clear")
     def _clear(self) -> None:
         self.query_one(DrawCanvas).action_clear()
@@ -234,7 +327,7 @@ class DrawPane(Vertical):
             return
         self.asks += 1
         if not any(message.pixels):
-            self.query_one(Bars).shown = ((), ())
+            self.show_answer(None)
             return
         self.ask(self.asks, message.pixels, message.at)
 
@@ -265,14 +358,11 @@ class DrawPane(Vertical):
         answer = message.answer
         self.answered = message.ask
         if "probabilities" in answer and self.predictor is not None:
-            self.query_one(Bars).shown = (
-                tuple(self.predictor.classes),
-                tuple(answer["probabilities"]),
-            )
+            self.show_answer(answer)
             seconds = time.perf_counter() - answer["since"]  # the stroke to these bars
             self.answers, self.latency = self.answers + 1, seconds
             self.say(f"{self.run.name}, last.ckpt: {1000 * seconds:.0f} ms")
         elif answer.get("empty"):
-            self.query_one(Bars).shown = ((), ())
+            self.show_answer(None)
         else:
             self.say(f"the helper could not read the drawing: {answer.get('error', '?')}")
