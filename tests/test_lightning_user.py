@@ -94,3 +94,33 @@ def test_to_onnx_and_predict_take_bare_float_images_as_totensor_gives_them(tiny_
     floats = images.float() / 255.0  # torchvision's ToTensor
     as_float = trainer().predict(model, dataloaders=torch.utils.data.DataLoader(floats, 16))
     assert torch.allclose(torch.cat(as_uint8), torch.cat(as_float), atol=1e-5)
+
+
+def test_every_logger_row_is_at_the_update_count(tiny_env, tmp_path):
+    """A user's LearningRateMonitor and the test after fit write to metrics.csv on the same step
+    axis as digitnet's own rows: the update count (k is 1 while such a callback logs each step;
+    an asked-for k > 1 is refused in one sentence naming it)."""
+    import csv
+
+    from lightning.pytorch.callbacks import LearningRateMonitor
+
+    from digitnet import run_folder
+
+    model = DigitClassifier(layers=[784, 16, 10])
+    data = DigitDataModule(val_size=100, batch_size=64)
+    options = run_folder(tmp_path / "run", 10, callbacks=[LearningRateMonitor("step")])
+    fit = L.Trainer(accelerator="cpu", max_epochs=2, enable_progress_bar=False, **options)
+    fit.fit(model, datamodule=data)
+    fit.test(model, datamodule=data)
+    rows = list(csv.DictReader((tmp_path / "run" / "metrics.csv").open()))
+    ours = {int(float(r["step"])): float(r["lr"]) for r in rows if r.get("lr")}
+    theirs = {int(float(r["step"])): float(r["lr-SGD/pg1"]) for r in rows if r.get("lr-SGD/pg1")}
+    assert model.updates == 2 * 165 and max(theirs) >= model.updates - 10
+    for step, rate in theirs.items():  # Lightning logs before the update at that count
+        if step + 1 in ours:
+            assert rate == pytest.approx(ours[step + 1])
+    assert [int(float(r["step"])) for r in rows if r.get("test_acc")] == [model.updates]
+    with pytest.raises(BadSetting, match="^LearningRateMonitor logs the learning rate at every"):
+        grouped = DigitDataModule(val_size=100, steps_per_call=4)
+        monitor = L.Trainer(accelerator="cpu", max_epochs=1, callbacks=[LearningRateMonitor()])
+        monitor.fit(DigitClassifier(layers=[784, 16, 10]), datamodule=grouped)
