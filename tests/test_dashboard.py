@@ -397,8 +397,11 @@ async def test_the_console_shows_the_end_of_a_huge_log_and_new_lines_as_they_com
         await wait_for(pilot, lambda: "line 99" in shown_text(console), 5, "the end of the log")
         assert console.line_count == 100  # read from the end: the last lines, not a gigabyte
         with open(run / "output.log", "a") as log:
-            log.write("a new line\n")
+            log.write("a new line\n" + "a long warning " + "x" * 300 + " its end\n")
         await wait_for(pilot, lambda: "a new line" in shown_text(console), 5, "the new line")
+        await wait_for(pilot, lambda: "its end" in shown_text(console), 5, "the long line whole")
+        widest = max(len(line.rstrip()) for line in shown_text(console).splitlines())
+        assert widest <= console.size.width  # folded to the pane, never cut at its edge
         await pilot.press("escape", "down", "6")  # another run, with no output.log
         await wait_for(pilot, lambda: "has no output.log" in shown_text(console), 5, "the note")
         assert "line 99" not in shown_text(console)

@@ -29,10 +29,27 @@ class Console(Log):
     def show_output(self, run: str, lines: list[str], has_log: bool) -> None:
         self.run = run
         if lines:
-            self.write_lines(lines)
+            self.write_lines(fold(lines, self.size.width - 2 if self.size.width > 22 else 78))
         elif not has_log and self.line_count == 0:
             sentence = (
                 f"{run} has no output.log: it was started outside the dashboard, and its output "
                 "went to the terminal that started it."
             )
             self.write_lines(textwrap.wrap(sentence, max(20, self.size.width - 2)))
+
+
+def fold(lines: list[str], width: int) -> list[str]:
+    """Each line cut into pieces of ``width`` (the pane's), the later pieces indented by ``↪``:
+    a long warning or traceback line is read whole, never cut at the pane's edge.
+
+    >>> fold(["short", "a long line of output"], 10)
+    ['short', 'a long lin', '↪ e of out', '↪ put']
+    """
+    folded = []
+    for line in lines:
+        folded.append(line[:width])
+        rest = line[width:]
+        while rest:
+            folded.append("↪ " + rest[: width - 2])
+            rest = rest[width - 2 :]
+    return folded
