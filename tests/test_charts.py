@@ -85,6 +85,14 @@ async def test_every_tab_and_key_is_findable_at_80x24(tmp_path):
             assert key in keys and keys[key].right <= 80, key
         shown = shown_text(app.query_one(RunList))
         assert "051820" in shown and "061820" in shown  # told apart by their ends
+        await pilot.press("8")  # the Draw tab, its canvas focused: ? and q still on screen
+        await pilot.pause()
+        keys = {shown_text(key).replace(" ", ""): key.region for key in app.query("FooterKey")}
+        for key in ("?Help", "qQuit"):
+            assert key in keys and keys[key].right <= 80, (key, list(keys))
+        await pilot.press("1")  # a number switches tabs from the Draw tab too
+        await pilot.pause()
+        assert app.query_one("TabbedContent").active == "tab-live"
         await pilot.press("question_mark")
         help_text = app.screen.query_one("Markdown").source
         for words in ("log scale", "smoothing", "x axis", "zoom", "cursor", "rename", "delete"):

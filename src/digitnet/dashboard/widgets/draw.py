@@ -62,9 +62,11 @@ class DrawCanvas(Widget, can_focus=True):
         Binding("down", "move(0, 1)", "Pen down", show=False),
         Binding("left", "move(-1, 0)", "Pen left", show=False),
         Binding("right", "move(1, 0)", "Pen right", show=False),
-        Binding("space", "ink", "Ink"),
-        Binding("backspace", "rub", "Rub out"),
-        Binding("x", "clear", "Clear"),
+        # off the footer, which at 80 columns would lose ? and q: the state line under the
+        # canvas names the keys, the Clear button is on screen and ? lists them all
+        Binding("space", "ink", "Ink", show=False),
+        Binding("backspace", "rub", "Rub out", show=False),
+        Binding("x", "clear", "Clear", show=False),
     ]
 
     class Drawn(Message):
@@ -289,7 +291,7 @@ class DrawPane(Vertical):
         if info is None or not info.has_checkpoint:
             self.say("select a run with a checkpoint to draw for")
         else:
-            self.say(f"draw a digit for {info.name} (mouse, or arrows and space)")
+            self.say(f"draw a digit for {info.name}: mouse, or arrows and space (⌫ rubs out)")
 
     def leave(self) -> None:
         """Stop the helper (the tab was left, another run chosen, or the dashboard is closing),
