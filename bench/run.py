@@ -30,6 +30,7 @@ import dashboard_scale  # noqa: E402
 import draw_latency  # noqa: E402
 import gpu  # noqa: E402
 import loops  # noqa: E402
+import start  # noqa: E402
 from digitnet.lecture.textbook import Network, book_layout  # noqa: E402
 from digitnet.model.classifier import cosine_factor  # noqa: E402
 from digitnet.runs.quiet import quiet_known_noise  # noqa: E402
@@ -425,6 +426,11 @@ def main() -> int:
         help="run only the comparison of updates per Lightning step (k against 1) and print it",
     )
     parser.add_argument(
+        "--only-start",
+        action="store_true",
+        help="run only Start to the first point (afresh against the warm spare) and print it",
+    )
+    parser.add_argument(
         "--only-dashboard",
         action="store_true",
         help="run only the dashboard comparison and print it (nothing is written)",
@@ -437,6 +443,9 @@ def main() -> int:
         return 0
     if options.only_k:
         print("\n".join(render_steps_per_call(bench_steps_per_call(max(5, reps)))))
+        return 0
+    if options.only_start:
+        print("\n".join(start.render(start.run(max(5, reps)))))
         return 0
     if options.only_dashboard:
         print("\n".join(render_dashboard(bench_dashboard_overhead(options.dashboard_epochs))))
@@ -476,6 +485,8 @@ def main() -> int:
     )
     print("start-up ...", flush=True)
     results["startup"] = bench_startup(reps)
+    print("start to the first point ...", flush=True)
+    results["first_point"] = start.run(max(5, reps))
     print("draw tab ...", flush=True)
     results["draw"] = draw_latency.run_draw()
     print("dashboard over 2,000 runs ...", flush=True)
@@ -607,6 +618,7 @@ def render(r: dict, reps: int) -> str:
         "shown, headless) | "
         f"{fmt(st['dashboard'])} |",
         "",
+        *start.render(r["first_point"]),
         "## The dashboard over 2,000 runs",
         "",
         "`bench/dashboard_scale.py`: 2,000 finished run folders; first paint as above; a real "

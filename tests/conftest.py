@@ -67,6 +67,7 @@ def real_data() -> Path:
 # that trains or loads torch) must be marked ``slow``: ``make test-fast`` leaves those out. The
 # guard below fails an unmarked test the moment it starts one, so the markers cannot drift.
 TORCH_COMMANDS = {"fit", "validate", "test", "predict", "export", "reproduce", "compare", "gates"}
+TORCH_COMMANDS |= {"spare"}
 TORCH_COMMANDS |= {"forward", "backprop"}
 
 
@@ -93,6 +94,10 @@ def _slow_work_needs_the_slow_marker(request, monkeypatch):
             super().__init__(args, *rest, **kwargs)
 
     monkeypatch.setattr(subprocess, "Popen", Guarded)
+    from digitnet.runs.process import Spare
+
+    # the dashboard's New-run form starts a warm `digitnet spare` (torch imported): not here
+    monkeypatch.setattr(Spare, "prepare", lambda self: None)
     from lightning.pytorch import Trainer
 
     for method in ("fit", "validate", "test"):

@@ -88,6 +88,8 @@ async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
         name = await start_run(pilot, app, epochs="3")
+        # the run is the warm spare the form started (torch imported while it was filled in)
+        assert [p.args[-1] for p in app.processes] == ["spare"]
         await wait_for(pilot, lambda: "━ train" in legend_of(app, "loss"), 60, "train loss")
         await wait_for(pilot, lambda: status_of(app, name) == "finished", 120, "the run to finish")
         progress = app.query_one("#progress", Static)
@@ -561,7 +563,7 @@ async def test_r_on_a_finished_run_asks_how_many_epochs_to_train_it_to(tmp_path,
             return 0
 
     monkeypatch.setattr(
-        process, "resume", lambda folder, epochs=None: asked.append(epochs) or Ended()
+        process, "resume", lambda folder, epochs=None, spare=None: asked.append(epochs) or Ended()
     )
     app = DashboardApp(tmp_path, clock=lambda: T0)
     async with app.run_test(size=SIZE) as pilot:

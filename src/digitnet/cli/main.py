@@ -97,6 +97,10 @@ def main(argv: list[str] | None = None) -> int:
             from digitnet.cli.sweep import run_sweep
 
             return run_sweep(argv[1:])
+        if command == "spare":  # the dashboard's warm start, not a user's command
+            from digitnet.cli.spare import run_spare
+
+            return run_spare(argv[1:])
         if command in (
             "gates",
             "perceptron",

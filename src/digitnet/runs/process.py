@@ -13,6 +13,7 @@ Imports neither torch nor textual.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import socket
@@ -249,9 +250,56 @@ def digitnet_env() -> dict[str, str]:
     return {**os.environ, "PYTHONUNBUFFERED": "1", "PYTHONSAFEPATH": "1"}
 
 
-def spawn(args: list[str], log_path: Path) -> subprocess.Popen:
+class Spare:
+    """One ``digitnet spare`` process (:mod:`digitnet.cli.spare`): a run's start-up done ahead,
+    waiting for the run it will be. :meth:`prepare` starts one where none waits; :meth:`take`
+    hands it a run and returns it as that run's process (None where none is alive, and the run
+    is then started afresh); :meth:`close` lets a waiting one go (it exits at once).
+
+    The dashboard prepares one when its New-run form opens, so that Start skips the seconds
+    that importing torch and Lightning takes (``bench/run.py --only-start`` measures it).
+    """
+
+    def __init__(self) -> None:
+        self.process: subprocess.Popen | None = None
+
+    def prepare(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            return
+        self.process = subprocess.Popen(
+            digitnet_command(["spare"]),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=digitnet_env(),
+            start_new_session=True,  # the run it becomes outlives the dashboard
+        )
+
+    def take(self, args: list[str], log_path: Path) -> subprocess.Popen | None:
+        process, self.process = self.process, None
+        if process is None or process.poll() is not None:
+            return None
+        try:
+            request = json.dumps({"args": args, "log": str(Path(log_path).absolute())})
+            process.stdin.write(request.encode() + b"\n")
+            process.stdin.close()
+        except OSError:  # it died between the look and the line
+            return None
+        return process
+
+    def close(self) -> None:
+        process, self.process = self.process, None
+        if process is not None and process.stdin is not None:
+            with contextlib.suppress(OSError):
+                process.stdin.close()
+
+
+def spawn(args: list[str], log_path: Path, spare: Spare | None = None) -> subprocess.Popen:
     """Start ``digitnet <args>`` as its own process (a session of its own: it outlives the
-    dashboard), its output appended to ``log_path``."""
+    dashboard), its output appended to ``log_path``; in ``spare``'s process where one waits."""
+    taken = spare.take(args, log_path) if spare is not None else None
+    if taken is not None:
+        return taken
     try:
         log = untrusted.open_append(log_path)
     except OSError as error:
@@ -269,7 +317,7 @@ def spawn(args: list[str], log_path: Path) -> subprocess.Popen:
         log.close()
 
 
-def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
+def start_process(args: list[str], run_dir: Path, spare: Spare | None = None) -> subprocess.Popen:
     """Start ``digitnet <args>`` as its own process, its output appended to ``run_dir/output.log``.
 
     ``launcher.json`` records the process id, so a run that dies before it writes its status (bad
@@ -279,7 +327,7 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
     log = RunFolder(run_dir).output
     # a resumed run appends: its own output starts here
     offset = os.lstat(log).st_size if untrusted.is_regular(log) else 0
-    process = spawn(args, log)
+    process = spawn(args, log, spare)
     atomic_write_text(
         RunFolder(run_dir).launcher,
         json.dumps({"pid": process.pid, "args": args, "time": time.time(), "log_offset": offset}),
@@ -287,9 +335,12 @@ def start_process(args: list[str], run_dir: Path) -> subprocess.Popen:
     return process
 
 
-def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
+def launch(
+    spec: LaunchSpec, root: Path, spare: Spare | None = None
+) -> tuple[str, subprocess.Popen]:
     """Start a new run of ``spec`` under ``root``, named ``spec.name`` or from its settings and
-    the time (``mnist-mlp-sigmoid-20261126-101500``); return its name and process."""
+    the time (``mnist-mlp-sigmoid-20261126-101500``), in ``spare``'s process where one waits;
+    return its name and process."""
     spec.values()  # the first bad field, in one sentence
     if spec.name:
         run_dir = Path(root) / spec.name
@@ -299,7 +350,7 @@ def launch(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
     else:
         run_dir = create_run_dir(Path(root), spec.describe())
     return run_dir.name, start_process(
-        [*spec.to_args(run_dir.name), "--checkpoints_dir", str(root)], run_dir
+        [*spec.to_args(run_dir.name), "--checkpoints_dir", str(root)], run_dir, spare
     )
 
 
@@ -333,7 +384,9 @@ def launch_sweep(spec: LaunchSpec, root: Path) -> tuple[str, subprocess.Popen]:
     return study, spawn([*args, "--checkpoints_dir", str(root)], root / f"{study}.sweep.log")
 
 
-def resume(run_dir: Path, max_epochs: int | None = None) -> subprocess.Popen:
+def resume(
+    run_dir: Path, max_epochs: int | None = None, spare: Spare | None = None
+) -> subprocess.Popen:
     """Continue a stopped run from its ``last.ckpt``, in place (to ``max_epochs`` where given).
 
     The run is named by the path of its checkpoint, never by its name: a run named like a word
@@ -353,6 +406,7 @@ def resume(run_dir: Path, max_epochs: int | None = None) -> subprocess.Popen:
             *QUIET,
         ],
         run_dir,
+        spare,
     )
 
 

@@ -140,6 +140,10 @@ class MainScreen(Screen):
         self.study_trials: list = []  # its trials and importance, for the study view
         self.study_importance: tuple[dict, str] = ({}, "")
         self.sweeps: list[tuple[subprocess.Popen, str]] = []  # sweeps started here, and studies
+        self.spare = control.Spare()  # a run's start-up done ahead, while the form is open
+
+    def on_unmount(self) -> None:
+        self.spare.close()  # a spare that no run took exits
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -364,10 +368,13 @@ class MainScreen(Screen):
 
     @on(TabbedContent.TabActivated, "#tabs")
     def _tab_opened(self) -> None:
-        if self.query_one(TabbedContent).active != "tab-draw":
+        active = self.query_one(TabbedContent).active
+        if active != "tab-draw":
             self.query_one(DrawPane).leave()  # its helper process runs only while it is open
         else:
             self.query_one(DrawCanvas).focus()  # arrows and space draw at once
+        if active == "tab-launch" and not self.app.read_only:
+            self.spare.prepare()  # a run's start-up, done while the form is filled in
         self.show(charts_now=True)
         if self.query_one(TabbedContent).active in ("tab-console", "tab-weights"):
             self.look()  # the console's lines or the weights now, not at the next tick
@@ -383,8 +390,10 @@ class MainScreen(Screen):
             return
         sweep = message.spec.is_sweep()
         try:
-            start = control.launch_sweep if sweep else control.launch
-            name, process = start(message.spec, self.watcher.root)
+            if sweep:
+                name, process = control.launch_sweep(message.spec, self.watcher.root)
+            else:
+                name, process = control.launch(message.spec, self.watcher.root, self.spare)
         except (DigitnetError, OSError) as error:
             self.tell(str(error), title="could not start", severity="error")
             return
@@ -459,7 +468,7 @@ class MainScreen(Screen):
 
     def resume(self, info: RunInfo, max_epochs: int | None) -> None:
         try:
-            self.app.processes.append(control.resume(info.path, max_epochs))
+            self.app.processes.append(control.resume(info.path, max_epochs, self.spare))
         except (DigitnetError, OSError) as error:
             self.tell(str(error), title="could not resume", severity="error")
             return
