@@ -21,6 +21,8 @@ from digitnet.dashboard.screens.main import MainScreen
 from digitnet.dashboard.watcher import FolderWatcher
 from digitnet.runs import layout
 
+FIRST_LOOK_WAIT = 0.5  # seconds the first screen waits for the first listing, at most
+
 
 class DashboardApp(App):
     """The digitnet terminal dashboard over the run folders in ``root``."""
@@ -49,9 +51,12 @@ class DashboardApp(App):
         self.root = Path(root) if root is not None else layout.default_root()
         self.clock, self.poll_seconds = clock, poll_seconds
         self.processes: list[subprocess.Popen] = []  # the runs started here, reaped as they end
+        self.watcher = FolderWatcher(self.root)
+        self.watcher.start()  # the first listing begins now, while Textual starts
 
     def get_default_screen(self) -> MainScreen:
-        return MainScreen(FolderWatcher(self.root), self.clock, self.poll_seconds)
+        self.watcher.wait(FIRST_LOOK_WAIT)  # a full list at once beats "reading" then a list
+        return MainScreen(self.watcher, self.clock, self.poll_seconds)
 
     def action_help(self) -> None:
         from digitnet.dashboard.screens.help import HelpScreen  # Markdown: imported when asked

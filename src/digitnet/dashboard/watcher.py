@@ -19,6 +19,7 @@ when the checkpoints folder's own time changed. With 2,000 runs a look is 2,000 
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -65,6 +66,27 @@ class FolderWatcher:
         self.known: dict[str, tuple[int, RunInfo | None]] = {}  # folder -> (its time, its run)
         self.runs: list[RunInfo] = []  # what the last look listed, newest first
         self.files: dict[tuple[str, str], tuple[int, int, Any]] = {}  # (run, file) -> read
+        self.busy = threading.Lock()  # one look at a time: the first may run ahead, see below
+        self.unshown = False  # a change the first listing found, not yet in a snapshot
+        self.first: threading.Thread | None = None
+
+    def start(self) -> None:
+        """Begin the first listing now, in a thread of its own, while the dashboard is still
+        starting (imports, Textual's first paint): over 2,000 runs it is most of the wait for
+        the list. The first :meth:`read` waits for it and then finds every folder read."""
+
+        def first() -> None:
+            with self.busy:
+                self.unshown = self.list_runs()[1]  # the next read reports the change
+
+        self.first = threading.Thread(target=first, name="first-look", daemon=True)
+        self.first.start()
+
+    def wait(self, seconds: float) -> None:
+        """Give the first listing up to ``seconds`` to finish, undisturbed: 2,000 runs take a
+        quarter of a second alone, and four times as long beside Textual's start."""
+        if self.first is not None:
+            self.first.join(seconds)
 
     def forget(self, name: str) -> None:
         """Drop the readers of a run that was renamed or deleted."""
@@ -86,7 +108,20 @@ class FolderWatcher:
         (the selected run), the new output lines of ``console`` (from near the end of its
         ``output.log`` when it was not the last console), the weights of ``weights`` and the
         summary line of sweep ``study``."""
-        runs, changed = self.list_runs()
+        with self.busy:
+            return self._read(watched, console, weights, study)
+
+    def _read(
+        self, watched: list[str], console: str | None, weights: str | None, study: str | None
+    ) -> Snapshot:
+        if self.unshown and self.root_time == _mtime(self.root):
+            # the first listing, just taken and no folder added or removed since: shown as it
+            # is (each of 2,000 lstats would now wait for Textual's thread to let go)
+            runs, changed = self.runs, True
+        else:
+            runs, changed = self.list_runs()
+            changed = changed or self.unshown
+        self.unshown = False
         by_name = {run.name: run for run in runs}
         events = {}
         for name in watched:
@@ -168,6 +203,13 @@ class FolderWatcher:
             found = [info for _, info in self.known.values() if info is not None]
             self.runs = sorted(found, key=lambda r: r.updated, reverse=True)
         return self.runs, changed
+
+
+def _mtime(path: Path) -> int | None:
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None
 
 
 def _tails(info: RunInfo) -> tuple[list[str], list[str]]:
