@@ -1,7 +1,8 @@
 """The package's layers: each folder imports only from the folders below it (read from the source).
 
 errors, untrusted,       the foundation: no digitnet imports above it
-atomic, checks, updates
+atomic, checks, updates,
+settings
 data                     the data sets
 model                    the network, its engines, the LightningModule, its checkpoint files
 runs                     the run folder and the Lightning callbacks/logger that write it
@@ -26,6 +27,7 @@ LAYERS = [
     "atomic",
     "checks",
     "updates",
+    "settings",
     "data",
     "model",
     "runs",
@@ -39,6 +41,7 @@ FOUNDATION = {
     "atomic",
     "checks",
     "updates",
+    "settings",
 }  # one rank: these may import each other
 RANK = {name: (0 if name in FOUNDATION else LAYERS.index(name)) for name in LAYERS}
 

@@ -124,7 +124,7 @@ def test_a_storage_that_cannot_be_opened_is_one_sentence(tiny_env, tmp_path, cap
         ("lr", "0.01..-1", "lr must be a positive number"),
         ("layers", "784, 8, 10..784, 9, 10", "layers takes choices, not a range"),
         ("batch_size", "32 | 32", "two or more different values"),
-        ("epochs", "1 | 2", "epochs takes one value; ranges and choices go in lr, momentum, "),
+        ("epochs", "1 | 2", "epochs takes one value; ranges and choices go in layers, lr, "),
         ("lr", "0.1 |", "one of the choices of lr is empty"),
         ("lr", "0.01...0.3", "the range of lr must read low..high, got '0.01...0.3'"),
         ("lr", "0.01 | 0.2..0.3", "lr takes a range or choices, not both"),

@@ -341,7 +341,7 @@ def test_the_dashboard_resumes_a_run_by_its_checkpoints_path(tmp_path, monkeypat
     run = make_run(tmp_path / "checkpoints", "last-try")
     (run / "last.ckpt").write_bytes(b"x")
     started = []
-    monkeypatch.setattr(process, "start_process", lambda args, folder: started.append(args))
+    monkeypatch.setattr(process, "start_process", lambda args, folder, spare: started.append(args))
     process.resume(run)
     at = started[0].index("--ckpt_path")
     assert started[0][at + 1] == str((run / "last.ckpt").absolute())

@@ -24,6 +24,7 @@ from typing import Any
 
 from digitnet.errors import BadSetting
 
+DATASETS = ("mnist", "fashion_mnist")  # their facts: digitnet.data.catalog, in this order
 ACTIVATIONS = ("relu", "sigmoid")
 LOSSES = ("cross_entropy", "mse", "sigmoid_cross_entropy")
 OPTIMIZERS = ("sgd", "gd", "adam")
@@ -33,30 +34,6 @@ SCHEDULES = ("constant", "cosine")
 ENGINES = ("auto", "autograd", "backprop")  # how updates are computed: see digitnet.model.engine
 CUDA_GRAPHS = ("auto", "on", "off")  # replay each step's updates: see digitnet.model.replay
 TRAIN_SIZE = 60_000  # images in the official training file of both data sets
-
-# The defaults of ``digitnet fit``, stated once: the model's and data module's signatures, the
-# dashboard's New-run form and the CLI's Trainer defaults all read them.
-DEFAULTS = {
-    "layers": (784, 512, 512, 10),  # the slides' network
-    "activation": "relu",
-    "loss": "cross_entropy",
-    "optimizer": "sgd",
-    "lr": 0.05,
-    "momentum": 0.9,
-    "weight_decay": 0.0,
-    "init": "default",
-    "arch": "mlp",
-    "schedule": "cosine",
-    "normalize": True,  # pixels to zero mean, unit variance
-    "engine": "auto",
-    "cuda_graph": "auto",
-    "dataset": "mnist",
-    "batch_size": 64,
-    "val_size": 10_000,  # training images held out for validation: the textbook's 50,000 / 10,000
-    "shuffle": True,
-    "epochs": 10,
-    "seed": 0,
-}
 
 
 def check_choice(name: str, value: Any, choices: Iterable[str]) -> str:

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from digitnet import settings
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.dashboard.web import MAX_CLIENTS
 from digitnet.data.catalog import DATASETS
@@ -60,12 +61,13 @@ def run_runs(argv: list[str]) -> int:
 
     runs = list_runs(Path(options.checkpoints_dir))
     found = [run for run in runs if table.matches(run, options.filter)]
-    by = {header: key for key, header in table.SETTINGS.items()}.get(options.sort, options.sort)
-    known = {*table.COLUMNS, *table.RESULTS, *table.SETTINGS, "age"}
+    columns = settings.columns()
+    by = {header: key for key, header in columns.items()}.get(options.sort, options.sort)
+    known = {*table.COLUMNS, *table.RESULTS, *columns, "age"}
     if by not in known:
         raise BadSetting(
             f"--sort {options.sort!r} is not a column; use age, best, test, time, name or a "
-            f"setting: {', '.join(table.SETTINGS.values())}."
+            f"setting: {', '.join(columns.values())}."
         )
     name = study.named(options.filter)
     if by == "age" and name and "--sort" not in argv:

@@ -30,7 +30,7 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from digitnet import checks, untrusted
+from digitnet import checks, settings, untrusted
 from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.cli.trainer import DigitTrainer
@@ -148,7 +148,7 @@ class DigitCLI(LightningCLI):
             # the model summary is one line of digitnet's own (before_fit): Lightning's table has a
             # FLOPs column that reads 0 for every network here
             trainer_defaults={
-                "max_epochs": checks.DEFAULTS["epochs"],
+                "max_epochs": settings.DEFAULTS["epochs"],
                 "num_sanity_val_steps": 0,
                 "enable_model_summary": False,
             },
@@ -318,7 +318,7 @@ class DigitCLI(LightningCLI):
         if self.checkpoint is not None:
             check_same_experiment(
                 self.checkpoint.get("datamodule_hyper_parameters") or {},
-                {key: self.datamodule.hparams.get(key) for key in EXPERIMENT_DATA},
+                {key: self.datamodule.hparams.get(key) for key in settings.experiment("data")},
                 "data",
                 self.checkpoint_name,
             )
@@ -394,24 +394,16 @@ class DigitCLI(LightningCLI):
 
 
 # full_batch is not one: it follows --model.optimizer (a run saved before the link kept false)
-EXPERIMENT_DATA = ("dataset", "batch_size", "val_size", "shuffle", "seed")
-
-
 def is_full_batch(optimizer: str) -> bool:
     """The data module's ``full_batch`` for ``--model.optimizer``: True for ``gd`` only."""
     return optimizer == "gd"
 
 
-RESUME_MAY_CHANGE = (
-    "a resume may change the trainer's settings (--trainer.max_epochs, accelerator, devices, "
-    "...), --data.data_dir and, at an epoch's end, --data.steps_per_call"
-)
-
-
 def check_same_experiment(saved: dict, given: dict, section: str, source: str) -> None:
     """Refuse a resume whose settings in ``section`` differ from those its checkpoint was trained
     with: it would continue another experiment under the same name (an MNIST run trained on, and
-    logged as, FashionMNIST).
+    logged as, FashionMNIST). What a resume may change is each setting's ``resume`` and
+    ``speed`` in the registry (:func:`digitnet.settings.may_change`).
 
     >>> check_same_experiment({"lr": 0.05}, {"lr": 0.05}, "model", "the checkpoint")
     >>> check_same_experiment({"dataset": "mnist"}, {"dataset": "fashion_mnist"}, "data", "r")
@@ -420,11 +412,13 @@ def check_same_experiment(saved: dict, given: dict, section: str, source: str) -
     digitnet.errors.BadSetting: r was trained with data.dataset mnist; a resume continues ...
     """
     for key, value in given.items():
+        if settings.may_change(section, key):  # a speed setting, the trainer's, a path
+            continue
         if key in saved and value is not None and not _same(saved[key], value):
             raise BadSetting(
                 f"{source} was trained with {section}.{key} {saved[key]}; a resume continues "
-                f"that experiment, so it cannot change to {value} ({RESUME_MAY_CHANGE}); start "
-                f"a new run for {section}.{key} {value}."
+                f"that experiment, so it cannot change to {value} ({settings.resume_rule()}); "
+                f"start a new run for {section}.{key} {value}."
             )
 
 

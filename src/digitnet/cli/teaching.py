@@ -7,11 +7,11 @@ import dataclasses
 import platform
 from pathlib import Path
 
-from digitnet.checks import DEFAULTS
 from digitnet.cli.commands import parser_for
 from digitnet.cli.common import add_checkpoints_dir
 from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting
+from digitnet.settings import DEFAULTS
 
 
 def run_gates(argv: list[str]) -> int:

@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from digitnet import checks
+
 SPLITS = {
     "train": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
     "test": ("t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte"),
@@ -78,7 +80,8 @@ CATALOG: dict[str, DatasetInfo] = {
     ),
 }
 
-DATASETS = tuple(CATALOG)  # the names, in the order menus show them
+DATASETS = checks.DATASETS  # the names, in the order menus show them
+assert tuple(CATALOG) == DATASETS, "every data set named in digitnet.checks has its facts here"
 
 # The size of each official file (both data sets: 60,000 and 10,000 images of 28x28 bytes after a
 # 16-byte header; labels after an 8-byte one). No file larger is one of them, so nothing larger is

@@ -13,7 +13,6 @@ import lightning as L
 import torch
 
 from digitnet import checks, updates
-from digitnet.checks import DEFAULTS
 from digitnet.data.catalog import CATALOG, DATASETS, SPLITS
 from digitnet.data.idx import check_pair, parse_idx
 from digitnet.data.loader import TensorBatches
@@ -27,6 +26,7 @@ from digitnet.data.sources import (
     verify,
 )
 from digitnet.errors import BadSetting, DataError
+from digitnet.settings import DEFAULTS
 
 SPLIT_SEED = 12345  # fixed, so every run of a data set validates on the same 10,000 images
 

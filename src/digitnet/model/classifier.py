@@ -19,11 +19,11 @@ import torch
 from torchmetrics.classification import MulticlassAccuracy, MulticlassConfusionMatrix
 
 from digitnet import checks, updates
-from digitnet.checks import DEFAULTS
 from digitnet.data.catalog import CATALOG, DATASETS
 from digitnet.errors import BadSetting
 from digitnet.model import engine as engines
 from digitnet.model.networks import CNN, COSTS, MLP, init_gaussian, probabilities
+from digitnet.settings import DEFAULTS
 
 
 def cosine_factor(step: int, total: int) -> float:

@@ -61,7 +61,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from digitnet import untrusted
+from digitnet import settings, untrusted
 from digitnet.atomic import atomic_file, atomic_write_text
 from digitnet.errors import RunError
 from digitnet.runs.files import (
@@ -134,40 +134,21 @@ def check_run_files(run_dir: Path) -> None:
             )
 
 
-# the settings a table may show, in this order, with their column headers
-SETTINGS = {
-    "model.arch": "arch",
-    "model.layers": "layers",
-    "model.activation": "act",
-    "model.loss": "loss",
-    "model.optimizer": "opt",
-    "model.lr": "lr",
-    "model.momentum": "mom",
-    "model.weight_decay": "wd",
-    "model.schedule": "sched",
-    "model.init": "init",
-    "model.normalize": "norm",
-    "data.batch_size": "batch",
-    "data.val_size": "val",
-    "data.seed": "seed",
-}
-LEFT_OUT = {"dataset", "data_dir", "engine", "cuda_graph", "steps_per_call", "full_batch"}
-
-
 def flat_settings(model: dict[str, Any], data: dict[str, Any]) -> dict[str, Any]:
     """A model's and a data module's saved settings as one flat mapping: what ``status.json``
-    keeps under ``settings`` for the runs table (speed-only settings, such as the engine, and
-    paths are left out)::
+    keeps under ``settings`` for the runs table, the settings with a column in the registry
+    (:func:`digitnet.settings.columns`; speed-only settings, such as the engine, and paths are
+    left out)::
 
         >>> flat_settings({"lr": 0.05, "layers": [784, 16, 10], "dataset": "mnist"},
         ...               {"batch_size": 64, "seed": 0, "data_dir": None})
         {'model.lr': 0.05, 'model.layers': '784-16-10', 'data.batch_size': 64, 'data.seed': 0}
     """
-    flat = {}
+    flat, shown = {}, settings.columns()
     for section, values in (("model", model), ("data", data)):
         for name, value in values.items():
             key = f"{section}.{name}"
-            if name in LEFT_OUT or key not in SETTINGS or str(name).startswith("_"):
+            if key not in shown:
                 continue
             if name == "layers" and isinstance(value, (list, tuple)):
                 value = "-".join(str(v) for v in value)

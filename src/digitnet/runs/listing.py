@@ -21,11 +21,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from digitnet import untrusted
+from digitnet import settings, untrusted
 from digitnet.errors import RunError
 from digitnet.runs.files import NAMES, RunFolder
 from digitnet.runs.layout import (
-    SETTINGS,
     STATUSES,
     default_root,
     flat_settings,
@@ -142,10 +141,11 @@ def _settings(saved: Any, path: Path) -> dict[str, Any]:
                     saved = flat_settings(model, data)
         except (OSError, ValueError, RecursionError):
             pass
+    shown = settings.columns()
     return {
         key: value
         for key, value in saved.items()
-        if key in SETTINGS and isinstance(value, (str, int, float, bool)) and value == value
+        if key in shown and isinstance(value, (str, int, float, bool)) and value == value
     }
 
 

@@ -1,14 +1,6 @@
-"""Provides the training processes a watcher controls: :class:`LaunchSpec`, start, resume, cancel,
-liveness.
-
-The form, the tests and the command line meet here: a spec validates each field with the rules of
-:mod:`digitnet.checks` and turns into the ``digitnet fit`` arguments that the training process
-runs with, so a run launched from the dashboard is the same code path as one typed in a shell::
-
-    >>> LaunchSpec(dataset="fashion_mnist", epochs="3").to_args("f-run")[:6]
-    ['fit', '--run_name', 'f-run', '--data.dataset', 'fashion_mnist', '--model.layers']
-
-Imports neither torch nor textual.
+"""Provides the training processes a watcher controls: start (a run of a
+:class:`~digitnet.runs.spec.LaunchSpec`, a sweep, a resume, in a warm :class:`Spare` where one
+waits), cancel, liveness. Imports neither torch nor textual.
 """
 
 from __future__ import annotations
@@ -20,222 +12,15 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, fields
 from pathlib import Path
-from typing import Any
 
-from digitnet import checks, untrusted
+from digitnet import untrusted
 from digitnet.atomic import atomic_write_text, write_failed
-from digitnet.data.catalog import DATASETS
-from digitnet.errors import BadSetting, DigitnetError, RunError
-from digitnet.runs import lock, search
+from digitnet.errors import BadSetting, RunError
+from digitnet.runs import lock
 from digitnet.runs.files import RunFolder
-from digitnet.runs.layout import NAME_RE, check_name, create_run_dir
-
-DEVICES = ("auto", "cpu", "cuda")
-# for a run nobody watches in its own terminal: no progress bar or model table in its output
-QUIET_OPTIONS = {"trainer.enable_progress_bar": False, "trainer.enable_model_summary": False}
-QUIET = search.as_args(QUIET_OPTIONS)  # --trainer.enable_progress_bar false ...
-
-
-def _default(name: str) -> str:
-    value = checks.DEFAULTS[name]
-    return ", ".join(map(str, value)) if isinstance(value, tuple) else str(value)
-
-
-# each form field, the dotted ``digitnet fit`` option it sets, and its rule
-OPTIONS = {
-    "dataset": "data.dataset",
-    "layers": "model.layers",
-    "arch": "model.arch",
-    "activation": "model.activation",
-    "loss": "model.loss",
-    "optimizer": "model.optimizer",
-    "lr": "model.lr",
-    "momentum": "model.momentum",
-    "weight_decay": "model.weight_decay",
-    "schedule": "model.schedule",
-    "init": "model.init",
-    "batch_size": "data.batch_size",
-    "epochs": "trainer.max_epochs",
-    "seed": "seed_everything",
-    "device": "trainer.accelerator",
-}
-RULES: dict[str, Callable[[str], Any]] = {
-    **search.SEARCHABLE,
-    "dataset": lambda v: checks.check_choice("dataset", v, DATASETS),
-    "arch": lambda v: checks.check_choice("arch", v, checks.ARCHS),
-    "activation": lambda v: checks.check_choice("activation", v, checks.ACTIVATIONS),
-    "loss": lambda v: checks.check_choice("loss", v, checks.LOSSES),
-    "optimizer": lambda v: checks.check_choice("optimizer", v, checks.OPTIMIZERS),
-    "schedule": lambda v: checks.check_choice("schedule", v, checks.SCHEDULES),
-    "init": lambda v: checks.check_choice("init", v, checks.INITS),
-    "epochs": lambda v: checks.check_positive_int("epochs", v),
-    "device": lambda v: checks.check_choice("device", v, DEVICES),
-    "name": lambda v: v and check_run_name(v),
-    "trials": lambda v: checks.check_positive_int("trials", v),
-}
-
-
-@dataclass
-class LaunchSpec:
-    """The dashboard form's fields, as text, pre-filled with the defaults of ``digitnet fit``
-    (:data:`digitnet.checks.DEFAULTS`)."""
-
-    dataset: str = _default("dataset")
-    arch: str = _default("arch")
-    layers: str = _default("layers")
-    activation: str = _default("activation")
-    loss: str = _default("loss")
-    optimizer: str = _default("optimizer")
-    lr: str = _default("lr")
-    momentum: str = _default("momentum")
-    weight_decay: str = _default("weight_decay")
-    schedule: str = _default("schedule")
-    init: str = _default("init")
-    batch_size: str = _default("batch_size")
-    epochs: str = _default("epochs")
-    seed: str = _default("seed")
-    device: str = "auto"
-    name: str = ""  # blank: made from the settings, see describe()
-    trials: str = "10"  # a sweep's (where a field holds a range or choices)
-
-    @classmethod
-    def from_run(cls, settings: dict, dataset: str, epochs: int | None) -> LaunchSpec:
-        """The form filled with a run's settings (as :func:`digitnet.runs.layout.flat_settings`
-        keeps them), to start a new run from an old one's; what the run does not say stays the
-        default.
-
-        >>> spec = LaunchSpec.from_run({"model.layers": "784-30-10", "model.lr": 3.0}, "mnist", 30)
-        >>> spec.layers, spec.lr, spec.epochs, spec.activation
-        ('784, 30, 10', '3.0', '30', 'relu')
-        """
-        spec = cls(dataset=dataset if dataset in DATASETS else checks.DEFAULTS["dataset"])
-        for key, value in settings.items():
-            section, _, name = key.partition(".")
-            name = {"seed": "seed"}.get(name, name)
-            if name == "layers" and isinstance(value, str):
-                value = value.replace("-", ", ")
-            if name in cls.field_names() and name not in ("dataset", "name", "device", "trials"):
-                setattr(spec, name, str(value).lower() if isinstance(value, bool) else str(value))
-        if epochs:
-            spec.epochs = str(epochs)
-        return spec
-
-    def errors(self) -> dict[str, str]:
-        """Map each bad field to its one-sentence problem; empty when the spec can start."""
-        return self._checked()[2]
-
-    def is_sweep(self) -> bool:
-        """Whether a field holds a range or choices (``0.01..0.3``, ``32 | 64``): a sweep."""
-        return any(search.is_search(getattr(self, name)) for name in search.SEARCHABLE)
-
-    def values(self) -> dict[str, Any]:
-        """The fields holding one value, checked and typed (raises BadSetting if one is bad)."""
-        return self._valid()[0]
-
-    def rules(self) -> dict[str, Any]:
-        """The searched fields' rules (:func:`digitnet.runs.search.parse`), checked."""
-        return self._valid()[1]
-
-    def _valid(self) -> tuple[dict[str, Any], dict[str, Any]]:
-        values, rules, problems = self._checked()
-        if problems:
-            raise BadSetting(next(iter(problems.values())))
-        return values, rules
-
-    def _checked(self) -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
-        """Each field read once: its typed value, or its rule where it is searched, or its
-        problem. ``trials`` counts only for a sweep, whose trials' names must be valid too."""
-        values: dict[str, Any] = {}
-        rules: dict[str, Any] = {}
-        problems: dict[str, str] = {}
-        sweep = self.is_sweep()
-        for name, text in self.as_dict().items():
-            if name == "trials" and not sweep:
-                continue
-            try:
-                rule = search.parse(name, text)
-                if rule is None:
-                    values[name] = RULES[name](text)
-                else:
-                    rules[name] = rule
-            except BadSetting as error:
-                problems[name] = str(error)
-        if sweep and values.get("name") and "trials" in values:
-            last = f"{values['name']}-{values['trials'] - 1}"
-            if not NAME_RE.fullmatch(last):
-                problems["name"] = (
-                    f"a sweep's trials are named <run name>-<n>, and {last} is too long for a run "
-                    "name (at most 100 characters); shorten the name."
-                )
-        return values, rules, problems
-
-    def to_args(self, run_name: str) -> list[str]:
-        """The ``digitnet fit`` arguments for this spec (raises BadSetting if a field is bad)."""
-        if self.is_sweep():
-            raise BadSetting("this spec searches settings: start it as a sweep, not a run.")
-        values = self.values()
-        options = {OPTIONS[name]: values[name] for name in OPTIONS}
-        return ["fit", "--run_name", run_name, *search.as_args(options), *QUIET]
-
-    def sweep_spec(self) -> dict[str, Any]:
-        """The ``digitnet sweep`` spec of this form: the searched fields as ``params``, the
-        others as ``fit``.
-
-        >>> LaunchSpec(lr="0.01..0.3", batch_size="32 | 64").sweep_spec()["params"]
-        {'model.lr': {'low': 0.01, 'high': 0.3, 'log': True}, 'data.batch_size': [32, 64]}
-        """
-        values, rules = self._valid()
-        return {
-            "params": {OPTIONS[name]: rule for name, rule in rules.items()},
-            "fit": {
-                **{OPTIONS[name]: values[name] for name in OPTIONS if name in values},
-                **QUIET_OPTIONS,
-            },
-        }
-
-    def describe(self) -> str:
-        """The start of a default run name: data set and model, then what differs from the
-        defaults (a searched setting is not named; a sweep ends in ``sweep``).
-
-        >>> LaunchSpec().describe()
-        'mnist-mlp'
-        >>> LaunchSpec(dataset="fashion_mnist", layers="784, 30, 10", activation="sigmoid",
-        ...            loss="mse", lr="3.0", batch_size="10").describe()
-        'fashion-mlp-h30-sigmoid-mse-lr3-b10'
-        >>> LaunchSpec(lr="0.01..0.3", weight_decay="0.001").describe()
-        'mnist-mlp-wd0.001-sweep'
-        """
-        base, mine = LaunchSpec().values(), self.values()
-
-        def differs(field: str) -> bool:
-            return field in mine and mine[field] != base[field]
-
-        parts = [{"fashion_mnist": "fashion"}.get(self.dataset, self.dataset), self.arch]
-        if self.arch == "mlp" and differs("layers"):
-            parts.append("h" + "x".join(str(n) for n in mine["layers"][1:-1]))
-        losses = {"cross_entropy": "ce", "mse": "mse", "sigmoid_cross_entropy": "sce"}
-        for field in ("activation", "loss", "optimizer"):
-            if differs(field):
-                parts.append(losses.get(mine[field], mine[field]))
-        for field, mark in (("lr", "lr"), ("momentum", "m"), ("weight_decay", "wd")):
-            if differs(field):
-                parts.append(f"{mark}{mine[field]:g}")
-        for field in ("schedule", "init"):
-            if differs(field):
-                parts.append(mine[field].replace("_", ""))
-        if differs("batch_size"):
-            parts.append(f"b{mine['batch_size']}")
-        return "-".join(parts + (["sweep"] if self.is_sweep() else []))
-
-    @classmethod
-    def field_names(cls) -> list[str]:
-        return [f.name for f in fields(cls)]
-
-    def as_dict(self) -> dict[str, str]:
-        return asdict(self)
+from digitnet.runs.layout import create_run_dir
+from digitnet.runs.spec import QUIET, LaunchSpec, check_run_name  # noqa: F401 (the form's model)
 
 
 def digitnet_command(args: list[str]) -> list[str]:
@@ -408,14 +193,6 @@ def resume(
         run_dir,
         spare,
     )
-
-
-def check_run_name(name: str) -> str:
-    """A run name, or :class:`BadSetting` in one sentence (the form shows it under the field)."""
-    try:
-        return check_name(name)
-    except DigitnetError as error:
-        raise BadSetting(str(error)) from None
 
 
 def reap(processes: list[subprocess.Popen]) -> None:

@@ -3,7 +3,8 @@ makes the run a sweep, each choice or range the rule ``digitnet sweep`` searches
 
 ``low..high`` is a range (on a log scale for the learning rate, the weight decay and the batch
 size where low is above 0, else linear), ``a | b | c`` a list of choices; one value is no
-search::
+search. Which fields may be searched, and how, is each setting's ``search`` in the registry
+(:mod:`digitnet.settings`)::
 
     >>> parse("lr", "0.01..0.3")
     {'low': 0.01, 'high': 0.3, 'log': True}
@@ -25,24 +26,10 @@ never starts a trial the form would have refused as a run. Imports neither torch
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
 from typing import Any
 
-from digitnet import checks
+from digitnet import settings
 from digitnet.errors import BadSetting
-
-# the fields a search may vary, each with its rule; a range needs an ordered number
-SEARCHABLE: dict[str, Callable[[Any], Any]] = {
-    "lr": checks.check_lr,
-    "momentum": lambda v: checks.check_non_negative("momentum", v),
-    "weight_decay": lambda v: checks.check_non_negative("weight_decay", v),
-    "batch_size": lambda v: checks.check_positive_int("batch_size", v),
-    "layers": checks.parse_layers,
-    "seed": checks.check_seed,
-}
-RANGES = ("lr", "momentum", "weight_decay", "batch_size")
-LOG_SCALE = ("lr", "weight_decay", "batch_size")
-
 
 ONE_VALUE = ("epochs", "trials")  # numbers the form takes one of, never a search
 
@@ -56,14 +43,15 @@ def parse(field: str, text: str) -> Any:
     """The rule for ``field``'s text: ``{low, high, log}``, a list of choices, or None for one
     value (and for a field that is never searched: its own rule reads it, a run name ``a..b``
     included); :class:`BadSetting` in one sentence where a part is bad."""
-    if not is_search(text) or field not in (*SEARCHABLE, *ONE_VALUE):
+    searchable = settings.searchable()  # the fields a search may vary, each with its rule
+    if not is_search(text) or field not in (*searchable, *ONE_VALUE):
         return None
-    if field not in SEARCHABLE:
+    if field not in searchable:
         raise BadSetting(
             f"{field} takes one value; ranges and choices go in "
-            f"{', '.join(name.replace('_', ' ') for name in SEARCHABLE)}."
+            f"{', '.join(name.replace('_', ' ') for name in searchable)}."
         )
-    check = SEARCHABLE[field]
+    check = searchable[field]
     if "|" in text and ".." in text:
         raise BadSetting(f"{field} takes a range or choices, not both: write low..high or a | b.")
     if "|" in text:
@@ -74,7 +62,7 @@ def parse(field: str, text: str) -> Any:
         if len(set(map(json.dumps, choices))) < len(choices):
             raise BadSetting(f"the choices of {field} must be two or more different values.")
         return choices
-    if field not in RANGES:
+    if field not in settings.ranges():
         raise BadSetting(f"{field} takes choices, not a range: write a | b.")
     parts = [part.strip() for part in text.split("..")]
     if len(parts) != 2 or not all(parts) or parts[1].startswith("."):
@@ -88,7 +76,7 @@ def parse(field: str, text: str) -> Any:
         raise BadSetting(
             f"the range of {field} {text.strip()} holds one value; widen it or give one."
         )
-    return {"low": low, "high": high, "log": field in LOG_SCALE and low > 0}
+    return {"low": low, "high": high, "log": field in settings.log_scale() and low > 0}
 
 
 def as_args(settings: dict[str, Any]) -> list[str]:

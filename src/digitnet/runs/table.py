@@ -22,8 +22,8 @@ import io
 import json
 from typing import Any
 
-from digitnet.runs.layout import SETTINGS
 from digitnet.runs.listing import RunInfo, format_age
+from digitnet.settings import columns
 
 FULL_TEST_SET = 10_000  # MNIST's and FashionMNIST's official test images
 
@@ -34,17 +34,17 @@ FORMULA = ("=", "+", "-", "@", "\t", "\r")  # a spreadsheet reads a cell startin
 
 
 def differing(settings: list[dict[str, Any]]) -> list[str]:
-    """The keys of :data:`SETTINGS` whose values are not the same in every one of ``settings``
-    (a key a run lacks counts as a value of its own)."""
+    """The keys of the registry's columns (:func:`digitnet.settings.columns`) whose values are
+    not the same in every one of ``settings`` (a key a run lacks counts as a value of its own)."""
     if len(settings) < 2:
         return []
-    return [key for key in SETTINGS if len({json.dumps(s.get(key)) for s in settings}) > 1]
+    return [key for key in columns() if len({json.dumps(s.get(key)) for s in settings}) > 1]
 
 
 def cell(run: RunInfo, column: str) -> str:
     """One cell of ``run``'s row as text: ``column`` is one of :data:`COLUMNS`, :data:`RESULTS` or
-    a key of :data:`SETTINGS`."""
-    if column in SETTINGS:
+    a key of the registry's columns."""
+    if column in columns():
         value = run.settings.get(column)
         return "-" if value is None else _short(value)
     if column == "status":
@@ -73,7 +73,7 @@ def value(run: RunInfo, column: str) -> Any:
     """What a column sorts by: numbers as numbers, missing ones last; equal numbers in the order
     the runs ended, so of two trials at the same best score the first ranks first, as a study's
     best trial is the first to reach it."""
-    if column in SETTINGS:
+    if column in columns():
         found = run.settings.get(column)
         return (found is None, found if isinstance(found, (int, float)) else str(found))
     numbers = {
@@ -140,7 +140,7 @@ def columns_for(runs: list[RunInfo]) -> list[str]:
 
 
 def header(column: str) -> str:
-    return SETTINGS.get(column, column)
+    return columns().get(column, column)
 
 
 def render(runs: list[RunInfo], now: float, fmt: str = "table", width: int | None = None) -> str:
@@ -251,7 +251,7 @@ def diff(a: RunInfo, b: RunInfo) -> list[tuple[str, str, str, bool]]:
     >>> diff(one, two)[0], diff(one, two)[1]
     (('lr', '0.05', '0.1', True), ('seed', '0', '0', False))
     """
-    keys = [key for key in SETTINGS if key in a.settings or key in b.settings]
+    keys = [key for key in columns() if key in a.settings or key in b.settings]
     rows = [(header(k), cell(a, k), cell(b, k), cell(a, k) != cell(b, k)) for k in keys]
     rows.sort(key=lambda row: not row[3])
     results = [

@@ -1,7 +1,8 @@
 """Provides :class:`LaunchForm`: a run's settings, checked as you type, and the Start button.
 
 A bad value is explained right under its field and Start stays disabled until every field is good;
-the checks are those of :class:`digitnet.runs.process.LaunchSpec`, the same the command line
+the checks are those of :class:`digitnet.runs.spec.LaunchSpec` (each setting's rule in
+:mod:`digitnet.settings`), the same the command line
 applies. A range or choices in a field (:mod:`digitnet.runs.search`) turn the run into a sweep,
 and the button says so.
 """
@@ -17,33 +18,36 @@ from textual.content import Content
 from textual.message import Message
 from textual.widgets import Button, Input, Label, Select
 
-from digitnet import checks
-from digitnet.data.catalog import DATASETS
+from digitnet import settings
 from digitnet.runs.layout import printable
-from digitnet.runs.process import DEVICES, LaunchSpec
+from digitnet.runs.spec import LaunchSpec
 
-CHOICES = {
-    "dataset": DATASETS,
-    "arch": checks.ARCHS,
-    "activation": checks.ACTIVATIONS,
-    "loss": checks.LOSSES,
-    "optimizer": checks.OPTIMIZERS,
-    "schedule": checks.SCHEDULES,
-    "init": checks.INITS,
-    "device": DEVICES,
-}
-LABELS = {
-    "lr": "learning rate",
-    "batch_size": "batch size",
-    "layers": "layer sizes",
-    "weight_decay": "weight decay",
-    "name": "run name",
-    "trials": "sweep trials",
-}
-SWEEP_HINT = (
-    "One value per field starts a run; a range (0.01..0.3) or choices (32 | 64) in learning rate, "
-    "momentum, weight decay, batch size, layer sizes or seed start a sweep of runs <name>-<n>."
-)
+EXTRA_LABELS = {"name": "run name", "trials": "sweep trials"}
+
+
+def choices(name: str) -> tuple[str, ...] | None:
+    """The values a choice field offers (a select), or None for a text field."""
+    return settings.row(name).choices if name not in EXTRA_LABELS else None
+
+
+def label(name: str) -> str:
+    """A field's label: its setting's (``learning rate``), else its name."""
+    if name in EXTRA_LABELS:
+        return EXTRA_LABELS[name]
+    return settings.row(name).label or name
+
+
+def sweep_hint() -> str:
+    """What starts a sweep, naming the fields a search may vary.
+
+    >>> sweep_hint().split(" in ")[1].split(" start ")[0]
+    'layer sizes, learning rate, momentum, weight decay, batch size or seed'
+    """
+    names = [label(name) for name in settings.searchable()]
+    return (
+        "One value per field starts a run; a range (0.01..0.3) or choices (32 | 64) in "
+        f"{', '.join(names[:-1])} or {names[-1]} start a sweep of runs <name>-<n>."
+    )
 
 
 class LaunchForm(VerticalScroll):
@@ -69,14 +73,14 @@ class LaunchForm(VerticalScroll):
     notes: dict[str, str] = {}  # what a clone could not show, by field (see fill)
 
     def compose(self) -> ComposeResult:
-        yield Label(SWEEP_HINT, id="sweep-hint")
+        yield Label(sweep_hint(), id="sweep-hint")
         spec = LaunchSpec()
         for name, value in spec.as_dict().items():
             with Horizontal(classes="row"):
-                yield Label(LABELS.get(name, name), classes="name")
-                if name in CHOICES:
+                yield Label(label(name), classes="name")
+                if choices(name):
                     yield Select(
-                        [(c, c) for c in CHOICES[name]],
+                        [(c, c) for c in choices(name)],
                         value=value,
                         allow_blank=False,
                         id=name,
@@ -98,13 +102,13 @@ class LaunchForm(VerticalScroll):
         self.notes = {}
         for name, value in spec.as_dict().items():
             widget = self.query_one(f"#{name}")
-            if name not in CHOICES:
+            if not choices(name):
                 widget.value = printable(value)
-            elif value in CHOICES[name]:
+            elif value in choices(name):
                 widget.value = value
             else:
                 self.notes[name] = (
-                    f"the run's {LABELS.get(name, name)} {printable(value)} is not one this form "
+                    f"the run's {label(name)} {printable(value)} is not one this form "
                     f"offers; {widget.value} is shown"
                 )
         self.check()
