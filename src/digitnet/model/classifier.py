@@ -316,8 +316,10 @@ class DigitClassifier(L.LightningModule):
         self.log("test_images", float(len(y)), on_epoch=True, reduce_fx="sum", sync_dist=True)
 
     def on_test_epoch_end(self) -> None:
-        """The test row goes to the loggers at the update count the weights were trained for."""
+        """The test row goes to the loggers at the update count the weights were trained for,
+        with the epochs done (what Lightning writes as its epoch without a logged step)."""
         self.log("step", float(self.updates))
+        self.log("epoch", float(self.current_epoch))
 
     def predict_step(self, batch: Any, batch_idx: int) -> torch.Tensor:
         x = batch[0] if isinstance(batch, (tuple, list)) else batch
