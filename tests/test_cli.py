@@ -658,7 +658,7 @@ def test_names_that_would_reorder_or_misalign_the_listing_are_escaped_and_measur
     )
     assert "\u202e" not in result.stdout and "\u200b" not in result.stdout
     assert "invoice\\u202egnp.exe" in result.stdout and "zero\\u200bwidth" in result.stdout
-    from digitnet.runs.layout import cell_width
+    from digitnet.text import cell_width
 
     rows = result.stdout.splitlines()[1:-1]
     assert len({cell_width(row.split(" mnist ")[0]) for row in rows}) == 1  # rows line up

@@ -2,10 +2,11 @@
 
 errors, untrusted,       the foundation: no digitnet imports above it
 atomic, checks, updates,
-settings
+settings, text
 data                     the data sets
 model                    the network, its engines, the LightningModule, its checkpoint files
-runs                     the run folder and the Lightning callbacks/logger that write it
+runs                     the run folder, torch-free: its files, listing, processes, the form's model
+record                   the Lightning callbacks and loggers that write a run folder
 lecture                  the perceptron and the presets
 dashboard                the terminal app (reads run folders; never imports torch)
 cli                      the command line, over everything
@@ -28,9 +29,11 @@ LAYERS = [
     "checks",
     "updates",
     "settings",
+    "text",
     "data",
     "model",
     "runs",
+    "record",
     "lecture",
     "dashboard",
     "cli",
@@ -42,6 +45,7 @@ FOUNDATION = {
     "checks",
     "updates",
     "settings",
+    "text",
 }  # one rank: these may import each other
 RANK = {name: (0 if name in FOUNDATION else LAYERS.index(name)) for name in LAYERS}
 
@@ -115,9 +119,22 @@ def test_what_the_dashboard_and_the_command_line_load_first_imports_no_torch(mod
     assert out.strip() == "[]"
 
 
+def test_the_run_folders_torch_free_half_imports_no_torch():
+    """runs/ is the half the dashboard reads through; record/ the half that imports Lightning."""
+    modules = sorted(f"digitnet.runs.{p.stem}" for p in (PACKAGE / "runs").glob("[!_]*.py"))
+    code = (
+        f"import sys, {', '.join(modules)}; "
+        "print(sorted(m for m in ('torch', 'lightning', 'optuna') if m in sys.modules))"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    ).stdout
+    assert len(modules) > 10 and out.strip() == "[]"
+
+
 def test_the_training_core_imports_without_textual():
     code = (
-        "import sys, digitnet.model.classifier, digitnet.data.module, digitnet.runs.folder, "
+        "import sys, digitnet.model.classifier, digitnet.data.module, digitnet.record.folder, "
         "digitnet.cli.lightning_cli; print('textual' in sys.modules)"
     )
     out = subprocess.run(

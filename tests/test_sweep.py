@@ -238,7 +238,7 @@ class AlwaysPrune:
 @pytest.mark.parametrize("epochs", [1, 3])
 def test_a_trial_that_ran_every_epoch_is_complete_never_pruned(tiny_env, epochs):
     from digitnet.cli import experiments
-    from digitnet.runs.pruning import TrialPruning
+    from digitnet.record.pruning import TrialPruning
 
     trial = AlwaysPrune()
     args = ["--trainer.max_epochs", str(epochs), "--data.val_size", "10000"]

@@ -26,8 +26,8 @@ from digitnet.cli.common import resolve_checkpoint
 from digitnet.cli.lightning_cli import check_user_configs
 from digitnet.data.sources import inflate
 from digitnet.errors import BadSetting, DataError, DigitnetError, RunError
+from digitnet.record.csvlog import RunCSVLogger
 from digitnet.runs import layout, listing, lock, manage, process, trust
-from digitnet.runs.csvlog import RunCSVLogger
 from fake_runs import make_run
 
 SECRET = "the user's own file\n"
@@ -179,7 +179,7 @@ def test_a_run_folder_that_is_a_link_is_never_renamed_deleted_or_resumed(tmp_pat
 
 
 def test_run_folder_refuses_a_users_own_project_folder(tmp_path):
-    from digitnet.runs.folder import run_folder
+    from digitnet.record.folder import run_folder
 
     project = tmp_path / "myproject"
     project.mkdir()
@@ -196,7 +196,7 @@ def test_run_folder_refuses_a_users_own_project_folder(tmp_path):
 
 
 def test_run_folder_accepts_a_new_an_empty_and_an_existing_run_folder(tmp_path, run):
-    from digitnet.runs.folder import run_folder
+    from digitnet.record.folder import run_folder
 
     (tmp_path / "empty").mkdir()
     for folder in (tmp_path / "new", tmp_path / "empty", run):

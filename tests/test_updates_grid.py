@@ -15,7 +15,7 @@ from lightning.pytorch.callbacks import Callback, LearningRateMonitor
 
 from digitnet import DigitClassifier, DigitDataModule, run_folder
 from digitnet.errors import BadSetting
-from digitnet.runs.progress import UpdatesProgressBar
+from digitnet.record.progress import UpdatesProgressBar
 
 pytestmark = pytest.mark.slow  # every test here trains
 

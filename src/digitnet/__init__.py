@@ -14,8 +14,8 @@ __version__ = "0.1.0"
 _LAZY = {
     "DigitClassifier": "digitnet.model.classifier",
     "DigitDataModule": "digitnet.data.module",
-    "RunRecorder": "digitnet.runs.recorder",
-    "run_folder": "digitnet.runs.folder",
+    "RunRecorder": "digitnet.record.recorder",
+    "run_folder": "digitnet.record.folder",
     "DigitnetError": "digitnet.errors",
 }
 

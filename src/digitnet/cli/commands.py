@@ -13,8 +13,8 @@ from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.dashboard.web import MAX_CLIENTS
 from digitnet.data.catalog import DATASETS
 from digitnet.errors import BadSetting
-from digitnet.runs.layout import printable
 from digitnet.runs.listing import list_runs
+from digitnet.text import printable
 
 
 class _Parser(argparse.ArgumentParser):

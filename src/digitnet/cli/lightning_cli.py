@@ -41,13 +41,13 @@ from digitnet.model import engine as engines
 from digitnet.model.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
 from digitnet.model.classifier import DigitClassifier
 from digitnet.model.threads import cpu_threads
+from digitnet.record.folder import run_folder
+from digitnet.record.progress import UpdatesProgressBar
+from digitnet.record.recorder import EPOCHS_DONE, RunRecorder
 from digitnet.runs import layout, trust
 from digitnet.runs import lock as runlock
 from digitnet.runs.files import RunFolder
-from digitnet.runs.folder import run_folder
-from digitnet.runs.progress import UpdatesProgressBar
 from digitnet.runs.quiet import quiet_known_noise
-from digitnet.runs.recorder import EPOCHS_DONE, RunRecorder
 
 
 def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:

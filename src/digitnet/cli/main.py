@@ -100,7 +100,7 @@ def main(argv: list[str] | None = None) -> int:
         if command == "spare":  # the dashboard's warm start, not a user's command
             from digitnet.cli.spare import run_spare
 
-            return run_spare(argv[1:])
+            return run_spare(argv[1:], main)
         if command in (
             "gates",
             "perceptron",
@@ -120,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except DigitnetError as error:
         # the sentence may quote names and text from a run folder
-        from digitnet.runs.layout import printable
+        from digitnet.text import printable
 
         kind = "" if isinstance(error, Cancelled) else "error: "
         print(f"digitnet: {kind}{printable(error)}", file=sys.stderr)

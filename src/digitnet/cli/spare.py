@@ -14,17 +14,18 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 
-def run_spare(argv: list[str]) -> int:
+def run_spare(argv: list[str], main: Callable[[list[str]], int]) -> int:
+    """Wait for the run, then be it: ``main`` is digitnet's entry point, handed in by it."""
     # the imports a run spends its start-up on, done before the run is known
     import digitnet.cli.lightning_cli  # noqa: F401
     import digitnet.data.module  # noqa: F401
     import digitnet.model.classifier  # noqa: F401
-    import digitnet.runs.folder  # noqa: F401
+    import digitnet.record.folder  # noqa: F401
     from digitnet import untrusted
-    from digitnet.cli.main import main
 
     line = sys.stdin.readline()
     if not line.strip():

@@ -38,8 +38,9 @@ from digitnet.cli.sweepspec import load_spec, suggest
 from digitnet.errors import BadSetting, Cancelled, DigitnetError, RunError
 from digitnet.runs import study as study_file
 from digitnet.runs.files import RunFolder
-from digitnet.runs.layout import check_name, printable
+from digitnet.runs.layout import check_name
 from digitnet.runs.search import as_args
+from digitnet.text import printable
 
 OBJECTIVE = "val_acc"  # maximised
 IMPORTANCE_TRIALS = 8
@@ -146,7 +147,7 @@ def run_sweep(argv: list[str]) -> int:
     import optuna
 
     from digitnet.cli import experiments
-    from digitnet.runs.pruning import TrialPruning
+    from digitnet.record.pruning import TrialPruning
     from digitnet.runs.quiet import quiet_known_noise
 
     quiet_known_noise()

@@ -30,7 +30,7 @@ the first training process of the run, 2 for its first resume, ...) and, by even
     metrics {"step": 50, "epoch": 0, "train_loss": 0.31, "lr": 0.0499}   (every value the loggers
              get, the rows of metrics.csv: the cost of the mini-batch of every
              log_every_n_steps-th update and its learning rate; val_loss and val_acc at each
-             epoch's end; null for a value that is not finite: see digitnet.runs.eventlog)
+             epoch's end; null for a value that is not finite: see digitnet.record.eventlog)
     step    {"epoch": 0, "step": 50, "batch": 49, "samples_per_s": 10432.0}   (progress; runs
              recorded before the metrics lines also have "train_loss" here)
     val     {"epoch": 0, "step": 782, "val_loss": 0.11, "val_acc": 0.967,
@@ -421,52 +421,3 @@ def iter_events(run_dir: Path) -> Iterator[dict[str, Any]]:
         yield from reader.read()
         if reader.offset == before:
             return
-
-
-def printable(text: Any) -> str:
-    r"""``text`` with every control character written as an escape, safe to print to a terminal.
-
-    Names, errors and settings come from run folders, which anyone can write: printed raw, ``ESC
-    [2J`` would clear the screen and an OSC sequence retitle the terminal.
-
-    Right-to-left overrides and zero-width characters are not printable either (they reorder or
-    hide what follows), so they are escaped too::
-
-    >>> printable("run\x1b[2J\n"), printable("invoice\u202egnp.exe")
-    ('run\\x1b[2J\\n', 'invoice\\u202egnp.exe')
-    """
-    return "".join(
-        c if c.isprintable() else c.encode("unicode_escape").decode("ascii") for c in str(text)
-    )
-
-
-def cell_width(text: str) -> int:
-    """How many terminal columns ``text`` takes: East Asian wide and full-width characters take
-    two, combining marks none.
-
-    >>> cell_width("run"), cell_width("実験"), cell_width("e\u0301")
-    (3, 4, 1)
-    """
-    import unicodedata
-
-    return sum(
-        0 if unicodedata.combining(c) else 2 if unicodedata.east_asian_width(c) in "WF" else 1
-        for c in text
-    )
-
-
-def fit_cells(text: str, width: int) -> str:
-    """``text`` cut or padded to exactly ``width`` columns (a cut ends with ``…``), so columns of
-    wide names line up.
-
-    >>> fit_cells("実験-run", 6) + "|", fit_cells("ab", 4) + "|"
-    ('実験-…|', 'ab  |')
-    """
-    if cell_width(text) <= width:
-        return text + " " * (width - cell_width(text))
-    out = ""
-    for c in text:
-        if cell_width(out + c) > width - 1:
-            break
-        out += c
-    return out + "…" + " " * (width - 1 - cell_width(out))

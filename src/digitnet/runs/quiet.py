@@ -5,7 +5,7 @@ A default ``digitnet fit`` prints its progress, its result and digitnet's own se
 would add the accelerators it did not find, its tips, warnings about choices digitnet made on
 purpose (its own data loading, a run folder it writes into on purpose) and a model summary whose
 FLOPs column reads 0. The CLI calls this before anything runs, and so does
-:func:`~digitnet.runs.folder.run_folder`, so Python runs are as quiet. Each entry says why it is
+:func:`~digitnet.record.folder.run_folder`, so Python runs are as quiet. Each entry says why it is
 noise here; anything not listed still shows.
 """
 

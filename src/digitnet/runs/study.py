@@ -30,7 +30,8 @@ from pathlib import Path
 from typing import Any
 
 from digitnet.atomic import atomic_write_text
-from digitnet.runs.layout import NAME_RE, printable, read_json
+from digitnet.runs.layout import NAME_RE, read_json
+from digitnet.text import printable
 
 
 def path(root: Path, study: str) -> Path:

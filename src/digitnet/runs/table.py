@@ -188,7 +188,7 @@ def csv_cell(text: str) -> str:
     >>> print(csv_cell("a\x1b[2Jb"), csv_cell("\rx"))
     a\x1b[2Jb '\rx
     """
-    from digitnet.runs.layout import printable
+    from digitnet.text import printable
 
     if text == "-":
         return ""
@@ -211,7 +211,7 @@ def table_text(
     """Columns padded to their widest cell (in terminal columns), text escaped: run folders are
     untrusted. Within ``width`` terminal columns, the columns that do not fit are left out, and
     the last line says how many."""
-    from digitnet.runs.layout import cell_width, fit_cells, printable
+    from digitnet.text import cell_width, fit_cells, printable
 
     rows = [[header(c) for c in columns], *([printable(cell(r, c)) for c in columns] for r in runs)]
     widths = [min(40, max(cell_width(row[i]) for row in rows)) for i in range(len(columns))]

@@ -66,7 +66,7 @@ _DIGITNET = (
     "digitnet.model.classifier.DigitClassifier",
     "digitnet.DigitDataModule",
     "digitnet.data.module.DigitDataModule",
-    "digitnet.runs.recorder.RunRecorder",
+    "digitnet.record.recorder.RunRecorder",
     "lightning.pytorch.cli.instantiate_module",
 )  # the last: LightningCLI's note in saved settings
 

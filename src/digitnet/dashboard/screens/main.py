@@ -46,9 +46,10 @@ from digitnet.dashboard.widgets.weights import WeightsGrid
 from digitnet.errors import DigitnetError
 from digitnet.runs import process as control
 from digitnet.runs import study as studies
-from digitnet.runs.layout import check_name, check_notes, printable, split_note, write_notes
+from digitnet.runs.layout import check_name, check_notes, split_note, write_notes
 from digitnet.runs.listing import RunInfo, last_error_line
 from digitnet.runs.manage import delete_run, rename_run
+from digitnet.text import printable
 
 # TabPane ids ("tab-<name>"), their labels, and the short labels a narrow pane (80x24) shows
 TABS = {

@@ -35,7 +35,7 @@ from digitnet.dashboard import plotting
 from digitnet.dashboard.plotting import ChartSettings, Line
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.widgets.run_list import cut_middle, short_names
-from digitnet.runs.layout import printable
+from digitnet.text import printable
 
 PALETTE = (  # a run's colour, kept for the session
     "bright_cyan",

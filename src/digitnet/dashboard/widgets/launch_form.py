@@ -19,8 +19,8 @@ from textual.message import Message
 from textual.widgets import Button, Input, Label, Select
 
 from digitnet import settings
-from digitnet.runs.layout import printable
 from digitnet.runs.spec import LaunchSpec
+from digitnet.text import printable
 
 EXTRA_LABELS = {"name": "run name", "trials": "sweep trials"}
 

@@ -18,8 +18,8 @@ from textual.widgets import DataTable, Static
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.widgets.run_list import STATUS_STYLE
 from digitnet.runs import table
-from digitnet.runs.layout import printable
 from digitnet.runs.listing import RunInfo
+from digitnet.text import printable
 
 
 def fmt(value, percent: bool = False, digits: int = 4) -> str:

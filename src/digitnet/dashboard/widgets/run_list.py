@@ -22,9 +22,9 @@ from textual.reactive import reactive
 from textual.widgets import DataTable
 from textual.widgets.data_table import RowDoesNotExist
 
-from digitnet.runs.layout import printable
 from digitnet.runs.listing import RunInfo, format_age
 from digitnet.runs.table import matches
+from digitnet.text import printable
 
 STATUS_STYLE = {
     "running": "bold green",

@@ -20,8 +20,8 @@ from textual.widgets import DataTable
 from digitnet.dashboard.widgets.run_list import STATUS_MARK, STATUS_STYLE
 from digitnet.runs import study as studies
 from digitnet.runs import table
-from digitnet.runs.layout import printable
 from digitnet.runs.listing import RunInfo
+from digitnet.text import printable
 
 
 class RunsTable(DataTable):

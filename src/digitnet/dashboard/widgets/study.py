@@ -26,8 +26,8 @@ from textual.widgets import Static
 from textual_plot import HiResMode
 
 from digitnet.dashboard.widgets.charts import RunPlot
-from digitnet.runs.layout import printable
 from digitnet.runs.study import Trial, best_so_far, shown
+from digitnet.text import printable
 
 COLORS = ("#4ec9f0", "#f0a34e", "#9be37a", "#e37ad6", "#f0e14e", "#7a9be3")
 

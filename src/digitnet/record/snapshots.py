@@ -6,7 +6,7 @@
 - a ``samples`` event after each validation: the first :data:`SAMPLE_COUNT` validation images,
   their labels and the network's guesses (the Samples tab).
 
-Part of :class:`~digitnet.runs.recorder.RunRecorder`, which calls it from its hooks.
+Part of :class:`~digitnet.record.recorder.RunRecorder`, which calls it from its hooks.
 """
 
 from __future__ import annotations
@@ -15,8 +15,8 @@ import lightning as L
 import torch
 
 from digitnet.model.networks import first_layer_images
+from digitnet.record.writer import RunWriter
 from digitnet.runs import layout
-from digitnet.runs.writer import RunWriter
 
 SAMPLE_COUNT = 24
 

@@ -1,7 +1,7 @@
 """Provides :class:`RunEventLogger`: every metric Lightning logs, as a ``metrics`` line of the run's
 ``events.jsonl``.
 
-It sits beside :class:`~digitnet.runs.csvlog.RunCSVLogger` in every run folder's Trainer, so a
+It sits beside :class:`~digitnet.record.csvlog.RunCSVLogger` in every run folder's Trainer, so a
 value reaches ``metrics.csv`` and the dashboard through one path: the dashboard's points are
 ``metrics.csv``'s rows, at the same update counts, with the same values::
 
@@ -22,8 +22,8 @@ from typing import Any
 from lightning.pytorch.utilities import rank_zero_only
 
 from digitnet.atomic import write_failed
+from digitnet.record.csvlog import RunFolderLogger
 from digitnet.runs import layout
-from digitnet.runs.csvlog import RunFolderLogger
 
 
 class RunEventLogger(RunFolderLogger):

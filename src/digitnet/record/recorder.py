@@ -9,11 +9,11 @@ Add it to any ``Trainer`` to make a run show up live in the dashboard::
   progress, system figures, validation, epoch, end, test) to ``events.jsonl``, in the format
   :mod:`digitnet.runs` documents, and claims the run folder for its process
   (:mod:`digitnet.runs.lock`);
-- :class:`~digitnet.runs.stopping.StopControl` (``recorder.stop``) carries out the ways a run is
+- :class:`~digitnet.record.stopping.StopControl` (``recorder.stop``) carries out the ways a run is
   asked to end early (a ``cancel`` file, SIGTERM / SIGINT, a step or time limit, a loss that is
   not finite) and saves ``last.ckpt``: with ``save_last=True`` (as
-  :func:`digitnet.runs.folder.run_folder` sets it) at every epoch's end too;
-- :class:`~digitnet.runs.snapshots.Snapshots` writes what the dashboard shows of the network:
+  :func:`digitnet.record.folder.run_folder` sets it) at every epoch's end too;
+- :class:`~digitnet.record.snapshots.Snapshots` writes what the dashboard shows of the network:
   ``weights.npy`` and sample predictions.
 
 Lightning calls one callback's hooks, so the recorder calls its parts' in the order the run
@@ -37,15 +37,15 @@ from digitnet import untrusted, updates
 from digitnet.atomic import remove_stale_temporaries
 from digitnet.checks import describe_model
 from digitnet.errors import DigitnetError, RunError
+from digitnet.record.csvlog import RunCSVLogger
+from digitnet.record.snapshots import Snapshots
+from digitnet.record.stopping import EPOCHS_DONE, StopControl
+from digitnet.record.writer import RunWriter
 from digitnet.runs import layout, listing
 from digitnet.runs import lock as runlock
-from digitnet.runs.csvlog import RunCSVLogger
 from digitnet.runs.files import RunFolder
 from digitnet.runs.layout import flat_settings
-from digitnet.runs.snapshots import Snapshots
-from digitnet.runs.stopping import EPOCHS_DONE, StopControl
 from digitnet.runs.system import SECONDS, SystemSampler
-from digitnet.runs.writer import RunWriter
 
 __all__ = ["EPOCHS_DONE", "RunRecorder"]
 

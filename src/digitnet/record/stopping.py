@@ -12,7 +12,7 @@ Every checkpoint saved meanwhile carries ``digitnet_epochs_done`` (:data:`EPOCHS
 training epochs finished when it was taken (an epoch-end save counts its epoch; a cancel in the
 middle does not), so a resume can tell that nothing is left to do.
 
-Part of :class:`~digitnet.runs.recorder.RunRecorder`, which calls it from its hooks.
+Part of :class:`~digitnet.record.recorder.RunRecorder`, which calls it from its hooks.
 """
 
 from __future__ import annotations

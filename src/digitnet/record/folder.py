@@ -17,11 +17,11 @@ from typing import Any
 from lightning.pytorch.callbacks import ModelCheckpoint
 
 from digitnet.model.checkpoints import SafeCheckpointIO
-from digitnet.runs.csvlog import RunCSVLogger
-from digitnet.runs.eventlog import RunEventLogger
+from digitnet.record.csvlog import RunCSVLogger
+from digitnet.record.eventlog import RunEventLogger
+from digitnet.record.recorder import RunRecorder
 from digitnet.runs.lock import check_run_or_new
 from digitnet.runs.quiet import quiet_known_noise
-from digitnet.runs.recorder import RunRecorder
 from digitnet.runs.system import SECONDS
 
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import lightning as L
 
-from digitnet.runs.recorder import RunRecorder
+from digitnet.record.recorder import RunRecorder
 
 
 class TrialPruning(L.Callback):
