@@ -77,36 +77,44 @@ def _starts_torch(args) -> bool:
 
 
 @pytest.fixture(autouse=True)
-def _slow_work_needs_the_slow_marker(request, monkeypatch):
-    if request.node.get_closest_marker("slow") is not None:
-        yield
-        return
+def _markers_say_what_a_test_does(request, monkeypatch):
+    """A test that trains must be marked ``slow`` (it fails the moment it starts the work), and a
+    test that starts any process ``subprocess`` (it fails at its end, naming the process): the
+    markers cannot drift from what the tests do."""
+    slow = request.node.get_closest_marker("slow") is not None
+    spawns = request.node.get_closest_marker("subprocess") is not None
     name = request.node.nodeid
+    unmarked: list[str] = []
 
     class Guarded(subprocess.Popen):
         def __init__(self, args, *rest, **kwargs):
-            if _starts_torch(args):
-                pytest.fail(
-                    f"{name} starts 'digitnet {' '.join(map(str, args[-3:]))}' but is "
-                    "not marked slow",
-                    pytrace=False,
-                )
+            shown = " ".join(map(str, args if isinstance(args, (list, tuple)) else [args]))[-80:]
+            if not slow and _starts_torch(args):
+                pytest.fail(f"{name} starts '{shown}' but is not marked slow", pytrace=False)
+            if not spawns:
+                unmarked.append(shown)
             super().__init__(args, *rest, **kwargs)
 
     monkeypatch.setattr(subprocess, "Popen", Guarded)
-    from digitnet.runs.process import Spare
+    if not slow:
+        from lightning.pytorch import Trainer
 
-    # the dashboard's New-run form starts a warm `digitnet spare` (torch imported): not here
-    monkeypatch.setattr(Spare, "prepare", lambda self: None)
-    from lightning.pytorch import Trainer
+        from digitnet.runs.process import Spare
 
-    for method in ("fit", "validate", "test"):
+        # the dashboard's New-run form starts a warm `digitnet spare` (torch imported): not here
+        monkeypatch.setattr(Spare, "prepare", lambda self: None)
+        for method in ("fit", "validate", "test"):
 
-        def refuse(*args, _method=method, **kwargs):
-            pytest.fail(f"{name} runs Trainer.{_method} but is not marked slow", pytrace=False)
+            def refuse(*args, _method=method, **kwargs):
+                pytest.fail(f"{name} runs Trainer.{_method} but is not marked slow", pytrace=False)
 
-        monkeypatch.setattr(Trainer, method, refuse)
+            monkeypatch.setattr(Trainer, method, refuse)
     yield
+    if unmarked:
+        pytest.fail(
+            f"{name} starts a process ('{unmarked[0]}') but is not marked subprocess",
+            pytrace=False,
+        )
 
 
 @pytest.fixture

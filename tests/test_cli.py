@@ -475,6 +475,7 @@ def test_a_crafted_pickle_never_runs_even_with_the_force_variable(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_installed_command_exits_2_without_a_traceback(tiny_env):
     result = subprocess.run(
         [sys.executable, "-m", "digitnet", "fit", "--model.lr", "-1"],
@@ -498,6 +499,7 @@ def test_the_help_says_what_ckpt_path_means_in_digitnet(command, capsys):
     assert "hpc" not in text and "--weights_only" not in text  # Lightning's own meanings
 
 
+@pytest.mark.subprocess
 def test_help_does_not_import_torch():
     code = (
         "import sys; from digitnet.cli.main import main; main(['--help']); print('torch' in "
@@ -553,6 +555,7 @@ def test_runs_rename_and_delete_a_run_that_is_not_training(tiny_env, capsys, mon
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_run_that_trains_is_neither_renamed_nor_deleted(tiny_env, capsys):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     assert fit("--trainer.max_epochs", "1", "--run_name", "held") == 0
@@ -579,6 +582,7 @@ def test_a_run_that_trains_is_neither_renamed_nor_deleted(tiny_env, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_predict_serve_answers_one_json_line_per_drawing(tiny_env):
     import json
     import subprocess
@@ -626,6 +630,7 @@ def test_predict_serve_answers_one_json_line_per_drawing(tiny_env):
     assert garbled["id"] is None and "malformed" in garbled["error"]
 
 
+@pytest.mark.subprocess
 def test_a_listing_read_by_head_ends_quietly(tiny_env):
     """`digitnet runs | head -1`: the reader leaves after one line; digitnet ends with status 0
     and no traceback (800 runs: more output than a pipe holds)."""
@@ -644,6 +649,7 @@ def test_a_listing_read_by_head_ends_quietly(tiny_env):
     assert result.stderr == ""
 
 
+@pytest.mark.subprocess
 def test_names_that_would_reorder_or_misalign_the_listing_are_escaped_and_measured(tiny_env):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     for name in ("invoice\u202egnp.exe", "実験-一", "zero\u200bwidth"):
@@ -693,6 +699,7 @@ def test_export_to_a_full_disk_is_one_sentence_and_a_stale_temporary_goes(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_default_fit_prints_its_progress_result_and_nothing_else(tiny_env):
     """No accelerator lines, tips, summary table with FLOPs 0 or warnings about digitnet's own
     choices: one line on the run, the progress bar, one line on the test."""

@@ -84,6 +84,7 @@ async def test_what_is_typed_in_the_form_is_shown_as_text_never_as_markup(tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
@@ -111,6 +112,7 @@ async def test_start_a_run_watch_points_arrive_and_see_it_finish(tiny_env):
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 async def test_cancel_saves_a_checkpoint_and_resume_continues_the_run(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
@@ -140,6 +142,7 @@ async def test_cancel_saves_a_checkpoint_and_resume_continues_the_run(tiny_env):
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(
     tiny_env, tmp_path, monkeypatch
 ):
@@ -175,6 +178,7 @@ async def test_a_failing_run_shows_its_error_and_the_app_keeps_working(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 async def test_a_killed_run_is_reported_failed(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
@@ -191,6 +195,7 @@ async def test_a_killed_run_is_reported_failed(tiny_env):
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 async def test_a_run_started_elsewhere_appears_and_updates_live(tiny_env):
     app = DashboardApp(poll_seconds=0.2)
     async with app.run_test(size=SIZE) as pilot:
@@ -346,6 +351,7 @@ async def test_the_run_list_reads_at_a_glance_at_80x24_sorts_and_filters(tmp_pat
         assert len(rows_of(app)) == 3
 
 
+@pytest.mark.subprocess
 def test_a_resumed_run_that_is_killed_reports_its_own_end_not_an_earlier_launch(tmp_path):
     from digitnet.runs.listing import read_run
 
@@ -371,6 +377,7 @@ def test_a_resumed_run_that_is_killed_reports_its_own_end_not_an_earlier_launch(
     assert info.error == "the training process ended without a word (killed?)"
 
 
+@pytest.mark.subprocess
 def test_the_app_can_be_subclassed_in_code_that_has_no_file(tmp_path):
     """bench/dashboard_ab.py does it with ``python -c``; the look is found all the same."""
     code = (
@@ -491,6 +498,7 @@ async def test_the_weights_tab_shows_each_hidden_neurons_weights_as_an_image(tmp
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_dies(tiny_env):
     from digitnet.cli.main import main
     from digitnet.dashboard.widgets.draw import Bars, DrawCanvas, DrawPane, ForwardStrip

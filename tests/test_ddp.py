@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-pytestmark = pytest.mark.slow  # every test here trains
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # every test here trains
 
 
 @pytest.mark.parametrize("engine", ["backprop", "autograd"])

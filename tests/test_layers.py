@@ -108,6 +108,7 @@ def test_imports_point_down_only(path):
         "digitnet.cli.main",
     ],
 )
+@pytest.mark.subprocess
 def test_what_the_dashboard_and_the_command_line_load_first_imports_no_torch(module):
     code = (
         f"import sys, {module}; print(sorted(m for m in ('torch', 'lightning') if m in "
@@ -119,6 +120,7 @@ def test_what_the_dashboard_and_the_command_line_load_first_imports_no_torch(mod
     assert out.strip() == "[]"
 
 
+@pytest.mark.subprocess
 def test_the_run_folders_torch_free_half_imports_no_torch():
     """runs/ is the half the dashboard reads through; record/ the half that imports Lightning."""
     modules = sorted(f"digitnet.runs.{p.stem}" for p in (PACKAGE / "runs").glob("[!_]*.py"))
@@ -132,6 +134,7 @@ def test_the_run_folders_torch_free_half_imports_no_torch():
     assert len(modules) > 10 and out.strip() == "[]"
 
 
+@pytest.mark.subprocess
 def test_the_training_core_imports_without_textual():
     code = (
         "import sys, digitnet.model.classifier, digitnet.data.module, digitnet.record.folder, "

@@ -120,6 +120,7 @@ def reference(tiny_data, tmp_path_factory):
     "fault", ["kill:40", "kill:80", "kill:113", "term:50", "term:75", "cancel:60"]
 )
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_stopped_run_resumed_from_last_matches_the_uninterrupted_one(tiny_env, reference, fault):
     run = Path(tiny_env["DIGITNET_CHECKPOINTS"]) / "broken"
     result = cli(
@@ -151,6 +152,7 @@ def test_a_stopped_run_resumed_from_last_matches_the_uninterrupted_one(tiny_env,
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_mid_epoch_resume_with_another_steps_per_call_is_refused_and_the_run_kept(tiny_env):
     """The place inside an epoch is counted in items of k mini-batches: another k would skip the
     wrong number of them, so it is refused in one sentence, the run left as it was."""
@@ -178,6 +180,7 @@ def test_a_mid_epoch_resume_with_another_steps_per_call_is_refused_and_the_run_k
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_run_stopped_by_max_steps_inside_an_epoch_resumes_the_partial_epoch(tiny_env, reference):
     """--trainer.max_steps ends training inside epoch 2 (48 updates, 38 an epoch): the run reads
     stopped, with one epoch done, its schedule laid over those 48 updates (the run it was asked
@@ -223,6 +226,7 @@ while True:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_kill_at_any_moment_of_a_save_leaves_the_previous_checkpoint_loadable(tmp_path):
     """Six kills, each once the saver says save N has begun (N = 2..7: at least one save has
     replaced the file before), wherever in its save the kill then lands."""
@@ -293,6 +297,7 @@ def test_a_bit_flip_inside_the_weights_is_caught(tiny_env, tmp_path, capsys):
 # -- 4: untrusted checkpoints, dashboard path
 # -------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.subprocess
 async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_nothing(
     tiny_env, tmp_path, monkeypatch
 ):
@@ -322,6 +327,7 @@ async def test_the_dashboard_resume_of_a_crafted_checkpoint_reports_it_and_runs_
 # -- 5: bad data files under python -O
 # ----------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_label_out_of_range_is_refused_under_python_O(tiny_env, tmp_path):
     import numpy as np
 
@@ -422,6 +428,7 @@ def test_a_full_disk_stops_the_run_clearly_and_keeps_the_previous_checkpoint(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_real_full_disk_keeps_the_previous_checkpoint_and_ends_in_one_sentence(
     tiny_env, tiny_disk
 ):
@@ -451,6 +458,7 @@ def test_a_real_full_disk_keeps_the_previous_checkpoint_and_ends_in_one_sentence
 # -- 9: concurrent runs and two dashboards
 # ---------------------------------------------------------------
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_two_runs_started_at_once_get_separate_folders(tiny_env):
     env = {**tiny_env}
     args = [sys.executable, "-m", "digitnet", "fit", *RUN, "--trainer.max_epochs", "1"]
@@ -474,6 +482,7 @@ def test_two_runs_started_at_once_get_separate_folders(tiny_env):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("fault", ["testint:0", "testterm:0"])
+@pytest.mark.subprocess
 def test_an_interrupted_test_after_fit_leaves_the_finished_run_finished(tiny_env, fault):
     args = RUN[:-2]  # without --test_after_fit false
     result = cli(
@@ -496,6 +505,7 @@ def test_an_interrupted_test_after_fit_leaves_the_finished_run_finished(tiny_env
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_double_ctrl_c_before_the_first_checkpoint_is_not_called_resumable(tiny_env):
     result = cli(
         tiny_env,
@@ -529,6 +539,7 @@ def race(env: dict, *args: str) -> list[subprocess.CompletedProcess]:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_two_runs_with_one_name_never_share_its_folder(tiny_env):
     results = race(tiny_env, *RUN, "--trainer.max_epochs", "2", "--run_name", "same")
     assert sorted(r.returncode for r in results) == [0, 2]
@@ -551,6 +562,7 @@ def test_two_runs_with_one_name_never_share_its_folder(tiny_env):
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_two_resumes_of_one_run_at_once_are_refused_but_one(tiny_env):
     cli(tiny_env, "fit", *RUN, "--trainer.max_epochs", "1", "--run_name", "r", check=True)
     results = race(tiny_env, "--ckpt_path", "r", "--trainer.max_epochs", "3")
@@ -575,6 +587,7 @@ def test_a_folder_that_is_not_a_run_is_never_written(tiny_env, capsys):
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 async def test_two_dashboards_watch_the_same_run(tiny_env):
     from digitnet.dashboard.app import DashboardApp
 
@@ -604,6 +617,7 @@ async def test_two_dashboards_watch_the_same_run(tiny_env):
 # -------------------------------------------------------------------------
 @pytest.mark.slow
 @pytest.mark.parametrize("fault, state", [("raise:3", "failed"), ("flood:50", "finished")])
+@pytest.mark.subprocess
 async def test_the_dashboard_shows_a_crashing_or_flooding_run_and_stays_usable(
     tiny_env, fault, state
 ):
@@ -668,6 +682,7 @@ def read_only_disk(tmp_path):
     subprocess.run(["umount", "-l", str(mount)], capture_output=True)
 
 
+@pytest.mark.subprocess
 def test_a_read_only_working_folder_gets_one_sentence(
     tiny_env, read_only_disk, capsys, monkeypatch
 ):
@@ -680,6 +695,7 @@ def test_a_read_only_working_folder_gets_one_sentence(
 
 
 @pytest.mark.parametrize("where", ["file", "read-only"])
+@pytest.mark.subprocess
 def test_a_data_folder_that_is_a_file_or_read_only_gets_one_sentence_and_no_run_folder(
     tiny_env, tmp_path, capsys, monkeypatch, request, where
 ):
@@ -718,6 +734,7 @@ def test_an_unreadable_run_folder_is_left_out_of_the_list(tiny_env, capsys, monk
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_ctrl_c_of_a_run_piped_into_tee_is_a_cancel_not_a_failure(tiny_env, tmp_path):
     """Ctrl-C reaches the whole pipeline (`digitnet fit | tee`): tee ends, so the run's output
     meets a closed pipe; the run still reads cancelled, and its sentence is not an error."""
@@ -746,6 +763,7 @@ def test_ctrl_c_of_a_run_piped_into_tee_is_a_cancel_not_a_failure(tiny_env, tmp_
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_planted_huge_line_in_metrics_csv_does_not_break_a_resume(tiny_env):
     """A 10 MB line in metrics.csv made the csv module fail (and the run read failed): it is
     dropped as a torn row is, and the resume trains on."""

@@ -97,6 +97,7 @@ def evil_class(run: Path) -> str:
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_planted_callback_is_refused_on_resume_and_never_imported(planted, tiny_env, tmp_path):
     plant_config(planted, callbacks=[{"class_path": evil_class(planted)}], max_epochs=2)
     before = (planted / "last.ckpt").read_bytes()
@@ -109,6 +110,7 @@ def test_a_planted_callback_is_refused_on_resume_and_never_imported(planted, tin
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_function_named_as_a_plain_string_is_refused_too(planted, tiny_env, tmp_path):
     plant_config(
         planted,
@@ -126,6 +128,7 @@ def test_a_function_named_as_a_plain_string_is_refused_too(planted, tiny_env, tm
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_the_dashboards_resume_of_a_planted_run_runs_nothing(planted, tiny_env, tmp_path):
     plant_config(planted, callbacks=[{"class_path": evil_class(planted)}], max_epochs=2)
     process = launch.resume(planted)
@@ -135,6 +138,7 @@ def test_the_dashboards_resume_of_a_planted_run_runs_nothing(planted, tiny_env, 
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_launched_run_does_not_import_from_the_working_folder(
     planted, tiny_env, tmp_path, monkeypatch
 ):
@@ -157,6 +161,7 @@ def test_a_launched_run_does_not_import_from_the_working_folder(
 
 @pytest.mark.parametrize("key", ["dirpath", "save_dir"])
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_resumed_config_cannot_write_outside_its_run(planted, tiny_env, tmp_path, key):
     elsewhere = tmp_path / "elsewhere"
     entry = (
@@ -180,6 +185,7 @@ def test_a_resumed_config_cannot_write_outside_its_run(planted, tiny_env, tmp_pa
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_an_allowed_callback_in_a_resumed_config_still_works(planted, tiny_env, tmp_path):
     plant_config(
         planted,
@@ -191,6 +197,7 @@ def test_an_allowed_callback_in_a_resumed_config_still_works(planted, tiny_env, 
     assert json.loads((planted / "status.json").read_text())["epoch"] == 2
 
 
+@pytest.mark.subprocess
 def test_runs_prints_escape_sequences_from_a_run_folder_harmlessly(tiny_env, tmp_path):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     run = make_run(root, "x\x1b[2Jy\x1b]0;owned\x07", error="boom")
@@ -223,6 +230,7 @@ async def test_run_folder_text_is_never_read_as_markup(tiny_env):
         assert "[red]x[b]" in shown_text(details)
 
 
+@pytest.mark.subprocess
 async def test_wrongly_typed_fields_do_not_crash_the_dashboard_or_runs(tiny_env, tmp_path):
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
     run = make_run(root, "odd")
@@ -264,6 +272,7 @@ SECRET = "# my own config, with my comments\nlr: 3\n"
     "name", ["events.jsonl", "config.yaml", ".lock", "hparams.yaml", "metrics.csv", "status.json"]
 )
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_resume_refuses_a_link_it_would_write_through(planted, tiny_env, tmp_path, name):
     """The run is left as it was (status, checkpoint), and so is the file the link points to."""
     target = tmp_path / "mine.txt"
@@ -293,6 +302,7 @@ def test_the_dashboards_resume_never_appends_to_a_planted_output_log(planted, tm
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_planted_data_dir_is_refused_until_the_command_line_names_it(planted, tiny_env, tmp_path):
     elsewhere = tmp_path / "elsewhere"
     config = yaml.safe_load((planted / "config.yaml").read_text())
@@ -308,6 +318,7 @@ def test_a_planted_data_dir_is_refused_until_the_command_line_names_it(planted, 
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_resume_with_another_data_set_or_model_is_refused_and_the_run_kept(
     planted, tiny_env, tmp_path
 ):
@@ -326,6 +337,7 @@ def test_a_resume_with_another_data_set_or_model_is_refused_and_the_run_kept(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_alias_bombs_in_a_config_or_a_checkpoint_are_refused_at_once(planted, tiny_env, tmp_path):
     from test_untrusted import billion_laughs
 
@@ -393,6 +405,7 @@ def test_every_name_check_takes_the_whole_name(tmp_path, bad):
 
 
 @pytest.mark.slow  # starts digitnet fit, refused before it trains
+@pytest.mark.subprocess
 def test_a_name_with_a_final_newline_makes_no_run_folder(tiny_env, tmp_path):
     env = {**tiny_env}
     for args in (["fit", "--run_name", "x\n"], ["runs", "rename", "r", "y\n"]):

@@ -9,7 +9,7 @@ import pytest
 
 from digitnet.runs import process as control
 
-pytestmark = pytest.mark.slow  # each spare imports torch, and one trains
+pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # each spare imports torch, and one trains
 
 
 def test_a_spare_becomes_the_run_it_is_handed_and_a_dead_one_is_replaced(tiny_env, tmp_path):

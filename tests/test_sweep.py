@@ -63,6 +63,7 @@ def test_a_sweep_trains_each_trial_as_a_run_and_ranks_them(tiny_env, tmp_path, c
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_two_processes_on_one_journal_share_the_trials(tiny_env, tmp_path):
     spec = write_spec(tmp_path, SPEC.replace("max_epochs: 2", "max_epochs: 1"), "shared")
     journal = tmp_path / "shared.journal"
@@ -160,6 +161,7 @@ def test_a_sweep_from_the_form_refuses_a_taken_study(tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 async def test_a_sweep_started_from_the_dashboard_shows_its_trials_in_the_table(tiny_env):
     from textual.widgets import Button, Input
 
@@ -474,6 +476,7 @@ def load_study(root: Path, name: str):
 
 @pytest.mark.slow
 @pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+@pytest.mark.subprocess
 def test_ctrl_c_or_sigterm_stops_the_whole_sweep_and_saves_the_trial(
     tiny_env, tmp_path, signal_name
 ):
@@ -492,6 +495,7 @@ def test_ctrl_c_or_sigterm_stops_the_whole_sweep_and_saves_the_trial(
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_killed_trial_is_marked_failed_at_the_next_start(tiny_env, tmp_path, monkeypatch, capsys):
     from digitnet.cli import sweep as sweep_command
 
@@ -510,6 +514,7 @@ def test_a_killed_trial_is_marked_failed_at_the_next_start(tiny_env, tmp_path, m
 
 
 @pytest.mark.slow
+@pytest.mark.subprocess
 def test_a_full_disk_during_a_sweep_is_a_sentence_and_leaves_no_half_made_run(
     tiny_env, tiny_disk, tmp_path
 ):

@@ -347,6 +347,7 @@ def test_the_dashboard_resumes_a_run_by_its_checkpoints_path(tmp_path, monkeypat
     assert started[0][at + 1] == str((run / "last.ckpt").absolute())
 
 
+@pytest.mark.subprocess
 def test_a_stale_pid_that_now_belongs_to_another_process_is_not_a_running_run(tmp_path):
     """The run's process died long ago and its number went to a newer process: the run reads
     failed (not running), and it can be deleted (its lock is free)."""
