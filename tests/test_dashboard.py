@@ -524,16 +524,15 @@ async def test_draw_a_digit_see_the_ten_bars_and_the_helper_come_back_after_it_d
         strip = app.query_one(ForwardStrip)  # the forward pass that made the bars, under them
         await wait_for(pilot, lambda: len(shown_text(strip).strip().splitlines()) == 3, 10, "strip")
         x, hidden, z = shown_text(strip).strip().splitlines()
-        assert x.startswith("x 784, ") and x.endswith(" inked") and 0 < int(x.split()[2]) <= 784
-        assert hidden.startswith("a¹ 32 ") and hidden.endswith(" on")
-        on = int(hidden.split()[-2])
-        assert on == sum(1 for a in strip.passed[1][0] if a > 0) and 0 <= on <= 32
+        assert [x, hidden, z] == ForwardStrip.lines(strip.passed, strip.size.width)  # as wide
+        assert max(len(line) for line in (x, hidden, z)) <= strip.size.width  # as it has room
+        inked = int(x.split()[-2] if x.endswith("inked") else x.split()[-1])
+        assert 0 < inked <= 784 and x.startswith("x ")
+        assert hidden.startswith("a¹ 32 ") and len(strip.passed[1][0]) == 32
+        if hidden.endswith(" on"):  # how many ReLU neurons are on, where it has room
+            assert int(hidden.split()[-2]) == sum(1 for a in strip.passed[1][0] if a > 0)
         best = max(range(10), key=probabilities.__getitem__)
-        assert z.startswith("z 10 ") and z.split()[-2:] in (
-            [str(best), "largest"],
-            [str(best), "max"],
-        )
-        assert max(len(line) for line in (x, hidden, z)) <= strip.region.width  # nothing wraps
+        assert z.startswith("z 10 ") and str(best) in z.split()[-2:]
         assert strip.region.bottom <= canvas.region.bottom  # on screen at 80x24, beside the canvas
         first = pane.predictor.process.pid
 

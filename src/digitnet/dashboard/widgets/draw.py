@@ -218,31 +218,41 @@ class ForwardStrip(Static):
 
     @staticmethod
     def lines(passed: tuple, width: int) -> list[str]:
-        """The strip's lines for ``passed`` = (inked, hidden, scores, activation).
+        """The strip's lines for ``passed`` = (inked, hidden, scores, activation), each at most
+        ``width`` columns: where room is short the words go first, then the counts, the bars
+        last.
 
         >>> ForwardStrip.lines((97, [[0.0, 2.0, 1.0]], [0.5, 3.0], "relu"), 30)
         ['x 784, 97 inked', 'a¹ 3 ▁█▅ 2 on', 'z 2 ▁█ 1 largest']
         >>> ForwardStrip.lines((97, [[0.0] * 100], [0.5, 3.0], "relu"), 16)
         ['x 784, 97 inked', 'a¹ 100 ▁▁▁… 0 on', 'z 2 ▁█ 1 largest']
-        >>> ForwardStrip.lines((97, [[0.0] * 100], [0.5, 3.0], "relu"), 15)[2]
-        'z 2 ▁█ 1 max'
+        >>> ForwardStrip.lines((143, [[1.0] * 512], [0.5] * 9 + [3.0], "relu"), 14)
+        ['x 143 inked', 'a¹ 512 ██████…', 'z 10 ▁▁▁▁▁▁… 9']
         """
         if not passed:
             return []
         inked, hidden, scores, activation = passed
         threshold = 0.5 if activation == "sigmoid" else 0.0
-        lines = [f"x 784, {inked} inked"]
-        for i, a in enumerate(hidden, 1):
-            head, tail = f"a{superscript(i)} {len(a)} ", f" {sum(1 for v in a if v > threshold)} on"
+
+        def fit(head: str, values: list[float], tails: list[str]) -> str:
+            """``head``, the values' bars, and the first of ``tails`` that leaves 4 bars (or
+            all of them, where there are fewer)."""
+            least = min(4, len(values))
+            tail = next((t for t in tails if width - len(head) - len(t) >= least), "")
             room = max(0, width - len(head) - len(tail))
-            bars = spark(a, room if room >= len(a) else room - 1)
-            lines.append(f"{head}{bars}{'' if len(bars) == len(a) else '…'}{tail}")
+            bars = spark(values, room if room >= len(values) else max(0, room - 1))
+            return f"{head}{bars}{'' if len(bars) == len(values) else '…'}{tail}"[:width]
+
+        words = [f"x 784, {inked} inked", f"x {inked} inked", f"x {inked}"]
+        lines = [next((w for w in words if len(w) <= width), words[-1])[:width]]
+        for i, a in enumerate(hidden, 1):
+            on = sum(1 for v in a if v > threshold)
+            lines.append(fit(f"a{superscript(i)} {len(a)} ", a, [f" {on} on"]))
         best = max(range(len(scores)), key=scores.__getitem__)
         head = f"z {len(scores)} "
-        tail = f" {best} largest"
-        if len(head) + len(scores) + len(tail) > width:
-            tail = f" {best} max"
-        lines.append(f"{head}{spark(scores, max(0, width - len(head) - len(tail)))}{tail}")
+        tails = [f" {best} largest", f" {best} max", f" {best}"]
+        full = next((t for t in tails if len(head) + len(scores) + len(t) <= width), None)
+        lines.append(fit(head, scores, [full] if full else tails))
         return lines
 
 
