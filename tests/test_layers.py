@@ -98,6 +98,13 @@ def test_imports_point_down_only(path):
     assert not upward, f"{path.relative_to(PACKAGE)} ({mine}) imports from a higher layer: {upward}"
 
 
+def heavy_after_importing(modules: list[str], heavy: tuple[str, ...]) -> list[str]:
+    """Which of ``heavy`` a fresh Python has loaded after importing ``modules``."""
+    code = f"import sys, {', '.join(modules)}; print([m for m in {heavy!r} if m in sys.modules])"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return ast.literal_eval(out.stdout)
+
+
 @pytest.mark.parametrize(
     "module",
     [
@@ -110,40 +117,21 @@ def test_imports_point_down_only(path):
 )
 @pytest.mark.subprocess
 def test_what_the_dashboard_and_the_command_line_load_first_imports_no_torch(module):
-    code = (
-        f"import sys, {module}; print(sorted(m for m in ('torch', 'lightning') if m in "
-        "sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "[]"
+    assert heavy_after_importing([module], ("torch", "lightning")) == []
 
 
 @pytest.mark.subprocess
 def test_the_run_folders_torch_free_half_imports_no_torch():
     """runs/ is the half the dashboard reads through; record/ the half that imports Lightning."""
     modules = sorted(f"digitnet.runs.{p.stem}" for p in (PACKAGE / "runs").glob("[!_]*.py"))
-    code = (
-        f"import sys, {', '.join(modules)}; "
-        "print(sorted(m for m in ('torch', 'lightning', 'optuna') if m in sys.modules))"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert len(modules) > 10 and out.strip() == "[]"
+    assert len(modules) > 10
+    assert heavy_after_importing(modules, ("torch", "lightning", "optuna")) == []
 
 
 @pytest.mark.subprocess
 def test_the_training_core_imports_without_textual():
-    code = (
-        "import sys, digitnet.model.classifier, digitnet.data.module, digitnet.record.folder, "
-        "digitnet.cli.lightning_cli; print('textual' in sys.modules)"
-    )
-    out = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, check=True
-    ).stdout
-    assert out.strip() == "False"
+    core = ["digitnet.model.classifier", "digitnet.data.module", "digitnet.record.folder"]
+    assert heavy_after_importing([*core, "digitnet.cli.lightning_cli"], ("textual",)) == []
 
 
 def test_only_the_run_folder_object_spells_a_run_files_name():
