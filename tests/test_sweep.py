@@ -190,7 +190,9 @@ async def test_a_sweep_started_from_the_dashboard_shows_its_trials_in_the_table(
             return len(statuses) == 2 and set(statuses) <= {"finished", "pruned"}
 
         await wait_for(pilot, trials_ended, 300, "both trials in the table, ended")
-        await wait_for(pilot, lambda: app.screen.sweeps == [], 60, "the sweep process to end")
+        await wait_for(
+            pilot, lambda: app.screen.control.sweeps == [], 60, "the sweep process to end"
+        )
         ranked = [str(grid.get_row_at(i)[1]) for i in range(grid.row_count)]
         line = app.query_one("#study-line")
         await wait_for(pilot, lambda: "best " in shown_text(line), 30, "the study's line")

@@ -11,7 +11,6 @@ take new points of a live run at most every ``CHART_SECONDS``.
 
 from __future__ import annotations
 
-import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
@@ -28,6 +27,7 @@ from textual.widgets import Footer, Input, Label, TabbedContent, TabPane
 from textual.worker import Worker
 
 from digitnet import checks
+from digitnet.dashboard.controller import RunControl
 from digitnet.dashboard.screens.ask import AskName, Confirm
 from digitnet.dashboard.state import RunView
 from digitnet.dashboard.watcher import FolderWatcher, Snapshot
@@ -44,11 +44,10 @@ from digitnet.dashboard.widgets.study import StudyView
 from digitnet.dashboard.widgets.system import SystemPanel
 from digitnet.dashboard.widgets.weights import WeightsGrid
 from digitnet.errors import DigitnetError
-from digitnet.runs import process as control
 from digitnet.runs import study as studies
-from digitnet.runs.layout import check_name, check_notes, split_note, write_notes
-from digitnet.runs.listing import RunInfo, last_error_line
-from digitnet.runs.manage import delete_run, rename_run
+from digitnet.runs.layout import check_name, check_notes, split_note
+from digitnet.runs.listing import RunInfo
+from digitnet.runs.spec import LaunchSpec
 from digitnet.text import printable
 
 # TabPane ids ("tab-<name>"), their labels, and the short labels a narrow pane (80x24) shows
@@ -140,11 +139,10 @@ class MainScreen(Screen):
         self.study_line = ""  # the summary of the sweep the filter names, as the last look read it
         self.study_trials: list = []  # its trials and importance, for the study view
         self.study_importance: tuple[dict, str] = ({}, "")
-        self.sweeps: list[tuple[subprocess.Popen, str]] = []  # sweeps started here, and studies
-        self.spare = control.Spare()  # a run's start-up done ahead, while the form is open
+        self.control = RunControl(watcher.root, [])  # starts and changes runs; see on_mount
 
     def on_unmount(self) -> None:
-        self.spare.close()  # a spare that no run took exits
+        self.control.close()
 
     def compose(self) -> ComposeResult:
         with Horizontal():
@@ -185,6 +183,7 @@ class MainScreen(Screen):
         yield Footer(compact=True, show_command_palette=False)
 
     def on_mount(self) -> None:
+        self.control.processes = self.app.processes  # the app's: they outlive a screen
         if self.app.read_only:
             self.query_one(TabbedContent).hide_tab("tab-launch")
         self.look()  # the first look lists the runs; the next reads the selected one's events
@@ -234,26 +233,15 @@ class MainScreen(Screen):
         self.notify(message, markup=False, **options)
 
     def report_sweeps(self) -> None:
-        """Say when a sweep started here ends: done, or why it stopped (its trials are runs,
-        each reporting its own end; the sweep's own failure is in ``<study>.sweep.log``). The
-        study's files are read by a worker, never on the screen's thread."""
-        for process, name in list(self.sweeps):
-            if process.poll() is None:
-                continue
-            self.sweeps.remove((process, name))
-            self.read_sweep_end(name, process.returncode)
+        """Say when a sweep started here ends (its trials are runs, each reporting its own end).
+        The study's files are read by a worker, never on the screen's thread."""
+        for name, returncode in self.control.ended_sweeps():
+            self.read_sweep_end(name, returncode)
 
     @work(thread=True, group="files")
     def read_sweep_end(self, name: str, returncode: int) -> None:
-        if returncode == 0:  # how many trials finished, the best, what mattered
-            summary = studies.line(studies.read(self.watcher.root, name))
-            self.app.call_from_thread(self.tell, f"sweep done: {summary or name}", title="sweep")
-            return
-        log = f"{name}.sweep.log"
-        line = last_error_line(self.watcher.root, log=log) or f"see {log}"
-        self.app.call_from_thread(
-            self.tell, f"sweep {name} stopped: {line}", title="sweep", severity="error"
-        )
+        text, severity = self.control.sweep_end(name, returncode)
+        self.app.call_from_thread(self.tell, text, title="sweep", severity=severity)
 
     def console_run(self) -> str | None:
         """The run whose output.log is read: the selected one, while the Console tab is open."""
@@ -269,7 +257,7 @@ class MainScreen(Screen):
     # -- showing ---------------------------------------------------------------------------------
     def apply(self, snapshot: Snapshot) -> None:
         self.report_sweeps()
-        control.reap(self.app.processes)
+        self.control.reap()
         self.study_line = snapshot.study
         self.study_trials, self.study_importance = snapshot.trials, snapshot.importance
         self.runs = {run.name: run for run in snapshot.runs}
@@ -375,7 +363,7 @@ class MainScreen(Screen):
         else:
             self.query_one(DrawCanvas).focus()  # arrows and space draw at once
         if active == "tab-launch" and not self.app.read_only:
-            self.spare.prepare()  # a run's start-up, done while the form is filled in
+            self.control.prepare()  # a run's start-up, done while the form is filled in
         self.show(charts_now=True)
         if self.query_one(TabbedContent).active in ("tab-console", "tab-weights"):
             self.look()  # the console's lines or the weights now, not at the next tick
@@ -389,18 +377,12 @@ class MainScreen(Screen):
     def _start(self, message: LaunchForm.Start) -> None:
         if not self.may_change("start runs"):
             return
-        sweep = message.spec.is_sweep()
         try:
-            if sweep:
-                name, process = control.launch_sweep(message.spec, self.watcher.root)
-            else:
-                name, process = control.launch(message.spec, self.watcher.root, self.spare)
+            name, sweep = self.control.start(message.spec)
         except (DigitnetError, OSError) as error:
             self.tell(str(error), title="could not start", severity="error")
             return
-        self.app.processes.append(process)
         if sweep:  # its trials, ranked in the table as they finish
-            self.sweeps.append((process, name))
             self.tell(f"started sweep {name}: its runs are {name}-0, {name}-1, ...")
             self.query_one("#filter", Input).value = f"study:{name}"
             self.query_one(RunsTable).sort = ("best", False)  # ranked, the best first
@@ -418,7 +400,7 @@ class MainScreen(Screen):
     def action_new_run(self) -> None:
         """The New-run form with the defaults (``k`` fills it from the selected run)."""
         self.action_show_tab("launch")
-        self.query_one(LaunchForm).fill(control.LaunchSpec())
+        self.query_one(LaunchForm).fill(LaunchSpec())
         self.query_one("#form").query_one("#dataset").focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
@@ -438,7 +420,7 @@ class MainScreen(Screen):
             self.tell("select a running run to cancel", severity="warning")
             return
         try:
-            control.cancel(info.path)
+            self.control.cancel(info)
         except (DigitnetError, OSError) as error:
             self.tell(str(error), title="could not cancel", severity="error")
             return
@@ -469,7 +451,7 @@ class MainScreen(Screen):
 
     def resume(self, info: RunInfo, max_epochs: int | None) -> None:
         try:
-            self.app.processes.append(control.resume(info.path, max_epochs, self.spare))
+            self.control.resume(info, max_epochs)
         except (DigitnetError, OSError) as error:
             self.tell(str(error), title="could not resume", severity="error")
             return
@@ -541,7 +523,7 @@ class MainScreen(Screen):
     def delete_in_worker(self, name: str) -> None:
         """Delete a run off the screen's thread (a run of 1 GB of checkpoints takes a while)."""
         try:
-            delete_run(self.watcher.root, name)
+            self.control.delete(name)
         except (DigitnetError, OSError) as error:
             self.app.call_from_thread(
                 self.tell, str(error), title="could not delete", severity="error"
@@ -561,7 +543,7 @@ class MainScreen(Screen):
             if not new or new == info.name:
                 return
             try:
-                rename_run(self.watcher.root, info.name, new)
+                self.control.rename(info, new)
             except (DigitnetError, OSError) as error:
                 self.tell(str(error), title="could not rename", severity="error")
                 return
@@ -607,7 +589,7 @@ class MainScreen(Screen):
         if info is None:
             self.tell("select a run to start a new one from", severity="warning")
             return
-        spec = control.LaunchSpec.from_run(info.settings, info.dataset, info.max_epochs)
+        spec = LaunchSpec.from_run(info.settings, info.dataset, info.max_epochs)
         self.action_show_tab("launch")
         self.query_one(LaunchForm).fill(spec)
         self.tell(f"{info.name}'s settings: change what you like, then Start")
@@ -623,9 +605,8 @@ class MainScreen(Screen):
         def answered(text: str | None) -> None:
             if text is None:
                 return
-            note, tags = split_note(text)
             try:
-                write_notes(info.path, note, tags)
+                self.control.keep_note(info, text)
             except (DigitnetError, OSError) as error:
                 self.tell(str(error), title="could not keep the note", severity="error")
                 return
