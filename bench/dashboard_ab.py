@@ -30,7 +30,8 @@ from pathlib import Path
 import psutil
 
 from digitnet.runs.layout import iter_events
-from digitnet.runs.process import LaunchSpec, launch
+from digitnet.runs.process import launch
+from digitnet.runs.spec import LaunchSpec
 
 
 class Terminal:

@@ -21,7 +21,8 @@ from pathlib import Path
 
 from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.widgets.draw import DrawCanvas, DrawPane
-from digitnet.runs.process import LaunchSpec, launch
+from digitnet.runs.process import launch
+from digitnet.runs.spec import LaunchSpec
 from draw_latency import SEVEN
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from digitnet.runs import process as control
 from digitnet.runs.files import RunFolder
+from digitnet.runs.spec import LaunchSpec
 
 FORM_SECONDS = 6.0
 
@@ -31,7 +32,7 @@ def first_point(root: Path, warm: bool) -> float:
         spare.prepare()
         time.sleep(FORM_SECONDS)
     start = time.perf_counter()
-    name, run = control.launch(control.LaunchSpec(epochs="1"), root, spare)
+    name, run = control.launch(LaunchSpec(epochs="1"), root, spare)
     metrics = RunFolder(root / name).metrics
     try:
         while True:

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from digitnet.runs import process as control
+from digitnet.runs.spec import LaunchSpec
 
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # each spare imports torch, and one trains
 
@@ -19,7 +20,7 @@ def test_a_spare_becomes_the_run_it_is_handed_and_a_dead_one_is_replaced(tiny_en
     waiting = spare.process
     spare.prepare()  # one waits already: no second one
     assert spare.process is waiting
-    spec = control.LaunchSpec(layers="784, 16, 10", epochs="1", name="warm")
+    spec = LaunchSpec(layers="784, 16, 10", epochs="1", name="warm")
     name, run = control.launch(spec, root, spare)
     assert run is waiting and spare.process is None and run.wait(timeout=120) == 0
     folder = root / name
@@ -30,7 +31,7 @@ def test_a_spare_becomes_the_run_it_is_handed_and_a_dead_one_is_replaced(tiny_en
     spare.prepare()
     spare.process.kill()  # a spare that died is passed over: the run starts afresh
     spare.process.wait()
-    name, cold = control.launch(control.LaunchSpec(layers="784, 16, 10", epochs="1"), root, spare)
+    name, cold = control.launch(LaunchSpec(layers="784, 16, 10", epochs="1"), root, spare)
     assert cold.args[-1] != "spare" and cold.wait(timeout=120) == 0
 
     spare.prepare()

@@ -132,14 +132,14 @@ def test_a_storage_that_cannot_be_opened_is_one_sentence(tiny_env, tmp_path, cap
     ],
 )
 def test_the_form_checks_each_part_of_a_range_or_choices(field, text, words):
-    from digitnet.runs.process import LaunchSpec
+    from digitnet.runs.spec import LaunchSpec
 
     problems = LaunchSpec(**{field: text}).errors()
     assert words in problems[field]
 
 
 def test_a_run_name_is_a_name_and_a_sweeps_leaves_room_for_its_trials():
-    from digitnet.runs.process import LaunchSpec
+    from digitnet.runs.spec import LaunchSpec
 
     assert LaunchSpec(name="run..2").errors() == {}  # a legal name, not a range
     assert LaunchSpec(trials="").errors() == {}  # not a sweep: its trials do not count
@@ -152,7 +152,8 @@ def test_a_run_name_is_a_name_and_a_sweeps_leaves_room_for_its_trials():
 
 def test_a_sweep_from_the_form_refuses_a_taken_study(tmp_path):
     from digitnet.errors import BadSetting
-    from digitnet.runs.process import LaunchSpec, launch_sweep
+    from digitnet.runs.process import launch_sweep
+    from digitnet.runs.spec import LaunchSpec
 
     (tmp_path / "taken-0").mkdir()  # a trial run of an earlier sweep of that name
     with pytest.raises(BadSetting, match="a sweep named taken already exists"):

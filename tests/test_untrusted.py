@@ -28,6 +28,7 @@ from digitnet.data.sources import inflate
 from digitnet.errors import BadSetting, DataError, DigitnetError, RunError
 from digitnet.record.csvlog import RunCSVLogger
 from digitnet.runs import layout, listing, lock, manage, process, trust
+from digitnet.runs.spec import LaunchSpec
 from fake_runs import make_run
 
 SECRET = "the user's own file\n"
@@ -332,7 +333,7 @@ def test_a_huge_events_file_is_read_in_bounded_pieces(run, monkeypatch):
 def test_names_that_ckpt_path_reads_another_way_are_refused(run, name):
     with pytest.raises(RunError, match="is a word --ckpt_path reads another way"):
         layout.check_name(name)
-    assert "name" in process.LaunchSpec(name=name).errors()
+    assert "name" in LaunchSpec(name=name).errors()
     with pytest.raises(RunError, match="reads another way"):
         manage.rename_run(run.parent, run.name, name)
 

@@ -17,7 +17,7 @@ import pytest
 
 from digitnet.dashboard.app import DashboardApp
 from digitnet.dashboard.widgets.launch_form import LaunchForm
-from digitnet.runs.process import LaunchSpec
+from digitnet.runs.spec import LaunchSpec
 from fake_runs import T0, make_run
 from screen import POLL_SECONDS, looked, row_of
 

@@ -74,9 +74,6 @@ class Setting:
             return ", ".join(map(str, self.default))
         return "" if self.default is None else str(self.default)
 
-    def check(self, value: Any) -> Any:
-        return self.rule(value)
-
 
 def _choice(name: str, choices: tuple[str, ...]) -> Callable[[Any], str]:
     return lambda v: checks.check_choice(name, v, choices)
@@ -264,17 +261,22 @@ def rows(section: str | None = None, form: bool | None = None) -> list[Setting]:
     ]
 
 
-def defaults() -> dict[str, Any]:
-    """Every setting's default, by name."""
-    return {r.name: r.default for r in REGISTRY}
+# every setting's default, by name: the constructors' signatures read it at import
+DEFAULTS = {r.name: r.default for r in REGISTRY}
 
 
-DEFAULTS = defaults()  # the constructors' signatures read it at import
+_columns: tuple[tuple[Setting, ...], dict[str, str]] = ((), {})
 
 
 def columns() -> dict[str, str]:
-    """The runs table's setting columns: saved key -> header (``model.lr`` -> ``lr``)."""
-    return {r.key: r.column for r in REGISTRY if r.column}
+    """The runs table's setting columns: saved key -> header (``model.lr`` -> ``lr``). Asked for
+    every cell of a table of thousands of runs, so made once for each registry (not changed)."""
+    global _columns
+    registry, found = _columns
+    if registry is not REGISTRY:
+        found = {r.key: r.column for r in REGISTRY if r.column}
+        _columns = (REGISTRY, found)
+    return found
 
 
 def searchable() -> dict[str, Callable[[Any], Any]]:

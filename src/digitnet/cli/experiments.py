@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from digitnet.runs import layout, listing
-from digitnet.runs.process import QUIET
+from digitnet.runs.spec import QUIET
 
 
 @dataclass

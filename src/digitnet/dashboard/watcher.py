@@ -170,9 +170,8 @@ class FolderWatcher:
     def list_runs(self) -> tuple[list[RunInfo], bool]:
         """Every run, newest first, and whether anything changed since the last look, reading
         only the folders that changed (see the module docstring)."""
-        try:
-            root_time = os.stat(self.root).st_mtime_ns
-        except OSError:
+        root_time = _mtime(self.root)
+        if root_time is None:
             changed = bool(self.runs)
             self.folders, self.root_time, self.known, self.runs = [], None, {}, []
             return [], changed

@@ -44,7 +44,6 @@ precision).
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -214,13 +213,11 @@ class Work:
     loss: str
     optimizer_name: str
     precision: str
+    note: Callable[[str], None]
     schedule_total: int = 0
     processes: int = 1
     reduce: Callable[[torch.Tensor], torch.Tensor] | None = None
     no_sync: Callable[[], Any] | None = None
-    note: Callable[[str], None] = lambda text: print(
-        f"digitnet: note: {text}", file=sys.stderr, flush=True
-    )
 
     @property
     def device(self) -> torch.device:

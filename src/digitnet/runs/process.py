@@ -20,7 +20,7 @@ from digitnet.errors import BadSetting, RunError
 from digitnet.runs import lock
 from digitnet.runs.files import RunFolder
 from digitnet.runs.layout import create_run_dir
-from digitnet.runs.spec import QUIET, LaunchSpec, check_run_name  # noqa: F401 (the form's model)
+from digitnet.runs.spec import QUIET, LaunchSpec
 
 
 def digitnet_command(args: list[str]) -> list[str]:
