@@ -8,6 +8,7 @@ model                    the network, its engines, the LightningModule, its chec
 runs                     the run folder, torch-free: its files, listing, processes, the form's model
 record                   the Lightning callbacks and loggers that write a run folder
 lecture                  the perceptron and the presets
+training                 train(): one run from settings to a result, the steps fit takes too
 dashboard                the terminal app (reads run folders; never imports torch)
 cli                      the command line, over everything
 """
@@ -35,6 +36,7 @@ LAYERS = [
     "runs",
     "record",
     "lecture",
+    "training",
     "dashboard",
     "cli",
 ]

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from digitnet import settings
-from digitnet.cli.lightning_cli import check_same_experiment
 from digitnet.data.module import DigitDataModule
 from digitnet.errors import BadSetting
 from digitnet.model.classifier import DigitClassifier
 from digitnet.runs import layout, table
 from digitnet.runs.listing import RunInfo
 from digitnet.runs.spec import LaunchSpec
+from digitnet.training import check_same_experiment
 
 # a path, and the arguments digitnet fit links from other settings (--model.optimizer gd makes
 # --data.full_batch; --data.dataset gives the model the statistics to normalise with)

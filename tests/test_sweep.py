@@ -246,9 +246,9 @@ def test_a_trial_that_ran_every_epoch_is_complete_never_pruned(tiny_env, epochs)
     from digitnet.record.pruning import TrialPruning
 
     trial = AlwaysPrune()
-    args = ["--trainer.max_epochs", str(epochs), "--data.val_size", "10000"]
+    options = {"trainer.max_epochs": epochs, "data.val_size": 10000, "test_after_fit": False}
     result = experiments.fit(
-        [*args, "--test_after_fit", "false"],
+        options,
         "t",
         Path(tiny_env["DIGITNET_CHECKPOINTS"]),
         [TrialPruning(trial)],

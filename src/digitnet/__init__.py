@@ -4,7 +4,7 @@ terminal.
 The public names load lazily, so ``import digitnet`` (and ``digitnet --help``) stays fast and does
 not import torch until a model or data module is used::
 
-    from digitnet import DigitClassifier, DigitDataModule, RunRecorder, run_folder
+    from digitnet import DigitClassifier, DigitDataModule, RunRecorder, run_folder, train
 """
 
 from __future__ import annotations
@@ -16,6 +16,8 @@ _LAZY = {
     "DigitDataModule": "digitnet.data.module",
     "RunRecorder": "digitnet.record.recorder",
     "run_folder": "digitnet.record.folder",
+    "train": "digitnet.training",
+    "Result": "digitnet.training",
     "DigitnetError": "digitnet.errors",
 }
 

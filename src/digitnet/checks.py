@@ -146,8 +146,10 @@ def parse_layers(value: Any) -> list[int]:
 
     ``[784, 30, 10]`` is the textbook's network: 784 input pixels, 30 hidden neurons, 10 outputs.
     """
-    if isinstance(value, str):
-        parts = [p.strip() for p in value.replace(" ", ",").split(",") if p.strip()]
+    if isinstance(value, str):  # "784, 30, 10", or "[784, 30, 10]" as fit's option reads
+        text = value.strip()
+        text = text[1:-1] if text.startswith("[") and text.endswith("]") else text
+        parts = [p.strip() for p in text.replace(" ", ",").split(",") if p.strip()]
     elif isinstance(value, (list, tuple)):
         parts = list(value)
     else:

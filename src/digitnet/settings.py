@@ -32,6 +32,7 @@ from digitnet import checks
 from digitnet.checks import DATASETS
 
 DEVICES = ("auto", "cpu", "cuda")
+LOG_EVERY = 50  # updates between two logged training losses, unless --trainer.log_every_n_steps
 LOSS_MARKS = {"cross_entropy": "ce", "mse": "mse", "sigmoid_cross_entropy": "sce"}
 
 

@@ -1,56 +1,37 @@
-"""Provides the runs behind ``digitnet reproduce`` and ``digitnet compare``, and their result
+"""Provides the runs behind ``digitnet sweep``, ``reproduce`` and ``compare``, and their result
 tables.
 
-Each experiment is an ordinary ``digitnet fit`` (same code path, same run folder); its figures are
-read back from the run folder: the best validation accuracy from ``status.json``, the test
-accuracy of ``best.ckpt`` and the training seconds from ``events.jsonl``.
+Each experiment's run is :func:`digitnet.training.train` (the steps ``digitnet fit`` takes, the
+same run folder); its figures are read back from the run folder: the best validation accuracy
+from ``status.json``, the test accuracy of ``best.ckpt`` and the training seconds from
+``events.jsonl``.
 """
 
 from __future__ import annotations
 
-import contextlib
-import io
 import json
 import statistics
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from digitnet.runs import layout, listing
-from digitnet.runs.spec import QUIET
-
-
-@dataclass
-class Result:
-    run: str
-    best_val_acc: float | None
-    test_acc: float | None
-    seconds: float
-    status: str
-    updates_per_epoch: int | None = None
+from digitnet.training import Result, from_options, train
 
 
-def fit(args: list[str], run_name: str, root: Path, callbacks: list | None = None) -> Result:
-    """Run ``digitnet fit ARGS`` in this process and read its figures back from its run folder
-    (``callbacks``: more for its Trainer, such as a sweep's pruning)."""
-    from digitnet.cli.lightning_cli import run_lightning
+def fit(
+    options: Mapping[str, Any], run_name: str, root: Path, callbacks: Sequence[Any] = ()
+) -> Result:
+    """Train the run ``root/run_name`` quietly with dotted ``digitnet fit`` options (a sweep's
+    spec, a preset's config), through :func:`digitnet.training.train`; ``callbacks``: more for its
+    Trainer, such as a sweep's pruning.
 
-    with contextlib.redirect_stdout(io.StringIO()):  # its one-line summaries: the table says it
-        run_lightning(
-            ["fit", *args, "--run_name", run_name, "--checkpoints_dir", str(root), *QUIET],
-            callbacks,
-        )
-    run_dir = root / run_name
-    info = listing.read_run(run_dir)
-    test, seconds, updates = None, 0.0, None
-    for event in layout.iter_events(run_dir):
-        if event["event"] == "start":
-            updates = event.get("steps_per_epoch", updates)
-        elif event["event"] == "test":
-            test = event.get("test_acc")
-        elif event["event"] == "epoch":
-            seconds += event.get("seconds", 0.0)
-    return Result(run_name, info.best_val_acc, test, round(seconds, 2), info.status, updates)
+    >>> fit({"model.lr": 0.1, "trainer.max_epochs": 1}, "lr0.1", Path("checkpoints"))
+    ... # doctest: +SKIP
+    Result(run='lr0.1', best_val_acc=0.9627, test_acc=0.9611, seconds=8.1, status='finished', ...)
+    """
+    return train(**from_options(options), run_dir=root / run_name, callbacks=callbacks, quiet=True)
 
 
 STUCK_GAP = 0.10  # a run this far below the best run of its setting is stuck

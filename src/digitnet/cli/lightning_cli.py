@@ -10,11 +10,8 @@ architecture it was trained with; options given on the command line still win.
 from __future__ import annotations
 
 import os
-import re
-import socket
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,20 +27,18 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from digitnet import checks, settings, untrusted
+from digitnet import checks, settings, training, untrusted
 from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.cli.trainer import DigitTrainer
 from digitnet.data.module import DigitDataModule
 from digitnet.data.sources import default_data_dir
-from digitnet.errors import BadSetting, Cancelled, DigitnetError, RunError
-from digitnet.model import engine as engines
+from digitnet.errors import BadSetting, DigitnetError, RunError
 from digitnet.model.checkpoints import SafeCheckpointIO, check_weights, load_checkpoint
 from digitnet.model.classifier import DigitClassifier
-from digitnet.model.threads import cpu_threads
 from digitnet.record.folder import run_folder
 from digitnet.record.progress import UpdatesProgressBar
-from digitnet.record.recorder import EPOCHS_DONE, RunRecorder
+from digitnet.record.recorder import RunRecorder
 from digitnet.runs import layout, trust
 from digitnet.runs import lock as runlock
 from digitnet.runs.files import RunFolder
@@ -68,35 +63,6 @@ def _option(argv: list[str], name: str) -> tuple[int, str | None]:
         if arg.startswith(name + "="):
             return i, arg.split("=", 1)[1]
     return -1, None
-
-
-def claim_new_run(run_dir: Path) -> None:
-    """Make ``run_dir`` a run of this process before anything else is written in it: refused if
-    it holds anything but what a dashboard launch leaves, locked, checked again (another process
-    may have started it meanwhile), then marked with a ``status.json`` at once. A second process
-    given the same name therefore always reads "in use" or "already exists", never "not a
-    digitnet run" from a folder caught half-made."""
-    runlock.check_new_run_folder(run_dir)  # a folder the dashboard made for this run is fine
-    runlock.claim(run_dir)
-    runlock.check_new_run_folder(run_dir)
-    layout.write_status(
-        run_dir, status="running", pid=os.getpid(), host=socket.gethostname(), started=time.time()
-    )
-
-
-def remove_half_made(run_dir: Path) -> None:
-    """Remove a new run folder that holds nothing but what claiming it left (its lock, a
-    ``status.json``, a temporary file): a refused or failed start leaves no folder behind."""
-    runlock.release(run_dir)
-    try:
-        left = list(run_dir.iterdir())
-        made = {runlock.LOCK_NAME, RunFolder(run_dir).status.name}
-        if all(p.name in made or p.name.endswith(".tmp") for p in left):
-            for path in left:
-                path.unlink(missing_ok=True)
-            run_dir.rmdir()
-    except OSError:
-        pass
 
 
 class SafeSaveConfig(SaveConfigCallback):
@@ -177,7 +143,9 @@ class DigitCLI(LightningCLI):
         parser.link_arguments("data.dataset", "model.dataset")
         parser.link_arguments("seed_everything", "data.seed")
         # gradient descent: one update an epoch from the whole training split, as one batch
-        parser.link_arguments("model.optimizer", "data.full_batch", compute_fn=is_full_batch)
+        parser.link_arguments(
+            "model.optimizer", "data.full_batch", compute_fn=training.is_full_batch
+        )
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         config = self.config[self.subcommand]
@@ -207,14 +175,16 @@ class DigitCLI(LightningCLI):
                         f"{self.run_dir} is a file, not a run folder; pick another --run_name."
                     )
                 self.run_dir.mkdir(parents=True, exist_ok=True)
-                claim_new_run(self.run_dir)
+                training.claim_new_run(self.run_dir)
             else:
                 model = config.model
                 self.run_dir = layout.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
-                claim_new_run(self.run_dir)
+                training.claim_new_run(self.run_dir)
         except OSError as error:
             if self.resume_dir is None and getattr(self, "run_dir", None) is not None:
-                remove_half_made(self.run_dir)  # a full disk: no folder holding only its lock
+                training.remove_half_made(
+                    self.run_dir
+                )  # a full disk: no folder holding only its lock
             raise RunError(
                 f"cannot write the checkpoints folder {root} ({error.strerror or error}); run "
                 "digitnet from a folder you can write, or point --checkpoints_dir or "
@@ -239,7 +209,7 @@ class DigitCLI(LightningCLI):
         )
         parts = run_folder(
             self.run_dir,
-            config.trainer.log_every_n_steps or 50,
+            config.trainer.log_every_n_steps or settings.LOG_EVERY,
             list(configured),
             monitor="val_acc" if config.data.val_size else None,
             loggers=loggers,
@@ -251,7 +221,7 @@ class DigitCLI(LightningCLI):
             return super().instantiate_trainer(**kwargs)
         except BaseException:  # a Trainer setting was refused: leave no empty run folder behind
             if self.resume_dir is None:
-                remove_half_made(self.run_dir)
+                training.remove_half_made(self.run_dir)
             else:
                 runlock.release(self.run_dir)
             raise
@@ -277,27 +247,7 @@ class DigitCLI(LightningCLI):
             return
         config = self.config.fit
         trainer, model = config.trainer, config.model
-        if trainer.gradient_clip_val:
-            raise BadSetting(
-                "--trainer.gradient_clip_val is not supported: digitnet's engines make several "
-                "updates per Lightning step themselves; leave it unset (or lower --model.lr)."
-            )
-        if trainer.accumulate_grad_batches not in (None, 1):
-            raise BadSetting(
-                "--trainer.accumulate_grad_batches is not supported: each update uses one "
-                "mini-batch; raise --data.batch_size instead, which averages the gradient over "
-                "more images."
-            )
-        if trainer.max_epochs is not None and trainer.max_epochs < 1:
-            raise BadSetting(  # 0 trains nothing; -1 (no limit) leaves the schedule no end
-                f"--trainer.max_epochs must be at least 1, got {trainer.max_epochs}; the "
-                "learning rate's schedule is laid over the epochs, so a run needs a number of them."
-            )
-        precision = str(trainer.precision or "32-true")
-        chosen = engines.choose(model.engine, model.arch, precision)
-        problem = engines.problem(chosen, model.arch, precision)
-        if problem:
-            raise BadSetting(problem)
+        training.check_fit(trainer.as_dict(), trainer.max_epochs, model.engine, model.arch)
 
     def _check_checkpoint_fits_model(self) -> None:
         """Name mismatched keys and shapes before Lightning tries to load them (it would only raise
@@ -306,130 +256,27 @@ class DigitCLI(LightningCLI):
             check_weights(self.checkpoint, self.model, self.checkpoint_name)
 
     def before_fit(self) -> None:
-        self._check_checkpoint_fits_model()
-        if self.trainer.strategy.root_device.type == "cpu":
-            data = self.datamodule
-            batch = checks.TRAIN_SIZE - data.val_size if data.full_batch else data.batch_size
-            threads = cpu_threads(self.model.flops_per_update(batch), torch.get_num_threads())
-            self.threads_before = torch.get_num_threads()
-            torch.set_num_threads(threads)  # after_fit (or run_lightning) puts it back
-        if self.trainer.is_global_zero:
-            print(self.summary(), flush=True)
-        if self.checkpoint is not None:
-            check_same_experiment(
-                self.checkpoint.get("datamodule_hyper_parameters") or {},
-                {key: self.datamodule.hparams.get(key) for key in settings.experiment("data")},
-                "data",
-                self.checkpoint_name,
-            )
-        done = (self.checkpoint or {}).get(EPOCHS_DONE)
-        limit = self.trainer.max_epochs
-        if isinstance(done, int) and limit is not None and limit >= 0 and done >= limit:
-            raise RunError(
-                f"run {self.run_dir.name} already finished {done} epochs; "
-                f"raise --trainer.max_epochs above {done} to continue."
-            )
+        self.threads_before = training.begin(
+            self.trainer,
+            self.model,
+            self.datamodule,
+            self.run_dir,
+            self.checkpoint,
+            self.checkpoint_name,
+        )
 
     before_validate = before_test = _check_checkpoint_fits_model
 
     def after_fit(self) -> None:
-        torch.set_num_threads(self.threads_before)  # the test after fit: every thread
-        status = self.recorder.stop.final_status if self.recorder else None
-        if status == "diverged":
-            kept = (
-                "Its last good checkpoint is kept."
-                if untrusted.is_regular(RunFolder(self.run_dir).last_ckpt)
-                else "It had saved no checkpoint yet."
-            )
-            raise RunError(
-                f"run {self.run_dir.name} diverged: the loss became NaN or infinite; lower "
-                f"--model.lr. {kept}"
-            )
-        if status == "stopped":  # a limit the user set: a note, not an error
-            print(
-                f"digitnet: run {self.run_dir.name} stopped at its --trainer.max_steps or "
-                f"--trainer.max_time inside epoch {self.recorder.stop.epochs_done + 1}; resume it "
-                f"with 'digitnet fit --ckpt_path {self.run_dir.name}' and a higher limit to go on.",
-                file=sys.stderr,
-            )
-        if status == "cancelled":
-            raise Cancelled(
-                f"run {self.run_dir.name} was cancelled; resume it with "
-                f"'digitnet fit --ckpt_path {self.run_dir.name}'."
-            )
-        if self.config.fit.test_after_fit:  # on every rank: the test pass is collective under DDP
-            best = RunFolder(self.run_dir).best_ckpt
-            results = self.trainer.test(
-                self.model,
-                datamodule=self.datamodule,
-                ckpt_path=str(best) if best.is_file() else None,
-                verbose=False,
-            )
-            found = results[0] if results else {}
-            if self.trainer.is_global_zero and "test_acc" in found:
-                images = int(found.get("test_images", len(self.datamodule.test_set[1])))
-                print(
-                    f"run {self.run_dir.name}: test accuracy {100 * found['test_acc']:.2f}%, "
-                    f"loss {found['test_loss']:.4f}, on the {images:,} test images "
-                    f"({best.name if best.is_file() else 'the last weights'})"
-                )
-
-    def summary(self) -> str:
-        """One line on what this fit trains:
-        ``run mnist-mlp-...: 784-512-512-10 relu, 668,672 weights and 1,034 biases, mnist, 10
-        epochs``."""
-        hp, data = self.model.hparams, self.datamodule.hparams
-        weights = sum(p.numel() for p in self.model.parameters() if p.ndim > 1)
-        biases = sum(p.numel() for p in self.model.parameters() if p.ndim <= 1)
-        epochs = self.trainer.max_epochs
-        resumed = self.checkpoint.get(EPOCHS_DONE) if self.checkpoint is not None else None
-        where = f", resumed after epoch {resumed}" if isinstance(resumed, int) else ""
-        batch = "full batch" if data.get("full_batch") else f"batch {data.get('batch_size', '?')}"
-        return (
-            f"run {self.run_dir.name}: {checks.describe_model(hp)}, {weights:,} weights and "
-            f"{biases:,} biases, "
-            f"{data.get('dataset', '?')}, {batch}, {epochs} "
-            f"epoch{'' if epochs == 1 else 's'}{where}"
+        training.end(
+            self.trainer,
+            self.model,
+            self.datamodule,
+            self.run_dir,
+            self.recorder,
+            self.config.fit.test_after_fit,
+            self.threads_before,
         )
-
-
-# full_batch is not one: it follows --model.optimizer (a run saved before the link kept false)
-def is_full_batch(optimizer: str) -> bool:
-    """The data module's ``full_batch`` for ``--model.optimizer``: True for ``gd`` only."""
-    return optimizer == "gd"
-
-
-def check_same_experiment(saved: dict, given: dict, section: str, source: str) -> None:
-    """Refuse a resume whose settings in ``section`` differ from those its checkpoint was trained
-    with: it would continue another experiment under the same name (an MNIST run trained on, and
-    logged as, FashionMNIST). What a resume may change is each setting's ``resume`` and
-    ``speed`` in the registry (:func:`digitnet.settings.may_change`).
-
-    >>> check_same_experiment({"lr": 0.05}, {"lr": 0.05}, "model", "the checkpoint")
-    >>> check_same_experiment({"dataset": "mnist"}, {"dataset": "fashion_mnist"}, "data", "r")
-    Traceback (most recent call last):
-    ...
-    digitnet.errors.BadSetting: r was trained with data.dataset mnist; a resume continues ...
-    """
-    for key, value in given.items():
-        if settings.may_change(section, key):  # a speed setting, the trainer's, a path
-            continue
-        if key in saved and value is not None and not _same(saved[key], value):
-            raise BadSetting(
-                f"{source} was trained with {section}.{key} {saved[key]}; a resume continues "
-                f"that experiment, so it cannot change to {value} ({settings.resume_rule()}); "
-                f"start a new run for {section}.{key} {value}."
-            )
-
-
-def _same(saved: Any, value: Any) -> bool:
-    """``saved == value``, reading a number given as text (``5e-2``, which YAML keeps a string)."""
-    if isinstance(saved, (int, float)) and not isinstance(saved, bool) and isinstance(value, str):
-        try:
-            return float(value) == saved
-        except ValueError:
-            return False
-    return saved == value
 
 
 def _yaml_value(text: str) -> Any:
@@ -480,7 +327,9 @@ def _resolve_resume(argv: list[str]) -> Resolved:
             value = _option(argv, f"--model.{key}")[1]
             if value is not None:
                 given[key] = _yaml_value(value)
-        check_same_experiment(checkpoint.get("hyper_parameters") or {}, given, "model", str(path))
+        training.check_same_experiment(
+            checkpoint.get("hyper_parameters") or {}, given, "model", str(path)
+        )
     args += ["--ckpt_path", str(path)]
     user_config = _option(argv, "--config")[1] is not None
     base: list[str] = []
@@ -595,27 +444,6 @@ def expand_preset(argv: list[str]) -> list[str]:
     return [rest[0], "--config", str(presets.get(name).path), *rest[1:]]
 
 
-def trainer_refusal(text: str) -> str:
-    """Lightning's refusal of a Trainer setting on one line; too many devices asked for, as one
-    sentence that names the fix.
-
-    >>> trainer_refusal("You requested gpu: [0, 1, 2]\\n But your machine only has: [0]")
-    '--trainer.devices asks for 3 gpu devices but 1 is available; use --trainer.devices 1.'
-    """
-    text = " ".join(text.split())
-    asked = re.fullmatch(r"You requested (\w+): \[(.*)\] But your machine only has: \[(.*)\]", text)
-    if asked is None:
-        return text
-    kind, wanted, have = asked.groups()
-    count = lambda listed: len([part for part in listed.split(",") if part.strip()])  # noqa: E731
-    n, m = count(wanted), count(have)
-    verb = "is" if m == 1 else "are"
-    return (
-        f"--trainer.devices asks for {n} {kind} devices but {m} {verb} available; "
-        f"use --trainer.devices {max(m, 1)}."
-    )
-
-
 def run_lightning(argv: list[str], callbacks: list | None = None) -> int:
     """Run ``digitnet fit|validate|test ARGV``; ``callbacks`` are added to a fit's Trainer (a
     sweep's pruning callback) without entering its saved config."""
@@ -643,13 +471,13 @@ def run_lightning(argv: list[str], callbacks: list | None = None) -> int:
             "save it as UTF-8."
         ) from None
     except MisconfigurationException as error:  # Lightning's own refusal of a Trainer setting
-        raise BadSetting(trainer_refusal(str(error))) from None
+        raise BadSetting(training.trainer_refusal(str(error))) from None
     except (ValueError, TypeError) as error:
         cause = error.__cause__ or error.__context__
         if isinstance(cause, DigitnetError):
             raise cause from None
         if isinstance(cause, MisconfigurationException):
-            raise BadSetting(trainer_refusal(str(cause))) from None
+            raise BadSetting(training.trainer_refusal(str(cause))) from None
         raise
     finally:
         torch.set_num_threads(threads_before)

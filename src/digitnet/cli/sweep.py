@@ -39,7 +39,6 @@ from digitnet.errors import BadSetting, Cancelled, DigitnetError, RunError
 from digitnet.runs import study as study_file
 from digitnet.runs.files import RunFolder
 from digitnet.runs.layout import check_name
-from digitnet.runs.search import as_args
 from digitnet.text import printable
 
 OBJECTIVE = "val_acc"  # maximised
@@ -166,7 +165,7 @@ def run_sweep(argv: list[str]) -> int:
     for number in fail_dead_trials(study, root):
         print(f"trial {number}: its process had died; marked failed", flush=True)
     check_study_name(study_name, len(study.trials) + options.trials)
-    base = as_args({"test_after_fit": False, **fixed})
+    base = {"test_after_fit": False, **fixed}
     ran: list[int] = []
     stopped: list[str] = []
 
@@ -179,7 +178,7 @@ def run_sweep(argv: list[str]) -> int:
         print(f"trial {trial.number}: {shown} ...", flush=True)
         pruning = TrialPruning(trial, OBJECTIVE)
         try:
-            result = experiments.fit([*base, *as_args(chosen)], name, root, [pruning])
+            result = experiments.fit({**base, **chosen}, name, root, [pruning])
         except Cancelled:  # Ctrl-C or SIGTERM: the run is saved; the sweep stops
             stopped.append(name)
             study.stop()

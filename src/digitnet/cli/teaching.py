@@ -147,7 +147,7 @@ def run_reproduce(argv: list[str]) -> int:
         if options.presets in ([], ["all"])
         else [presets.get(n) for n in options.presets]
     )
-    extra = ["--trainer.max_epochs", str(options.epochs)] if options.epochs else []
+    extra = {"trainer.max_epochs": options.epochs} if options.epochs else {}
     root, stamp = Path(options.checkpoints_dir), experiments.stamp()
     header = ["preset", "published", "ours: median (min-max)", "stuck", "difference",
               "network.py: median (min-max)", "stuck", "seeds", "seconds/run"]  # fmt: skip
@@ -156,7 +156,7 @@ def run_reproduce(argv: list[str]) -> int:
         seeds = range(options.seeds)
         results = [
             experiments.fit(
-                ["--config", str(preset.path), "--seed_everything", str(seed), *extra],
+                {"preset": preset.name, "seed_everything": seed, **extra},
                 f"reproduce-{preset.name}-s{seed}-{stamp}",
                 root,
             )
@@ -224,35 +224,35 @@ SWAPS = [  # (what the row shows, the run name's part, what differs, why it trai
     (
         "modern: ReLU, cross-entropy, mini-batch SGD",
         "modern",
-        [],
+        {},
         "ReLU passes the error back undiminished wherever a neuron is on, and softmax "
         "cross-entropy's output error is a - y: the steps stay large while the network is wrong.",
     ),
     (
         "sigmoid instead of ReLU",
         "sigmoid",
-        ["--model.activation", "sigmoid"],
+        {"model.activation": "sigmoid"},
         "σ'(z) is at most 0.25, so the error shrinks at each layer it is passed back through "
         "(BP2) and a saturated neuron hardly moves: it wants a larger learning rate.",
     ),
     (
         "MSE instead of cross-entropy",
         "mse",
-        ["--model.loss", "mse"],
+        {"model.loss": "mse"},
         "the quadratic cost's output error (a - y)·σ'(z) is smallest where an output neuron is "
         "confidently wrong (the learning slowdown of the textbook's chapter 3).",
     ),
     (
         "full-batch GD instead of mini-batch SGD",
         "gd",
-        ["--model.optimizer", "gd"],
+        {"model.optimizer": "gd"},
         "one update an epoch, from the gradient over every training image: {updates} in all, "
         "where mini-batch SGD made {modern_updates}.",
     ),
     (
         "the slides' old column: sigmoid, MSE, full GD",
         "sigmoid-mse-gd",
-        ["--model.activation", "sigmoid", "--model.loss", "mse", "--model.optimizer", "gd"],
+        {"model.activation": "sigmoid", "model.loss": "mse", "model.optimizer": "gd"},
         "all three at once: {updates}, each made small by σ' and by the quadratic cost.",
     ),
 ]
@@ -286,18 +286,13 @@ def run_compare(argv: list[str]) -> int:
     rates = compare_rates(options.lrs)
     from digitnet.cli import experiments
 
-    base = [
-        "--data.dataset",
-        options.dataset,
-        "--model.layers",
-        options.layers,
-        "--model.momentum",
-        "0",
-        "--model.schedule",
-        "constant",
-        "--trainer.max_epochs",
-        str(options.epochs),
-    ]
+    base = {
+        "data.dataset": options.dataset,
+        "model.layers": options.layers,
+        "model.momentum": 0.0,
+        "model.schedule": "constant",
+        "trainer.max_epochs": options.epochs,
+    }
     settings = (
         f"{options.layers} on {options.dataset}, {options.epochs} epochs, batch "
         f"{DEFAULTS['batch_size']}, no momentum, constant rate; each row at the learning rate of "
@@ -312,7 +307,7 @@ def run_compare(argv: list[str]) -> int:
         for rate in rates:
             print(f"compare {i + 1}/{len(SWAPS)}: {label}, lr {rate:g} ...", flush=True)
             name = f"compare-{slug}-lr{rate:g}-{stamp}"
-            tried[rate] = experiments.fit([*base, "--model.lr", str(rate), *swap], name, root)
+            tried[rate] = experiments.fit({**base, "model.lr": rate, **swap}, name, root)
         rate, best = max(tried.items(), key=lambda item: item[1].best_val_acc or -1.0)
         updates = (best.updates_per_epoch or 0) * options.epochs
         modern = modern or (rate, best, updates)

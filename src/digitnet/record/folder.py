@@ -23,11 +23,12 @@ from digitnet.record.recorder import RunRecorder
 from digitnet.runs.lock import check_run_or_new
 from digitnet.runs.quiet import quiet_known_noise
 from digitnet.runs.system import SECONDS
+from digitnet.settings import LOG_EVERY
 
 
 def run_folder(
     run_dir: str | Path,
-    log_every_n_steps: int = 50,
+    log_every_n_steps: int = LOG_EVERY,
     callbacks: list | None = None,
     monitor: str | None = "val_acc",
     loggers: list | None = None,

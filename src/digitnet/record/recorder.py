@@ -46,6 +46,7 @@ from digitnet.runs import lock as runlock
 from digitnet.runs.files import RunFolder
 from digitnet.runs.layout import flat_settings
 from digitnet.runs.system import SECONDS, SystemSampler
+from digitnet.settings import LOG_EVERY
 
 __all__ = ["EPOCHS_DONE", "RunRecorder"]
 
@@ -57,7 +58,7 @@ class RunRecorder(L.Callback):
     def __init__(
         self,
         run_dir: str | Path,
-        log_every_n_steps: int = 50,
+        log_every_n_steps: int = LOG_EVERY,
         handle_signals: bool = True,
         save_last: bool = False,
         system_seconds: float = SECONDS,
