@@ -11,9 +11,24 @@ pytestmark = pytest.mark.slow  # every test here trains
 README = Path(__file__).resolve().parents[1] / "README.md"
 
 
+def readme_example(holding: str) -> str:
+    """The README's Python example that holds ``holding``."""
+    blocks = re.findall(r"```python\n(.*?)```", README.read_text(), re.S)
+    return next(block for block in blocks if holding in block)
+
+
+def test_the_readme_train_example_runs(tiny_env, capsys):
+    code = readme_example("train(").replace('"epochs": 3}', '"epochs": 3, "val_size": 100}')
+    exec(compile(code, "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "run lr0.1: 784-100-10 relu" in printed and "test accuracy" in printed
+    assert Path("checkpoints/lr0.1/best.ckpt").is_file()
+    assert re.fullmatch(r"[01]\.\d+ [01]\.\d+", printed.splitlines()[-1]), printed[-200:]
+
+
 def test_the_readme_python_example_runs_and_resumes_in_place(tiny_env, capsys, monkeypatch):
     monkeypatch.setenv("DIGITNET_CHECKSUMS", tiny_env["DIGITNET_CHECKSUMS"])
-    code = re.search(r"```python\n(.*?)```", README.read_text(), re.S).group(1)
+    code = readme_example("run_folder")
     code = code.replace(
         'DigitDataModule(dataset="mnist", batch_size=64)',
         'DigitDataModule(dataset="mnist", batch_size=64, val_size=100)',
