@@ -20,6 +20,12 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 REAL_DATA = Path(os.environ.get("DIGITNET_REAL_DATA", REPO / "data"))
 
+# The test workers (pytest -n 2) share the machine's cores, and the processes they start inherit
+# this: one thread each for torch's arithmetic. With torch's default, a thread for every core in
+# every worker, the workers' runs fought for the cores and the suite took twice as long (the
+# updates grid: 120 s against 24 s). What a test asserts of threads it sets itself.
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
 
 @pytest.fixture(scope="session")
 def tiny_data(tmp_path_factory) -> tuple[Path, Path]:

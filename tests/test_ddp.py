@@ -65,3 +65,33 @@ def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp
         line for line in (runs[0] / "events.jsonl").read_text().splitlines() if '"start"' in line
     ]
     assert len(starts) == 1  # rank 1 wrote nothing
+
+
+def test_train_from_a_script_runs_ddp_with_the_workers_joining_rank_zeros_run(tiny_env, tmp_path):
+    """Lightning starts the DDP worker by running the user's script again, so it calls train()
+    too: the worker joins rank 0's run folder (never claims one of its own), and both ranks
+    return the same result."""
+    script = tmp_path / "script.py"
+    script.write_text(
+        "import os\n"
+        "from digitnet import train\n"
+        'settings = {"layers": [784, 16, 10], "epochs": 2, "val_size": 100, "device": "cpu"}\n'
+        'result = train(settings, "checkpoints/ddp", trainer={"strategy": "ddp", "devices": 2},'
+        " quiet=True)\n"
+        'print("rank", os.environ.get("LOCAL_RANK", "0"), result)\n'
+    )
+    done = subprocess.run(
+        [sys.executable, str(script)],
+        capture_output=True,
+        text=True,
+        env=tiny_env,
+        timeout=300,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    lines = sorted(line for line in done.stdout.splitlines() if line.startswith("rank "))
+    assert [line[:6] for line in lines] == ["rank 0", "rank 1"], done.stdout
+    assert lines[0][6:] == lines[1][6:] and "status='finished'" in lines[0]
+    assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["ddp"]
+    events = (tmp_path / "checkpoints/ddp/events.jsonl").read_text().splitlines()
+    assert sum('"start"' in line for line in events) == 1  # rank 1 wrote nothing

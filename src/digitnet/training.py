@@ -111,10 +111,13 @@ def train(
     objects = {key: made(value) for key, value in extra.items()}
     say = (lambda line: None) if quiet else print
     held_before, threads_before = runlock.held(), torch.get_num_threads()
-    run_dir = claim_run(Path(run_dir) if run_dir is not None else None, chosen)
+    joined = joined_run()
+    run_dir = joined or claim_run(Path(run_dir) if run_dir is not None else None, chosen)
+    os.environ[RUN_DIR_VARIABLE] = str(run_dir)  # inherited by the DDP workers Lightning starts
     try:
         try:
-            atomic_write_text(RunFolder(run_dir).config, config)
+            if joined is None:
+                atomic_write_text(RunFolder(run_dir).config, config)
         except OSError as error:
             raise write_failed(run_dir, error) from None
         L.seed_everything(chosen["seed"], workers=True, verbose=False)
@@ -151,7 +154,8 @@ def train(
         fitter.fit(model, datamodule=data)
         end(fitter, model, data, run_dir, recorder, test, threads, say=say)
     except BaseException:
-        remove_half_made(run_dir)  # a refused start leaves no folder; a begun run keeps its own
+        if joined is None:  # a refused start leaves no folder; a begun run keeps its own
+            remove_half_made(run_dir)
         raise
     finally:
         torch.set_num_threads(threads_before)
@@ -288,6 +292,17 @@ def made(value: Any) -> Any:
         except (ImportError, AttributeError, TypeError, ValueError) as error:
             raise BadSetting(f"{value['class_path']} cannot be made ({error}).") from None
     return value
+
+
+RUN_DIR_VARIABLE = "DIGITNET_RUN_DIR"
+
+
+def joined_run() -> Path | None:
+    """The run folder of rank 0, in a DDP worker Lightning started (it runs the same script, so
+    it calls :func:`train` too): the worker joins that run, whose folder only rank 0 writes."""
+    if int(os.environ.get("LOCAL_RANK", "0")) > 0 and os.environ.get(RUN_DIR_VARIABLE):
+        return Path(os.environ[RUN_DIR_VARIABLE])
+    return None
 
 
 def claim_run(run_dir: Path | None, chosen: Mapping[str, Any]) -> Path:

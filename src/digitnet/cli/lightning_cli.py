@@ -162,10 +162,8 @@ class DigitCLI(LightningCLI):
                 "$DIGITNET_CHECKPOINTS to a folder."
             )
         try:
-            if int(os.environ.get("LOCAL_RANK", "0")) > 0 and os.environ.get("DIGITNET_RUN_DIR"):
-                self.run_dir = Path(
-                    os.environ["DIGITNET_RUN_DIR"]
-                )  # a DDP worker joins rank 0's run
+            if training.joined_run() is not None:  # a DDP worker joins rank 0's run
+                self.run_dir = training.joined_run()
             elif self.resume_dir is not None:  # claimed when --ckpt_path was resolved
                 self.run_dir = self.resume_dir
             elif config.run_name:
@@ -191,7 +189,7 @@ class DigitCLI(LightningCLI):
                 "$DIGITNET_CHECKPOINTS to one."
             ) from None
         # inherited by the DDP workers Lightning starts
-        os.environ["DIGITNET_RUN_DIR"] = str(self.run_dir)
+        os.environ[training.RUN_DIR_VARIABLE] = str(self.run_dir)
         # the instantiated config: {"fit": {"trainer": ...}} here, as LightningCLI nests it
         trainer_config = self.config_init.get(self.subcommand, self.config_init).get("trainer", {})
         configured = [*(trainer_config.get("callbacks") or []), *self.extra_callbacks]
