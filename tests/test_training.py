@@ -123,3 +123,24 @@ def test_fit_options_become_settings_and_trainer_arguments():
     assert found["given"]["epochs"] == 2 and found["trainer"] == {"precision": "64-true"}
     with pytest.raises(BadSetting, match="model.dataset follows data.dataset"):
         from_options({"model.dataset": "mnist"})
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    "option", ["--trainer.limit_train_batches=5", "--trainer.callbacks+=LearningRateMonitor"]
+)
+def test_a_k_the_trainer_would_change_is_refused_before_the_run_is_made(tiny_env, capsys, option):
+    """An asked-for --data.steps_per_call that a Trainer option counting mini-batches would make
+    groups of is refused in one sentence before the first update, and leaves no run folder (it
+    used to leave one listed as failed)."""
+    from digitnet import train
+    from digitnet.cli.main import main
+
+    root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
+    args = ["fit", "--run_name", "grouped", "--data.steps_per_call", "4", option]
+    assert main([*args, "--data.val_size", "100"]) == 2
+    assert "would make groups of 4" in capsys.readouterr().err
+    assert not (root / "grouped").exists()
+    with pytest.raises(BadSetting, match="would make groups of 4"):
+        train({"steps_per_call": 4, "val_size": 100}, root / "py", trainer={"max_steps": 3})
+    assert not (root / "py").exists()

@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from digitnet import checks, settings, untrusted
+from digitnet import checks, settings, untrusted, updates
 from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.errors import BadSetting, Cancelled, RunError
 from digitnet.runs import layout
@@ -414,6 +414,8 @@ def begin(
 
     if checkpoint is not None:
         check_weights(checkpoint, model, checkpoint_name)
+    if not data.full_batch:  # an asked-for k the Trainer's options would change: refused now,
+        updates.steps_per_call(data.steps_per_call, data.batch_size, trainer)  # not mid-fit
     threads_before = torch.get_num_threads()
     if trainer.strategy.root_device.type == "cpu":
         batch = checks.TRAIN_SIZE - data.val_size if data.full_batch else data.batch_size

@@ -254,14 +254,19 @@ class DigitCLI(LightningCLI):
             check_weights(self.checkpoint, self.model, self.checkpoint_name)
 
     def before_fit(self) -> None:
-        self.threads_before = training.begin(
-            self.trainer,
-            self.model,
-            self.datamodule,
-            self.run_dir,
-            self.checkpoint,
-            self.checkpoint_name,
-        )
+        try:
+            self.threads_before = training.begin(
+                self.trainer,
+                self.model,
+                self.datamodule,
+                self.run_dir,
+                self.checkpoint,
+                self.checkpoint_name,
+            )
+        except BaseException:  # refused before anything was trained: a new run leaves no folder
+            if self.resume_dir is None:
+                training.remove_half_made(self.run_dir)
+            raise
 
     before_validate = before_test = _check_checkpoint_fits_model
 
