@@ -15,7 +15,7 @@ from digitnet.model.classifier import DigitClassifier
 from digitnet.runs import layout, table
 from digitnet.runs.listing import RunInfo
 from digitnet.runs.spec import LaunchSpec
-from digitnet.training import check_same_experiment
+from digitnet.training.steps import check_same_experiment
 
 # a path, and the arguments digitnet fit links from other settings (--model.optimizer gd makes
 # --data.full_batch; --data.dataset gives the model the statistics to normalise with)

@@ -66,7 +66,8 @@ def test_a_run_made_by_train_resumes_with_digitnet_fit(tiny_env, capsys):
 def test_callbacks_join_and_a_class_path_is_made(tiny_env):
     import lightning as L
 
-    from digitnet.training import from_options, train
+    from digitnet.training.api import train
+    from digitnet.training.options import from_options
 
     class Count(L.Callback):
         epochs = 0
@@ -116,7 +117,7 @@ def test_train_never_writes_into_an_existing_run_or_a_folder_of_the_users(tiny_e
 
 
 def test_fit_options_become_settings_and_trainer_arguments():
-    from digitnet.training import from_options
+    from digitnet.training.options import from_options
 
     found = from_options({"preset": "nielsen-ch1", "trainer.max_epochs": 2, "model.lr": 1.0})
     assert found["given"]["layers"] == [784, 30, 10] and found["given"]["lr"] == 1.0

@@ -16,8 +16,8 @@ _LAZY = {
     "DigitDataModule": "digitnet.data.module",
     "RunRecorder": "digitnet.record.recorder",
     "run_folder": "digitnet.record.folder",
-    "train": "digitnet.training",
-    "Result": "digitnet.training",
+    "train": "digitnet.training.api",
+    "Result": "digitnet.training.steps",
     "DigitnetError": "digitnet.errors",
 }
 

@@ -1,7 +1,7 @@
 """Provides the runs behind ``digitnet sweep``, ``reproduce`` and ``compare``, and their result
 tables.
 
-Each experiment's run is :func:`digitnet.training.train` (the steps ``digitnet fit`` takes, the
+Each experiment's run is :func:`digitnet.training.api.train` (the steps ``digitnet fit`` takes, the
 same run folder); its figures are read back from the run folder: the best validation accuracy
 from ``status.json``, the test accuracy of ``best.ckpt`` and the training seconds from
 ``events.jsonl``.
@@ -17,15 +17,17 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from digitnet.training import Result, from_options, train
+from digitnet.training.api import train
+from digitnet.training.options import from_options
+from digitnet.training.steps import Result
 
 
 def fit(
     options: Mapping[str, Any], run_name: str, root: Path, callbacks: Sequence[Any] = ()
 ) -> Result:
     """Train the run ``root/run_name`` quietly with dotted ``digitnet fit`` options (a sweep's
-    spec, a preset's config), through :func:`digitnet.training.train`; ``callbacks``: more for its
-    Trainer, such as a sweep's pruning.
+    spec, a preset's config), through :func:`digitnet.training.api.train`; ``callbacks``: more
+    for its Trainer, such as a sweep's pruning.
 
     >>> fit({"model.lr": 0.1, "trainer.max_epochs": 1}, "lr0.1", Path("checkpoints"))
     ... # doctest: +SKIP

@@ -27,7 +27,7 @@ from lightning.pytorch.cli import LightningCLI, SaveConfigCallback
 from lightning.pytorch.loggers import Logger
 from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
-from digitnet import checks, settings, training, untrusted
+from digitnet import checks, settings, untrusted
 from digitnet.atomic import atomic_write_text, write_failed
 from digitnet.cli.common import add_checkpoints_dir, resolve_checkpoint
 from digitnet.cli.trainer import DigitTrainer
@@ -43,6 +43,7 @@ from digitnet.runs import layout, trust
 from digitnet.runs import lock as runlock
 from digitnet.runs.files import RunFolder
 from digitnet.runs.quiet import quiet_known_noise
+from digitnet.training import claim, steps
 
 
 def _pop_option(argv: list[str], name: str) -> tuple[str | None, list[str]]:
@@ -143,9 +144,7 @@ class DigitCLI(LightningCLI):
         parser.link_arguments("data.dataset", "model.dataset")
         parser.link_arguments("seed_everything", "data.seed")
         # gradient descent: one update an epoch from the whole training split, as one batch
-        parser.link_arguments(
-            "model.optimizer", "data.full_batch", compute_fn=training.is_full_batch
-        )
+        parser.link_arguments("model.optimizer", "data.full_batch", compute_fn=steps.is_full_batch)
 
     def instantiate_trainer(self, **kwargs: Any) -> Any:
         config = self.config[self.subcommand]
@@ -162,8 +161,8 @@ class DigitCLI(LightningCLI):
                 "$DIGITNET_CHECKPOINTS to a folder."
             )
         try:
-            if training.joined_run() is not None:  # a DDP worker joins rank 0's run
-                self.run_dir = training.joined_run()
+            if claim.joined_run() is not None:  # a DDP worker joins rank 0's run
+                self.run_dir = claim.joined_run()
             elif self.resume_dir is not None:  # claimed when --ckpt_path was resolved
                 self.run_dir = self.resume_dir
             elif config.run_name:
@@ -173,23 +172,21 @@ class DigitCLI(LightningCLI):
                         f"{self.run_dir} is a file, not a run folder; pick another --run_name."
                     )
                 self.run_dir.mkdir(parents=True, exist_ok=True)
-                training.claim_new_run(self.run_dir)
+                claim.claim_new_run(self.run_dir)
             else:
                 model = config.model
                 self.run_dir = layout.create_run_dir(root, f"{config.data.dataset}-{model.arch}")
-                training.claim_new_run(self.run_dir)
+                claim.claim_new_run(self.run_dir)
         except OSError as error:
             if self.resume_dir is None and getattr(self, "run_dir", None) is not None:
-                training.remove_half_made(
-                    self.run_dir
-                )  # a full disk: no folder holding only its lock
+                claim.remove_half_made(self.run_dir)  # a full disk: no folder holding only its lock
             raise RunError(
                 f"cannot write the checkpoints folder {root} ({error.strerror or error}); run "
                 "digitnet from a folder you can write, or point --checkpoints_dir or "
                 "$DIGITNET_CHECKPOINTS to one."
             ) from None
         # inherited by the DDP workers Lightning starts
-        os.environ[training.RUN_DIR_VARIABLE] = str(self.run_dir)
+        os.environ[claim.RUN_DIR_VARIABLE] = str(self.run_dir)
         # the instantiated config: {"fit": {"trainer": ...}} here, as LightningCLI nests it
         trainer_config = self.config_init.get(self.subcommand, self.config_init).get("trainer", {})
         configured = [*(trainer_config.get("callbacks") or []), *self.extra_callbacks]
@@ -219,7 +216,7 @@ class DigitCLI(LightningCLI):
             return super().instantiate_trainer(**kwargs)
         except BaseException:  # a Trainer setting was refused: leave no empty run folder behind
             if self.resume_dir is None:
-                training.remove_half_made(self.run_dir)
+                claim.remove_half_made(self.run_dir)
             else:
                 runlock.release(self.run_dir)
             raise
@@ -245,7 +242,7 @@ class DigitCLI(LightningCLI):
             return
         config = self.config.fit
         trainer, model = config.trainer, config.model
-        training.check_fit(trainer.as_dict(), trainer.max_epochs, model.engine, model.arch)
+        steps.check_fit(trainer.as_dict(), trainer.max_epochs, model.engine, model.arch)
 
     def _check_checkpoint_fits_model(self) -> None:
         """Name mismatched keys and shapes before Lightning tries to load them (it would only raise
@@ -255,7 +252,7 @@ class DigitCLI(LightningCLI):
 
     def before_fit(self) -> None:
         try:
-            self.threads_before = training.begin(
+            self.threads_before = steps.begin(
                 self.trainer,
                 self.model,
                 self.datamodule,
@@ -265,13 +262,13 @@ class DigitCLI(LightningCLI):
             )
         except BaseException:  # refused before anything was trained: a new run leaves no folder
             if self.resume_dir is None:
-                training.remove_half_made(self.run_dir)
+                claim.remove_half_made(self.run_dir)
             raise
 
     before_validate = before_test = _check_checkpoint_fits_model
 
     def after_fit(self) -> None:
-        training.end(
+        steps.end(
             self.trainer,
             self.model,
             self.datamodule,
@@ -330,7 +327,7 @@ def _resolve_resume(argv: list[str]) -> Resolved:
             value = _option(argv, f"--model.{key}")[1]
             if value is not None:
                 given[key] = _yaml_value(value)
-        training.check_same_experiment(
+        steps.check_same_experiment(
             checkpoint.get("hyper_parameters") or {}, given, "model", str(path)
         )
     args += ["--ckpt_path", str(path)]
@@ -474,13 +471,13 @@ def run_lightning(argv: list[str], callbacks: list | None = None) -> int:
             "save it as UTF-8."
         ) from None
     except MisconfigurationException as error:  # Lightning's own refusal of a Trainer setting
-        raise BadSetting(training.trainer_refusal(str(error))) from None
+        raise BadSetting(steps.trainer_refusal(str(error))) from None
     except (ValueError, TypeError) as error:
         cause = error.__cause__ or error.__context__
         if isinstance(cause, DigitnetError):
             raise cause from None
         if isinstance(cause, MisconfigurationException):
-            raise BadSetting(training.trainer_refusal(str(cause))) from None
+            raise BadSetting(steps.trainer_refusal(str(cause))) from None
         raise
     finally:
         torch.set_num_threads(threads_before)
