@@ -63,9 +63,14 @@ def test_a_run_made_by_train_resumes_with_digitnet_fit(tiny_env, capsys):
 
 
 @pytest.mark.slow
-def test_callbacks_join_and_a_class_path_is_made(tiny_env):
+def test_callbacks_join_and_a_class_path_is_made_and_resumes(tiny_env, capsys):
+    """A spec's callback by its short name and as one mapping (not a list), Lightning's default
+    logger value, and a progress bar of the user's own: the run trains with them, keeps the
+    callback in its config.yaml as a list, and resumes with digitnet fit."""
     import lightning as L
+    from lightning.pytorch.callbacks import TQDMProgressBar
 
+    from digitnet.cli.main import main
     from digitnet.training.api import train
     from digitnet.training.options import from_options
 
@@ -76,12 +81,17 @@ def test_callbacks_join_and_a_class_path_is_made(tiny_env):
             Count.epochs += 1
 
     options = {"model.layers": [784, 8, 10], "trainer.max_epochs": 2, "data.val_size": 100}
-    options |= {"trainer.limit_train_batches": 3, "test_after_fit": False}
-    options["trainer.callbacks"] = [{"class_path": "lightning.pytorch.callbacks.Timer"}]
+    options |= {"trainer.limit_train_batches": "3", "test_after_fit": "false"}
+    monitor = {"class_path": "LearningRateMonitor", "init_args": {"logging_interval": "epoch"}}
+    options |= {"trainer.callbacks": monitor, "trainer.logger": True}
     root = Path(tiny_env["DIGITNET_CHECKPOINTS"])
-    result = train(**from_options(options), run_dir=root / "cb", callbacks=[Count()], quiet=True)
-    assert Count.epochs == 2 and result.test_acc is None
-    assert "class_path: lightning.pytorch.callbacks.Timer" in (root / "cb/config.yaml").read_text()
+    mine = [Count(), TQDMProgressBar(refresh_rate=50)]
+    result = train(**from_options(options), run_dir=root / "cb", callbacks=mine)
+    assert Count.epochs == 2 and result.test_acc is None and result.updates_per_epoch == 3
+    saved = (root / "cb/config.yaml").read_text()
+    assert "callbacks:\n  - class_path: lightning.pytorch.callbacks.LearningRateMonitor" in saved
+    assert main(["fit", "--ckpt_path", "cb", "--trainer.max_epochs", "3"]) == 0
+    assert "resumed after epoch 2" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(
@@ -93,6 +103,8 @@ def test_callbacks_join_and_a_class_path_is_made(tiny_env):
         ({}, {"max_epochs": 3}, "trainer argument max_epochs is the run's own; set the setting "
                                 "epochs instead."),
         ({}, {"accumulate_grad_batches": 2}, "accumulate_grad_batches is not supported"),
+        ({}, {"precision": "65"}, "Precision '65' is invalid"),
+        ({}, {"callbacks": [{"class_path": "NoSuchCallback"}]}, "NoSuchCallback cannot be made"),
     ],
 )  # fmt: skip
 def test_a_bad_setting_is_one_sentence_and_makes_no_folder(tiny_env, given, trainer, says):
@@ -124,6 +136,10 @@ def test_fit_options_become_settings_and_trainer_arguments():
     assert found["given"]["epochs"] == 2 and found["trainer"] == {"precision": "64-true"}
     with pytest.raises(BadSetting, match="model.dataset follows data.dataset"):
         from_options({"model.dataset": "mnist"})
+    from digitnet.training.options import check_settings
+
+    gpu = from_options({"trainer.accelerator": "gpu"})["given"]  # Lightning's, not the form's
+    assert check_settings(gpu)["device"] == "gpu"
 
 
 @pytest.mark.slow

@@ -31,7 +31,8 @@ from typing import Any
 from digitnet import checks
 from digitnet.checks import DATASETS
 
-DEVICES = ("auto", "cpu", "cuda")
+DEVICES = ("auto", "cpu", "cuda")  # the form's choices; fit and train() take Lightning's others
+ACCELERATORS = (*DEVICES, "gpu", "mps", "tpu", "hpu")
 LOG_EVERY = 50  # updates between two logged training losses, unless --trainer.log_every_n_steps
 LOSS_MARKS = {"cross_entropy": "ce", "mse": "mse", "sigmoid_cross_entropy": "sce"}
 
@@ -243,7 +244,8 @@ REGISTRY: tuple[Setting, ...] = (
         "auto",
         speed=True,
         fit_option="trainer.accelerator",
-        **_choices("device", DEVICES),
+        rule=_choice("device", ACCELERATORS),
+        choices=DEVICES,
     ),
 )
 

@@ -189,7 +189,9 @@ class DigitCLI(LightningCLI):
         os.environ[claim.RUN_DIR_VARIABLE] = str(self.run_dir)
         # the instantiated config: {"fit": {"trainer": ...}} here, as LightningCLI nests it
         trainer_config = self.config_init.get(self.subcommand, self.config_init).get("trainer", {})
-        configured = [*(trainer_config.get("callbacks") or []), *self.extra_callbacks]
+        given = trainer_config.get("callbacks") or []
+        given = given if isinstance(given, list) else [given]  # one callback, not in a list
+        configured = [*given, *self.extra_callbacks]
         if config.trainer.enable_progress_bar is not False and not any(
             isinstance(callback, ProgressBar) for callback in configured
         ):
@@ -261,7 +263,7 @@ class DigitCLI(LightningCLI):
                 self.checkpoint_name,
             )
         except BaseException:  # refused before anything was trained: a new run leaves no folder
-            if self.resume_dir is None:
+            if self.resume_dir is None and claim.joined_run() is None:
                 claim.remove_half_made(self.run_dir)
             raise
 

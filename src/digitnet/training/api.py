@@ -6,7 +6,7 @@ Settings are the registry's names (:mod:`digitnet.settings`), a run folder is wh
     from digitnet import train
 
     result = train({"layers": [784, 100, 10], "lr": 0.1, "epochs": 3}, "checkpoints/lr0.1")
-    # run lr0.1: 784-100-10 relu, 78,400 weights and 110 biases, mnist, batch 64, 3 epochs
+    # run lr0.1: 784-100-10 relu, 79,400 weights and 110 biases, mnist, batch 64, 3 epochs
     # ...
     # run lr0.1: test accuracy 96.92%, loss 0.1006, on the 10,000 test images (best.ckpt)
     result.best_val_acc, result.test_acc, result.status   # 0.9673, 0.9692, 'finished'
@@ -68,21 +68,26 @@ def train(
 ) -> Result:
     """Train one new run and return its :class:`Result`.
 
-    ``given``: settings by the registry's names (``lr``, ``layers``, ``epochs``, ``seed``,
-    ``dataset``, ...; ``digitnet fit --help`` lists them as options), the rest their defaults.
-    ``run_dir``: a new folder (or one the dashboard made for it); ``None`` makes
+    ``given``: settings by the registry's names (``lr``, ``layers``, ``batch_size``, ...: fit's
+    options without their section; ``epochs``, ``seed`` and ``device`` for fit's
+    ``--trainer.max_epochs``, ``--seed_everything`` and ``--trainer.accelerator``), the rest
+    their defaults. ``run_dir``: a new folder (or one the dashboard made for it); ``None`` makes
     ``<checkpoints>/<dataset>-<arch>-<time>``. ``callbacks``: more for its Trainer (a sweep's
-    pruning). ``trainer``: other ``lightning.Trainer`` arguments (``limit_train_batches``,
-    ``precision``, ``logger``; a ``{"class_path": ...}`` mapping is made into its object and kept
-    in ``config.yaml`` as given). ``test``: test ``best.ckpt`` on the test images after fit.
-    ``quiet``: no progress bar and no lines printed.
+    pruning; a progress bar of one's own replaces digitnet's). ``trainer``: other
+    ``lightning.Trainer`` arguments (``limit_train_batches``, ``precision``, ``logger``; a
+    ``{"class_path": ...}`` mapping is made into its object and kept in ``config.yaml``).
+    ``test``: test ``best.ckpt`` on the test images after fit. ``quiet``: no progress bar and
+    nothing on stdout.
 
     A bad setting is :class:`~digitnet.errors.BadSetting` in one sentence, before any folder is
-    made; a run that diverges or is cancelled raises :class:`~digitnet.errors.RunError` or
+    made (a Trainer argument Lightning refuses: after, and the folder is removed); a run that
+    diverges or is cancelled raises :class:`~digitnet.errors.RunError` or
     :class:`~digitnet.errors.Cancelled` after saving what it had.
     """
     import lightning as L
     import torch
+    from lightning.pytorch.callbacks import ProgressBar
+    from lightning.pytorch.loggers import Logger
     from lightning.pytorch.utilities.exceptions import MisconfigurationException
 
     from digitnet.data.module import DigitDataModule
@@ -97,14 +102,15 @@ def train(
         if key in extra:
             raise BadSetting(f"trainer argument {key} is the run's own; set {instead} instead.")
     check_fit(extra, chosen["epochs"], chosen["engine"], chosen["arch"])
-    config = saved_config(chosen, extra, data_dir, test)
-    objects = {key: made(value) for key, value in extra.items()}
+    objects = {key: made(value) for key, value in extra.items()}  # a class that cannot be made
+    config = saved_config(chosen, extra, data_dir, test)  # is one sentence before it is written
     say = (lambda line: None) if quiet else print
     held_before, threads_before = runlock.held(), torch.get_num_threads()
-    joined = joined_run()
-    run_dir = joined or claim_run(Path(run_dir) if run_dir is not None else None, chosen)
-    os.environ[RUN_DIR_VARIABLE] = str(run_dir)  # inherited by the DDP workers Lightning starts
+    joined, claimed = joined_run(), None
     try:
+        claimed = joined or claim_run(Path(run_dir) if run_dir is not None else None, chosen)
+        run_dir = claimed
+        os.environ[RUN_DIR_VARIABLE] = str(run_dir)  # inherited by the DDP workers Lightning runs
         try:
             if joined is None:
                 atomic_write_text(RunFolder(run_dir).config, config)
@@ -120,15 +126,18 @@ def train(
             full_batch=is_full_batch(chosen["optimizer"]),
         )
         user = objects.pop("callbacks", None) or []
-        user = [user] if not isinstance(user, list) else user
+        user = [*callbacks, *(user if isinstance(user, list) else [user])]
         progress = not quiet and objects.get("enable_progress_bar", True) is not False
-        loggers = objects.pop("logger", None)
+        if progress and not any(isinstance(c, ProgressBar) for c in user):
+            user.append(UpdatesProgressBar())  # in mini-batches, whatever k is
+        loggers = objects.pop("logger", None)  # True or None: the run folder's own only
+        loggers = loggers if isinstance(loggers, list) else [loggers]
         parts = run_folder(
             run_dir,
             objects.pop("log_every_n_steps", None) or settings.LOG_EVERY,
-            [*callbacks, *user, *([UpdatesProgressBar()] if progress else [])],
+            user,
             monitor="val_acc" if chosen["val_size"] else None,
-            loggers=loggers if isinstance(loggers, list) else [loggers] if loggers else [],
+            loggers=[logger for logger in loggers if isinstance(logger, Logger)],
         )
         recorder = next(c for c in parts["callbacks"] if isinstance(c, RunRecorder))
         options = {**TRAINER_DEFAULTS, "enable_progress_bar": progress, **objects}
@@ -138,14 +147,15 @@ def train(
             )
         except MisconfigurationException as error:
             raise BadSetting(trainer_refusal(str(error))) from None
-        except TypeError as error:
-            raise BadSetting(f"{error}; see lightning.Trainer's arguments.") from None
+        except (TypeError, ValueError) as error:  # an argument it has not, a value it refuses
+            reason = " ".join(str(error).split()).rstrip(".")
+            raise BadSetting(f"{reason}; see lightning.Trainer's arguments.") from None
         threads = begin(fitter, model, data, run_dir, say=say)
         fitter.fit(model, datamodule=data)
         end(fitter, model, data, run_dir, recorder, test, threads, say=say)
     except BaseException:
-        if joined is None:  # a refused start leaves no folder; a begun run keeps its own
-            remove_half_made(run_dir)
+        if claimed is not None and joined is None:  # a refused start leaves no folder; a run
+            remove_half_made(claimed)  # that began keeps its own
         raise
     finally:
         torch.set_num_threads(threads_before)

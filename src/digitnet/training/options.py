@@ -51,19 +51,37 @@ def from_options(options: Mapping[str, Any]) -> dict[str, Any]:
         options = {**preset_options(options.pop("preset")), **options}
     options.pop("preset", None)
     for key, value in options.items():
-        if key in by_option:
+        if key in by_option:  # the setting's rule reads a value given as text
             out["given"][by_option[key]] = value
         elif key == "test_after_fit":
-            out["test"] = value
+            out["test"] = as_value(value)
         elif key == "data.data_dir":
             out["data_dir"] = value
         elif key.startswith("trainer."):
-            out["trainer"][key.removeprefix("trainer.")] = value
+            out["trainer"][key.removeprefix("trainer.")] = as_value(value)
         elif key in LINKED:
             raise BadSetting(f"{key} follows {LINKED[key]}; set that instead.")
         else:
             raise BadSetting(f"{key} is not a digitnet fit option this run can take.")
     return out
+
+
+def as_value(value: Any) -> Any:
+    """A value given as text read as the command line reads it: ``"0.5"`` a number, ``"false"``
+    false; other text stays text.
+
+    >>> as_value("0.5"), as_value("false"), as_value("64-true"), as_value([1])
+    (0.5, False, '64-true', [1])
+    """
+    import yaml
+
+    if not isinstance(value, str):
+        return value
+    try:
+        read = yaml.safe_load(value)
+    except yaml.YAMLError:
+        return value
+    return read if isinstance(read, (bool, int, float)) else value
 
 
 LINKED = {"model.dataset": "data.dataset", "data.seed": "seed_everything",
@@ -111,7 +129,10 @@ def saved_config(
         if r.section in ("model", "data") and r.name != "seed":
             sections.setdefault(r.section, {})[r.name] = chosen[r.name]
     sections["trainer"] = {"max_epochs": chosen["epochs"], "accelerator": chosen["device"]}
-    sections["trainer"].update({k: v for k, v in trainer.items() if plain(v)})
+    kept = {k: written(v) for k, v in trainer.items() if plain(v)}
+    if isinstance(kept.get("callbacks"), dict):  # one callback: LightningCLI reads back a list
+        kept["callbacks"] = [kept["callbacks"]]
+    sections["trainer"].update(kept)
     sections["data"]["data_dir"] = None if data_dir is None else str(data_dir)
     sections["test_after_fit"] = test
     return "# digitnet.train\n" + yaml.safe_dump(sections, sort_keys=False)
@@ -128,16 +149,66 @@ def plain(value: Any) -> bool:
     return False
 
 
+SHORT_NAMES = ("lightning.pytorch.callbacks", "lightning.pytorch.loggers")
+"""Where a ``class_path`` without a module is looked for, as LightningCLI takes
+``LearningRateMonitor`` for ``lightning.pytorch.callbacks.LearningRateMonitor``."""
+
+
 def made(value: Any) -> Any:
     """A Trainer argument with each ``{"class_path": ..., "init_args": ...}`` made into its
-    object (a callback or logger named in a spec), as LightningCLI makes them."""
-    from lightning.pytorch.cli import instantiate_class
+    object (a callback or logger named in a spec, its own arguments made first), as LightningCLI
+    makes them; one that cannot be made is one sentence.
 
+    >>> made([{"class_path": "LearningRateMonitor", "init_args": {"logging_interval": "epoch"}}])
+    [<lightning.pytorch.callbacks.lr_monitor.LearningRateMonitor object at ...>]
+    >>> made({"class_path": "EarlyStopping", "init_args": {"monitor": "val_acc", "mode": "maxx"}})
+    Traceback (most recent call last):
+    ...
+    digitnet.errors.BadSetting: EarlyStopping cannot be made (`mode` can be min, max, got maxx).
+    """
     if isinstance(value, list):
         return [made(v) for v in value]
+    if not (isinstance(value, dict) and "class_path" in value):
+        return value
+    path = str(value["class_path"])
+    try:
+        kind = find_class(path)[1]
+        arguments = value.get("init_args") or {}
+        return kind(**{key: made(v) for key, v in dict(arguments).items()})
+    except Exception as error:  # noqa: BLE001 - any class's own refusal, as one sentence
+        reason = " ".join(str(error).split()) or type(error).__name__
+        raise BadSetting(f"{path} cannot be made ({reason}).") from None
+
+
+def find_class(path: str) -> tuple[str, type]:
+    """A ``class_path``'s whole path and class: a short name is looked for in
+    :data:`SHORT_NAMES`.
+
+    >>> find_class("Timer")[0]
+    'lightning.pytorch.callbacks.Timer'
+    """
+    import importlib
+
+    places = [path.rpartition(".")] if "." in path else [(m, ".", path) for m in SHORT_NAMES]
+    for module, _, name in places:
+        kind = getattr(importlib.import_module(module), name, None)
+        if kind is not None:
+            return f"{module}.{name}", kind
+    raise AttributeError(f"no {path} in {', '.join(m for m, _, _ in places)}")
+
+
+def written(value: Any) -> Any:
+    """A Trainer argument as ``config.yaml`` keeps it: each ``class_path`` whole (a resume
+    trusts Lightning's own classes by their whole path), one callback mapping as a list of one.
+
+    >>> written({"class_path": "Timer", "init_args": {"duration": "00:01:00:00"}})
+    {'class_path': 'lightning.pytorch.callbacks.Timer', 'init_args': {'duration': '00:01:00:00'}}
+    """
+    if isinstance(value, list):
+        return [written(v) for v in value]
     if isinstance(value, dict) and "class_path" in value:
-        try:
-            return instantiate_class((), value)
-        except (ImportError, AttributeError, TypeError, ValueError) as error:
-            raise BadSetting(f"{value['class_path']} cannot be made ({error}).") from None
+        arguments = {k: written(v) for k, v in dict(value.get("init_args") or {}).items()}
+        return {**value, "class_path": find_class(str(value["class_path"]))[0]} | (
+            {"init_args": arguments} if arguments else {}
+        )
     return value
