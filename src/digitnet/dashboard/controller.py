@@ -4,13 +4,15 @@ The main screen asks (a key, a form, a yes/no question) and tells (a notificatio
 does: start a run (in the warm spare the New-run form keeps, :class:`~digitnet.runs.process.Spare`)
 or a sweep, resume, cancel, rename, delete, keep a note, and say how a sweep started here ended.
 Each method raises :class:`~digitnet.errors.DigitnetError` or ``OSError`` with one sentence, which
-the screen shows. :meth:`delete` and :meth:`sweep_end` touch many files: the screen calls them from
-a worker thread, never its own. Imports neither torch nor Textual.
+the screen shows. Each touches files or starts a process: the screen calls them from worker threads,
+never its own, so a lock keeps the spare and the list of processes whole between them. Imports
+neither torch nor Textual.
 """
 
 from __future__ import annotations
 
 import subprocess
+import threading
 from pathlib import Path
 
 from digitnet.runs import process
@@ -29,29 +31,34 @@ class RunControl:
         self.root, self.processes = Path(root), processes
         self.spare = process.Spare()  # a run's start-up done ahead, while the form is open
         self.sweeps: list[tuple[subprocess.Popen, str]] = []  # sweeps started here, and studies
+        self.lock = threading.Lock()  # the spare and the lists, between the screen's workers
 
     def prepare(self) -> None:
         """The New-run form opened: have a spare ready for its Start."""
-        self.spare.prepare()
+        with self.lock:
+            self.spare.prepare()
 
     def close(self) -> None:
         """The dashboard closes: a spare that no run took exits."""
-        self.spare.close()
+        with self.lock:
+            self.spare.close()
 
     def start(self, spec: LaunchSpec) -> tuple[str, bool]:
         """Start ``spec``: a run, or a sweep where a field holds a range or choices; its name,
         and whether it is a sweep."""
         sweep = spec.is_sweep()
-        if sweep:
-            name, started = process.launch_sweep(spec, self.root)
-            self.sweeps.append((started, name))
-        else:
-            name, started = process.launch(spec, self.root, self.spare)
-        self.processes.append(started)
+        with self.lock:
+            if sweep:
+                name, started = process.launch_sweep(spec, self.root)
+                self.sweeps.append((started, name))
+            else:
+                name, started = process.launch(spec, self.root, self.spare)
+            self.processes.append(started)
         return name, sweep
 
     def resume(self, info: RunInfo, max_epochs: int | None) -> None:
-        self.processes.append(process.resume(info.path, max_epochs, self.spare))
+        with self.lock:
+            self.processes.append(process.resume(info.path, max_epochs, self.spare))
 
     def cancel(self, info: RunInfo) -> None:
         process.cancel(info.path)
@@ -68,13 +75,15 @@ class RunControl:
         write_notes(info.path, note, tags)
 
     def reap(self) -> None:
-        process.reap(self.processes)
+        with self.lock:
+            process.reap(self.processes)
 
     def ended_sweeps(self) -> list[tuple[str, int]]:
         """The sweeps started here that have ended since the last call, with their exit status."""
-        ended = [(p, name) for p, name in self.sweeps if p.poll() is not None]
-        for entry in ended:
-            self.sweeps.remove(entry)
+        with self.lock:
+            ended = [(p, name) for p, name in self.sweeps if p.poll() is not None]
+            for entry in ended:
+                self.sweeps.remove(entry)
         return [(name, p.returncode) for p, name in ended]
 
     def sweep_end(self, name: str, returncode: int) -> tuple[str, str]:

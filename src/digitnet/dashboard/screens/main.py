@@ -363,7 +363,8 @@ class MainScreen(Screen):
         else:
             self.query_one(DrawCanvas).focus()  # arrows and space draw at once
         if active == "tab-launch" and not self.app.read_only:
-            self.control.prepare()  # a run's start-up, done while the form is filled in
+            # a run's start-up, done while the form is filled in (a process: in a worker)
+            self.act(self.control.prepare, "no warm start", lambda _: None)
         self.show(charts_now=True)
         if self.query_one(TabbedContent).active in ("tab-console", "tab-weights"):
             self.look()  # the console's lines or the weights now, not at the next tick
@@ -377,11 +378,12 @@ class MainScreen(Screen):
     def _start(self, message: LaunchForm.Start) -> None:
         if not self.may_change("start runs"):
             return
-        try:
-            name, sweep = self.control.start(message.spec)
-        except (DigitnetError, OSError) as error:
-            self.tell(str(error), title="could not start", severity="error")
-            return
+        spec = message.spec
+        self.act(lambda: self.control.start(spec), "could not start", self.started)
+
+    def started(self, outcome: tuple[str, bool]) -> None:
+        """A run or a sweep started: say so and show it."""
+        name, sweep = outcome
         if sweep:  # its trials, ranked in the table as they finish
             self.tell(f"started sweep {name}: its runs are {name}-0, {name}-1, ...")
             self.query_one("#filter", Input).value = f"study:{name}"
@@ -419,12 +421,11 @@ class MainScreen(Screen):
         if info is None or info.status != "running":
             self.tell("select a running run to cancel", severity="warning")
             return
-        try:
-            self.control.cancel(info)
-        except (DigitnetError, OSError) as error:
-            self.tell(str(error), title="could not cancel", severity="error")
-            return
-        self.tell(f"cancelling {info.name}: it stops after its current step")
+        self.act(
+            lambda: self.control.cancel(info),
+            "could not cancel",
+            lambda _: self.tell(f"cancelling {info.name}: it stops after its current step"),
+        )
 
     def action_resume_run(self) -> None:
         """Resume the selected run in place; one that finished its epochs is asked how many to
@@ -450,13 +451,11 @@ class MainScreen(Screen):
         )
 
     def resume(self, info: RunInfo, max_epochs: int | None) -> None:
-        try:
-            self.control.resume(info, max_epochs)
-        except (DigitnetError, OSError) as error:
-            self.tell(str(error), title="could not resume", severity="error")
-            return
-        self.tell(f"resuming {info.name}")
-        self.action_show_tab("live")
+        def resumed(_: None) -> None:
+            self.tell(f"resuming {info.name}")
+            self.action_show_tab("live")
+
+        self.act(lambda: self.control.resume(info, max_epochs), "could not resume", resumed)
 
     def action_compare(self) -> None:
         run_list = self.query_one(RunList)
@@ -512,25 +511,28 @@ class MainScreen(Screen):
         if info is None:
             return
 
+        def deleted(_: None) -> None:
+            self.forget(info.name)
+            self.tell(f"deleted {info.name}")
+
         def answered(yes: bool | None) -> None:
-            if yes:
-                self.delete_in_worker(info.name)
+            if yes:  # a run of 1 GB of checkpoints takes a while: never on the screen's thread
+                self.act(lambda: self.control.delete(info.name), "could not delete", deleted)
 
         question = f"Delete run {info.name}, with its checkpoints and logs?"
         self.app.push_screen(Confirm(question, yes="Delete"), answered)
 
     @work(thread=True, group="files")
-    def delete_in_worker(self, name: str) -> None:
-        """Delete a run off the screen's thread (a run of 1 GB of checkpoints takes a while)."""
+    def act(self, do: Callable[[], Any], failed: str, then: Callable[[Any], None]) -> None:
+        """Do ``do`` (one of the controller's: it touches files or starts a process) in a worker,
+        then ``then`` with what it returned on the screen's thread; its one sentence, titled
+        ``failed``, where it raised."""
         try:
-            self.control.delete(name)
+            done = do()
         except (DigitnetError, OSError) as error:
-            self.app.call_from_thread(
-                self.tell, str(error), title="could not delete", severity="error"
-            )
+            self.app.call_from_thread(self.tell, str(error), title=failed, severity="error")
             return
-        self.app.call_from_thread(self.forget, name)
-        self.app.call_from_thread(self.tell, f"deleted {name}")
+        self.app.call_from_thread(then, done)
 
     def action_rename_run(self) -> None:
         if not self.may_change("rename runs"):
@@ -539,17 +541,14 @@ class MainScreen(Screen):
         if info is None:
             return
 
-        def answered(new: str | None) -> None:
-            if not new or new == info.name:
-                return
-            try:
-                self.control.rename(info, new)
-            except (DigitnetError, OSError) as error:
-                self.tell(str(error), title="could not rename", severity="error")
-                return
+        def renamed(new: str) -> None:
             self.forget(info.name)
             self.pending = new
             self.tell(f"renamed {info.name} to {new}")
+
+        def answered(new: str | None) -> None:
+            if new and new != info.name:
+                self.act(lambda: self.control.rename(info, new) or new, "could not rename", renamed)
 
         self.app.push_screen(AskName(f"New name for {info.name}:", info.name, check_name), answered)
 
@@ -603,14 +602,9 @@ class MainScreen(Screen):
             return
 
         def answered(text: str | None) -> None:
-            if text is None:
-                return
-            try:
-                self.control.keep_note(info, text)
-            except (DigitnetError, OSError) as error:
-                self.tell(str(error), title="could not keep the note", severity="error")
-                return
-            self.look()
+            if text is not None:
+                keep = lambda: self.control.keep_note(info, text)  # noqa: E731
+                self.act(keep, "could not keep the note", lambda _: self.look())
 
         # shown escaped, as the run list shows it: a planted note's escapes never reach a terminal
         current = printable(info.note) or " ".join(f"#{tag}" for tag in info.tags)
