@@ -11,6 +11,14 @@ import pytest
 pytestmark = [pytest.mark.slow, pytest.mark.subprocess]  # every test here trains
 
 
+def run_python(args: list[str], env: dict, folder: Path) -> None:
+    """Python with ``args`` in ``folder``, which must end well (its stderr's end says why not)."""
+    done = subprocess.run(
+        [sys.executable, *args], capture_output=True, text=True, env=env, timeout=300, cwd=folder
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+
+
 @pytest.mark.parametrize("engine", ["backprop", "autograd"])
 def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp_path, engine):
     """Each rank trains on its own half of every epoch; their weights stay equal only if the
@@ -22,9 +30,8 @@ def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp
         "PROBE_DIR": str(probe),
         "PYTHONPATH": os.pathsep.join([str(Path(__file__).parent), tiny_env.get("PYTHONPATH", "")]),
     }
-    result = subprocess.run(
+    run_python(
         [
-            sys.executable,
             "-m",
             "digitnet",
             "fit",
@@ -48,13 +55,9 @@ def test_two_cpu_processes_agree_and_only_rank_zero_writes_the_run(tiny_env, tmp
             "--test_after_fit",
             "false",
         ],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
-        cwd=tmp_path,
+        env,
+        tmp_path,
     )
-    assert result.returncode == 0, result.stderr[-2000:]
     ranks = sorted(p.read_text() for p in probe.iterdir())
     assert len(ranks) == 2 and ranks[0] == ranks[1] and ranks[0].startswith("2 ")
     runs = list(Path(tiny_env["DIGITNET_CHECKPOINTS"]).iterdir())
@@ -81,15 +84,7 @@ def test_train_from_a_script_runs_ddp_with_the_workers_joining_rank_zeros_run(ti
         "with open(f\"rank{os.environ.get('LOCAL_RANK', '0')}.txt\", \"w\") as out:\n"
         "    out.write(repr(result))\n"
     )
-    done = subprocess.run(
-        [sys.executable, str(script)],
-        capture_output=True,
-        text=True,
-        env=tiny_env,
-        timeout=300,
-        cwd=tmp_path,
-    )
-    assert done.returncode == 0, done.stderr[-2000:]
+    run_python([str(script)], tiny_env, tmp_path)
     ours, theirs = ((tmp_path / f"rank{rank}.txt").read_text() for rank in (0, 1))
     assert ours == theirs and "status='finished'" in ours, (ours, theirs)
     assert [p.name for p in (tmp_path / "checkpoints").iterdir()] == ["ddp"]
