@@ -86,8 +86,9 @@ class Predictor:
         how = "it stopped" if code is None else f"exit status {code}"
         return f"the prediction helper ended ({how}{': ' + last if last else ''})"
 
-    def stop(self) -> None:
-        """End the helper (it exits when its input closes; it is killed if it does not)."""
+    def stop(self, wait: bool = True) -> None:
+        """End the helper: it exits when its input closes; ``wait``: wait up to 2 s for that and
+        kill it if it does not (the dashboard quitting does not wait: it closes the input)."""
         process, self.process = self.process, None
         if process is None:
             return
@@ -95,6 +96,9 @@ class Predictor:
             process.stdin.close()
         except OSError:
             pass
+        if not wait:
+            self.errors.close()
+            return
         try:
             process.wait(timeout=2)
         except subprocess.TimeoutExpired:

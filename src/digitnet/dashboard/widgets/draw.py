@@ -311,8 +311,8 @@ class DrawPane(Vertical):
             self.run_worker(predictor.stop, thread=True, group="helper")
 
     def on_unmount(self) -> None:
-        if self.predictor is not None:  # the dashboard is closing: no worker outlives it
-            self.predictor.stop()
+        if self.predictor is not None:  # the dashboard is closing: no worker outlives it, and
+            self.predictor.stop(wait=False)  # the helper ends when its input closes
             self.predictor = None
 
     def show_answer(self, answer: dict | None) -> None:
