@@ -351,6 +351,21 @@ async def test_the_run_list_reads_at_a_glance_at_80x24_sorts_and_filters(tmp_pat
         assert len(rows_of(app)) == 3
 
 
+async def test_a_long_run_list_at_80x24_keeps_its_age_column_whole(tmp_path):
+    """Thirty runs overflow the list, so its scroll bar shows: the columns still fit beside it
+    (the age read "29" and "<1", cut by the bar, in a real dashboard at 80x24)."""
+    root = tmp_path / "checkpoints"
+    for i in range(30):
+        make_run(root, f"reproduce-nielsen-ch1-s{i}-20261205-134651", epochs=1, age=60 * (i + 29))
+    app = DashboardApp(root, clock=lambda: T0)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await looked(pilot)
+        table = app.query_one(RunList)
+        assert table.show_vertical_scrollbar  # the list overflows
+        assert table.virtual_size.width <= table.scrollable_content_region.width
+        assert "29m" in shown_text(table) and "age" in shown_text(table)
+
+
 @pytest.mark.subprocess
 def test_a_resumed_run_that_is_killed_reports_its_own_end_not_an_earlier_launch(tmp_path):
     from digitnet.runs.listing import read_run
