@@ -153,6 +153,7 @@ def train(
         threads = begin(fitter, model, data, run_dir, say=say)
         fitter.fit(model, datamodule=data)
         end(fitter, model, data, run_dir, recorder, test, threads, say=say)
+        fitter.strategy.barrier("digitnet-result")  # a DDP worker reads the folder rank 0 wrote
     except BaseException:
         if claimed is not None and joined is None:  # a refused start leaves no folder; a run
             remove_half_made(claimed)  # that began keeps its own
