@@ -115,6 +115,7 @@ def heavy_after_importing(modules: list[str], heavy: tuple[str, ...]) -> list[st
         "digitnet.runs.process",
         "digitnet.data.catalog",
         "digitnet.cli.main",
+        "digitnet.cli.prepare",  # a bad fit or resume is refused before Lightning is imported
     ],
 )
 @pytest.mark.subprocess

@@ -108,7 +108,7 @@ def test_each_preset_loads_and_trains_a_step(tiny_env, name):
 def test_presets_are_faithful_to_their_sources():
     import yaml
 
-    from digitnet.cli.lightning_cli import expand_preset
+    from digitnet.cli.prepare import expand_preset
 
     ch1 = yaml.safe_load(presets.get("nielsen-ch1").path.read_text())
     assert ch1["model"]["layers"] == [784, 30, 10] and ch1["model"]["loss"] == "mse"

@@ -9,7 +9,7 @@ import torch
 import yaml
 
 from digitnet import DigitClassifier, DigitDataModule
-from digitnet.cli.lightning_cli import run_lightning
+from digitnet.cli.prepare import run_lightning
 from digitnet.data.loader import TensorBatches
 from digitnet.errors import BadSetting
 from trainers import bare_trainer

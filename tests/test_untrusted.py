@@ -23,7 +23,7 @@ import yaml
 
 from digitnet import untrusted
 from digitnet.cli.common import resolve_checkpoint
-from digitnet.cli.lightning_cli import check_user_configs
+from digitnet.cli.prepare import check_user_configs
 from digitnet.data.sources import inflate
 from digitnet.errors import BadSetting, DataError, DigitnetError, RunError
 from digitnet.record.csvlog import RunCSVLogger

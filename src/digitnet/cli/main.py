@@ -86,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"digitnet {version('digitnet')}")
             return 0
         if command in LIGHTNING_COMMANDS:
-            from digitnet.cli.lightning_cli import run_lightning
+            from digitnet.cli.prepare import run_lightning
 
             return run_lightning(argv)
         if command in ("runs", "data", "predict", "export", "dashboard"):

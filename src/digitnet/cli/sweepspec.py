@@ -30,7 +30,7 @@ def load_spec(path: Path, root: Path | None = None) -> tuple[dict[str, Any], dic
     before any trial starts. A spec inside the checkpoints folder ``root`` (the copy a sweep
     started from the dashboard keeps there) is untrusted: its settings go through a run config's
     trust rules (:mod:`digitnet.runs.trust`)."""
-    from digitnet.cli.lightning_cli import read_yaml
+    from digitnet.cli.prepare import read_yaml
 
     spec = read_yaml(path, follow=True, error=BadSetting)
     if not isinstance(spec, dict) or not isinstance(spec.get("params"), dict) or not spec["params"]:

@@ -2,10 +2,11 @@
 
 Every load goes through :func:`load_checkpoint`, which calls ``torch.load(..., weights_only=True)``
 explicitly (so ``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD=1`` cannot turn it off): a crafted pickle is
-refused, never run. Every save goes through :class:`SafeCheckpointIO`: write
-``.last.ckpt.<random>.tmp``
-in the same folder, flush and fsync it, then rename it over ``last.ckpt``; a process killed at any
-moment leaves the previous checkpoint whole.
+refused, never run. Every save goes through :func:`atomic_save` (Lightning's saves through
+:class:`~digitnet.model.checkpoint_io.SafeCheckpointIO`): write ``.last.ckpt.<random>.tmp`` in the
+same folder, flush and fsync it, then rename it over ``last.ckpt``; a process killed at any moment
+leaves the previous checkpoint whole. This module imports torch, never Lightning: a resume is
+checked before Lightning is imported.
 """
 
 from __future__ import annotations
@@ -19,10 +20,9 @@ from pathlib import Path
 from typing import Any
 
 import torch
-from lightning.fabric.plugins.io.torch_io import TorchCheckpointIO
 
 from digitnet import untrusted
-from digitnet.atomic import atomic_file, write_failed
+from digitnet.atomic import atomic_file
 from digitnet.errors import CheckpointError
 
 
@@ -213,24 +213,3 @@ def atomic_save(obj: Any, path: Path) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     with atomic_file(path) as handle:
         handle.write(buffer.getbuffer())
-
-
-class SafeCheckpointIO(TorchCheckpointIO):
-    """Lightning's checkpoint I/O with atomic saves, refused non-finite weights and safe loads."""
-
-    def save_checkpoint(
-        self, checkpoint: dict[str, Any], path: Any, storage_options: Any = None
-    ) -> None:
-        if not all_finite(checkpoint):
-            # never replace a good checkpoint with NaN weights; the divergence guard stops the run
-            return
-        checkpoint = {**checkpoint, DIGEST_KEY: weights_digest(checkpoint["state_dict"])}
-        try:
-            atomic_save(checkpoint, Path(path))
-        except OSError as error:
-            raise write_failed(Path(path).parent, error) from None
-
-    def load_checkpoint(
-        self, path: Any, map_location: Any = None, weights_only: bool | None = None
-    ) -> dict[str, Any]:
-        return load_checkpoint(path)

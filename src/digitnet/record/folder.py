@@ -16,7 +16,7 @@ from typing import Any
 
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from digitnet.model.checkpoints import SafeCheckpointIO
+from digitnet.model.checkpoint_io import SafeCheckpointIO
 from digitnet.record.csvlog import RunCSVLogger
 from digitnet.record.eventlog import RunEventLogger
 from digitnet.record.recorder import RunRecorder
