@@ -727,3 +727,26 @@ def test_a_run_saved_with_lightnings_weights_only_key_still_resumes(tiny_env):
     config.write_text(config.read_text() + "weights_only: null\n")
     assert fit("--ckpt_path", "older", "--trainer.max_epochs", "2") == 0
     assert "weights_only" not in config.read_text()  # saved again as this version writes it
+
+
+@pytest.mark.subprocess
+def test_a_bad_name_or_config_is_refused_before_lightning_is_imported(tiny_env, tmp_path):
+    """What needs no network to judge is judged first: a bad --run_name and a config that is not
+    YAML are one sentence in a fraction of a second, Lightning never imported."""
+    (tmp_path / "broken.yaml").write_text("model: [unclosed\n")
+    probe = (
+        "import sys; from digitnet.cli.main import main; code = main(sys.argv[1:]); "
+        "print(code, 'lightning' in sys.modules, 'torch' in sys.modules)"
+    )
+    for args in (["--run_name", "bad/name"], ["--config", "broken.yaml"]):
+        result = subprocess.run(
+            [sys.executable, "-c", probe, "fit", *args],
+            env=tiny_env,
+            cwd=tmp_path,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert result.stdout.split() == ["2", "False", "False"], (args, result.stderr)
+        assert result.stderr.count("\n") == 1 and "digitnet: error:" in result.stderr
+    assert not (tmp_path / "checkpoints").exists()
