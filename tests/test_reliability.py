@@ -600,14 +600,8 @@ async def test_two_dashboards_watch_the_same_run(tiny_env):
     )
     one, two = DashboardApp(poll_seconds=0.2), DashboardApp(poll_seconds=0.2)
     async with one.run_test(size=(100, 30)) as p1, two.run_test(size=(100, 30)) as p2:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline and process.poll() is None:
-            await p1.pause(0.2)
-            await p2.pause(0.2)
-        await p1.pause(0.5)
-        await p2.pause(0.5)
-        for app, pilot in ((one, p1), (two, p2)):
-            assert status_of(app, "shared") == "finished"
+        for app, pilot in ((one, p1), (two, p2)):  # each sees the run end on its own polls
+            await wait_for(pilot, lambda app=app: status_of(app, "shared") == "finished", 120)
             await pilot.press("2")
             await wait_for(pilot, lambda app=app: epoch_rows(app) == 4, 10, "four epochs")
     assert process.wait(timeout=10) == 0
