@@ -750,3 +750,9 @@ def test_a_bad_name_or_config_is_refused_before_lightning_is_imported(tiny_env, 
         assert result.stdout.split() == ["2", "False", "False"], (args, result.stderr)
         assert result.stderr.count("\n") == 1 and "digitnet: error:" in result.stderr
     assert not (tmp_path / "checkpoints").exists()
+    # a name YAML would misread (no such date) is a name, as jsonargparse reads it: no traceback
+    from digitnet.cli.prepare import check_run_name_option
+
+    check_run_name_option(["fit", "--run_name", "2001-02-30"])
+    check_run_name_option(["fit", "--run_name", "bad/name", "--run_name", "good"])  # the last
+    check_run_name_option(["test", "--ckpt_path", "last", "--run_name", "Any name"])  # no folder

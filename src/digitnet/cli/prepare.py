@@ -1,11 +1,11 @@
 """Provides ``run_lightning``, the ``digitnet fit|validate|test`` commands: what can be refused
 is refused before Lightning is imported, then :mod:`digitnet.cli.lightning_cli` runs LightningCLI.
 
-A bad resume is one sentence in well under a second where it used to take Lightning's import (about
-4 s here): a run folder holding a link or a FIFO, a ``--run_name`` that is not a name, a config
-that is an alias bomb, a resumed ``config.yaml`` that names a class it may not, a data folder of
-someone else's, another ``--model.*`` than the checkpoint's (those last three read the checkpoint,
-so torch is imported: about 1.5 s).
+A bad start or resume is one sentence in well under a second where it used to take Lightning's
+import (about 4 s here): a ``--run_name`` that is not a name, a config that is an alias bomb, a run
+folder holding a link or a FIFO, a resumed ``config.yaml`` that names a class it may not or a data
+folder of someone else's; another ``--model.*`` than the checkpoint's reads the checkpoint, so
+torch is imported (about 1.5 s).
 
 ``--ckpt_path`` takes ``last`` (the newest run), a run name, or a file. Before LightningCLI parses
 anything, the checkpoint is loaded safely and its run's ``config.yaml`` (or, for a loose file, the
@@ -62,7 +62,7 @@ def yaml_value(text: str) -> Any:
     """A command-line value as jsonargparse reads it: ``[784, 16, 10]`` a list, ``0.1`` a float."""
     try:
         return yaml.safe_load(text)
-    except yaml.YAMLError:
+    except (yaml.YAMLError, ValueError, RecursionError):  # 2001-02-30 is no date: text, as here
         return text
 
 
@@ -96,6 +96,14 @@ def resolve_resume(argv: list[str]) -> Resolved:
         # the run is ours before its checkpoint is read, so no other process changes it meanwhile
         runlock.claim(run_dir)
         layout.check_run_files(run_dir)
+    user_config = option(argv, "--config")[1] is not None
+    config = RunFolder(run_dir).config if run_dir is not None else None
+    settings, run_config = None, not user_config and config is not None and config.is_file()
+    if run_config:  # needs no torch: first
+        settings = read_yaml(config)
+        trust.check_config(settings, run_dir, str(config))
+        if option(argv, "--data.data_dir")[1] is None:
+            check_data_dir_kept(settings, str(config))
     from digitnet.model.checkpoints import load_checkpoint  # torch, not Lightning
 
     # refuses unsafe, corrupt and truncated files before any work
@@ -112,17 +120,10 @@ def resolve_resume(argv: list[str]) -> Resolved:
             checkpoint.get("hyper_parameters") or {}, given, "model", str(path)
         )
     args += ["--ckpt_path", str(path)]
-    user_config = option(argv, "--config")[1] is not None
     base: list[str] = []
     temporary = None
     if not user_config:
-        if run_dir is not None and (RunFolder(run_dir).config).is_file():
-            config = RunFolder(run_dir).config
-            settings = read_yaml(config)
-            # before anything is imported
-            trust.check_config(settings, run_dir, str(config))
-            if option(argv, "--data.data_dir")[1] is None:
-                check_data_dir_kept(settings, str(config))
+        if run_config:
             base = ["--config", str(config)]
             if isinstance(settings, dict) and "weights_only" in settings:
                 # saved before digitnet stopped offering Lightning's --weights_only (it always
@@ -209,7 +210,7 @@ def check_user_configs(argv: list[str]) -> None:
         elif value is not None:  # jsonargparse also takes the YAML text itself
             try:
                 parsed = yaml.safe_load(value)
-            except (yaml.YAMLError, RecursionError):
+            except (yaml.YAMLError, ValueError, RecursionError):
                 continue  # jsonargparse says what is wrong with it
             untrusted.check_expansion(parsed, "--config", BadSetting)
 
@@ -225,11 +226,16 @@ def expand_preset(argv: list[str]) -> list[str]:
     return [rest[0], "--config", str(presets.get(name).path), *rest[1:]]
 
 
-def check_run_name(argv: list[str]) -> None:
-    """Refuse a ``--run_name`` that is not a folder name (:func:`digitnet.runs.layout.check_name`)
-    before anything is imported; a name from a ``--config`` file is checked when the run folder is
-    made."""
-    name = option(argv, "--run_name")[1]
+def check_run_name_option(argv: list[str]) -> None:
+    """Refuse the ``--run_name`` of a new ``fit`` that is not a folder name
+    (:func:`digitnet.runs.layout.check_name`) before anything is imported; a resume or an
+    evaluation makes no folder, and a name from a ``--config`` file is checked when the folder is
+    made. The last ``--run_name`` counts, as in jsonargparse."""
+    if argv[:1] != ["fit"] or option(argv, "--ckpt_path")[1] is not None:
+        return
+    name = None
+    while (found := pop_option(argv, "--run_name"))[0] is not None:
+        name, argv = found
     if name is not None and yaml_value(name) == name:  # a plain name, as jsonargparse reads it
         layout.check_name(name)
 
@@ -239,7 +245,7 @@ def run_lightning(argv: list[str], callbacks: list | None = None) -> int:
     sweep's pruning callback) without entering its saved config."""
     argv = expand_preset(argv)
     check_user_configs(argv)
-    check_run_name(argv)
+    check_run_name_option(argv)
     held_before = runlock.held()
     resolved = Resolved(argv)
     try:
