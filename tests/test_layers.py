@@ -124,6 +124,14 @@ def test_what_the_dashboard_and_the_command_line_load_first_imports_no_torch(mod
 
 
 @pytest.mark.subprocess
+def test_reading_a_checkpoint_imports_torch_but_not_lightning():
+    """A resume's checkpoint is checked before Lightning is imported (cli/prepare.py)."""
+    assert heavy_after_importing(["digitnet.model.checkpoints"], ("torch", "lightning")) == [
+        "torch"
+    ]
+
+
+@pytest.mark.subprocess
 def test_the_run_folders_torch_free_half_imports_no_torch():
     """runs/ is the half the dashboard reads through; record/ the half that imports Lightning."""
     modules = sorted(f"digitnet.runs.{p.stem}" for p in (PACKAGE / "runs").glob("[!_]*.py"))

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import torch
 
@@ -35,6 +35,9 @@ from digitnet.runs import layout
 from digitnet.runs import lock as runlock
 from digitnet.runs.quiet import quiet_known_noise
 from digitnet.training import claim, steps
+
+if TYPE_CHECKING:
+    from digitnet.cli.prepare import Resolved
 
 
 class SafeSaveConfig(SaveConfigCallback):
@@ -252,7 +255,7 @@ class DigitCLI(LightningCLI):
         )
 
 
-def start(resolved: Any, callbacks: list) -> None:
+def start(resolved: Resolved, callbacks: list) -> None:
     """LightningCLI over a command line :mod:`digitnet.cli.prepare` checked and resolved; its
     refusals are one sentence (:class:`~digitnet.errors.BadSetting`)."""
     quiet_known_noise()

@@ -95,7 +95,7 @@ class RunRecorder(L.Callback):
             layout.check_run_files(self.run_dir)
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
-        # a claim the CLI made first lasts its whole call (run_lightning releases it)
+        # a claim the CLI made first lasts its whole call (prepare.run_lightning releases it)
         if stage == "fit" and self._claimed:
             runlock.release(self.run_dir)
             self._claimed = False

@@ -153,7 +153,9 @@ def train(
         threads = begin(fitter, model, data, run_dir, say=say)
         fitter.fit(model, datamodule=data)
         end(fitter, model, data, run_dir, recorder, test, threads, say=say)
-        fitter.strategy.barrier("digitnet-result")  # a DDP worker reads the folder rank 0 wrote
+        # rank 0 wrote the folder: its result, handed to every DDP worker (on another node the
+        # folder may not be there; on this one it may not be written yet)
+        result = fitter.strategy.broadcast(result_of(run_dir) if fitter.is_global_zero else None)
     except BaseException:
         if claimed is not None and joined is None:  # a refused start leaves no folder; a run
             remove_half_made(claimed)  # that began keeps its own
@@ -162,4 +164,4 @@ def train(
         torch.set_num_threads(threads_before)
         for claimed in runlock.held() - held_before:
             runlock.release(claimed)
-    return result_of(run_dir)
+    return result
