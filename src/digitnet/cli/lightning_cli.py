@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 
@@ -35,9 +35,6 @@ from digitnet.runs import layout
 from digitnet.runs import lock as runlock
 from digitnet.runs.quiet import quiet_known_noise
 from digitnet.training import claim, steps
-
-if TYPE_CHECKING:
-    from digitnet.cli.prepare import Resolved
 
 
 class SafeSaveConfig(SaveConfigCallback):
@@ -255,9 +252,10 @@ class DigitCLI(LightningCLI):
         )
 
 
-def start(resolved: Resolved, callbacks: list) -> None:
-    """LightningCLI over a command line :mod:`digitnet.cli.prepare` checked and resolved; its
-    refusals are one sentence (:class:`~digitnet.errors.BadSetting`)."""
+def start(resolved: Any, callbacks: list) -> None:
+    """LightningCLI over the ``Resolved`` command line :mod:`digitnet.cli.prepare` checked (that
+    module imports this one lazily, so not the other way); its refusals are one sentence
+    (:class:`~digitnet.errors.BadSetting`)."""
     quiet_known_noise()
     threads_before = torch.get_num_threads()  # before_fit picks a fit's number of CPU threads
     argv = resolved.args
